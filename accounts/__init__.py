@@ -1,0 +1,1 @@
+"""Accounts: users, roles, enterprises, sign-in and tenant scoping."""

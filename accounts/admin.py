@@ -1,0 +1,207 @@
+"""Admin pages: users (create, deactivate, reset password, revoke tokens) and enterprises
+(filter, approve, suspend, whitelist)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user
+from sqlalchemy import select
+
+import web
+from accounts import services
+from accounts.domain import EnterpriseStatus, Role
+from accounts.forms import ROLE_LABELS, ActionForm, PasswordForm, UserForm
+from accounts.models import Enterprise, User
+from accounts.schemas import PasswordReset, UserCreate
+from errors import InvalidTransition, ValidationFailed
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+PER_PAGE = 50
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    return min(int(raw), 100_000) if raw.isdigit() and int(raw) > 0 else 1
+
+
+def _user_form() -> UserForm:
+    form = UserForm()
+    enterprises = (
+        web.db().execute(select(Enterprise.id, Enterprise.name).order_by(Enterprise.name)).all()
+    )
+    form.enterprise_id.choices = [("", "—"), *((str(i), name) for i, name in enterprises)]
+    return form
+
+
+@bp.get("/")
+@web.roles_required(Role.ADMIN)
+def index() -> Any:
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@web.roles_required(Role.ADMIN)
+def users() -> Any:
+    form = _user_form()
+    status = 200
+    if form.is_submitted():
+        try:
+            data = web.validate(UserCreate, form.payload())
+            user = services.create_user(
+                web.db(),
+                data,
+                actor=current_user,
+                now=web.now(),
+                password_method=current_app.config["PASSWORD_HASH_METHOD"],
+            )
+        except ValidationFailed as exc:
+            form.show(exc)
+            status = 422
+        else:
+            flash(gettext("User %(name)s created.", name=user.username), "success")
+            return redirect(url_for("admin.users"))
+    role = request.args.get("role", "")
+    stmt = select(User).order_by(User.username)
+    if role in set(Role):
+        stmt = stmt.where(User.role == role)
+    page = _page_number()
+    rows = web.db().scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
+    return render_template(
+        "admin/users.html",
+        form=form,
+        users=rows[:PER_PAGE],
+        role=role,
+        page=page,
+        has_next=len(rows) > PER_PAGE,
+        role_labels=ROLE_LABELS,
+        action=ActionForm(),
+    ), status
+
+
+@bp.post("/users/<int:user_id>/active")
+@web.roles_required(Role.ADMIN)
+def set_active(user_id: int) -> Any:
+    active = request.form.get("active") == "1"
+    try:
+        user = services.set_user_active(
+            web.db(), user_id, active, actor=current_user, now=web.now()
+        )
+    except ValidationFailed as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(gettext(message), "error")
+        return redirect(url_for("admin.users"))
+    if active:
+        flash(gettext("%(name)s can sign in again.", name=user.username), "success")
+    else:
+        flash(
+            gettext(
+                "%(name)s is deactivated; their sessions and tokens have ended.", name=user.username
+            ),
+            "success",
+        )
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@web.roles_required(Role.ADMIN)
+def reset_password(user_id: int) -> Any:
+    user = web.db().get(User, user_id) or abort(404)
+    form = PasswordForm()
+    status = 200
+    if form.is_submitted():
+        try:
+            data = web.validate(PasswordReset, form.payload())
+            services.reset_password(
+                web.db(),
+                user_id,
+                data.password,
+                actor=current_user,
+                now=web.now(),
+                method=current_app.config["PASSWORD_HASH_METHOD"],
+            )
+        except ValidationFailed as exc:
+            form.show(exc)
+            status = 422
+        else:
+            flash(gettext("New password set for %(name)s.", name=user.username), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/password.html", form=form, user=user), status
+
+
+@bp.post("/users/<int:user_id>/revoke-tokens")
+@web.roles_required(Role.ADMIN)
+def revoke_tokens(user_id: int) -> Any:
+    count = services.revoke_user_tokens(web.db(), user_id, actor=current_user, now=web.now())
+    flash(gettext("%(n)d API tokens revoked.", n=count), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.get("/enterprises")
+@web.roles_required(Role.ADMIN, Role.REVIEWER)
+def enterprises() -> Any:
+    status = request.args.get("status", "")
+    query = request.args.get("q", "").strip()[:100]
+    stmt = select(Enterprise).order_by(Enterprise.created_at.desc(), Enterprise.id.desc())
+    if status in set(EnterpriseStatus):
+        stmt = stmt.where(Enterprise.status == status)
+    if query:
+        stmt = stmt.where(
+            Enterprise.name.contains(query, autoescape=True)
+            | (Enterprise.credit_code == query.upper())
+        )
+    page = _page_number()
+    rows = web.db().scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
+    return render_template(
+        "admin/enterprises.html",
+        enterprises=rows[:PER_PAGE],
+        status=status,
+        q=query,
+        page=page,
+        has_next=len(rows) > PER_PAGE,
+        action=ActionForm(),
+    )
+
+
+@bp.post("/enterprises/<int:enterprise_id>/status")
+@web.roles_required(Role.ADMIN)
+def enterprise_status(enterprise_id: int) -> Any:
+    target = request.form.get("status", "")
+    if target not in set(EnterpriseStatus):
+        abort(400)
+    back = web.safe_next(request.form.get("next"), url_for("admin.enterprises"))
+    try:
+        enterprise = services.set_enterprise_status(
+            web.db(), enterprise_id, target, actor=current_user, now=web.now()
+        )
+    except InvalidTransition:
+        flash(gettext("This enterprise cannot change to that status now."), "error")
+        return redirect(back)
+    if target == EnterpriseStatus.APPROVED:
+        flash(gettext("%(name)s is approved.", name=enterprise.name), "success")
+    else:
+        flash(gettext("%(name)s is suspended.", name=enterprise.name), "success")
+    return redirect(back)
+
+
+@bp.post("/enterprises/<int:enterprise_id>/whitelist")
+@web.roles_required(Role.ADMIN, Role.REVIEWER)
+def enterprise_whitelist(enterprise_id: int) -> Any:
+    on = request.form.get("whitelisted") == "1"
+    enterprise = services.set_whitelisted(
+        web.db(), enterprise_id, on, actor=current_user, now=web.now()
+    )
+    if on:
+        flash(
+            gettext(
+                "%(name)s is whitelisted: its applications are approved automatically.",
+                name=enterprise.name,
+            ),
+            "success",
+        )
+    else:
+        flash(gettext("%(name)s is no longer whitelisted.", name=enterprise.name), "success")
+    return redirect(web.safe_next(request.form.get("next"), url_for("admin.enterprises")))

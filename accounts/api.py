@@ -1,0 +1,221 @@
+"""JSON API for sign-in tokens, enterprises and users (API.md)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, g, request
+from sqlalchemy import select
+
+import web
+from accounts import services
+from accounts.domain import EnterpriseStatus, Role
+from accounts.models import Enterprise, User
+from accounts.schemas import (
+    Created,
+    EnterpriseCreated,
+    EnterpriseOut,
+    EnterpriseSignup,
+    TokenOut,
+    TokenRequest,
+    UserCreate,
+    UserOut,
+    WhitelistChange,
+)
+from accounts.scoping import get_scoped, scoped
+from api.core import Page, endpoint, paginate
+from errors import ValidationFailed
+
+ALL_ROLES = frozenset(Role)
+STAFF = frozenset({Role.OFFICER})  # officers read the enterprise directory too
+
+
+def _login_policy() -> dict[str, Any]:
+    cfg = current_app.config
+    return {
+        "max_failures": cfg["LOGIN_MAX_FAILURES"],
+        "window": timedelta(minutes=cfg["LOGIN_WINDOW_MINUTES"]),
+    }
+
+
+@endpoint(
+    "/auth/token",
+    "POST",
+    summary="Exchange a username and password for a bearer token",
+    body=TokenRequest,
+    response=TokenOut,
+    tag="auth",
+)
+def issue_token(_user: None, body: TokenRequest) -> TokenOut:
+    session = web.db()
+    user = services.authenticate(
+        session, body.username, body.password, web.client_ip(), now=web.now(), **_login_policy()
+    )
+    lifetime = timedelta(hours=current_app.config["API_TOKEN_HOURS"])
+    raw, token = services.issue_api_token(session, user, now=web.now(), lifetime=lifetime)
+    return TokenOut(token=raw, expires_at=token.expires_at, user=UserOut.model_validate(user))
+
+
+@endpoint(
+    "/auth/logout",
+    "POST",
+    summary="Revoke the bearer token used for this call",
+    roles=ALL_ROLES,
+    tag="auth",
+)
+def revoke_own_token(_user: User) -> dict[str, bool]:
+    if "api_token" in g:
+        services.revoke_token(web.db(), g.api_token, now=web.now())
+    return {"revoked": "api_token" in g}
+
+
+@endpoint(
+    "/enterprises",
+    "POST",
+    summary="Sign up an enterprise (starts pending)",
+    body=EnterpriseSignup,
+    response=EnterpriseCreated,
+    status=201,
+    tag="enterprises",
+)
+def sign_up(_user: None, body: EnterpriseSignup) -> Enterprise:
+    return services.sign_up_enterprise(
+        web.db(), body, now=web.now(), password_method=current_app.config["PASSWORD_HASH_METHOD"]
+    )
+
+
+@endpoint(
+    "/enterprises",
+    "GET",
+    summary="List enterprises (an enterprise sees itself only)",
+    roles=ALL_ROLES,
+    response=Page[EnterpriseOut],
+    query={"status": "string", "page": "integer", "per_page": "integer"},
+    tag="enterprises",
+)
+def list_enterprises(user: User) -> dict[str, Any]:
+    stmt = scoped(select(Enterprise), Enterprise, user, also=STAFF).order_by(Enterprise.id.desc())
+    status = request.args.get("status")
+    if status:
+        if status not in set(EnterpriseStatus):
+            raise ValidationFailed.one("status", "Choose one of the listed values.")
+        stmt = stmt.where(Enterprise.status == status)
+    return paginate(stmt, EnterpriseOut)
+
+
+@endpoint(
+    "/enterprises/<int:enterprise_id>",
+    "GET",
+    summary="One enterprise",
+    roles=ALL_ROLES,
+    response=EnterpriseOut,
+    tag="enterprises",
+)
+def get_enterprise(user: User, enterprise_id: int) -> Enterprise:
+    return get_scoped(web.db(), Enterprise, enterprise_id, user, also=STAFF)
+
+
+def _set_status(user: User, enterprise_id: int, target: EnterpriseStatus) -> Enterprise:
+    return services.set_enterprise_status(
+        web.db(), enterprise_id, target, actor=user, now=web.now()
+    )
+
+
+@endpoint(
+    "/enterprises/<int:enterprise_id>/approve",
+    "POST",
+    summary="Approve an enterprise",
+    roles={Role.ADMIN},
+    response=EnterpriseCreated,
+    tag="enterprises",
+)
+def approve_enterprise(user: User, enterprise_id: int) -> Enterprise:
+    return _set_status(user, enterprise_id, EnterpriseStatus.APPROVED)
+
+
+@endpoint(
+    "/enterprises/<int:enterprise_id>/suspend",
+    "POST",
+    summary="Suspend an enterprise",
+    roles={Role.ADMIN},
+    response=EnterpriseCreated,
+    tag="enterprises",
+)
+def suspend_enterprise(user: User, enterprise_id: int) -> Enterprise:
+    return _set_status(user, enterprise_id, EnterpriseStatus.SUSPENDED)
+
+
+@endpoint(
+    "/enterprises/<int:enterprise_id>/whitelist",
+    "POST",
+    summary="Set or clear the whitelist flag (auto-approval)",
+    roles={Role.ADMIN, Role.REVIEWER},
+    body=WhitelistChange,
+    response=EnterpriseOut,
+    tag="enterprises",
+)
+def whitelist_enterprise(user: User, body: WhitelistChange, enterprise_id: int) -> Enterprise:
+    return services.set_whitelisted(
+        web.db(), enterprise_id, body.whitelisted, actor=user, now=web.now()
+    )
+
+
+@endpoint(
+    "/users",
+    "POST",
+    summary="Create a user",
+    roles={Role.ADMIN},
+    body=UserCreate,
+    response=Created,
+    status=201,
+    tag="users",
+)
+def create_user(user: User, body: UserCreate) -> User:
+    return services.create_user(
+        web.db(),
+        body,
+        actor=user,
+        now=web.now(),
+        password_method=current_app.config["PASSWORD_HASH_METHOD"],
+    )
+
+
+@endpoint(
+    "/users",
+    "GET",
+    summary="List users",
+    roles={Role.ADMIN},
+    response=Page[UserOut],
+    query={"role": "string", "page": "integer", "per_page": "integer"},
+    tag="users",
+)
+def list_users(_user: User) -> dict[str, Any]:
+    stmt = select(User).order_by(User.id)
+    role = request.args.get("role")
+    if role:
+        stmt = stmt.where(User.role == role)
+    return paginate(stmt, UserOut)
+
+
+@endpoint(
+    "/users/<int:user_id>/deactivate",
+    "POST",
+    summary="Deactivate a user (ends sessions, revokes tokens)",
+    roles={Role.ADMIN},
+    response=UserOut,
+    tag="users",
+)
+def deactivate_user(user: User, user_id: int) -> User:
+    return services.set_user_active(web.db(), user_id, False, actor=user, now=web.now())
+
+
+@endpoint(
+    "/users/<int:user_id>/revoke-tokens",
+    "POST",
+    summary="Revoke all of a user's API tokens",
+    roles={Role.ADMIN},
+    tag="users",
+)
+def revoke_tokens(user: User, user_id: int) -> dict[str, int]:
+    return {"revoked": services.revoke_user_tokens(web.db(), user_id, actor=user, now=web.now())}

@@ -1,0 +1,89 @@
+"""Input and output shapes of the account use cases, shared by forms and the JSON API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from accounts import domain
+from accounts.domain import EnterpriseStatus, Role
+
+Username = Annotated[str, AfterValidator(domain.normalise_username)]
+Password = Annotated[str, AfterValidator(domain.check_password)]
+Mobile = Annotated[str, AfterValidator(domain.normalise_mobile)]
+CreditCode = Annotated[str, AfterValidator(domain.normalise_credit_code)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=10_000)
+
+
+class EnterpriseSignup(Input):
+    name: Name
+    credit_code: CreditCode
+    contact_name: PersonName
+    contact_phone: Mobile
+    admin_username: Username
+    admin_password: Password
+
+
+class UserCreate(Input):
+    username: Username
+    password: Password
+    role: Role
+    enterprise_id: int | None = None
+    checkpoint_ids: list[int] = Field(default_factory=list, max_length=200)
+
+
+class TokenRequest(Input):
+    username: Annotated[str, StringConstraints(max_length=64)]
+    password: Annotated[str, StringConstraints(max_length=128)]
+
+
+class PasswordReset(Input):
+    password: Password
+
+
+class WhitelistChange(Input):
+    whitelisted: bool
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class EnterpriseOut(Output):
+    id: int
+    name: str
+    credit_code: str
+    contact_name: str
+    contact_phone: str
+    status: EnterpriseStatus
+    whitelisted: bool
+    created_at: datetime
+
+
+class EnterpriseCreated(Output):
+    id: int
+    status: EnterpriseStatus
+
+
+class UserOut(Output):
+    id: int
+    username: str
+    role: Role
+    enterprise_id: int | None
+
+
+class Created(Output):
+    id: int
+
+
+class TokenOut(BaseModel):
+    token: str
+    expires_at: datetime
+    user: UserOut

@@ -1,0 +1,50 @@
+"""Tenant scoping: the one place that decides which enterprise rows a user may see.
+
+Every query over enterprise-owned data goes through `scoped` (lists) or `get_scoped`
+(one object). A model names its owning-enterprise attribute in `__tenant_key__`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, false, select
+from sqlalchemy.orm import Session
+
+from accounts.domain import OVERSIGHT_ROLES, Role
+from errors import NotFound
+
+T = TypeVar("T")
+
+
+def scoped(
+    stmt: Select[Any], model: type, user: Any, *, also: frozenset[str] = frozenset()
+) -> Select[Any]:
+    """Restrict `stmt` over `model` to the rows `user` may read.
+
+    Oversight roles read everything; enterprise users read their own enterprise's rows;
+    `also` names further roles that read everything for this model (e.g. officers
+    reading the enterprise directory); everyone else reads nothing.
+    """
+    if user.role in OVERSIGHT_ROLES or user.role in also:
+        return stmt
+    if user.role == Role.ENTERPRISE and user.enterprise_id is not None:
+        return stmt.where(getattr(model, model.__tenant_key__) == user.enterprise_id)
+    return stmt.where(false())
+
+
+def get_scoped(
+    session: Session,
+    model: type[T],
+    object_id: int,
+    user: Any,
+    *,
+    also: frozenset[str] = frozenset(),
+) -> T:
+    """One object by id, or NotFound when it does not exist or belongs to someone else."""
+    pk = model.__mapper__.primary_key[0]  # type: ignore[attr-defined]
+    stmt = scoped(select(model).where(pk == object_id), model, user, also=also)
+    obj = session.scalars(stmt).one_or_none()
+    if obj is None:
+        raise NotFound()
+    return obj

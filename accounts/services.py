@@ -1,0 +1,303 @@
+"""Account use cases: sign-up, enterprise review, users, sign-in and API tokens.
+
+Each function takes a session and an explicit `now`, finishes its transaction, and raises
+errors.* for anything the caller did wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+import audit
+from accounts.domain import EnterpriseStatus, Role, next_enterprise_status
+from accounts.models import ApiToken, Enterprise, LoginAttempt, User
+from accounts.schemas import EnterpriseSignup, UserCreate
+from errors import N_, NotFound, Throttled, ValidationFailed
+
+# Compared against when the username is unknown, so a miss costs as much as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="pbkdf2:sha256:1000")
+
+
+def _username_taken(session: Session, username: str) -> bool:
+    return session.scalar(select(func.count()).where(User.username == username)) > 0
+
+
+def sign_up_enterprise(
+    session: Session, data: EnterpriseSignup, *, now: datetime, password_method: str
+) -> Enterprise:
+    errors: dict[str, list[str]] = {}
+    if session.scalar(select(Enterprise.id).where(Enterprise.credit_code == data.credit_code)):
+        errors["credit_code"] = [N_("An enterprise with this credit code is already registered.")]
+    if _username_taken(session, data.admin_username):
+        errors["admin_username"] = [N_("This username is taken.")]
+    if errors:
+        raise ValidationFailed(errors)
+    enterprise = Enterprise(
+        name=data.name,
+        credit_code=data.credit_code,
+        contact_name=data.contact_name,
+        contact_phone=data.contact_phone,
+        status=EnterpriseStatus.PENDING,
+        whitelisted=False,
+        created_at=now,
+    )
+    session.add(enterprise)
+    session.flush()
+    user = User(
+        username=data.admin_username,
+        password_hash=generate_password_hash(data.admin_password, method=password_method),
+        role=Role.ENTERPRISE,
+        enterprise_id=enterprise.id,
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=user.id,
+        action="enterprise.sign_up",
+        object_type="enterprise",
+        object_id=enterprise.id,
+        now=now,
+    )
+    session.commit()
+    return enterprise
+
+
+def set_enterprise_status(
+    session: Session, enterprise_id: int, target: str, *, actor: User, now: datetime
+) -> Enterprise:
+    enterprise = session.get(Enterprise, enterprise_id)
+    if enterprise is None:
+        raise NotFound()
+    before = enterprise.status
+    enterprise.status = next_enterprise_status(before, target)
+    enterprise.reviewed_at = now
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action=f"enterprise.{target}",
+        object_type="enterprise",
+        object_id=enterprise.id,
+        data={"from": before, "to": target},
+        now=now,
+    )
+    session.commit()
+    return enterprise
+
+
+def set_whitelisted(
+    session: Session, enterprise_id: int, whitelisted: bool, *, actor: User, now: datetime
+) -> Enterprise:
+    enterprise = session.get(Enterprise, enterprise_id)
+    if enterprise is None:
+        raise NotFound()
+    enterprise.whitelisted = whitelisted
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="enterprise.whitelist",
+        object_type="enterprise",
+        object_id=enterprise.id,
+        data={"whitelisted": whitelisted},
+        now=now,
+    )
+    session.commit()
+    return enterprise
+
+
+def create_user(
+    session: Session, data: UserCreate, *, actor: User | None, now: datetime, password_method: str
+) -> User:
+    errors: dict[str, list[str]] = {}
+    if _username_taken(session, data.username):
+        errors["username"] = [N_("This username is taken.")]
+    if data.role == Role.ENTERPRISE:
+        if data.enterprise_id is None:
+            errors["enterprise_id"] = [N_("An enterprise user needs an enterprise.")]
+        elif session.get(Enterprise, data.enterprise_id) is None:
+            errors["enterprise_id"] = [N_("No such enterprise.")]
+    elif data.enterprise_id is not None:
+        errors["enterprise_id"] = [N_("Only enterprise users belong to an enterprise.")]
+    if data.checkpoint_ids:
+        # Checkpoint assignment arrives with the checkpoints themselves.
+        errors["checkpoint_ids"] = [N_("No such checkpoint.")]
+    if errors:
+        raise ValidationFailed(errors)
+    user = User(
+        username=data.username,
+        password_hash=generate_password_hash(data.password, method=password_method),
+        role=data.role,
+        enterprise_id=data.enterprise_id,
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor.id if actor else None,
+        action="user.create",
+        object_type="user",
+        object_id=user.id,
+        data={"role": data.role},
+        now=now,
+    )
+    session.commit()
+    return user
+
+
+def _end_sessions_and_tokens(session: Session, user: User, now: datetime) -> None:
+    user.session_version += 1
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def set_user_active(
+    session: Session, user_id: int, active: bool, *, actor: User, now: datetime
+) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    if user.id == actor.id and not active:
+        raise ValidationFailed.one("active", N_("You cannot deactivate your own account."))
+    user.active = active
+    if not active:
+        _end_sessions_and_tokens(session, user, now)
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="user.activate" if active else "user.deactivate",
+        object_type="user",
+        object_id=user.id,
+        now=now,
+    )
+    session.commit()
+    return user
+
+
+def reset_password(
+    session: Session, user_id: int, password: str, *, actor: User, now: datetime, method: str
+) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    user.password_hash = generate_password_hash(password, method=method)
+    _end_sessions_and_tokens(session, user, now)
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="user.reset_password",
+        object_type="user",
+        object_id=user.id,
+        now=now,
+    )
+    session.commit()
+    return user
+
+
+def revoke_user_tokens(session: Session, user_id: int, *, actor: User, now: datetime) -> int:
+    if session.get(User, user_id) is None:
+        raise NotFound()
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="user.revoke_tokens",
+        object_type="user",
+        object_id=user_id,
+        now=now,
+    )
+    session.commit()
+    return result.rowcount
+
+
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    ip: str,
+    *,
+    now: datetime,
+    max_failures: int,
+    window: timedelta,
+) -> User:
+    """The active user with these credentials; Throttled after too many recent failures."""
+    name = username.strip().lower()[:64]
+    since = now - window
+    failures = session.scalar(
+        select(func.count()).where(
+            LoginAttempt.username == name,
+            LoginAttempt.ip == ip,
+            LoginAttempt.success.is_(False),
+            LoginAttempt.attempted_at >= since,
+        )
+    )
+    if failures >= max_failures:
+        oldest = session.scalar(
+            select(func.min(LoginAttempt.attempted_at)).where(
+                LoginAttempt.username == name,
+                LoginAttempt.ip == ip,
+                LoginAttempt.success.is_(False),
+                LoginAttempt.attempted_at >= since,
+            )
+        )
+        session.rollback()
+        raise Throttled(max(1, int((oldest + window - now).total_seconds())))
+    user = session.scalars(select(User).where(User.username == name)).one_or_none()
+    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    ok = ok and user is not None and user.active
+    session.add(LoginAttempt(username=name, ip=ip, attempted_at=now, success=ok))
+    session.commit()
+    if not ok:
+        raise ValidationFailed.one("password", N_("Wrong username or password."))
+    assert user is not None
+    return user
+
+
+def _digest(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+def issue_api_token(
+    session: Session, user: User, *, now: datetime, lifetime: timedelta
+) -> tuple[str, ApiToken]:
+    raw = secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id, token_hash=_digest(raw), created_at=now, expires_at=now + lifetime
+    )
+    session.add(token)
+    session.commit()
+    return raw, token
+
+
+def user_for_token(session: Session, raw_token: str, *, now: datetime) -> User | None:
+    token = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == _digest(raw_token))
+    ).one_or_none()
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        return None
+    return token.user if token.user.active else None
+
+
+def revoke_token(session: Session, raw_token: str, *, now: datetime) -> None:
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == _digest(raw_token), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    session.commit()

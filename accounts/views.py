@@ -1,0 +1,106 @@
+"""Sign-in, sign-out, enterprise sign-up and the home page each role lands on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext
+from flask_login import current_user, login_required, login_user, logout_user
+
+import web
+from accounts import services
+from accounts.domain import Role, filing_block_reason
+from accounts.forms import LoginForm, SignupForm
+from accounts.schemas import EnterpriseSignup
+from errors import Throttled, ValidationFailed
+
+bp = Blueprint("accounts", __name__)
+
+
+@bp.get("/")
+def home() -> Any:
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login"))
+    enterprise = current_user.enterprise if current_user.role == Role.ENTERPRISE else None
+    block = filing_block_reason(enterprise.status) if enterprise else None
+    return render_template("accounts/home.html", enterprise=enterprise, block_reason=block)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    form = LoginForm()
+    status = 200
+    if form.is_submitted():
+        try:
+            user = services.authenticate(
+                web.db(),
+                form.username.data or "",
+                form.password.data or "",
+                web.client_ip(),
+                now=web.now(),
+                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+                window=timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"]),
+            )
+        except Throttled as exc:
+            minutes = max(1, (exc.retry_after + 59) // 60)
+            form.form_errors.append(
+                gettext(
+                    "Too many failed sign-ins. Try again in %(minutes)d minutes.", minutes=minutes
+                )
+            )
+            status = 429
+        except ValidationFailed as exc:
+            form.show(exc)
+            status = 401
+        else:
+            session.clear()  # a fresh session on sign-in: no fixation
+            login_user(user)
+            return redirect(web.safe_next(request.args.get("next"), url_for("accounts.home")))
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Any:
+    logout_user()
+    session.clear()
+    flash(gettext("You have signed out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup() -> Any:
+    form = SignupForm()
+    status = 200
+    if form.is_submitted():
+        try:
+            data = web.validate(EnterpriseSignup, form.payload())
+            services.sign_up_enterprise(
+                web.db(),
+                data,
+                now=web.now(),
+                password_method=current_app.config["PASSWORD_HASH_METHOD"],
+            )
+        except ValidationFailed as exc:
+            form.show(exc)
+            status = 422
+        else:
+            flash(
+                gettext(
+                    "Your enterprise is registered and waits for approval. You can sign in now."
+                ),
+                "success",
+            )
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/signup.html", form=form), status

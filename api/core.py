@@ -1,0 +1,189 @@
+"""The JSON API's plumbing: blueprint, bearer/session auth, body parsing, problem+json,
+pagination, and the registry the OpenAPI document is built from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, Generic, TypeVar
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask_babel import gettext
+from flask_login import current_user
+from pydantic import BaseModel
+from sqlalchemy import Select, func, select
+from werkzeug.exceptions import UnsupportedMediaType
+
+import web
+from accounts import services as accounts
+from errors import Forbidden, ValidationFailed
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_PER_PAGE = 200
+MAX_PAGE = 1_000_000
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    errors: dict[str, list[str]] | None = None
+
+
+def problem(
+    status: int, title: str, detail: str | None = None, errors: dict[str, list[str]] | None = None
+) -> Response:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = {k: [gettext(m) for m in v] for k, v in errors.items()}
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+class Unauthorized(Exception):
+    """No valid credentials: 401 with a WWW-Authenticate challenge."""
+
+
+@dataclass
+class EndpointDoc:
+    rule: str
+    method: str
+    summary: str
+    roles: frozenset[str] | None
+    body: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    query: dict[str, str] = field(default_factory=dict)
+    tag: str = "api"
+
+
+REGISTRY: list[EndpointDoc] = []
+
+
+def api_user() -> Any:
+    """The caller: a bearer token wins; otherwise the browser session, with CSRF on writes."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized()
+        user = accounts.user_for_token(web.db(), token.strip(), now=web.now())
+        if user is None:
+            raise Unauthorized()
+        g.api_token = token.strip()
+        return user
+    if current_user.is_authenticated:
+        if request.method not in SAFE_METHODS:
+            current_app.extensions["csrf"].protect()
+        return current_user._get_current_object()
+    raise Unauthorized()
+
+
+def json_body() -> Any:
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType()
+    data = request.get_json(silent=True)
+    if data is None:
+        raise MalformedJson()
+    return data
+
+
+class MalformedJson(Exception):
+    """The body is not parseable JSON: 400."""
+
+
+def endpoint(
+    rule: str,
+    method: str,
+    *,
+    summary: str,
+    roles: Iterable[str] | None = None,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    query: dict[str, str] | None = None,
+    tag: str = "api",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a JSON endpoint and its documentation.
+
+    `roles=None` means public. The view is called as view(user, [body,] **url_args) and
+    returns a model instance, an ORM object (serialised through `response`), a dict, or a
+    Response.
+    """
+    allowed = None if roles is None else frozenset(roles)
+    REGISTRY.append(
+        EndpointDoc(rule, method, summary, allowed, body, response, status, query or {}, tag)
+    )
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def handler(**kwargs: Any) -> Any:
+            user = None
+            if allowed is not None:
+                user = api_user()
+                if user.role not in allowed:
+                    raise Forbidden()
+            args: list[Any] = [user]
+            if body is not None:
+                args.append(web.validate(body, json_body()))
+            result = view(*args, **kwargs)
+            if isinstance(result, Response):
+                return result
+            if response is not None and not isinstance(result, dict):
+                result = response.model_validate(result).model_dump(mode="json")
+            elif isinstance(result, BaseModel):
+                result = result.model_dump(mode="json")
+            out = jsonify(result)
+            out.status_code = status
+            return out
+
+        handler.__name__ = f"{view.__name__}_{method.lower()}"
+        bp.add_url_rule(rule, endpoint=view.__name__, view_func=handler, methods=[method])
+        return handler
+
+    return decorate
+
+
+def page_args() -> tuple[int, int]:
+    errors: dict[str, list[str]] = {}
+    values = {}
+    for name, default, upper in (("page", 1, MAX_PAGE), ("per_page", 50, MAX_PER_PAGE)):
+        raw = request.args.get(name, str(default))
+        if not raw.isdigit() or not 1 <= int(raw) <= upper:
+            errors[name] = [gettext("Enter a whole number from 1 to %(n)d.", n=upper)]
+        else:
+            values[name] = int(raw)
+    if errors:
+        raise ValidationFailed(errors)
+    return values["page"], values["per_page"]
+
+
+def paginate(stmt: Select[Any], out: type[BaseModel]) -> dict[str, Any]:
+    """A list response (API.md Conventions) for `stmt`, newest rows as the caller ordered."""
+    page, per_page = page_args()
+    session = web.db()
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return {
+        "items": [out.model_validate(row).model_dump(mode="json") for row in rows],
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+    }

@@ -1,0 +1,190 @@
+"""Application factory and `flask --app app` entry point: wiring only."""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_babel import Babel, gettext
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+import config as settings
+import i18n
+import web
+from db import make_engine, make_session_factory
+from errors import DomainError, Throttled, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    overrides = dict(config or {})
+    app = Flask(__name__, instance_path=overrides.pop("INSTANCE_PATH", None))
+    app.config.update(settings.load(Path(app.instance_path)))
+    app.config.update(overrides)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_security_headers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["engine"] = engine
+    app.extensions["sessions"] = make_session_factory(engine)
+    app.teardown_appcontext(web.close_db)
+
+    app.extensions["csrf"] = csrf = CSRFProtect(app)
+    Babel(app, locale_selector=i18n.select_locale)
+
+    login = LoginManager(app)
+    login.login_view = "accounts.login"
+    login.login_message = ""  # the login page explains itself; no extra flash
+    login.session_protection = "basic"
+
+    @login.user_loader
+    def load_user(user_key: str) -> Any:
+        from accounts.models import User
+
+        user_id, _, version = user_key.partition(":")
+        if not user_id.isdigit():
+            return None
+        user = web.db().get(User, int(user_id))
+        if user is None or not user.active or str(user.session_version) != version:
+            return None
+        return user
+
+    from api.core import bp as api_bp
+
+    csrf.exempt(api_bp)  # bearer calls need no CSRF; session calls are checked in api_user
+
+
+def register_blueprints(app: Flask) -> None:
+    import accounts.admin
+    import accounts.api
+    import accounts.views
+    import api.openapi  # noqa: F401 - registers GET /api/v1/openapi.json
+    from api.core import bp as api_bp
+
+    app.register_blueprint(i18n.bp)
+    app.register_blueprint(accounts.views.bp)
+    app.register_blueprint(accounts.admin.bp)
+    app.register_blueprint(api_bp)
+
+    @app.context_processor
+    def layout_context() -> dict[str, Any]:
+        return {"locales": i18n.LOCALES, "current_locale": i18n.select_locale()}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/sms/status"
+
+
+def _page(status: int, title: str, detail: str | None = None) -> tuple[str, int]:
+    return render_template("errors/error.html", status=status, title=title, detail=detail), status
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from api.core import MalformedJson, Unauthorized, problem
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError) -> Any:
+        errors = exc.errors if isinstance(exc, ValidationFailed) else None
+        if _wants_json():
+            response = problem(exc.status, gettext(exc.title), errors=errors)
+        else:
+            detail = "; ".join(gettext(m) for msgs in (errors or {}).values() for m in msgs)
+            response = app.make_response(_page(exc.status, gettext(exc.title), detail or None))
+        if isinstance(exc, Throttled):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.errorhandler(Unauthorized)
+    def unauthorized(_exc: Unauthorized) -> Any:
+        response = problem(401, gettext("Sign in first"), gettext("Send a valid bearer token."))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+
+    @app.errorhandler(MalformedJson)
+    def malformed(_exc: MalformedJson) -> Any:
+        return problem(400, gettext("Malformed JSON"), gettext("The body is not valid JSON."))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_exc: CSRFError) -> Any:
+        title = gettext("The form has expired")
+        detail = gettext("Reload the page and submit the form again.")
+        return problem(400, title, detail) if _wants_json() else _page(400, title, detail)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        status = exc.code or 500
+        titles = {
+            403: gettext("You do not have access to this page"),
+            404: gettext("Page not found"),
+            405: gettext("Method not allowed"),
+            413: gettext("The upload is too large"),
+            415: gettext("Send the body as application/json"),
+            429: gettext("Too many requests; please wait a moment"),
+        }
+        title = titles.get(status, gettext("Something went wrong"))
+        if _wants_json():
+            response = problem(status, title)
+            if exc.response is None and getattr(exc, "valid_methods", None):
+                response.headers["Allow"] = ", ".join(exc.valid_methods)
+            return response
+        return _page(status, title)
+
+    @app.errorhandler(Exception)
+    def server_error(exc: Exception) -> Any:
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        # Type and stack only: exception messages (SQL parameters) may carry personal data.
+        log.error(
+            "unhandled %s at %s %s\n%s",
+            type(exc).__name__,
+            request.method,
+            request.path,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+        return http_error(InternalServerError())
+
+
+def register_commands(app: Flask) -> None:
+    import commands
+    import demo
+    from accounts.cli import users
+
+    app.cli.add_command(commands.db_cli)
+    app.cli.add_command(users)
+    app.cli.add_command(demo.demo)
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def headers(response: Any) -> Any:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
+        return response
+
+
+if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -1,0 +1,1 @@
+"""Checkpoints, scanning, trips, anomalies and sweeps."""

@@ -1,0 +1,84 @@
+"""Typed settings read from the environment (API.md, Configuration)."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ENVIRONMENTS = ("development", "production", "testing")
+SMS_BACKENDS = ("console", "twilio")
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app; the message says what to set."""
+
+
+def _secret_key(instance_path: Path, env: Mapping[str, str], app_env: str) -> str:
+    if env.get("SECRET_KEY"):
+        return env["SECRET_KEY"]
+    if app_env == "production":
+        raise ConfigError(
+            "SECRET_KEY is not set. In production the session key must come from the "
+            "environment, e.g. SECRET_KEY=$(openssl rand -hex 32)"
+        )
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str, object]:
+    """Flask config keys from the environment; raises ConfigError on a bad value."""
+    env = os.environ if env is None else env
+    app_env = env.get("APP_ENV", "development")
+    if app_env not in ENVIRONMENTS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {app_env!r}")
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'trafficpass.db'}"
+    area_code = env.get("AREA_CODE", "330482")
+    if not re.fullmatch(r"\d{6}", area_code):
+        raise ConfigError(f"AREA_CODE must be 6 digits, not {area_code!r}")
+    timezone = env.get("TIMEZONE", "Asia/Shanghai")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"TIMEZONE {timezone!r} is not a known time zone") from exc
+    sms_backend = env.get("SMS_BACKEND", "console")
+    if sms_backend not in SMS_BACKENDS:
+        raise ConfigError(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}")
+
+    production = app_env == "production"
+    return {
+        "APP_ENV": app_env,
+        "SECRET_KEY": _secret_key(instance_path, env, app_env),
+        "DATABASE_URL": database_url,
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "SMS_BACKEND": sms_backend,
+        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID"),
+        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN"),
+        "TWILIO_FROM": env.get("TWILIO_FROM"),
+        "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID"),
+        "AREA_CODE": area_code,
+        "TIMEZONE": timezone,
+        "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "10")),
+        "LOGIN_WINDOW_MINUTES": int(env.get("LOGIN_WINDOW_MINUTES", "15")),
+        "API_TOKEN_HOURS": int(env.get("API_TOKEN_HOURS", "12")),
+        # scrypt by default; tests lower the cost so thousands of logins stay fast.
+        "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": timezone,
+    }

@@ -1,0 +1,1 @@
+"""Fleet (vehicles, drivers) and the pass workflow: applications, review, tokens, QR, SMS."""

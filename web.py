@@ -1,0 +1,129 @@
+"""Request-scoped helpers shared by HTML views and the JSON API: session, clock, input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort, current_app, g, request
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticError
+from sqlalchemy.orm import Session
+
+from db import utcnow
+from errors import ValidationFailed
+
+M = TypeVar("M", bound=BaseModel)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def db() -> Session:
+    """The request's database session, opened on first use and closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["sessions"]()
+    return g.db_session
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def now() -> datetime:
+    """The current time (UTC); tests may install a fixed clock in app.extensions."""
+    return current_app.extensions.get("clock", utcnow)()
+
+
+def client_ip() -> str:
+    return (request.remote_addr or "unknown")[:45]
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "missing":
+        return gettext("This field is required.")
+    if kind == "value_error" and "error" in ctx:
+        return gettext(str(ctx["error"]))
+    if kind == "string_too_short":
+        return gettext("Enter at least %(n)d characters.", n=ctx.get("min_length", 1))
+    if kind == "string_too_long":
+        return gettext("Enter at most %(n)d characters.", n=ctx.get("max_length", 0))
+    if kind == "too_long":
+        return gettext("Too many items.")
+    if kind == "extra_forbidden":
+        return gettext("Unknown field.")
+    if kind == "enum":
+        return gettext("Choose one of the listed values.")
+    if kind.startswith(("int_", "float_")):
+        return gettext("Enter a whole number.")
+    if kind.startswith("bool"):
+        return gettext("Enter true or false.")
+    if kind.startswith(("datetime", "timezone")):
+        return gettext("Enter a date and time with its time zone offset.")
+    return gettext("This value is not valid.")
+
+
+def validate(model: type[M], data: Any) -> M:
+    """Parse input into `model`, or raise ValidationFailed with translated field messages."""
+    if not isinstance(data, Mapping):
+        raise ValidationFailed.one("body", gettext("Send a JSON object."))
+    try:
+        return model.model_validate(data)
+    except PydanticError as exc:
+        errors: dict[str, list[str]] = {}
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]) or "body"
+            errors.setdefault(field, []).append(_message(error))
+        raise ValidationFailed(errors) from None
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Page guard: sign-in required, then one of `roles`, else 403."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A same-site path to return to; anything else falls back to `default`."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+class Form(FlaskForm):
+    """A WTForms form whose rules live in a pydantic model: the form renders and carries
+    CSRF; `payload()` feeds `validate`, and `show(exc)` puts field errors back on it."""
+
+    NOT_DATA = frozenset({"csrf_token", "submit"})
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            name: value
+            for name, value in self.data.items()
+            if name not in self.NOT_DATA and value not in ("", None)
+        }
+
+    def show(self, exc: ValidationFailed) -> None:
+        for name, messages in exc.errors.items():
+            field = self._fields.get(name.split(".")[0])
+            translated = [gettext(m) for m in messages]
+            if field is None:
+                self.form_errors.extend(translated)
+            else:
+                field.errors = [*field.errors, *translated]
