@@ -47,6 +47,7 @@ def register_extensions(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["engine"] = engine
     app.extensions["sessions"] = make_session_factory(engine)
+    app.extensions["read_sessions"] = make_session_factory(engine, read_only=True)
     app.teardown_appcontext(web.close_db)
 
     app.extensions["csrf"] = csrf = CSRFProtect(app)
@@ -79,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     import accounts.api
     import accounts.views
     import api.openapi  # noqa: F401 - registers GET /api/v1/openapi.json
+    import api.system  # noqa: F401 - registers the audit endpoint
     from api.core import bp as api_bp
 
     app.register_blueprint(i18n.bp)
@@ -170,6 +172,7 @@ def register_commands(app: Flask) -> None:
     from accounts.cli import users
 
     app.cli.add_command(commands.db_cli)
+    app.cli.add_command(commands.audit_cli)
     app.cli.add_command(users)
     app.cli.add_command(demo.demo)
 

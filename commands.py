@@ -49,3 +49,21 @@ def check() -> None:
     """Fail when the models and the migrations disagree."""
     command.check(alembic_config())
     click.echo("models and migrations agree")
+
+
+audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; exit 1 at the first broken entry."""
+    import audit
+
+    with current_app.extensions["sessions"]() as session:
+        result = audit.verify(session)
+    if result.ok:
+        click.echo(f"audit chain ok: {result.entries} entries")
+        return
+    where = f"entry id {result.first_bad_id}" if result.first_bad_id else "the end of the chain"
+    click.echo(f"audit chain broken at {where} (after {result.entries - 1} good entries)")
+    raise SystemExit(1)

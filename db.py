@@ -57,9 +57,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Any) -> None:
-        # Take the write lock up front: a deferred transaction that reads and then writes
-        # fails at once with SQLITE_BUSY when another writer got in between.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front: a deferred transaction that reads and then writes
+        # fails at once with SQLITE_BUSY when another writer got in between. Read-only
+        # sessions stay deferred so, in WAL mode, they never wait for a writer.
+        if conn.get_execution_options().get("read_only"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -72,8 +76,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker:
+    """Sessions for use cases; `read_only` ones never take SQLite's write lock."""
+    bind = engine.execution_options(read_only=True) if read_only else engine
+    return sessionmaker(bind, expire_on_commit=False)
 
 
 def utcnow() -> datetime:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, request
+from flask import Blueprint, current_app, redirect, request
 from flask_login import current_user
+from sqlalchemy import update
 from werkzeug.wrappers import Response
 
 import web
+from accounts.models import User
 
 LOCALES = {"zh_CN": "中文", "en": "English"}
 DEFAULT_LOCALE = "zh_CN"
@@ -31,6 +33,8 @@ def switch(code: str) -> Response:
         return response
     response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     if current_user.is_authenticated:
-        current_user.locale = code
-        web.db().commit()
+        # A GET that writes: use a writing session, not the request's read-only one.
+        with current_app.extensions["sessions"]() as session:
+            session.execute(update(User).where(User.id == current_user.id).values(locale=code))
+            session.commit()
     return response

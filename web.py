@@ -23,9 +23,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def db() -> Session:
-    """The request's database session, opened on first use and closed at teardown."""
+    """The request's database session, opened on first use and closed at teardown.
+
+    GET requests read; on SQLite their session does not take the write lock.
+    """
     if "db_session" not in g:
-        g.db_session = current_app.extensions["sessions"]()
+        kind = "read_sessions" if request.method in ("GET", "HEAD") else "sessions"
+        g.db_session = current_app.extensions[kind]()
     return g.db_session
 
 

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 import web
 from accounts import services
@@ -32,7 +33,10 @@ def _user_form() -> UserForm:
     enterprises = (
         web.db().execute(select(Enterprise.id, Enterprise.name).order_by(Enterprise.name)).all()
     )
-    form.enterprise_id.choices = [("", "—"), *((str(i), name) for i, name in enterprises)]
+    form.enterprise_id.choices = [
+        SelectChoice("", "—"),
+        *(SelectChoice(str(i), name) for i, name in enterprises),
+    ]
     return form
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, SelectField, StringField, SubmitField, TelField
+from wtforms.fields.choices import SelectChoice
 
 from accounts.domain import Role
 from web import Form
@@ -47,7 +48,9 @@ ROLE_LABELS = {
 class UserForm(Form):
     username = StringField(_l("Username"), render_kw={"autocapitalize": "none"})
     password = PasswordField(_l("Initial password"), render_kw={"autocomplete": "new-password"})
-    role = SelectField(_l("Role"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    role = SelectField(
+        _l("Role"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()]
+    )
     enterprise_id = SelectField(_l("Enterprise (enterprise staff only)"), choices=[], coerce=str)
     submit = SubmitField(_l("Create user"))
 

@@ -1,0 +1,56 @@
+"""Settings from the environment: defaults, the generated secret, fail-fast production."""
+
+import pytest
+
+import config
+from config import ConfigError
+
+
+def test_defaults_use_sqlite_in_the_instance_folder(tmp_path):
+    cfg = config.load(tmp_path, {})
+    assert cfg["DATABASE_URL"] == f"sqlite:///{tmp_path / 'trafficpass.db'}"
+    assert cfg["PUBLIC_BASE_URL"] == "http://127.0.0.1:5000"
+    assert cfg["SMS_BACKEND"] == "console"
+    assert cfg["AREA_CODE"] == "330482"
+    assert cfg["TIMEZONE"] == "Asia/Shanghai"
+    assert cfg["BABEL_DEFAULT_LOCALE"] == "zh_CN"
+
+
+def test_secret_key_is_generated_once_into_the_instance_folder(tmp_path):
+    first = config.load(tmp_path, {})["SECRET_KEY"]
+    second = config.load(tmp_path, {})["SECRET_KEY"]
+    assert first == second
+    assert len(first) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_production_without_secret_key_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+        config.load(tmp_path, {"APP_ENV": "production"})
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_production_cookies_are_secure(tmp_path):
+    cfg = config.load(tmp_path, {"APP_ENV": "production", "SECRET_KEY": "k" * 32})
+    assert cfg["SESSION_COOKIE_SECURE"] is True
+    assert cfg["SESSION_COOKIE_HTTPONLY"] is True
+    assert cfg["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"AREA_CODE": "33048"}, "AREA_CODE"),
+        ({"TIMEZONE": "Mars/Olympus"}, "TIMEZONE"),
+        ({"SMS_BACKEND": "pigeon"}, "SMS_BACKEND"),
+        ({"APP_ENV": "staging"}, "APP_ENV"),
+    ],
+)
+def test_bad_settings_fail_fast_naming_the_variable(tmp_path, env, message):
+    with pytest.raises(ConfigError, match=message):
+        config.load(tmp_path, env)
+
+
+def test_public_base_url_loses_its_trailing_slash(tmp_path):
+    cfg = config.load(tmp_path, {"PUBLIC_BASE_URL": "https://pass.example.cn/"})
+    assert cfg["PUBLIC_BASE_URL"] == "https://pass.example.cn"

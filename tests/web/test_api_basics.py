@@ -1,0 +1,108 @@
+"""API conventions: problem+json for every error status, pagination, and the OpenAPI
+document listing every registered API route."""
+
+import re
+
+import pytest
+
+from tests.support import api_token
+
+
+def assert_problem(response, status):
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["status"] == status
+    assert body["title"]
+    assert body["type"]
+    return body
+
+
+def test_problem_json_for_each_error_status(client, make):
+    admin = make.user("admin")
+    enterprise_user = make.enterprise_user(make.enterprise())
+    headers = api_token(client, admin.username)
+    ent_headers = api_token(client, enterprise_user.username)
+    assert_problem(
+        client.post(
+            "/api/v1/users", data="{nope", content_type="application/json", headers=headers
+        ),
+        400,
+    )
+    assert_problem(client.get("/api/v1/users"), 401)
+    assert_problem(client.get("/api/v1/users", headers=ent_headers), 403)
+    assert_problem(client.get("/api/v1/enterprises/424242", headers=headers), 404)
+    approved = make.enterprise()
+    assert_problem(client.post(f"/api/v1/enterprises/{approved.id}/approve", headers=headers), 409)
+    body = assert_problem(
+        client.post("/api/v1/users", json={"role": "pilot"}, headers=headers), 422
+    )
+    assert {"username", "password", "role"} <= set(body["errors"])
+    assert_problem(client.post("/api/v1/users", data="x=1", headers=headers), 415)
+    assert_problem(client.put("/api/v1/users", headers=headers), 405)
+    for _ in range(10):
+        client.post(
+            "/api/v1/auth/token", json={"username": admin.username, "password": "bad-pass1"}
+        )
+    assert_problem(
+        client.post(
+            "/api/v1/auth/token", json={"username": admin.username, "password": "bad-pass1"}
+        ),
+        429,
+    )
+
+
+def test_a_json_array_body_is_a_validation_error_not_a_crash(client, make):
+    headers = api_token(client, make.user("admin").username)
+    assert_problem(client.post("/api/v1/users", json=[1, 2], headers=headers), 422)
+
+
+def test_unknown_fields_are_rejected(client, make):
+    headers = api_token(client, make.user("admin").username)
+    body = {"username": "abc", "password": "pass-word-1", "role": "officer", "is_admin": True}
+    errors = assert_problem(client.post("/api/v1/users", json=body, headers=headers), 422)["errors"]
+    assert "is_admin" in errors
+
+
+def test_lists_are_paginated(client, make):
+    for _ in range(3):
+        make.enterprise()
+    headers = api_token(client, make.user("supervisor").username)
+    body = client.get("/api/v1/enterprises?per_page=2&page=2", headers=headers).get_json()
+    assert (body["total"], body["page"], body["per_page"], len(body["items"])) == (3, 2, 2, 1)
+
+
+@pytest.mark.parametrize(
+    "query", ["per_page=201", "per_page=0", "page=-1", "page=abc", "page=99999999999999999999"]
+)
+def test_bad_paging_is_a_422(client, make, query):
+    headers = api_token(client, make.user("supervisor").username)
+    assert_problem(client.get(f"/api/v1/enterprises?{query}", headers=headers), 422)
+
+
+def test_openapi_lists_every_api_route(app, client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.1")
+    documented = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (method, path) in documented, f"{method} {path} is not in openapi.json"
+
+
+def test_openapi_refs_all_resolve(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    text = str(spec)
+    for name in re.findall(r"#/components/schemas/([\w.\-]+)", text):
+        assert name in spec["components"]["schemas"], name
+
+
+def test_security_headers_forbid_inline_script(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "<script>" not in response.get_data(as_text=True)

@@ -1,0 +1,112 @@
+"""Enterprise sign-up through the page and the API: clear errors, nothing half-written."""
+
+import pytest
+from sqlalchemy import func, select
+
+from accounts.models import Enterprise, User
+from audit import AuditEntry
+from tests.support import credit_code, login, post_form
+
+GOOD = {
+    "name": "平湖市顺达物流有限公司",
+    "contact_name": "王芳",
+    "contact_phone": "13912345678",
+    "admin_username": "shunda",
+    "admin_password": "shunda-pass-1",
+}
+
+
+def counts(db):
+    db.rollback()
+    return tuple(
+        db.scalar(select(func.count()).select_from(m)) for m in (Enterprise, User, AuditEntry)
+    )
+
+
+def test_api_sign_up_creates_a_pending_enterprise_with_normalised_fields(client, db):
+    response = client.post(
+        "/api/v1/enterprises",
+        json={**GOOD, "credit_code": credit_code().lower(), "contact_phone": "139 1234 5678"},
+    )
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["status"] == "pending"
+    enterprise = db.get(Enterprise, body["id"])
+    assert enterprise.contact_phone == "+8613912345678"
+    assert enterprise.credit_code == enterprise.credit_code.upper()
+    user = db.scalars(select(User).where(User.enterprise_id == enterprise.id)).one()
+    assert user.role == "enterprise"
+    assert user.password_hash != GOOD["admin_password"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"credit_code": "91350100M000100Y44"}, "credit_code"),
+        ({"contact_phone": "12812345678"}, "contact_phone"),
+        ({"admin_password": "short"}, "admin_password"),
+        ({"admin_username": "a b"}, "admin_username"),
+        ({"name": ""}, "name"),
+    ],
+)
+def test_api_sign_up_rejects_bad_fields_and_writes_nothing(client, db, change, field):
+    before = counts(db)
+    response = client.post(
+        "/api/v1/enterprises", json={**GOOD, "credit_code": credit_code(), **change}
+    )
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert field in response.get_json()["errors"]
+    assert counts(db) == before
+
+
+def test_duplicate_username_and_credit_code_are_clear_errors(client, db, make):
+    existing = make.enterprise(username="taken")
+    before = counts(db)
+    response = client.post(
+        "/api/v1/enterprises",
+        json={**GOOD, "admin_username": "taken", "credit_code": existing.credit_code},
+    )
+    assert response.status_code == 422
+    errors = response.get_json()["errors"]
+    assert set(errors) == {"admin_username", "credit_code"}
+    assert counts(db) == before
+
+
+def test_sign_up_page_shows_field_errors_in_chinese_and_keeps_input(client, db):
+    before = counts(db)
+    response = post_form(client, "/signup", {**GOOD, "credit_code": "91350100M000100Y44"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "校验" in page  # the check-character message, translated
+    assert "平湖市顺达物流有限公司" in page  # what the user typed stays in the form
+    assert counts(db) == before
+
+
+def test_sign_up_page_success_then_pending_enterprise_is_told_why_it_cannot_file(client):
+    response = post_form(client, "/signup", {**GOOD, "credit_code": credit_code()})
+    assert response.status_code == 302
+    login(client, GOOD["admin_username"], GOOD["admin_password"])
+    home = client.get("/").get_data(as_text=True)
+    assert 'id="filing-blocked"' in home
+    assert "等待审核" in home
+
+
+def test_admin_approves_then_the_block_is_lifted(client, make):
+    enterprise = make.enterprise(status="pending", username="pend")
+    admin = make.user("admin")
+    login(client, admin.username)
+    response = post_form(
+        client, f"/admin/enterprises/{enterprise.id}/status", {"status": "approved"}
+    )
+    assert response.status_code == 302
+    client.post("/logout", data={"csrf_token": ""})
+    other = client.application.test_client()
+    login(other, "pend")
+    assert 'id="filing-blocked"' not in other.get("/").get_data(as_text=True)
+
+
+def test_suspended_enterprise_sees_the_suspension_reason(client, make):
+    make.enterprise(status="suspended", username="susp")
+    login(client, "susp")
+    assert "暂停" in client.get("/").get_data(as_text=True)
