@@ -1,0 +1,52 @@
+# Targets named in the README. The virtual environment lives in .venv.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYBABEL := $(VENV)/bin/pybabel
+FLASK := $(VENV)/bin/flask --app app
+MO := translations/zh/LC_MESSAGES/messages.mo
+
+.PHONY: run serve test lint fmt messages bench clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt requirements.txt $(VENV)/.runtime
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+$(MO): translations/zh/LC_MESSAGES/messages.po $(VENV)/.runtime
+	$(PYBABEL) -q compile -d translations
+
+## run: install, migrate, seed demo data, serve on http://127.0.0.1:5000 (SQLite, console SMS)
+run: $(VENV)/.runtime $(MO)
+	$(FLASK) db upgrade
+	$(FLASK) demo seed
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+## serve: production server (set APP_ENV=production, SECRET_KEY, DATABASE_URL first)
+serve: $(VENV)/.runtime $(MO)
+	$(FLASK) db upgrade
+	$(VENV)/bin/gunicorn --workers $${WORKERS:-4} --bind $${BIND:-0.0.0.0:8000} 'app:create_app()'
+
+## test: install everything, lint, run the whole suite on SQLite and PostgreSQL
+test: $(VENV)/.dev $(MO)
+	scripts/test.sh
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: $(VENV)/.dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## messages: extract strings and merge them into the zh catalog (then translate the blanks)
+messages: $(VENV)/.runtime
+	$(PYBABEL) -q extract -F babel.cfg -o translations/messages.pot .
+	$(PYBABEL) -q update -i translations/messages.pot -d translations -l zh --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache test-artifacts

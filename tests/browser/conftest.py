@@ -1,0 +1,87 @@
+"""A live server on a free port and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app: Any) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+class Screen:
+    """A page plus the checks every screen must pass: no console errors, no sideways scroll."""
+
+    def __init__(self, page: Any, name: str):
+        self.page = page
+        self.name = name
+        self.console_errors: list[str] = []
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda e: self.console_errors.append(str(e)))
+
+    def _on_console(self, message: Any) -> None:
+        # A form answered with 422 is the page itself, not a broken resource on it.
+        if message.type == "error" and message.location.get("url") != self.page.url:
+            self.console_errors.append(f"{message.text} ({message.location.get('url')})")
+
+    def shot(self, step: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{self.name}-{step}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def assert_fits(self) -> None:
+        width = self.page.evaluate("document.documentElement.scrollWidth")
+        viewport = self.page.viewport_size["width"]
+        assert width <= viewport, f"{self.page.url} scrolls sideways: {width}px > {viewport}px"
+        assert self.console_errors == [], self.console_errors
+
+
+@pytest.fixture
+def screen(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    def open_screen(viewport: dict[str, int] = PHONE, name: str | None = None) -> Screen:
+        context = browser.new_context(viewport=viewport, locale="zh-CN")
+        contexts.append(context)
+        label = name or request.node.name.replace("[", "-").replace("]", "")
+        return Screen(context.new_page(), label)
+
+    contexts: list[Any] = []
+    yield open_screen
+    for context in contexts:
+        context.close()

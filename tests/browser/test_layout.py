@@ -1,0 +1,90 @@
+"""The base layout on a 360 px phone and a desktop, in Chinese and English, in Chromium."""
+
+import pytest
+
+from tests.browser.conftest import DESKTOP, PHONE
+from tests.support import PASSWORD, credit_code
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(s, base, username):
+    s.page.goto(f"{base}/login")
+    s.page.fill("#username", username)
+    s.page.fill("#password", PASSWORD)
+    s.page.click("#submit")
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_login_page_in_both_languages_fits_the_screen(live_server, screen, viewport):
+    s = screen(viewport)
+    s.page.goto(f"{live_server}/login")
+    assert s.page.locator("h1").inner_text() == "登录"
+    s.assert_fits()
+    s.shot("zh")
+    s.page.click("text=English")
+    assert s.page.locator("h1").inner_text() == "Sign in"
+    s.page.reload()
+    assert s.page.locator("h1").inner_text() == "Sign in"  # the choice persists
+    s.assert_fits()
+    s.shot("en")
+
+
+def test_admin_approves_and_suspends_an_enterprise_on_a_phone(live_server, screen, make):
+    admin = make.user("admin")
+    pending = make.enterprise(status="pending")
+    s = screen(PHONE)
+    sign_in(s, live_server, admin.username)
+    assert not s.page.is_visible("#mainnav")  # folded behind the menu button on a phone
+    s.page.click(".nav-toggle")
+    s.page.click("#mainnav >> text=企业")
+    row = s.page.locator(f"#enterprise-{pending.id}")
+    assert "待审核" in row.inner_text()
+    s.assert_fits()
+    s.shot("enterprises")
+    row.locator("button", has_text="通过").click()
+    assert "已通过审核" in s.page.locator(".flashes").inner_text()
+    s.page.once("dialog", lambda d: d.dismiss())  # a destructive action asks first...
+    s.page.locator(f"#enterprise-{pending.id} button", has_text="暂停").click()
+    assert "已通过" in s.page.locator(f"#enterprise-{pending.id}").inner_text()
+    s.page.once("dialog", lambda d: d.accept())  # ...and happens only when confirmed
+    s.page.locator(f"#enterprise-{pending.id} button", has_text="暂停").click()
+    assert "已暂停" in s.page.locator(f"#enterprise-{pending.id}").inner_text()
+    s.assert_fits()
+
+
+def test_desktop_shows_the_navigation_without_the_menu_button(live_server, screen, make):
+    admin = make.user("admin")
+    s = screen(DESKTOP)
+    sign_in(s, live_server, admin.username)
+    assert s.page.is_visible("#mainnav")
+    assert not s.page.is_visible(".nav-toggle")
+    s.page.click("#mainnav >> text=用户")
+    assert s.page.locator("h1").inner_text() == "用户"
+    s.assert_fits()
+    s.shot("users")
+
+
+def test_enterprise_signs_up_through_the_page_and_sees_it_is_pending(live_server, screen):
+    s = screen(PHONE)
+    s.page.goto(f"{live_server}/signup")
+    s.page.fill("#name", "平湖市快运有限公司")
+    s.page.fill("#credit_code", "91350100M000100Y44")
+    s.page.fill("#contact_name", "陈静")
+    s.page.fill("#contact_phone", "139 0000 1111")
+    s.page.fill("#admin_username", "kuaiyun")
+    s.page.fill("#admin_password", "kuaiyun-pass-1")
+    s.page.click("#submit")
+    assert "校验位不正确" in s.page.locator(".has-error").inner_text()
+    s.assert_fits()
+    s.shot("signup-error")
+    s.page.fill("#credit_code", credit_code())
+    s.page.fill("#admin_password", "kuaiyun-pass-1")
+    s.page.click("#submit")
+    assert "等待审核" in s.page.locator(".flashes").inner_text()
+    s.page.fill("#username", "kuaiyun")
+    s.page.fill("#password", "kuaiyun-pass-1")
+    s.page.click("#submit")
+    assert s.page.is_visible("#filing-blocked")
+    s.assert_fits()
+    s.shot("pending-home")
