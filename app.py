@@ -40,6 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_security_headers(app)
+    register_inline_sms(app)
     return app
 
 
@@ -81,12 +82,24 @@ def register_blueprints(app: Flask) -> None:
     import accounts.views
     import api.openapi  # noqa: F401 - registers GET /api/v1/openapi.json
     import api.system  # noqa: F401 - registers the audit endpoint
+    import passes.api  # noqa: F401 - registers the fleet and pass endpoints
+    import passes.fleet_views
+    import passes.imports
+    import passes.public
+    import passes.views
+    from accounts.domain import mask_mobile
     from api.core import bp as api_bp
 
     app.register_blueprint(i18n.bp)
     app.register_blueprint(accounts.views.bp)
     app.register_blueprint(accounts.admin.bp)
+    app.register_blueprint(passes.fleet_views.bp)
+    app.register_blueprint(passes.imports.bp)
+    app.register_blueprint(passes.views.bp)
+    app.register_blueprint(passes.public.bp)
     app.register_blueprint(api_bp)
+    app.extensions["csrf"].exempt(passes.public.sms_status)  # signed by Twilio instead
+    app.jinja_env.filters["mask_mobile"] = mask_mobile
 
     @app.context_processor
     def layout_context() -> dict[str, Any]:
@@ -107,11 +120,13 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Any:
         errors = exc.errors if isinstance(exc, ValidationFailed) else None
+        detail = gettext(exc.detail) if exc.detail else None
         if _wants_json():
-            response = problem(exc.status, gettext(exc.title), errors=errors)
+            response = problem(exc.status, gettext(exc.title), detail, errors=errors)
         else:
-            detail = "; ".join(gettext(m) for msgs in (errors or {}).values() for m in msgs)
-            response = app.make_response(_page(exc.status, gettext(exc.title), detail or None))
+            messages = [gettext(m) for msgs in (errors or {}).values() for m in msgs]
+            detail = "; ".join(filter(None, [detail, *messages])) or None
+            response = app.make_response(_page(exc.status, gettext(exc.title), detail))
         if isinstance(exc, Throttled):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
@@ -171,10 +186,29 @@ def register_commands(app: Flask) -> None:
     import demo
     from accounts.cli import users
 
+    from passes.cli import keys_cli, sms
+
+    app.cli.add_command(sms)
+    app.cli.add_command(keys_cli)
     app.cli.add_command(commands.db_cli)
     app.cli.add_command(commands.audit_cli)
     app.cli.add_command(users)
     app.cli.add_command(demo.demo)
+
+
+def register_inline_sms(app: Flask) -> None:
+    """With the console backend, deliver right after each write: the demo needs no worker."""
+    if app.config["SMS_BACKEND"] != "console" or not app.config.get("SMS_DELIVER_INLINE", True):
+        return
+    from passes import context, outbox
+
+    @app.teardown_request
+    def deliver_console_sms(_exc: BaseException | None) -> None:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        web.close_db()  # release the request's SQLite write lock first
+        with app.extensions["sessions"]() as session:
+            outbox.work_once(session, context.sms_backend(), "inline", now=web.now, limit=50)
 
 
 def register_security_headers(app: Flask) -> None:

@@ -13,6 +13,11 @@ class DomainError(Exception):
 
     status = 400
     title = N_("Bad request")
+    detail: str | None = None
+
+    def __init__(self, detail: str | None = None):
+        super().__init__(detail)
+        self.detail = detail
 
 
 class ValidationFailed(DomainError):
@@ -22,7 +27,7 @@ class ValidationFailed(DomainError):
     title = N_("Invalid input")
 
     def __init__(self, errors: dict[str, list[str]]):
-        super().__init__(errors)
+        super().__init__()
         self.errors = errors
 
     @classmethod
@@ -51,7 +56,7 @@ class InvalidTransition(Conflict):
     title = N_("This change is not allowed in the current state")
 
     def __init__(self, kind: str, current: str, target: str):
-        super().__init__(f"{kind}: {current} -> {target}")
+        super().__init__()
         self.kind, self.current, self.target = kind, current, target
 
 
@@ -60,5 +65,5 @@ class Throttled(DomainError):
     title = N_("Too many attempts")
 
     def __init__(self, retry_after_seconds: int):
-        super().__init__(retry_after_seconds)
+        super().__init__()
         self.retry_after = retry_after_seconds

@@ -2,5 +2,19 @@
 
 from accounts.models import ApiToken, Enterprise, LoginAttempt, User
 from audit import AuditEntry, AuditHead
+from passes.models import Driver, Pass, PassSerial, SigningKey, SmsMessage, Vehicle
 
-__all__ = ["ApiToken", "AuditEntry", "AuditHead", "Enterprise", "LoginAttempt", "User"]
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "AuditHead",
+    "Driver",
+    "Enterprise",
+    "LoginAttempt",
+    "Pass",
+    "PassSerial",
+    "SigningKey",
+    "SmsMessage",
+    "User",
+    "Vehicle",
+]

@@ -48,7 +48,8 @@ def client_ip() -> str:
     return (request.remote_addr or "unknown")[:45]
 
 
-def _message(error: Mapping[str, Any]) -> str:
+def error_message(error: Mapping[str, Any]) -> str:
+    """One pydantic error in the user's language."""
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "missing":
         return gettext("This field is required.")
@@ -83,7 +84,7 @@ def validate(model: type[M], data: Any) -> M:
         errors: dict[str, list[str]] = {}
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"]) or "body"
-            errors.setdefault(field, []).append(_message(error))
+            errors.setdefault(field, []).append(error_message(error))
         raise ValidationFailed(errors) from None
 
 
@@ -117,11 +118,17 @@ class Form(FlaskForm):
     NOT_DATA = frozenset({"csrf_token", "submit"})
 
     def payload(self) -> dict[str, Any]:
-        return {
-            name: value
-            for name, value in self.data.items()
-            if name not in self.NOT_DATA and value not in ("", None)
-        }
+        """What the user typed, as strings: the pydantic model parses and judges it."""
+        data: dict[str, Any] = {}
+        for name, field in self._fields.items():
+            if name in self.NOT_DATA:
+                continue
+            value = field.raw_data[0] if field.raw_data else field.data
+            if isinstance(value, str):
+                value = value.strip()
+            if value not in ("", None):
+                data[name] = value
+        return data
 
     def show(self, exc: ValidationFailed) -> None:
         for name, messages in exc.errors.items():

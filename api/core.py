@@ -175,14 +175,23 @@ def page_args() -> tuple[int, int]:
     return values["page"], values["per_page"]
 
 
-def paginate(stmt: Select[Any], out: type[BaseModel]) -> dict[str, Any]:
-    """A list response (API.md Conventions) for `stmt`, newest rows as the caller ordered."""
+def paginate(
+    stmt: Select[Any],
+    out: type[BaseModel] | None = None,
+    *,
+    serialize: Callable[[Any], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A list response (API.md Conventions) for `stmt`, in the order the caller chose;
+    rows become `out` models, or go through `serialize`."""
     page, per_page = page_args()
     session = web.db()
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return {
-        "items": [out.model_validate(row).model_dump(mode="json") for row in rows],
+        "items": [
+            serialize(row) if serialize else out.model_validate(row).model_dump(mode="json")
+            for row in rows
+        ],
         "total": total,
         "page": page,
         "per_page": per_page,

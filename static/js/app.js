@@ -22,3 +22,30 @@ document.addEventListener("DOMContentLoaded", () => {
     select.addEventListener("change", () => select.form.submit());
   });
 });
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-print]").forEach((button) => {
+    button.addEventListener("click", () => window.print());
+  });
+
+  // <input type="checkbox" data-select-all="ids"> toggles every checkbox named "ids".
+  document.querySelectorAll("[data-select-all]").forEach((master) => {
+    master.addEventListener("change", () => {
+      const name = master.dataset.selectAll;
+      master.form.querySelectorAll(`input[name="${name}"]`).forEach((box) => {
+        box.checked = master.checked;
+      });
+    });
+  });
+});
+
+// Long form posts (imports) show a progress indicator and cannot be sent twice.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("form[data-progress]").forEach((form) => {
+    form.addEventListener("submit", () => {
+      const progress = form.querySelector(".progress");
+      if (progress) progress.hidden = false;
+      form.querySelectorAll("button, input[type=submit]").forEach((b) => { b.disabled = true; });
+    });
+  });
+});

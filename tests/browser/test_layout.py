@@ -13,6 +13,8 @@ def sign_in(s, base, username):
     s.page.fill("#username", username)
     s.page.fill("#password", PASSWORD)
     s.page.click("#submit")
+    s.page.wait_for_url(f"{base}/")
+    s.page.wait_for_load_state()
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])

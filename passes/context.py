@@ -1,0 +1,42 @@
+"""Builds the pass workflow's collaborators from the app's settings (the web edge)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from flask import current_app
+
+from passes.services import FilingRules, Issuer
+from passes.sms import SmsBackend, make_backend
+
+
+def issuer() -> Issuer:
+    cfg = current_app.config
+    return Issuer(
+        key_dir=Path(current_app.instance_path) / "keys",
+        public_base_url=cfg["PUBLIC_BASE_URL"],
+        sms_locale=cfg.get("SMS_LOCALE", "zh_CN"),
+        timezone=cfg["TIMEZONE"],
+    )
+
+
+def filing_rules() -> FilingRules:
+    cfg = current_app.config
+    return FilingRules(
+        area_code=cfg["AREA_CODE"], max_span=timedelta(days=cfg.get("PASS_MAX_DAYS", 14))
+    )
+
+
+def sms_backend() -> SmsBackend:
+    backend = current_app.extensions.get("sms_backend")
+    if backend is None:
+        backend = make_backend(current_app.config, current_app.extensions.get("twilio_http"))
+        current_app.extensions["sms_backend"] = backend
+    return backend
+
+
+def status_callback_url() -> str | None:
+    if current_app.config["SMS_BACKEND"] != "twilio":
+        return None
+    return current_app.config["PUBLIC_BASE_URL"] + "/sms/status"

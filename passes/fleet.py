@@ -1,0 +1,187 @@
+"""Fleet use cases: an enterprise's vehicles and drivers (register, edit, archive, import)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+import audit
+from accounts.models import User
+from errors import N_, ValidationFailed
+from passes.models import Driver, Pass, Vehicle
+from passes.schemas import DriverIn, VehicleIn
+
+
+def _plate_taken(session: Session, enterprise_id: int, plate: str, except_id: int | None) -> bool:
+    stmt = select(Vehicle.id).where(Vehicle.enterprise_id == enterprise_id, Vehicle.plate == plate)
+    if except_id is not None:
+        stmt = stmt.where(Vehicle.id != except_id)
+    return session.scalar(stmt) is not None
+
+
+def _id_taken(session: Session, enterprise_id: int, number: str, except_id: int | None) -> bool:
+    stmt = select(Driver.id).where(
+        Driver.enterprise_id == enterprise_id, Driver.id_number == number
+    )
+    if except_id is not None:
+        stmt = stmt.where(Driver.id != except_id)
+    return session.scalar(stmt) is not None
+
+
+def add_vehicle(session: Session, actor: User, data: VehicleIn, *, now: datetime) -> Vehicle:
+    enterprise_id = _own_enterprise(actor)
+    if _plate_taken(session, enterprise_id, data.plate, None):
+        raise ValidationFailed.one("plate", N_("This plate is already registered."))
+    vehicle = Vehicle(enterprise_id=enterprise_id, created_at=now, **data.model_dump())
+    session.add(vehicle)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="vehicle.add",
+        object_type="vehicle",
+        object_id=vehicle.id,
+        now=now,
+    )
+    session.commit()
+    return vehicle
+
+
+def edit_vehicle(
+    session: Session, actor: User, vehicle: Vehicle, data: VehicleIn, *, now: datetime
+) -> Vehicle:
+    if _plate_taken(session, vehicle.enterprise_id, data.plate, vehicle.id):
+        raise ValidationFailed.one("plate", N_("This plate is already registered."))
+    if data.plate != vehicle.plate and _used_by_pass(session, Pass.vehicle_id == vehicle.id):
+        raise ValidationFailed.one(
+            "plate",
+            N_("Passes were issued for this plate; register the new plate as a new vehicle."),
+        )
+    for field, value in data.model_dump().items():
+        setattr(vehicle, field, value)
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="vehicle.edit",
+        object_type="vehicle",
+        object_id=vehicle.id,
+        now=now,
+    )
+    session.commit()
+    return vehicle
+
+
+def add_driver(session: Session, actor: User, data: DriverIn, *, now: datetime) -> Driver:
+    enterprise_id = _own_enterprise(actor)
+    if _id_taken(session, enterprise_id, data.id_number, None):
+        raise ValidationFailed.one("id_number", N_("A driver with this ID number is registered."))
+    driver = Driver(enterprise_id=enterprise_id, created_at=now, **data.model_dump())
+    session.add(driver)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="driver.add",
+        object_type="driver",
+        object_id=driver.id,
+        now=now,
+    )
+    session.commit()
+    return driver
+
+
+def edit_driver(
+    session: Session, actor: User, driver: Driver, data: DriverIn, *, now: datetime
+) -> Driver:
+    if _id_taken(session, driver.enterprise_id, data.id_number, driver.id):
+        raise ValidationFailed.one("id_number", N_("A driver with this ID number is registered."))
+    for field, value in data.model_dump().items():
+        setattr(driver, field, value)
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="driver.edit",
+        object_type="driver",
+        object_id=driver.id,
+        now=now,
+    )
+    session.commit()
+    return driver
+
+
+def _used_by_pass(session: Session, condition: object) -> bool:
+    return bool(session.scalar(select(exists().where(condition))))
+
+
+def set_archived(
+    session: Session, actor: User, obj: Vehicle | Driver, archived: bool, *, now: datetime
+) -> None:
+    """Archive instead of delete: passes keep pointing at what they were issued for."""
+    obj.archived = archived
+    kind = "vehicle" if isinstance(obj, Vehicle) else "driver"
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action=f"{kind}.{'archive' if archived else 'restore'}",
+        object_type=kind,
+        object_id=obj.id,
+        now=now,
+    )
+    session.commit()
+
+
+def import_rows(
+    session: Session,
+    actor: User,
+    vehicles: Sequence[VehicleIn],
+    drivers: Sequence[DriverIn],
+    *,
+    now: datetime,
+) -> tuple[int, int]:
+    """Insert already-validated rows all-or-nothing; duplicates of existing rows are errors."""
+    enterprise_id = _own_enterprise(actor)
+    plates = set(
+        session.scalars(select(Vehicle.plate).where(Vehicle.enterprise_id == enterprise_id))
+    )
+    ids = set(
+        session.scalars(select(Driver.id_number).where(Driver.enterprise_id == enterprise_id))
+    )
+    errors: dict[str, list[str]] = {}
+    for i, v in enumerate(vehicles, start=1):
+        if v.plate in plates:
+            errors.setdefault(f"vehicle {i}", []).append(N_("This plate is already registered."))
+        plates.add(v.plate)
+    for i, d in enumerate(drivers, start=1):
+        if d.id_number in ids:
+            errors.setdefault(f"driver {i}", []).append(
+                N_("A driver with this ID number is registered.")
+            )
+        ids.add(d.id_number)
+    if errors:
+        raise ValidationFailed(errors)
+    session.add_all(
+        Vehicle(enterprise_id=enterprise_id, created_at=now, **v.model_dump()) for v in vehicles
+    )
+    session.add_all(
+        Driver(enterprise_id=enterprise_id, created_at=now, **d.model_dump()) for d in drivers
+    )
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="fleet.import",
+        object_type="enterprise",
+        object_id=enterprise_id,
+        data={"vehicles": len(vehicles), "drivers": len(drivers)},
+        now=now,
+    )
+    session.commit()
+    return len(vehicles), len(drivers)
+
+
+def _own_enterprise(actor: User) -> int:
+    if actor.enterprise_id is None:
+        raise ValidationFailed.one("enterprise", N_("Only enterprise users register a fleet."))
+    return actor.enterprise_id

@@ -1,0 +1,103 @@
+"""Fleet and pass forms: rendering and CSRF; rules live in passes.schemas."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    DateTimeLocalField,
+    FileField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+
+from passes.domain import Category, VehicleType
+from web import Form
+
+VEHICLE_TYPES = {
+    VehicleType.HEAVY_TRUCK: _l("Heavy truck"),
+    VehicleType.MEDIUM_TRUCK: _l("Medium truck"),
+    VehicleType.LIGHT_TRUCK: _l("Light truck"),
+    VehicleType.VAN: _l("Van"),
+    VehicleType.TRACTOR: _l("Tractor unit"),
+    VehicleType.TRAILER: _l("Trailer"),
+    VehicleType.TANKER: _l("Tanker"),
+    VehicleType.REFRIGERATED: _l("Refrigerated truck"),
+    VehicleType.OTHER: _l("Other"),
+}
+CATEGORIES = {
+    Category.EMERGENCY: _l("Emergency supplies (green channel)"),
+    Category.DAILY_NECESSITIES: _l("Daily necessities"),
+    Category.RAW_MATERIALS: _l("Raw materials"),
+    Category.PRODUCTS: _l("Finished products"),
+    Category.OTHER: _l("Other"),
+}
+
+
+def choices(pairs: Any, blank: str | None = None) -> list[SelectChoice]:
+    options = [SelectChoice("", blank)] if blank is not None else []
+    return options + [SelectChoice(str(value), label) for value, label in pairs]
+
+
+class VehicleForm(Form):
+    plate = StringField(
+        _l("Plate"),
+        description=_l("e.g. 浙F12345, 浙FD12345, 浙F1234挂"),
+        render_kw={"autocapitalize": "characters", "maxlength": 12},
+    )
+    vehicle_type = SelectField(_l("Vehicle type"), choices=choices(VEHICLE_TYPES.items()))
+    capacity_kg = IntegerField(_l("Capacity (kg)"), render_kw={"inputmode": "numeric"})
+    submit = SubmitField(_l("Save vehicle"))
+
+
+class DriverForm(Form):
+    name = StringField(_l("Name"))
+    id_number = StringField(
+        _l("Resident ID number"), render_kw={"maxlength": 18, "autocapitalize": "characters"}
+    )
+    phone = TelField(_l("Mobile"), render_kw={"inputmode": "tel"})
+    submit = SubmitField(_l("Save driver"))
+
+
+class PassForm(Form):
+    vehicle_id = SelectField(_l("Vehicle"), choices=[])
+    driver_id = SelectField(_l("Driver"), choices=[])
+    co_driver_id = SelectField(_l("Co-driver (optional)"), choices=[])
+    destination_enterprise_id = SelectField(_l("Destination enterprise"), choices=[])
+    origin = StringField(_l("Origin"), description=_l("Where the trip starts"))
+    cargo = StringField(_l("Cargo"))
+    category = SelectField(_l("Category"), choices=choices(CATEGORIES.items()))
+    valid_from = DateTimeLocalField(_l("Valid from"), format="%Y-%m-%dT%H:%M")
+    valid_until = DateTimeLocalField(_l("Valid until"), format="%Y-%m-%dT%H:%M")
+    max_trips = IntegerField(_l("Number of trips"), default=1, render_kw={"min": 1, "max": 100})
+    submit = SubmitField(_l("Submit application"))
+
+    def payload(self) -> dict[str, Any]:
+        """Form values, with the local date-times made aware in the jurisdiction's zone."""
+        data = super().payload()
+        zone = ZoneInfo(current_app.config["TIMEZONE"])
+        for name in ("valid_from", "valid_until"):
+            # Left as typed when unparseable: validation then reports it as not a date.
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                data[name] = datetime.fromisoformat(data[name]).replace(tzinfo=zone)
+        return data
+
+
+class ReasonForm(Form):
+    reason = TextAreaField(_l("Reason"), render_kw={"rows": 2, "maxlength": 500})
+    submit = SubmitField(_l("Confirm"))
+
+
+class ImportForm(Form):
+    file = FileField(_l("CSV or Excel file"), render_kw={"accept": ".csv,.xlsx"})
+    submit = SubmitField(_l("Check file"))

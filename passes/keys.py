@@ -1,0 +1,157 @@
+"""Signing keys: created on first use, rotated on demand, public halves published as JWK.
+
+Private keys are PEM files in the instance folder (`keys/kid-N.pem`, mode 0600) and never
+leave it; the database holds only the public half and its lifetime.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import audit
+from audit import AuditHead
+from passes.models import Pass, SigningKey
+from passes.tokens import TrustedKey
+
+MAX_KID = 255  # one byte in the token
+
+
+@dataclass(frozen=True)
+class Signer:
+    kid: int
+    private_key: ec.EllipticCurvePrivateKey
+
+
+def _b64url(n: int) -> str:
+    return base64.urlsafe_b64encode(n.to_bytes(32, "big")).decode().rstrip("=")
+
+
+def _int(b64: str) -> int:
+    return int.from_bytes(base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4)), "big")
+
+
+def _key_file(key_dir: Path, kid: int) -> Path:
+    return key_dir / f"kid-{kid}.pem"
+
+
+def _create(session: Session, key_dir: Path, now: datetime, actor_id: int | None) -> Signer:
+    last = session.scalar(select(func.max(SigningKey.kid))) or 0
+    if last >= MAX_KID:
+        raise RuntimeError("no key ids left; retire the token version before rotating again")
+    kid = last + 1
+    private_key = ec.generate_private_key(ec.SECP256R1())
+    numbers = private_key.public_key().public_numbers()
+    key_dir.mkdir(parents=True, exist_ok=True)
+    path = _key_file(key_dir, kid)
+    path.write_bytes(
+        private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    path.chmod(0o600)
+    session.add(
+        SigningKey(
+            kid=kid, public_x=_b64url(numbers.x), public_y=_b64url(numbers.y), not_before=now
+        )
+    )
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action="key.create",
+        object_type="signing_key",
+        object_id=kid,
+        now=now,
+    )
+    session.flush()
+    return Signer(kid, private_key)
+
+
+def current_signer(session: Session, key_dir: Path, now: datetime) -> Signer:
+    """The newest active key whose private half this server holds; created on first use."""
+    key = session.scalars(
+        select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.kid.desc())
+    ).first()
+    if key is not None and _key_file(key_dir, key.kid).exists():
+        return _load(key_dir, key.kid)
+    # Creating one: hold the audit chain's lock (every writer takes it anyway) so two
+    # first approvals on PostgreSQL cannot both create key 1.
+    session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update())
+    key = session.scalars(
+        select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.kid.desc())
+    ).first()
+    if key is not None and _key_file(key_dir, key.kid).exists():
+        return _load(key_dir, key.kid)
+    return _create(session, key_dir, now, actor_id=None)
+
+
+def _load(key_dir: Path, kid: int) -> Signer:
+    private_key = serialization.load_pem_private_key(
+        _key_file(key_dir, kid).read_bytes(), password=None
+    )
+    if not isinstance(private_key, ec.EllipticCurvePrivateKey):
+        raise RuntimeError(f"{_key_file(key_dir, kid)} is not an EC private key")
+    return Signer(kid, private_key)
+
+
+def rotate(session: Session, key_dir: Path, now: datetime, actor_id: int | None) -> Signer:
+    """A new signing key; the old ones stop signing but stay published while their passes live."""
+    for key in session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
+        key.retired_at = now
+        key.not_after = (
+            session.scalar(select(func.max(Pass.valid_until)).where(Pass.key_id == key.kid)) or now
+        )
+    signer = _create(session, key_dir, now, actor_id)
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action="key.rotate",
+        object_type="signing_key",
+        object_id=signer.kid,
+        now=now,
+    )
+    session.commit()
+    return signer
+
+
+def published(session: Session, now: datetime) -> list[SigningKey]:
+    """Keys a verifier must trust: active ones, and retired ones until their passes expire."""
+    return list(
+        session.scalars(
+            select(SigningKey)
+            .where((SigningKey.not_after.is_(None)) | (SigningKey.not_after > now))
+            .order_by(SigningKey.kid)
+        )
+    )
+
+
+def trusted_keys(session: Session, now: datetime) -> dict[int, TrustedKey]:
+    keys = {}
+    for key in published(session, now):
+        public = ec.EllipticCurvePublicNumbers(
+            _int(key.public_x), _int(key.public_y), ec.SECP256R1()
+        ).public_key()
+        keys[key.kid] = TrustedKey(key.kid, public, key.not_before)
+    return keys
+
+
+def jwk(key: SigningKey) -> dict[str, Any]:
+    return {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": key.public_x,
+        "y": key.public_y,
+        "kid": str(key.kid),
+        "alg": "ES256",
+        "use": "sig",
+    }

@@ -1,0 +1,185 @@
+"""The SMS outbox: messages are written in the deciding transaction and delivered by workers.
+
+Workers claim due rows with a lease (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's
+single writer serialises claims). Before calling the provider a worker records the
+attempt; a message whose lease ran out mid-send is reconciled with the provider before it
+is sent again, so a killed worker neither loses nor duplicates a message.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from passes.domain import (
+    MAX_SMS_ATTEMPTS,
+    PROVIDER_STATUS,
+    SmsStatus,
+    advances,
+    retry_delay,
+    sms_error_is_permanent,
+)
+from passes.models import SmsMessage
+from passes.sms import SmsBackend, SmsError
+
+LEASE = timedelta(seconds=60)
+
+
+def enqueue(
+    session: Session,
+    *,
+    dedupe_key: str,
+    to: str,
+    body: str,
+    now: datetime,
+    pass_id: int | None = None,
+    enterprise_id: int | None = None,
+) -> SmsMessage | None:
+    """Add a message to the caller's transaction; a repeated dedupe key adds nothing."""
+    if session.scalar(select(SmsMessage.id).where(SmsMessage.dedupe_key == dedupe_key)):
+        return None
+    message = SmsMessage(
+        dedupe_key=dedupe_key,
+        to=to,
+        body=body,
+        status=SmsStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        pass_id=pass_id,
+        enterprise_id=enterprise_id,
+    )
+    session.add(message)
+    return message
+
+
+def _due(now: datetime):  # noqa: ANN202 - a SQL condition
+    return or_(
+        and_(SmsMessage.status == SmsStatus.PENDING, SmsMessage.next_attempt_at <= now),
+        and_(SmsMessage.status == SmsStatus.SENDING, SmsMessage.lease_until < now),
+    )
+
+
+def claim(
+    session: Session, owner: str, *, now: datetime, limit: int = 20, lease: timedelta = LEASE
+) -> list[int]:
+    """Lease up to `limit` due messages to `owner`; returns their ids (committed)."""
+    stmt = select(SmsMessage.id).where(_due(now)).order_by(SmsMessage.next_attempt_at).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    ids = list(session.scalars(stmt))
+    if ids:
+        session.execute(
+            update(SmsMessage)
+            .where(SmsMessage.id.in_(ids))
+            .values(lease_owner=owner, lease_until=now + lease)
+        )
+    session.commit()
+    return ids
+
+
+def deliver(
+    session: Session,
+    message_id: int,
+    backend: SmsBackend,
+    owner: str,
+    *,
+    now: Callable[[], datetime],
+    status_callback: str | None = None,
+    jitter: Callable[[], float] = random.random,
+) -> str:
+    """Send one leased message; returns its new status."""
+    message = session.get(
+        SmsMessage, message_id, with_for_update=_locking(session), populate_existing=True
+    )
+    if message is None or message.lease_owner != owner:
+        session.rollback()
+        return "lost_lease"
+    if message.status == SmsStatus.SENDING:
+        # A previous attempt died mid-send: ask the provider before sending again.
+        try:
+            found = backend.lookup(message.to, message.body, message.updated_at or now())
+        except SmsError:
+            # Cannot tell yet: keep the "maybe sent" mark and look again later.
+            message.lease_owner = None
+            message.lease_until = now() + retry_delay(message.attempts, jitter())
+            session.commit()
+            return message.status
+        if found:
+            _mark_sent(message, found, now())
+            session.commit()
+            return message.status
+    message.status = SmsStatus.SENDING
+    message.attempts += 1
+    message.updated_at = now()
+    session.commit()  # the attempt is on record before the provider sees it
+    try:
+        provider_id = backend.send(message.to, message.body, status_callback)
+    except SmsError as exc:
+        message.error_code, message.error_text = exc.code, exc.text[:500]
+        message.lease_owner = message.lease_until = None
+        if sms_error_is_permanent(exc.http_status, exc.code) or (
+            message.attempts >= MAX_SMS_ATTEMPTS
+        ):
+            message.status = SmsStatus.FAILED
+        else:
+            message.status = SmsStatus.PENDING
+            message.next_attempt_at = now() + retry_delay(message.attempts, jitter())
+        message.updated_at = now()
+        session.commit()
+        return message.status
+    _mark_sent(message, provider_id, now())
+    session.commit()
+    return message.status
+
+
+def _mark_sent(message: SmsMessage, provider_id: str, at: datetime) -> None:
+    message.status = SmsStatus.SENT
+    message.provider_id = provider_id
+    message.sent_at = message.updated_at = at
+    message.error_code = message.error_text = None
+    message.lease_owner = message.lease_until = None
+
+
+def _locking(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def apply_report(
+    session: Session, provider_id: str, reported: str, error_code: str | None, *, now: datetime
+) -> bool:
+    """A delivery report from the provider; only moves a message forward. True if applied."""
+    status = PROVIDER_STATUS.get(reported)
+    message = session.scalars(
+        select(SmsMessage).where(SmsMessage.provider_id == provider_id)
+    ).one_or_none()
+    if status is None or message is None or not advances(message.status, status):
+        session.rollback()
+        return False
+    message.status = status
+    message.updated_at = now
+    if error_code:
+        message.error_code = error_code
+    session.commit()
+    return True
+
+
+def work_once(
+    session: Session,
+    backend: SmsBackend,
+    owner: str,
+    *,
+    now: Callable[[], datetime],
+    status_callback: str | None = None,
+    limit: int = 20,
+    lease: timedelta = LEASE,
+) -> int:
+    """Claim one batch and deliver it; returns how many messages were attempted."""
+    ids = claim(session, owner, now=now(), limit=limit, lease=lease)
+    for message_id in ids:
+        deliver(session, message_id, backend, owner, now=now, status_callback=status_callback)
+    return len(ids)

@@ -1,0 +1,113 @@
+"""What anyone sees: the status page a phone camera opens (GET /P/<token>), and the
+Twilio delivery-report webhook (POST /sms/status)."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from threading import Lock
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import gettext
+
+import web
+from api.core import problem
+from passes import keys, outbox, tokens
+from passes.domain import PassStatus, expired
+from passes.models import Pass
+
+bp = Blueprint("public", __name__)
+
+
+class SlidingWindow:
+    """A per-process rate limit for anonymous pages (per address, per minute)."""
+
+    def __init__(self, limit: int, seconds: float = 60.0):
+        self.limit, self.seconds = limit, seconds
+        self.hits: dict[str, deque[float]] = {}
+        self.lock = Lock()
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            if len(self.hits) > 50_000:  # a flood of addresses: start over rather than grow
+                self.hits.clear()
+            window = self.hits.setdefault(key, deque())
+            while window and window[0] <= now - self.seconds:
+                window.popleft()
+            if len(window) >= self.limit:
+                return False
+            window.append(now)
+            return True
+
+
+def _limiter() -> SlidingWindow:
+    limiter = current_app.extensions.get("status_limiter")
+    if limiter is None:
+        limiter = SlidingWindow(current_app.config.get("STATUS_PAGE_PER_MINUTE", 60))
+        current_app.extensions["status_limiter"] = limiter
+    return limiter
+
+
+def status_of(p: Pass | None, reason: str | None, now: Any) -> tuple[bool, str]:
+    """(valid?, reason code) for the public page; reasons match the scan API's codes."""
+    if reason:
+        return False, reason
+    if p is None:
+        return False, "not_found"
+    if p.status == PassStatus.REVOKED:
+        return False, "revoked"
+    if p.status != PassStatus.APPROVED:
+        return False, "not_approved"
+    if expired(p.valid_until, now):
+        return False, "expired"
+    if now < p.valid_from:
+        return False, "not_yet_valid"
+    return True, "valid"
+
+
+@bp.get("/P/<token>")
+@bp.get("/p/<token>")
+def status_page(token: str) -> Any:
+    if not _limiter().allow(web.client_ip()):
+        abort(429)
+    now = web.now()
+    session = web.db()
+    p, reason = None, None
+    try:
+        claims = tokens.verify(token, keys.trusted_keys(session, now), now)
+    except tokens.TokenRejected as exc:
+        reason = exc.reason
+    else:
+        p = session.get(Pass, claims.pass_id)
+        if p is not None and p.vehicle.plate != claims.plate:
+            p, reason = None, "bad_signature"
+    valid, code = status_of(p, reason, now)
+    response = current_app.make_response(
+        render_template("passes/status.html", p=p, valid=valid, reason=code)
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@bp.post("/sms/status")
+def sms_status() -> Any:
+    """Twilio's delivery report: signed with X-Twilio-Signature over our public URL."""
+    from twilio.request_validator import RequestValidator
+
+    token = current_app.config.get("TWILIO_AUTH_TOKEN")
+    if not token:
+        return problem(404, gettext("Not found"))
+    # Behind a proxy the request URL differs from what Twilio signed: use the public URL.
+    url = current_app.config["PUBLIC_BASE_URL"] + request.full_path.rstrip("?")
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not RequestValidator(token).validate(url, request.form.to_dict(), signature):
+        return problem(403, gettext("Forbidden"), gettext("The request signature is not valid."))
+    sid = request.form.get("MessageSid", "")
+    status = request.form.get("MessageStatus", "")
+    if not sid or not status:
+        return problem(422, gettext("Invalid input"))
+    outbox.apply_report(web.db(), sid, status, request.form.get("ErrorCode"), now=web.now())
+    return "", 204

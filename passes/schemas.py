@@ -1,0 +1,119 @@
+"""Input and output shapes of the fleet and pass use cases (forms and the JSON API)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
+
+from accounts.schemas import Input, Mobile, Output
+from passes import domain
+from passes.domain import Category, PassStatus, VehicleType
+
+Plate = Annotated[str, AfterValidator(domain.normalise_plate)]
+IdNumber = Annotated[str, AfterValidator(domain.normalise_id_number)]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=32)]
+Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
+
+
+class VehicleIn(Input):
+    plate: Plate
+    vehicle_type: VehicleType
+    capacity_kg: int | None = Field(default=None, ge=1, le=200_000)
+
+
+class DriverIn(Input):
+    name: PersonName
+    id_number: IdNumber
+    phone: Mobile
+
+
+class PassApplication(Input):
+    vehicle_id: int
+    driver_id: int
+    co_driver_id: int | None = None
+    destination_enterprise_id: int | None = None
+    origin: Place
+    cargo: Place
+    category: Category
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime
+    max_trips: int = Field(default=1, ge=1, le=100)
+    route_checkpoint_ids: list[int] = Field(default_factory=list, max_length=50)
+
+
+class ReasonIn(Input):
+    reason: Reason
+
+
+class BulkIds(Input):
+    ids: list[int] = Field(min_length=1, max_length=500)
+
+
+class VehicleOut(Output):
+    id: int
+    plate: str
+    vehicle_type: VehicleType
+    capacity_kg: int | None
+    enterprise_id: int
+    archived: bool
+
+
+class DriverOut(Output):
+    id: int
+    name: str
+    id_number_masked: str
+    phone: str
+    enterprise_id: int
+    archived: bool
+
+
+class VehicleRef(Output):
+    id: int
+    plate: str
+
+
+class DriverRef(Output):
+    id: int
+    name: str
+    id_number_masked: str
+
+
+class PassOut(BaseModel):
+    id: int
+    number: str
+    status: PassStatus
+    enterprise_id: int
+    vehicle: VehicleRef
+    driver: DriverRef
+    co_driver: DriverRef | None
+    destination_enterprise_id: int
+    origin: str
+    cargo: str
+    category: Category
+    valid_from: datetime
+    valid_until: datetime
+    max_trips: int
+    trips_used: int
+    route_checkpoint_ids: list[int]
+    code: str | None
+    status_url: str | None
+    qr_png_url: str | None
+    auto_approved: bool
+    decision_reason: str | None
+    created_at: datetime
+    reviewed_at: datetime | None
+
+
+class MessageOut(Output):
+    id: int
+    to: str
+    body: str
+    status: str
+    attempts: int
+    error_code: str | None
+    error_text: str | None
+    created_at: datetime
+    sent_at: datetime | None

@@ -1,0 +1,295 @@
+"""Pass workflow use cases: apply, approve (sign, QR, SMS), reject, revoke, cancel, resend.
+
+Every status change goes through the transition table in passes.domain and is audited;
+approval writes the SMS into the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+import audit
+from accounts.domain import EnterpriseStatus, filing_block_reason
+from accounts.models import Enterprise, User
+from errors import N_, Forbidden, NotFound, ValidationFailed
+from passes import domain, keys, outbox, tokens
+from passes.domain import PassStatus
+from passes.models import Driver, Pass, PassSerial, SmsMessage, Vehicle
+from passes.schemas import PassApplication
+from passes.sms_text import approval_text
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """What approval needs besides the database: keys, the public URL and SMS wording."""
+
+    key_dir: Path
+    public_base_url: str
+    sms_locale: str = "zh_CN"
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class FilingRules:
+    area_code: str
+    max_span: timedelta = timedelta(days=14)
+
+
+def next_number(session: Session, area_code: str) -> str:
+    """Allocate the next 12-digit pass number; the serial row's lock makes it unique."""
+    bump = (
+        update(PassSerial)
+        .where(PassSerial.area_code == area_code)
+        .values(last=PassSerial.last + 1)
+        .returning(PassSerial.last)
+    )
+    serial = session.scalar(bump)
+    if serial is None:
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        session.execute(
+            upsert(PassSerial).values(area_code=area_code, last=0).on_conflict_do_nothing()
+        )
+        serial = session.scalar(bump)
+    return domain.pass_number(area_code, serial)
+
+
+def _check_references(
+    session: Session, enterprise_id: int, data: PassApplication
+) -> tuple[dict[str, list[str]], int]:
+    errors: dict[str, list[str]] = {}
+
+    def own(model: type[Vehicle] | type[Driver], object_id: int | None, field: str) -> None:
+        if object_id is None:
+            return
+        obj = session.get(model, object_id)
+        if obj is None or obj.enterprise_id != enterprise_id:
+            errors[field] = [N_("Choose one of your registered vehicles or drivers.")]
+        elif obj.archived:
+            errors[field] = [N_("This vehicle or driver is archived.")]
+
+    own(Vehicle, data.vehicle_id, "vehicle_id")
+    own(Driver, data.driver_id, "driver_id")
+    own(Driver, data.co_driver_id, "co_driver_id")
+    if data.co_driver_id is not None and data.co_driver_id == data.driver_id:
+        errors["co_driver_id"] = [N_("The co-driver must be another person.")]
+    destination_id = data.destination_enterprise_id or enterprise_id
+    destination = session.get(Enterprise, destination_id)
+    if destination is None or destination.status != EnterpriseStatus.APPROVED:
+        errors["destination_enterprise_id"] = [N_("Choose an approved destination enterprise.")]
+    if data.route_checkpoint_ids:
+        errors["route_checkpoint_ids"] = [N_("No such checkpoint.")]
+    return errors, destination_id
+
+
+def submit_pass(
+    session: Session,
+    actor: User,
+    data: PassApplication,
+    *,
+    now: datetime,
+    rules: FilingRules,
+    issuer: Issuer,
+) -> Pass:
+    enterprise = session.get(Enterprise, actor.enterprise_id) if actor.enterprise_id else None
+    if enterprise is None:
+        raise Forbidden(N_("Only enterprise users file passes."))
+    block = filing_block_reason(enterprise.status)
+    if block:
+        raise Forbidden(block)
+    errors, destination_id = _check_references(session, enterprise.id, data)
+    for field, messages in domain.check_validity(
+        data.valid_from, data.valid_until, now, rules.max_span
+    ).items():
+        errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationFailed(errors)
+    application = Pass(
+        number=next_number(session, rules.area_code),
+        enterprise_id=enterprise.id,
+        vehicle_id=data.vehicle_id,
+        driver_id=data.driver_id,
+        co_driver_id=data.co_driver_id,
+        destination_enterprise_id=destination_id,
+        origin=data.origin,
+        cargo=data.cargo,
+        category=data.category,
+        priority=domain.review_priority(data.category),
+        valid_from=data.valid_from,
+        valid_until=data.valid_until,
+        max_trips=data.max_trips,
+        trips_used=0,
+        route_checkpoint_ids=data.route_checkpoint_ids,
+        status=PassStatus.SUBMITTED,
+        created_by_id=actor.id,
+        created_at=now,
+    )
+    session.add(application)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="pass.submit",
+        object_type="pass",
+        object_id=application.id,
+        data={"number": application.number},
+        now=now,
+    )
+    if enterprise.whitelisted:
+        _approve(session, application, None, now=now, issuer=issuer)
+    session.commit()
+    return application
+
+
+def _locked_pass(session: Session, pass_id: int) -> Pass:
+    stmt = select(Pass).where(Pass.id == pass_id).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    found = session.scalars(stmt).one_or_none()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def _approve(
+    session: Session, p: Pass, reviewer: User | None, *, now: datetime, issuer: Issuer
+) -> None:
+    p.status = domain.next_pass_status(p.status, PassStatus.APPROVED)
+    signer = keys.current_signer(session, issuer.key_dir, now)
+    claims = tokens.Claims(signer.kid, p.id, p.valid_from, p.valid_until, p.vehicle.plate)
+    p.code = tokens.qr_text(issuer.public_base_url, tokens.sign(claims, signer.private_key))
+    p.key_id = signer.kid
+    p.reviewer_id = reviewer.id if reviewer else None
+    p.auto_approved = reviewer is None
+    p.reviewed_at = now
+    _queue_pass_sms(session, p, f"pass:{p.id}:approved", now=now, issuer=issuer)
+    audit.record(
+        session,
+        actor_id=reviewer.id if reviewer else None,
+        action="pass.approve",
+        object_type="pass",
+        object_id=p.id,
+        data={"auto": reviewer is None, "kid": signer.kid},
+        now=now,
+    )
+
+
+def _queue_pass_sms(
+    session: Session, p: Pass, dedupe_key: str, *, now: datetime, issuer: Issuer
+) -> None:
+    body = approval_text(
+        issuer.sms_locale,
+        number=p.number,
+        plate=p.vehicle.plate,
+        valid_from=p.valid_from,
+        valid_until=p.valid_until,
+        url=p.code or "",
+        tz=issuer.timezone,
+    )
+    outbox.enqueue(
+        session,
+        dedupe_key=dedupe_key,
+        to=p.driver.phone,
+        body=body,
+        now=now,
+        pass_id=p.id,
+        enterprise_id=p.enterprise_id,
+    )
+
+
+def approve_pass(
+    session: Session, pass_id: int, reviewer: User, *, now: datetime, issuer: Issuer
+) -> Pass:
+    p = _locked_pass(session, pass_id)
+    _approve(session, p, reviewer, now=now, issuer=issuer)
+    session.commit()
+    return p
+
+
+def bulk_approve(
+    session: Session, pass_ids: list[int], reviewer: User, *, now: datetime, issuer: Issuer
+) -> tuple[list[int], list[int]]:
+    """Approve every listed pass still waiting; returns (approved ids, skipped ids)."""
+    approved, skipped = [], []
+    for pass_id in dict.fromkeys(pass_ids):
+        stmt = select(Pass).where(Pass.id == pass_id, Pass.status == PassStatus.SUBMITTED)
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        p = session.scalars(stmt).one_or_none()
+        if p is None:
+            skipped.append(pass_id)
+            continue
+        _approve(session, p, reviewer, now=now, issuer=issuer)
+        approved.append(pass_id)
+    session.commit()
+    return approved, skipped
+
+
+def _decide(
+    session: Session,
+    pass_id: int,
+    actor: User,
+    target: PassStatus,
+    reason: str | None,
+    *,
+    now: datetime,
+) -> Pass:
+    p = _locked_pass(session, pass_id)
+    p.status = domain.next_pass_status(p.status, target)
+    if target in (PassStatus.REJECTED, PassStatus.REVOKED):
+        p.decision_reason = reason
+        p.reviewer_id = actor.id
+        if target == PassStatus.REJECTED:
+            p.reviewed_at = now
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action=f"pass.{target}",
+        object_type="pass",
+        object_id=p.id,
+        data={"reason": reason} if reason else {},
+        now=now,
+    )
+    session.commit()
+    return p
+
+
+def reject_pass(
+    session: Session, pass_id: int, reviewer: User, reason: str, *, now: datetime
+) -> Pass:
+    return _decide(session, pass_id, reviewer, PassStatus.REJECTED, reason, now=now)
+
+
+def revoke_pass(
+    session: Session, pass_id: int, reviewer: User, reason: str, *, now: datetime
+) -> Pass:
+    return _decide(session, pass_id, reviewer, PassStatus.REVOKED, reason, now=now)
+
+
+def cancel_pass(session: Session, pass_id: int, actor: User, *, now: datetime) -> Pass:
+    return _decide(session, pass_id, actor, PassStatus.CANCELLED, None, now=now)
+
+
+def resend_sms(session: Session, p: Pass, actor: User, *, now: datetime, issuer: Issuer) -> None:
+    """Queue the approval SMS again, to the driver's number as it is now."""
+    if p.status != PassStatus.APPROVED or domain.expired(p.valid_until, now):
+        raise ValidationFailed.one("pass", N_("Only a valid approved pass can be sent again."))
+    count = session.scalar(select(func.count()).where(SmsMessage.pass_id == p.id))
+    _queue_pass_sms(session, p, f"pass:{p.id}:resend:{count}", now=now, issuer=issuer)
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="pass.resend_sms",
+        object_type="pass",
+        object_id=p.id,
+        now=now,
+    )
+    session.commit()

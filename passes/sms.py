@@ -1,0 +1,121 @@
+"""SMS backends behind one small interface, chosen by SMS_BACKEND (a provider registry).
+
+`console` keeps messages in the outbox and logs that one was sent (masked number, no body);
+`twilio` sends through the twilio library with a Messaging Service or a From number.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from accounts.domain import mask_mobile
+
+log = logging.getLogger(__name__)
+
+
+class SmsError(Exception):
+    """The provider refused or could not be reached; `http_status` None means no answer."""
+
+    def __init__(self, code: str | None, text: str, http_status: int | None):
+        super().__init__(code, text, http_status)
+        self.code, self.text, self.http_status = code, text, http_status
+
+
+class SmsBackend:
+    name = "base"
+
+    def send(self, to: str, body: str, status_callback: str | None) -> str:
+        """Hand the message to the provider; returns its id or raises SmsError."""
+        raise NotImplementedError
+
+    def lookup(self, to: str, body: str, since: datetime) -> str | None:
+        """The provider id of this message if the provider already has it, None if it does
+        not; SmsError when the provider cannot tell right now."""
+        return None
+
+
+class ConsoleBackend(SmsBackend):
+    """For demos and development: the outbox row is the message; readable in UI and API."""
+
+    name = "console"
+
+    def send(self, to: str, body: str, status_callback: str | None) -> str:
+        provider_id = f"console-{uuid.uuid4().hex[:16]}"
+        log.info("sms %s to %s (%d chars)", provider_id, mask_mobile(to), len(body))
+        return provider_id
+
+
+class TwilioBackend(SmsBackend):
+    name = "twilio"
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        from_: str | None = None,
+        messaging_service_sid: str | None = None,
+        http_client: Any = None,
+    ):
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
+        if not (from_ or messaging_service_sid):
+            raise ValueError("set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
+        self.from_ = from_
+        self.messaging_service_sid = messaging_service_sid
+        self.client = Client(
+            account_sid, auth_token, http_client=http_client or TwilioHttpClient(timeout=15)
+        )
+        # The library logs request details at INFO; phone numbers must stay out of logs.
+        logging.getLogger("twilio").setLevel(logging.WARNING)
+
+    def send(self, to: str, body: str, status_callback: str | None) -> str:
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        params: dict[str, Any] = {"to": to, "body": body}
+        if self.messaging_service_sid:
+            params["messaging_service_sid"] = self.messaging_service_sid
+        else:
+            params["from_"] = self.from_
+        if status_callback:
+            params["status_callback"] = status_callback
+        try:
+            message = self.client.messages.create(**params)
+        except TwilioRestException as exc:
+            raise SmsError(str(exc.code) if exc.code else None, exc.msg or "", exc.status) from None
+        except (TwilioException, OSError) as exc:
+            raise SmsError(None, type(exc).__name__, None) from None
+        except Exception as exc:  # requests' timeouts and connection errors
+            if type(exc).__module__.startswith(("requests", "urllib3")):
+                raise SmsError(None, type(exc).__name__, None) from None
+            raise
+        if message.error_code:
+            raise SmsError(str(message.error_code), message.error_message or "", 200)
+        return message.sid
+
+    def lookup(self, to: str, body: str, since: datetime) -> str | None:
+        from twilio.base.exceptions import TwilioException
+
+        try:
+            recent = self.client.messages.list(
+                to=to, date_sent_after=since - timedelta(minutes=5), limit=50
+            )
+        except (TwilioException, OSError) as exc:
+            raise SmsError(None, type(exc).__name__, None) from None
+        return next((m.sid for m in recent if m.body == body), None)
+
+
+def make_backend(config: dict[str, Any], http_client: Any = None) -> SmsBackend:
+    if config["SMS_BACKEND"] == "twilio":
+        return TwilioBackend(
+            config["TWILIO_ACCOUNT_SID"],
+            config["TWILIO_AUTH_TOKEN"],
+            from_=config.get("TWILIO_FROM"),
+            messaging_service_sid=config.get("TWILIO_MESSAGING_SERVICE_SID"),
+            http_client=http_client,
+        )
+    return ConsoleBackend()

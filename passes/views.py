@@ -1,0 +1,312 @@
+"""Pass pages: the enterprise's dashboard and applications, the reviewer's queue and
+decisions, the pass detail and its printable sheet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+import web
+from accounts.domain import OVERSIGHT_ROLES, EnterpriseStatus, Role, filing_block_reason
+from accounts.forms import ActionForm
+from accounts.models import Enterprise
+from accounts.scoping import get_scoped, scoped
+from errors import DomainError, ValidationFailed
+from passes import context, services
+from passes.domain import PassStatus, SmsStatus, sms_error_message
+from passes.forms import CATEGORIES, PassForm, ReasonForm, choices
+from passes.models import Driver, Pass, SmsMessage, Vehicle
+from passes.schemas import BulkIds, PassApplication, ReasonIn
+
+bp = Blueprint("passes", __name__)
+READERS = (*OVERSIGHT_ROLES, Role.ENTERPRISE)
+PER_PAGE = 50
+
+
+def _latest_sms(pass_ids: list[int]) -> dict[int, SmsMessage]:
+    if not pass_ids:
+        return {}
+    newest = (
+        select(func.max(SmsMessage.id))
+        .where(SmsMessage.pass_id.in_(pass_ids))
+        .group_by(SmsMessage.pass_id)
+    )
+    rows = web.db().scalars(select(SmsMessage).where(SmsMessage.id.in_(newest)))
+    return {m.pass_id: m for m in rows}
+
+
+@bp.get("/passes")
+@web.roles_required(*READERS)
+def index() -> Any:
+    status = request.args.get("status", "")
+    stmt = scoped(select(Pass), Pass, current_user).options(
+        selectinload(Pass.vehicle), selectinload(Pass.driver), selectinload(Pass.destination)
+    )
+    counts_stmt = scoped(select(Pass.status, func.count()), Pass, current_user).group_by(
+        Pass.status
+    )
+    counts = dict(web.db().execute(counts_stmt).all())
+    if status in set(PassStatus):
+        stmt = stmt.where(Pass.status == status)
+    raw_page = request.args.get("page", "1")
+    page = min(int(raw_page), 100_000) if raw_page.isdigit() and int(raw_page) > 0 else 1
+    rows = list(
+        web.db().scalars(
+            stmt.order_by(Pass.id.desc()).limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)
+        )
+    )
+    enterprise = current_user.enterprise if current_user.role == Role.ENTERPRISE else None
+    return render_template(
+        "passes/index.html",
+        passes=rows[:PER_PAGE],
+        has_next=len(rows) > PER_PAGE,
+        page=page,
+        counts=counts,
+        status=status,
+        sms=_latest_sms([p.id for p in rows]),
+        now=web.now(),
+        categories=CATEGORIES,
+        action=ActionForm(),
+        block_reason=filing_block_reason(enterprise.status) if enterprise else None,
+    )
+
+
+def _pass_form(copy_from: Pass | None) -> PassForm:
+    form = PassForm(obj=copy_from) if copy_from and not request.form else PassForm()
+    session, own = web.db(), current_user.enterprise_id
+    vehicles = session.execute(
+        select(Vehicle.id, Vehicle.plate)
+        .where(Vehicle.enterprise_id == own, Vehicle.archived.is_(False))
+        .order_by(Vehicle.plate)
+    ).all()
+    drivers = session.execute(
+        select(Driver.id, Driver.name)
+        .where(Driver.enterprise_id == own, Driver.archived.is_(False))
+        .order_by(Driver.name)
+    ).all()
+    destinations = session.execute(
+        select(Enterprise.id, Enterprise.name)
+        .where(Enterprise.status == EnterpriseStatus.APPROVED)
+        .order_by(Enterprise.name)
+    ).all()
+    form.vehicle_id.choices = choices(vehicles, blank="—")
+    form.driver_id.choices = choices(drivers, blank="—")
+    form.co_driver_id.choices = choices(drivers, blank=gettext("None"))
+    form.destination_enterprise_id.choices = choices(destinations)
+    if not form.is_submitted() and not copy_from:
+        form.destination_enterprise_id.data = str(own)
+    if copy_from and not form.is_submitted():
+        # A copy keeps what repeats (vehicle, people, route, cargo), not the dates.
+        form.valid_from.data = form.valid_until.data = None
+        for name in ("vehicle_id", "driver_id", "co_driver_id", "destination_enterprise_id"):
+            value = getattr(copy_from, name)
+            form[name].data = "" if value is None else str(value)
+    return form
+
+
+@bp.route("/passes/new", methods=["GET", "POST"])
+@web.roles_required(Role.ENTERPRISE)
+def new() -> Any:
+    block = filing_block_reason(current_user.enterprise.status)
+    copy_id = request.args.get("copy", "")
+    copy_from = (
+        get_scoped(web.db(), Pass, int(copy_id), current_user) if copy_id.isdigit() else None
+    )
+    form = _pass_form(copy_from)
+    status = 200
+    if form.is_submitted() and not block:
+        try:
+            p = services.submit_pass(
+                web.db(),
+                current_user,
+                web.validate(PassApplication, form.payload()),
+                now=web.now(),
+                rules=context.filing_rules(),
+                issuer=context.issuer(),
+            )
+        except ValidationFailed as exc:
+            form.show(exc)
+            status = 422
+        else:
+            if p.status == PassStatus.APPROVED:
+                flash(
+                    gettext(
+                        "Pass %(number)s approved automatically (whitelisted enterprise).",
+                        number=p.number,
+                    ),
+                    "success",
+                )
+            else:
+                flash(
+                    gettext("Application %(number)s submitted for review.", number=p.number),
+                    "success",
+                )
+            return redirect(url_for("passes.detail", pass_id=p.id))
+    return render_template(
+        "passes/new.html", form=form, block_reason=block, copy_from=copy_from
+    ), status
+
+
+@bp.get("/passes/<int:pass_id>")
+@web.roles_required(*READERS)
+def detail(pass_id: int) -> Any:
+    p = get_scoped(web.db(), Pass, pass_id, current_user)
+    messages = (
+        web.db()
+        .scalars(
+            select(SmsMessage).where(SmsMessage.pass_id == p.id).order_by(SmsMessage.id.desc())
+        )
+        .all()
+    )
+    return render_template(
+        "passes/detail.html",
+        p=p,
+        messages=messages,
+        action=ActionForm(),
+        reason=ReasonForm(),
+        categories=CATEGORIES,
+        now=web.now(),
+        error_message=sms_error_message,
+        failed={SmsStatus.FAILED, SmsStatus.UNDELIVERED},
+    )
+
+
+@bp.get("/passes/<int:pass_id>/print")
+@web.roles_required(*READERS)
+def printable(pass_id: int) -> Any:
+    p = get_scoped(web.db(), Pass, pass_id, current_user)
+    if not p.code:
+        abort(404)
+    return render_template("passes/print.html", p=p, categories=CATEGORIES)
+
+
+def _act(pass_id: int, do: Any, success: str) -> Any:
+    try:
+        do()
+    except ValidationFailed as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(gettext(message), "error")
+    except DomainError as exc:
+        flash(gettext(exc.detail or exc.title), "error")
+    else:
+        flash(success, "success")
+    return redirect(
+        web.safe_next(request.form.get("next"), url_for("passes.detail", pass_id=pass_id))
+    )
+
+
+@bp.post("/passes/<int:pass_id>/cancel")
+@web.roles_required(Role.ENTERPRISE)
+def cancel(pass_id: int) -> Any:
+    get_scoped(web.db(), Pass, pass_id, current_user)
+    return _act(
+        pass_id,
+        lambda: services.cancel_pass(web.db(), pass_id, current_user, now=web.now()),
+        gettext("Application cancelled."),
+    )
+
+
+@bp.post("/passes/<int:pass_id>/resend")
+@web.roles_required(Role.ENTERPRISE, Role.REVIEWER)
+def resend(pass_id: int) -> Any:
+    p = get_scoped(web.db(), Pass, pass_id, current_user)
+    return _act(
+        pass_id,
+        lambda: services.resend_sms(
+            web.db(), p, current_user, now=web.now(), issuer=context.issuer()
+        ),
+        gettext("The SMS is queued again, to the driver's current number."),
+    )
+
+
+@bp.post("/passes/<int:pass_id>/approve")
+@web.roles_required(Role.REVIEWER)
+def approve(pass_id: int) -> Any:
+    return _act(
+        pass_id,
+        lambda: services.approve_pass(
+            web.db(), pass_id, current_user, now=web.now(), issuer=context.issuer()
+        ),
+        gettext("Approved; the QR code is issued and the SMS queued."),
+    )
+
+
+def _with_reason(pass_id: int, decide: Any, success: str) -> Any:
+    form = ReasonForm()
+    try:
+        reason = web.validate(ReasonIn, form.payload()).reason
+    except ValidationFailed:
+        flash(gettext("Give a reason (at least 2 characters)."), "error")
+        return redirect(url_for("passes.detail", pass_id=pass_id))
+    return _act(
+        pass_id, lambda: decide(web.db(), pass_id, current_user, reason, now=web.now()), success
+    )
+
+
+@bp.post("/passes/<int:pass_id>/reject")
+@web.roles_required(Role.REVIEWER)
+def reject(pass_id: int) -> Any:
+    return _with_reason(pass_id, services.reject_pass, gettext("Application rejected."))
+
+
+@bp.post("/passes/<int:pass_id>/revoke")
+@web.roles_required(Role.REVIEWER)
+def revoke(pass_id: int) -> Any:
+    return _with_reason(
+        pass_id, services.revoke_pass, gettext("Pass revoked; checkpoints will deny it.")
+    )
+
+
+@bp.get("/review")
+@web.roles_required(Role.REVIEWER)
+def queue() -> Any:
+    """Waiting applications: the green channel first, then the longest waiting."""
+    rows = (
+        web.db()
+        .scalars(
+            select(Pass)
+            .where(Pass.status == PassStatus.SUBMITTED)
+            .options(
+                selectinload(Pass.vehicle),
+                selectinload(Pass.enterprise),
+                selectinload(Pass.driver),
+                selectinload(Pass.destination),
+            )
+            .order_by(Pass.priority, Pass.created_at, Pass.id)
+            .limit(200)
+        )
+        .all()
+    )
+    total = web.db().scalar(select(func.count()).where(Pass.status == PassStatus.SUBMITTED))
+    return render_template(
+        "passes/queue.html",
+        passes=rows,
+        total=total,
+        now=web.now(),
+        categories=CATEGORIES,
+        action=ActionForm(),
+    )
+
+
+@bp.post("/review/bulk")
+@web.roles_required(Role.REVIEWER)
+def bulk() -> Any:
+    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    try:
+        data = web.validate(BulkIds, {"ids": ids})
+    except ValidationFailed:
+        flash(gettext("Select at least one application."), "error")
+        return redirect(url_for("passes.queue"))
+    approved, skipped = services.bulk_approve(
+        web.db(), data.ids, current_user, now=web.now(), issuer=context.issuer()
+    )
+    flash(gettext("%(n)d approved.", n=len(approved)), "success")
+    if skipped:
+        flash(gettext("%(n)d were no longer waiting and were skipped.", n=len(skipped)), "info")
+    return redirect(url_for("passes.queue"))
