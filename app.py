@@ -185,7 +185,6 @@ def register_commands(app: Flask) -> None:
     import commands
     import demo
     from accounts.cli import users
-
     from passes.cli import keys_cli, sms
 
     app.cli.add_command(sms)

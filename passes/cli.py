@@ -34,8 +34,15 @@ def work(once: bool, batch: int, idle: float, lease: int) -> None:
     total = 0
     while True:
         with sessions() as session:
-            done = outbox.work_once(session, backend, owner, now=utcnow, status_callback=callback,
-                                    limit=batch, lease=timedelta(seconds=lease))
+            done = outbox.work_once(
+                session,
+                backend,
+                owner,
+                now=utcnow,
+                status_callback=callback,
+                limit=batch,
+                lease=timedelta(seconds=lease),
+            )
         total += done
         if once and done < batch:
             break

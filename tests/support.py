@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,67 @@ class Factory:
         with self.session() as session:
             return session.query(User).filter_by(enterprise_id=enterprise.id).first()
 
+    def vehicle(self, owner: User, **kw: Any) -> Any:
+        from passes import fleet
+        from passes.schemas import VehicleIn
+
+        data = {"plate": plate(), "vehicle_type": "heavy_truck", **kw}
+        with self.session() as session:
+            return fleet.add_vehicle(session, owner, VehicleIn(**data), now=now())
+
+    def driver(self, owner: User, **kw: Any) -> Any:
+        from passes import fleet
+        from passes.schemas import DriverIn
+
+        n = next(_serial)
+        data = {"name": "李四", "id_number": id_number(n), "phone": f"1380000{n % 10000:04d}", **kw}
+        with self.session() as session:
+            return fleet.add_driver(session, owner, DriverIn(**data), now=now())
+
+    def issuer(self) -> Any:
+        from passes.services import Issuer
+
+        return Issuer(
+            key_dir=Path(self.app.instance_path) / "keys",
+            public_base_url=self.app.config["PUBLIC_BASE_URL"],
+        )
+
+    def pass_(
+        self, enterprise: Enterprise | None = None, status: str = "submitted", **kw: Any
+    ) -> Any:
+        """A pass application through the services, optionally approved by a reviewer."""
+        from passes import services
+        from passes.schemas import PassApplication
+
+        enterprise = enterprise or self.enterprise()
+        owner = self.enterprise_user(enterprise)
+        vehicle, driver = self.vehicle(owner), self.driver(owner)
+        data = PassApplication.model_validate(application(vehicle.id, driver.id, **kw))
+        rules = services.FilingRules(area_code=self.app.config["AREA_CODE"])
+        with self.session() as session:
+            p = services.submit_pass(
+                session, owner, data, now=now(), rules=rules, issuer=self.issuer()
+            )
+            if status in ("approved", "revoked"):
+                reviewer = self.user("reviewer")
+                services.approve_pass(session, p.id, reviewer, now=now(), issuer=self.issuer())
+            if status == "revoked":
+                services.revoke_pass(session, p.id, reviewer, "测试吊销", now=now())
+            from sqlalchemy.orm import selectinload
+
+            model = type(p)
+            return session.get(
+                model,
+                p.id,
+                populate_existing=True,
+                options=[
+                    selectinload(model.vehicle),
+                    selectinload(model.driver),
+                    selectinload(model.enterprise),
+                    selectinload(model.destination),
+                ],
+            )
+
 
 CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -124,3 +185,33 @@ def api_token(client: FlaskClient, username: str, password: str = PASSWORD) -> d
     response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
     assert response.status_code == 200, response.get_json()
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+# --- fleet and passes --------------------------------------------------------------------
+
+_plates = itertools.count(10000)
+
+
+def plate() -> str:
+    return f"浙F{next(_plates)}"
+
+
+def id_number(n: int | None = None) -> str:
+    from passes.domain import id_check_char
+
+    stem = f"33048219900101{(n or next(_serial)) % 1000:03d}"
+    return stem + id_check_char(stem)
+
+
+def application(vehicle_id: int, driver_id: int, **kw: Any) -> dict[str, Any]:
+    start = now().replace(microsecond=0)
+    return {
+        "vehicle_id": vehicle_id,
+        "driver_id": driver_id,
+        "origin": "平湖市当湖街道",
+        "cargo": "蔬菜",
+        "category": "daily_necessities",
+        "valid_from": start.isoformat(),
+        "valid_until": (start + timedelta(days=3)).isoformat(),
+        **kw,
+    }

@@ -1,6 +1,8 @@
 """Every admin page and API endpoint, called as every role and anonymously, gives exactly
 the allowed result. A new route fails `test_every_route_is_in_the_table` until it is added."""
 
+import re
+
 import pytest
 
 from accounts.domain import Role
@@ -8,6 +10,9 @@ from tests.support import PASSWORD, api_token, login, post_form
 
 ROLES = ["anonymous", *[r.value for r in Role]]
 ALL = {r.value for r in Role}
+ENT = {"enterprise"}
+REV = {"reviewer"}
+READERS = {"admin", "reviewer", "supervisor", "enterprise"}
 
 
 def expect(allowed, ok, denied=403, anonymous=None):
@@ -54,6 +59,49 @@ PAGES = [
     # Public forms: an empty submission is refused the same way for everyone.
     ("POST", "/login", {}, expect(ALL, 401, anonymous=401)),
     ("POST", "/signup", {}, expect(ALL, 422, anonymous=422)),
+    # Fleet: the enterprise's own pages.
+    ("GET", "/fleet/vehicles", None, expect(ENT, 200, anonymous=302)),
+    (
+        "POST",
+        "/fleet/vehicles",
+        {"plate": "浙F65432", "vehicle_type": "van"},
+        expect(ENT, 302, anonymous=302),
+    ),
+    ("GET", "/fleet/vehicles/{vehicle}", None, expect(ENT, 200, anonymous=302)),
+    ("POST", "/fleet/vehicles/{vehicle}", "vehicle", expect(ENT, 302, anonymous=302)),
+    (
+        "POST",
+        "/fleet/vehicles/{vehicle}/archive",
+        {"archived": "1"},
+        expect(ENT, 302, anonymous=302),
+    ),
+    ("GET", "/fleet/drivers", None, expect(ENT, 200, anonymous=302)),
+    ("POST", "/fleet/drivers", "new-driver", expect(ENT, 302, anonymous=302)),
+    ("GET", "/fleet/drivers/{driver}", None, expect(ENT, 200, anonymous=302)),
+    ("POST", "/fleet/drivers/{driver}", "driver", expect(ENT, 302, anonymous=302)),
+    ("POST", "/fleet/drivers/{driver}/archive", {"archived": "1"}, expect(ENT, 302, anonymous=302)),
+    ("GET", "/fleet/import", None, expect(ENT, 200, anonymous=302)),
+    ("POST", "/fleet/import", {}, expect(ENT, 422, anonymous=302)),
+    ("POST", "/fleet/import/{token}", {}, expect(ENT, 302, anonymous=302)),
+    ("GET", "/fleet/template.{fmt}", None, expect(ENT, 200, anonymous=302)),
+    ("GET", "/fleet/export.{fmt}", None, expect(ENT, 200, anonymous=302)),
+    # Passes.
+    ("GET", "/passes", None, expect(READERS, 200, anonymous=302)),
+    ("GET", "/passes/new", None, expect(ENT, 200, anonymous=302)),
+    ("POST", "/passes/new", {}, expect(ENT, 422, anonymous=302)),
+    ("GET", "/passes/{pass}", None, expect(READERS, 200, anonymous=302)),
+    ("GET", "/passes/{pass}/print", None, expect(READERS, 200, anonymous=302)),
+    ("POST", "/passes/{waiting}/cancel", {}, expect(ENT, 302, anonymous=302)),
+    ("POST", "/passes/{pass}/resend", {}, expect(ENT | REV, 302, anonymous=302)),
+    ("POST", "/passes/{waiting}/approve", {}, expect(REV, 302, anonymous=302)),
+    ("POST", "/passes/{waiting}/reject", {"reason": "资料不全"}, expect(REV, 302, anonymous=302)),
+    ("POST", "/passes/{pass}/revoke", {"reason": "货物不符"}, expect(REV, 302, anonymous=302)),
+    ("GET", "/review", None, expect(REV, 200, anonymous=302)),
+    ("POST", "/review/bulk", {"ids": "{waiting}"}, expect(REV, 302, anonymous=302)),
+    # Public: the status page answers everyone; the SMS webhook answers only Twilio.
+    ("GET", "/P/{token}", None, expect(ALL, 200, anonymous=200)),
+    ("GET", "/p/{token}", None, expect(ALL, 200, anonymous=200)),
+    ("POST", "/sms/status", {}, expect(ALL, 404, anonymous=404)),
 ]
 
 API = [
@@ -91,6 +139,54 @@ API = [
     ("POST", "/api/v1/users/{user}/deactivate", None, expect({"admin"}, 200, anonymous=401)),
     ("POST", "/api/v1/users/{user}/revoke-tokens", None, expect({"admin"}, 200, anonymous=401)),
     ("GET", "/api/v1/audit/verify", None, expect({"admin", "supervisor"}, 200, anonymous=401)),
+    (
+        "POST",
+        "/api/v1/vehicles",
+        {"plate": "浙F65432", "vehicle_type": "van"},
+        expect(ENT, 201, anonymous=401),
+    ),
+    ("GET", "/api/v1/vehicles", None, expect(READERS, 200, anonymous=401)),
+    ("GET", "/api/v1/vehicles/{vehicle}", None, expect(READERS, 200, anonymous=401)),
+    ("PUT", "/api/v1/vehicles/{vehicle}", "vehicle", expect(ENT, 200, anonymous=401)),
+    (
+        "POST",
+        "/api/v1/vehicles/{vehicle}/archive",
+        {"archived": True},
+        expect(ENT, 200, anonymous=401),
+    ),
+    ("POST", "/api/v1/drivers", "new-driver", expect(ENT, 201, anonymous=401)),
+    ("GET", "/api/v1/drivers", None, expect(READERS, 200, anonymous=401)),
+    ("GET", "/api/v1/drivers/{driver}", None, expect(READERS, 200, anonymous=401)),
+    ("PUT", "/api/v1/drivers/{driver}", "driver", expect(ENT, 200, anonymous=401)),
+    (
+        "POST",
+        "/api/v1/drivers/{driver}/archive",
+        {"archived": True},
+        expect(ENT, 200, anonymous=401),
+    ),
+    ("POST", "/api/v1/passes", "application", expect(ENT, 201, anonymous=401)),
+    ("GET", "/api/v1/passes", None, expect(READERS, 200, anonymous=401)),
+    ("GET", "/api/v1/passes/{pass}", None, expect(READERS, 200, anonymous=401)),
+    ("POST", "/api/v1/passes/{waiting}/approve", None, expect(REV, 200, anonymous=401)),
+    (
+        "POST",
+        "/api/v1/passes/{waiting}/reject",
+        {"reason": "资料不全"},
+        expect(REV, 200, anonymous=401),
+    ),
+    (
+        "POST",
+        "/api/v1/passes/{pass}/revoke",
+        {"reason": "货物不符"},
+        expect(REV, 200, anonymous=401),
+    ),
+    ("POST", "/api/v1/passes/{waiting}/cancel", None, expect(ENT, 200, anonymous=401)),
+    ("POST", "/api/v1/passes/bulk-approve", "bulk", expect(REV, 200, anonymous=401)),
+    ("GET", "/api/v1/passes/{pass}/qr.png", None, expect(READERS, 200, anonymous=401)),
+    ("GET", "/api/v1/passes/{pass}/qr.svg", None, expect(READERS, 200, anonymous=401)),
+    ("GET", "/api/v1/passes/{pass}/messages", None, expect(READERS, 200, anonymous=401)),
+    ("POST", "/api/v1/passes/{pass}/messages", None, expect(ENT | REV, 202, anonymous=401)),
+    ("GET", "/api/v1/trust", None, expect(ALL, 200, anonymous=200)),
 ]
 
 
@@ -100,12 +196,60 @@ def world(make):
     pending = make.enterprise(status="pending", username="ent-pending")
     target = make.user("supervisor", username="target")
     users = {r.value: make.user(r.value) for r in Role if r != Role.ENTERPRISE}
-    users["enterprise"] = make.enterprise_user(home)
-    return {"pending": pending.id, "user": target.id, "users": users}
+    users["enterprise"] = owner = make.enterprise_user(home)
+    vehicle, driver = make.vehicle(owner), make.driver(owner)
+    approved = make.pass_(enterprise=home, status="approved")
+    waiting = make.pass_(enterprise=home)
+    from passes import tokens
+
+    return {
+        "pending": pending.id,
+        "user": target.id,
+        "users": users,
+        "vehicle": vehicle,
+        "driver": driver,
+        "pass": approved.id,
+        "waiting": waiting.id,
+        "token": tokens.token_from_text(approved.code),
+    }
 
 
 def fill(path, world):
-    return path.format(pending=world["pending"], user=world["user"])
+    return path.format(
+        pending=world["pending"],
+        user=world["user"],
+        vehicle=world["vehicle"].id,
+        driver=world["driver"].id,
+        pass_=world["pass"],
+        waiting=world["waiting"],
+        token=world["token"],
+        fmt="csv",
+        **{"pass": world["pass"]},
+    )
+
+
+def body_for(body, world):
+    """Bodies that depend on the world's rows."""
+    vehicle, driver = world["vehicle"], world["driver"]
+    if body == "vehicle":
+        return {"plate": vehicle.plate, "vehicle_type": "van"}
+    if body == "driver":
+        return {"name": driver.name, "id_number": driver.id_number, "phone": driver.phone}
+    if body == "new-driver":
+        from tests.support import id_number
+
+        return {"name": "新司机", "id_number": id_number(999), "phone": "13700000001"}
+    if body == "application":
+        from tests.support import application
+
+        return application(vehicle.id, driver.id)
+    if body == "bulk":
+        return {"ids": [world["waiting"]]}
+    if body == "signup":
+        return signup_body()
+    if isinstance(body, dict):
+        return {k: fill(v, world) if isinstance(v, str) else v for k, v in body.items()}
+    return body
 
 
 def signup_body():
@@ -129,7 +273,7 @@ def test_pages(client, world, role, method, path, body, expected):
     if role != "anonymous":
         login(client, world["users"][role].username)
     url = fill(path, world)
-    response = client.get(url) if method == "GET" else post_form(client, url, body)
+    response = client.get(url) if method == "GET" else post_form(client, url, body_for(body, world))
     assert response.status_code == expected[role], response.get_data(as_text=True)[:300]
 
 
@@ -139,24 +283,22 @@ def test_pages(client, world, role, method, path, body, expected):
 )
 def test_api(client, world, role, method, path, body, expected):
     headers = {} if role == "anonymous" else api_token(client, world["users"][role].username)
-    payload = signup_body() if body == "signup" else body
-    response = client.open(fill(path, world), method=method, json=payload, headers=headers)
+    response = client.open(
+        fill(path, world), method=method, json=body_for(body, world), headers=headers
+    )
     assert response.status_code == expected[role], response.get_json()
 
 
 def test_every_route_is_in_the_table(app):
-    covered = {(m, p) for m, p, *_ in PAGES + API}
-    templates = {
-        "<int:user_id>": "{user}",
-        "<int:enterprise_id>": "{pending}",
-    }
+    def shape(path):
+        return re.sub(r"<[^>]+>|\{[^}]+\}", "{}", path)
+
+    covered = {(m, shape(p)) for m, p, *_ in PAGES + API}
     missing = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "i18n.switch"):
             continue
-        path = rule.rule
-        for converter, placeholder in templates.items():
-            path = path.replace(converter, placeholder)
+        path = shape(rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             if (method, path) not in covered:
                 missing.append(f"{method} {path}")

@@ -1,0 +1,122 @@
+"""Pass tokens: exact layout, round trip, every rejection reason, every bit flip."""
+
+import base64
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from passes import qr, tokens
+from passes.tokens import Claims, TokenRejected, TrustedKey
+
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+KEY = ec.generate_private_key(ec.SECP256R1())
+OTHER = ec.generate_private_key(ec.SECP256R1())
+KEYS = {1: TrustedKey(1, KEY.public_key(), NOW - timedelta(days=1))}
+CLAIMS = Claims(1, 123456, NOW, NOW + timedelta(days=3), "浙F12345")
+
+
+def raw(token):
+    return base64.b32decode(token + "=" * (-len(token) % 8))
+
+
+def b32(data):
+    return base64.b32encode(data).decode().rstrip("=")
+
+
+def test_round_trip():
+    token = tokens.sign(CLAIMS, KEY)
+    assert tokens.verify(token, KEYS, NOW) == CLAIMS
+    assert tokens.verify(token.lower(), KEYS, NOW) == CLAIMS
+
+
+def test_layout_matches_the_design():
+    data = raw(tokens.sign(CLAIMS, KEY))
+    plate = "浙F12345".encode()
+    assert data[0] == 1  # version
+    assert data[1] == 1  # kid
+    assert int.from_bytes(data[2:10], "big") == 123456
+    assert int.from_bytes(data[10:14], "big") == int(NOW.timestamp() // 60)
+    assert data[18] == len(plate)
+    assert data[19 : 19 + len(plate)] == plate
+    assert len(data) == 19 + len(plate) + 64
+
+
+def test_signature_is_raw_p256_over_the_domain_tag_and_body():
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    data = raw(tokens.sign(CLAIMS, KEY))
+    body, sig = data[:-64], data[-64:]
+    der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
+    KEY.public_key().verify(der, b"TP1" + body, ec.ECDSA(hashes.SHA256()))
+
+
+@pytest.mark.parametrize("token", ["", "!!!!", "A" * 20, "AB=CD", "Ä" * 150, "A" * 2000])
+def test_malformed(token):
+    with pytest.raises(TokenRejected) as exc:
+        tokens.verify(token, KEYS, NOW)
+    assert exc.value.reason == "malformed"
+
+
+def test_unknown_key():
+    claims = Claims(7, 1, NOW, NOW + timedelta(days=1), "浙F12345")
+    with pytest.raises(TokenRejected) as exc:
+        tokens.verify(tokens.sign(claims, KEY), KEYS, NOW)
+    assert exc.value.reason == "unknown_key"
+
+
+def test_key_not_yet_in_force_is_unknown():
+    keys = {1: TrustedKey(1, KEY.public_key(), NOW + timedelta(hours=1))}
+    with pytest.raises(TokenRejected) as exc:
+        tokens.verify(tokens.sign(CLAIMS, KEY), keys, NOW)
+    assert exc.value.reason == "unknown_key"
+
+
+def test_signed_by_another_key_is_a_bad_signature():
+    with pytest.raises(TokenRejected) as exc:
+        tokens.verify(tokens.sign(CLAIMS, OTHER), KEYS, NOW)
+    assert exc.value.reason == "bad_signature"
+
+
+def test_every_single_bit_flip_is_rejected():
+    data = raw(tokens.sign(CLAIMS, KEY))
+    flips = 0
+    for i in range(len(data) * 8):
+        mutated = bytearray(data)
+        mutated[i // 8] ^= 1 << (i % 8)
+        with pytest.raises(TokenRejected):
+            tokens.verify(b32(bytes(mutated)), KEYS, NOW)
+        flips += 1
+    assert flips == len(data) * 8
+
+
+def test_every_character_change_of_the_text_is_rejected():
+    token = tokens.sign(CLAIMS, KEY)
+    for i in range(len(token)):
+        replacement = "A" if token[i] != "A" else "B"
+        with pytest.raises(TokenRejected):
+            tokens.verify(token[:i] + replacement + token[i + 1 :], KEYS, NOW)
+
+
+def test_every_truncation_is_rejected():
+    token = tokens.sign(CLAIMS, KEY)
+    for n in range(len(token)):
+        with pytest.raises(TokenRejected):
+            tokens.verify(token[:n], KEYS, NOW)
+
+
+def test_qr_text_is_upper_case_and_yields_the_token_back():
+    token = tokens.sign(CLAIMS, KEY)
+    text = tokens.qr_text("http://127.0.0.1:5000", token)
+    assert text == text.upper()
+    assert text.startswith("HTTP://127.0.0.1:5000/P/")
+    assert tokens.token_from_text(text) == token
+    assert tokens.token_from_text(text.lower()) == token.lower()
+    assert tokens.token_from_text("not a pass") is None
+
+
+def test_qr_stays_small_for_a_ten_character_plate():
+    claims = Claims(1, 10**9, NOW, NOW + timedelta(days=14), "浙FD12345挂"[:9] + "X")
+    text = tokens.qr_text("https://pass.pinghu.gov.cn", tokens.sign(claims, KEY))
+    assert qr.version(text) <= 8
