@@ -50,3 +50,8 @@ messages: $(VENV)/.runtime
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache test-artifacts
+
+## bench: benchmarks on SQLite and on a throw-away PostgreSQL (numbers, not pass/fail)
+bench: $(VENV)/.dev
+	$(PY) scripts/bench_approve.py
+	TEST_DATABASE_URL= scripts/with-postgres.sh sh -c 'DATABASE_URL=$$TEST_DATABASE_URL $(PY) scripts/bench_approve.py'

@@ -82,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     import accounts.views
     import api.openapi  # noqa: F401 - registers GET /api/v1/openapi.json
     import api.system  # noqa: F401 - registers the audit endpoint
+    import checkpoints.api  # noqa: F401 - registers checkpoint, scan, trip endpoints
     import passes.api  # noqa: F401 - registers the fleet and pass endpoints
     import passes.fleet_views
     import passes.imports
@@ -185,8 +186,10 @@ def register_commands(app: Flask) -> None:
     import commands
     import demo
     from accounts.cli import users
+    from checkpoints.cli import loop
     from passes.cli import keys_cli, sms
 
+    app.cli.add_command(loop)
     app.cli.add_command(sms)
     app.cli.add_command(keys_cli)
     app.cli.add_command(commands.db_cli)

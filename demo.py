@@ -5,6 +5,8 @@ Demo passwords exist only here; production refuses to seed them without --force.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -69,6 +71,57 @@ def _seed_enterprise(session: Session, row: tuple[str, ...], admin: User) -> Ent
     return enterprise
 
 
+def _seed_fleet_and_passes(
+    session: Session, shipper: Enterprise, receiver: Enterprise, reviewer: User
+) -> None:
+    """A few trucks, drivers and passes so every page has something to show."""
+    from passes import context, fleet, services
+    from passes.domain import id_check_char
+    from passes.models import Vehicle
+    from passes.schemas import DriverIn, PassApplication, VehicleIn
+
+    if session.scalar(select(Vehicle.id).where(Vehicle.enterprise_id == shipper.id)):
+        return
+    owner = session.scalars(select(User).where(User.enterprise_id == shipper.id)).first()
+    now = utcnow()
+    vehicles = [
+        fleet.add_vehicle(
+            session, owner, VehicleIn(plate=p, vehicle_type=t, capacity_kg=c), now=now
+        )
+        for p, t, c in [
+            ("浙F12345", "heavy_truck", 18000),
+            ("浙FD23456", "light_truck", 2500),
+            ("浙F3456挂", "trailer", 30000),
+        ]
+    ]
+    drivers = []
+    for name, stem, phone in [
+        ("王建国", "33048219800512003", "13900000011"),
+        ("刘芳", "33048219900823004", "13900000012"),
+    ]:
+        data = DriverIn(name=name, id_number=stem + id_check_char(stem), phone=phone)
+        drivers.append(fleet.add_driver(session, owner, data, now=now))
+    rules, issuer = context.filing_rules(), context.issuer()
+    for vehicle, driver, category, cargo, approve in [
+        (vehicles[0], drivers[0], "daily_necessities", "大米 20 吨", True),
+        (vehicles[1], drivers[1], "emergency", "医用口罩 5 万只", False),
+    ]:
+        application = PassApplication(
+            vehicle_id=vehicle.id,
+            driver_id=driver.id,
+            destination_enterprise_id=receiver.id,
+            origin="嘉兴市南湖区",
+            cargo=cargo,
+            category=category,
+            valid_from=now,
+            valid_until=now + timedelta(days=7),
+            max_trips=3,
+        )
+        p = services.submit_pass(session, owner, application, now=now, rules=rules, issuer=issuer)
+        if approve:
+            services.approve_pass(session, p.id, reviewer, now=now, issuer=issuer)
+
+
 @demo.command("seed")
 @click.option("--force", is_flag=True, help="Seed even in production (never do this).")
 def seed(force: bool) -> None:
@@ -90,8 +143,8 @@ def seed(force: bool) -> None:
                     password_method=method,
                 )
             staff[login] = user
-        for row in ENTERPRISES:
-            _seed_enterprise(session, row, staff["admin"])
+        enterprises = [_seed_enterprise(session, row, staff["admin"]) for row in ENTERPRISES]
+        _seed_fleet_and_passes(session, enterprises[0], enterprises[1], staff["reviewer"])
     finally:
         session.close()
     click.echo("Demo logins (username / password):")

@@ -126,9 +126,8 @@ def create_user(
             errors["enterprise_id"] = [N_("No such enterprise.")]
     elif data.enterprise_id is not None:
         errors["enterprise_id"] = [N_("Only enterprise users belong to an enterprise.")]
-    if data.checkpoint_ids:
-        # Checkpoint assignment arrives with the checkpoints themselves.
-        errors["checkpoint_ids"] = [N_("No such checkpoint.")]
+    if data.checkpoint_ids and data.role != Role.OFFICER:
+        errors["checkpoint_ids"] = [N_("Only officers are assigned checkpoints.")]
     if errors:
         raise ValidationFailed(errors)
     user = User(
@@ -141,6 +140,10 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    if data.checkpoint_ids:
+        from checkpoints.services import assign_checkpoints
+
+        assign_checkpoints(session, user, data.checkpoint_ids, actor=actor, now=now, commit=False)
     audit.record(
         session,
         actor_id=actor.id if actor else None,

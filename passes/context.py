@@ -16,16 +16,14 @@ def issuer() -> Issuer:
     return Issuer(
         key_dir=Path(current_app.instance_path) / "keys",
         public_base_url=cfg["PUBLIC_BASE_URL"],
-        sms_locale=cfg.get("SMS_LOCALE", "zh_CN"),
+        sms_locale=cfg["SMS_LOCALE"],
         timezone=cfg["TIMEZONE"],
     )
 
 
 def filing_rules() -> FilingRules:
     cfg = current_app.config
-    return FilingRules(
-        area_code=cfg["AREA_CODE"], max_span=timedelta(days=cfg.get("PASS_MAX_DAYS", 14))
-    )
+    return FilingRules(area_code=cfg["AREA_CODE"], max_span=timedelta(days=cfg["PASS_MAX_DAYS"]))
 
 
 def sms_backend() -> SmsBackend:

@@ -45,7 +45,7 @@ class SlidingWindow:
 def _limiter() -> SlidingWindow:
     limiter = current_app.extensions.get("status_limiter")
     if limiter is None:
-        limiter = SlidingWindow(current_app.config.get("STATUS_PAGE_PER_MINUTE", 60))
+        limiter = SlidingWindow(current_app.config["STATUS_PAGE_PER_MINUTE"])
         current_app.extensions["status_limiter"] = limiter
     return limiter
 

@@ -39,3 +39,29 @@ def approval_text(
         end=_short(valid_until, tz),
         url=url,
     )
+
+
+ANOMALY_NAMES = {
+    "zh_CN": {
+        "no_entry": "未经卡口入境",
+        "no_arrival": "未到达目的地即离开",
+        "no_exit": "未登记离开",
+        "overstay": "滞留超时",
+        "no_arrival_yet": "入境后长时间未到达",
+        "expired_open": "通行证过期仍未离开",
+    },
+    "en": {
+        "no_entry": "arrived without entry scan",
+        "no_arrival": "left without arriving",
+        "no_exit": "no exit recorded",
+        "overstay": "stayed too long",
+        "no_arrival_yet": "not arrived yet",
+        "expired_open": "pass expired inside",
+    },
+}
+
+
+def anomaly_text(locale: str, *, number: str, plate: str, kind: str) -> str:
+    names = ANOMALY_NAMES.get(locale, ANOMALY_NAMES["zh_CN"])
+    template = ANOMALY.get(locale, ANOMALY["zh_CN"])
+    return template.format(number=number, plate=plate, kind=names.get(kind, kind))

@@ -115,6 +115,35 @@ class Factory:
         with self.session() as session:
             return fleet.add_driver(session, owner, DriverIn(**data), now=now())
 
+    def checkpoint(self, kind: str = "gate", enterprise: Enterprise | None = None) -> Any:
+        from checkpoints import services as checkpoints
+        from checkpoints.schemas import CheckpointIn
+
+        n = next(_serial)
+        data = CheckpointIn(
+            code=f"{kind.upper()}-{n}",
+            name=f"测试{kind}{n}",
+            kind=kind,
+            enterprise_id=enterprise.id if enterprise else None,
+        )
+        with self.session() as session:
+            return checkpoints.create_checkpoint(session, data, actor=None, now=now())
+
+    def officer(self, *checkpoints: Any) -> User:
+        with self.session() as session:
+            return services.create_user(
+                session,
+                UserCreate(
+                    username=f"officer{next(_serial)}",
+                    password=PASSWORD,
+                    role=Role.OFFICER,
+                    checkpoint_ids=[c.id for c in checkpoints],
+                ),
+                actor=None,
+                now=now(),
+                password_method=FAST_HASH,
+            )
+
     def issuer(self) -> Any:
         from passes.services import Issuer
 

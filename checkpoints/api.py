@@ -1,0 +1,318 @@
+"""JSON API for checkpoints, scans, trips and anomalies (API.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import request
+from pydantic import BaseModel
+from sqlalchemy import exists, select
+from sqlalchemy.orm import selectinload
+
+import web
+from accounts.domain import OVERSIGHT_ROLES, Role
+from accounts.models import User
+from accounts.scoping import get_scoped, scoped
+from api.core import Page, endpoint, paginate
+from checkpoints import scanning, services
+from checkpoints.domain import AnomalyKind, TripState
+from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
+from checkpoints.schemas import CheckpointIn, CheckpointOut, NoteIn, ReasonIn, ScanIn, ScanOut
+from errors import ValidationFailed
+from passes import keys
+from passes.models import Pass
+
+ALL = frozenset(Role)
+SCANNERS = {Role.OFFICER, Role.ENTERPRISE}
+TRIP_READERS = OVERSIGHT_ROLES | {Role.ENTERPRISE}
+
+
+@endpoint("/health", "GET", summary="Liveness: answers without touching the database", tag="meta")
+def health(_user: None) -> dict[str, bool]:
+    return {"ok": True}
+
+
+@endpoint(
+    "/checkpoints",
+    "POST",
+    summary="Create a gate or a site",
+    roles={Role.ADMIN},
+    body=CheckpointIn,
+    response=CheckpointOut,
+    status=201,
+    tag="checkpoints",
+)
+def create_checkpoint(user: User, body: CheckpointIn) -> Checkpoint:
+    return services.create_checkpoint(web.db(), body, actor=user, now=web.now())
+
+
+@endpoint(
+    "/checkpoints",
+    "GET",
+    summary="List checkpoints",
+    roles=ALL,
+    response=Page[CheckpointOut],
+    query={"kind": "string", "page": "integer", "per_page": "integer"},
+    tag="checkpoints",
+)
+def list_checkpoints(_user: User) -> dict[str, Any]:
+    stmt = select(Checkpoint).order_by(Checkpoint.kind, Checkpoint.code)
+    if kind := request.args.get("kind"):
+        stmt = stmt.where(Checkpoint.kind == kind)
+    return paginate(stmt, CheckpointOut)
+
+
+class ActiveIn(BaseModel):
+    active: bool
+
+
+@endpoint(
+    "/checkpoints/<int:checkpoint_id>/active",
+    "POST",
+    summary="Open or close a checkpoint",
+    roles={Role.ADMIN},
+    body=ActiveIn,
+    response=CheckpointOut,
+    tag="checkpoints",
+)
+def set_active(user: User, body: ActiveIn, checkpoint_id: int) -> Checkpoint:
+    return services.set_checkpoint_active(
+        web.db(), checkpoint_id, body.active, actor=user, now=web.now()
+    )
+
+
+@endpoint(
+    "/checkpoints/site",
+    "POST",
+    summary="Create (once) the caller's own site checkpoint",
+    roles={Role.ENTERPRISE},
+    response=CheckpointOut,
+    status=201,
+    tag="checkpoints",
+)
+def request_site(user: User) -> Checkpoint:
+    return services.request_site(web.db(), user, now=web.now())
+
+
+@endpoint(
+    "/scans",
+    "POST",
+    summary="Record a scan (idempotent by scan_id)",
+    roles=SCANNERS,
+    body=ScanIn,
+    response=ScanOut,
+    tag="scans",
+)
+def record_scan(user: User, body: ScanIn) -> dict[str, Any]:
+    now = web.now()
+    return scanning.record_scan(
+        web.db(), user, body, keys=keys.trusted_keys(web.db(), now), now=now
+    )
+
+
+class ScanRow(BaseModel):
+    model_config = {"from_attributes": True}
+    id: int
+    scan_id: str
+    checkpoint_id: int
+    officer_id: int
+    pass_id: int | None
+    trip_id: int | None
+    event: str
+    decision: str
+    reasons: list[str]
+    annuls_id: int | None
+    note: str | None
+    scanned_at: datetime
+    recorded_at: datetime
+
+
+def _visible_scans(user: User) -> Any:
+    stmt = select(Scan)
+    if user.role == Role.OFFICER:
+        mine = select(officer_checkpoint.c.checkpoint_id).where(
+            officer_checkpoint.c.user_id == user.id
+        )
+        stmt = stmt.where(Scan.checkpoint_id.in_(mine))
+    elif user.role == Role.ENTERPRISE:
+        sites = select(Checkpoint.id).where(Checkpoint.enterprise_id == user.enterprise_id)
+        stmt = stmt.where(Scan.checkpoint_id.in_(sites))
+    return stmt
+
+
+@endpoint(
+    "/scans",
+    "GET",
+    summary="Recent scans (officers: their checkpoints)",
+    roles=ALL,
+    response=Page[ScanRow],
+    query={"checkpoint_id": "integer", "page": "integer", "per_page": "integer"},
+    tag="scans",
+)
+def list_scans(user: User) -> dict[str, Any]:
+    stmt = _visible_scans(user)
+    raw = request.args.get("checkpoint_id", "")
+    if raw:
+        if not raw.isdigit():
+            raise ValidationFailed.one("checkpoint_id", "Enter a whole number.")
+        stmt = stmt.where(Scan.checkpoint_id == int(raw))
+    return paginate(stmt.order_by(Scan.id.desc()), ScanRow)
+
+
+@endpoint(
+    "/scans/<int:scan_pk>/annul",
+    "POST",
+    summary="Annul a mistaken scan (new record)",
+    roles={Role.OFFICER, Role.SUPERVISOR},
+    body=ReasonIn,
+    response=ScanRow,
+    tag="scans",
+)
+def annul(user: User, body: ReasonIn, scan_pk: int) -> Scan:
+    return scanning.annul_scan(web.db(), user, scan_pk, body.reason, now=web.now())
+
+
+class AnomalyOut(BaseModel):
+    model_config = {"from_attributes": True}
+    id: int
+    trip_id: int
+    pass_id: int
+    enterprise_id: int
+    kind: str
+    detected_at: datetime
+    resolved_at: datetime | None
+    note: str | None
+
+
+class TripOut(BaseModel):
+    model_config = {"from_attributes": True}
+    id: int
+    pass_id: int
+    enterprise_id: int
+    plate: str
+    seq: int
+    state: str
+    entered_at: datetime | None
+    entry_checkpoint_id: int | None
+    arrived_at: datetime | None
+    arrival_checkpoint_id: int | None
+    exited_at: datetime | None
+    exit_checkpoint_id: int | None
+
+
+class TripDetail(TripOut):
+    events: list[ScanRow]
+    anomalies: list[AnomalyOut]
+
+
+def _aware(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValidationFailed.one(name, "Enter a date and time with its time zone offset.")
+    return moment
+
+
+@endpoint(
+    "/trips",
+    "GET",
+    summary="Search trips",
+    roles=TRIP_READERS,
+    response=Page[TripOut],
+    query={
+        "plate": "string",
+        "number": "string",
+        "enterprise_id": "integer",
+        "state": "string",
+        "anomaly": "string",
+        "from": "string",
+        "to": "string",
+        "page": "integer",
+        "per_page": "integer",
+    },
+    tag="trips",
+)
+def list_trips(user: User) -> dict[str, Any]:
+    stmt = scoped(select(Trip), Trip, user)
+    args = request.args
+    if plate := args.get("plate", "").strip().upper():
+        stmt = stmt.where(Trip.plate.startswith(plate, autoescape=True))
+    if number := args.get("number", "").strip():
+        stmt = stmt.where(Trip.pass_id.in_(select(Pass.id).where(Pass.number == number)))
+    if (enterprise := args.get("enterprise_id", "")).isdigit():
+        stmt = stmt.where(Trip.enterprise_id == int(enterprise))
+    if state := args.get("state"):
+        if state not in set(TripState):
+            raise ValidationFailed.one("state", "Choose one of the listed values.")
+        stmt = stmt.where(Trip.state == state)
+    if kind := args.get("anomaly"):
+        if kind not in set(AnomalyKind):
+            raise ValidationFailed.one("anomaly", "Choose one of the listed values.")
+        stmt = stmt.where(exists().where(Anomaly.trip_id == Trip.id, Anomaly.kind == kind))
+    if (start := _aware("from")) is not None:
+        stmt = stmt.where(Trip.opened_at >= start)
+    if (end := _aware("to")) is not None:
+        stmt = stmt.where(Trip.opened_at < end)
+    return paginate(stmt.order_by(Trip.id.desc()), TripOut)
+
+
+def trip_detail(trip: Trip) -> dict[str, Any]:
+    session = web.db()
+    events = session.scalars(select(Scan).where(Scan.trip_id == trip.id).order_by(Scan.id))
+    anomalies = session.scalars(
+        select(Anomaly).where(Anomaly.trip_id == trip.id).order_by(Anomaly.id)
+    )
+    return TripDetail(
+        **TripOut.model_validate(trip).model_dump(),
+        events=[ScanRow.model_validate(e) for e in events],
+        anomalies=[AnomalyOut.model_validate(a) for a in anomalies],
+    ).model_dump(mode="json")
+
+
+@endpoint(
+    "/trips/<int:trip_id>",
+    "GET",
+    summary="One trip with its events and anomalies",
+    roles=TRIP_READERS,
+    response=TripDetail,
+    tag="trips",
+)
+def get_trip(user: User, trip_id: int) -> dict[str, Any]:
+    return trip_detail(get_scoped(web.db(), Trip, trip_id, user))
+
+
+@endpoint(
+    "/anomalies",
+    "GET",
+    summary="Anomalies (?open=true for unresolved)",
+    roles=OVERSIGHT_ROLES,
+    response=Page[AnomalyOut],
+    query={"open": "string", "kind": "string", "page": "integer", "per_page": "integer"},
+    tag="anomalies",
+)
+def list_anomalies(_user: User) -> dict[str, Any]:
+    stmt = select(Anomaly).options(selectinload(Anomaly.trip))
+    if request.args.get("open") == "true":
+        stmt = stmt.where(Anomaly.resolved_at.is_(None))
+    if kind := request.args.get("kind"):
+        stmt = stmt.where(Anomaly.kind == kind)
+    return paginate(stmt.order_by(Anomaly.id.desc()), AnomalyOut)
+
+
+@endpoint(
+    "/anomalies/<int:anomaly_id>/resolve",
+    "POST",
+    summary="Resolve with a note",
+    roles={Role.SUPERVISOR},
+    body=NoteIn,
+    response=AnomalyOut,
+    tag="anomalies",
+)
+def resolve(user: User, body: NoteIn, anomaly_id: int) -> Anomaly:
+    return services.resolve_anomaly(web.db(), anomaly_id, body.note, actor=user, now=web.now())

@@ -1,0 +1,218 @@
+"""The closed loop's rules: what a scan means (DESIGN.md section 4), how a trip replays
+from its scans, and which anomalies a sweep raises. Pure standard library."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+CLOCK_SKEW = timedelta(minutes=5)
+ANNUL_WINDOW = timedelta(minutes=10)
+
+
+class Kind(StrEnum):
+    GATE = "gate"  # 卡口: entry to and exit from the jurisdiction
+    SITE = "site"  # a destination enterprise's own gate
+
+
+class Event(StrEnum):
+    ENTRY = "entry"
+    ARRIVAL = "arrival"
+    EXIT = "exit"
+
+
+class TripState(StrEnum):
+    ENTERED = "entered"
+    ARRIVED = "arrived"
+    EXITED = "exited"
+    VOID = "void"  # every scan of it was annulled
+
+
+OPEN_STATES = (TripState.ENTERED, TripState.ARRIVED)
+
+
+class AnomalyKind(StrEnum):
+    NO_ENTRY = "no_entry"
+    NO_ARRIVAL = "no_arrival"
+    NO_EXIT = "no_exit"
+    OVERSTAY = "overstay"
+    NO_ARRIVAL_YET = "no_arrival_yet"
+    EXPIRED_OPEN = "expired_open"
+
+
+OFFICER_DENIALS = ("plate_mismatch", "driver_mismatch")
+
+
+@dataclass(frozen=True)
+class LivePass:
+    id: int
+    status: str
+    valid_from: datetime
+    valid_until: datetime
+    max_trips: int
+    trips_used: int
+    destination_enterprise_id: int
+    route: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class OpenTrip:
+    id: int
+    seq: int
+    arrived: bool
+
+
+@dataclass(frozen=True)
+class Place:
+    id: int
+    kind: str
+    enterprise_id: int | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision: str  # allow | deny
+    event: str | None
+    reasons: tuple[str, ...] = ()
+    opens_trip: bool = False  # a new trip begins with this scan
+    closes_previous: bool = False  # an override entry closes the open trip first
+    anomalies: tuple[str, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == "allow"
+
+
+def deny(*reasons: str) -> Outcome:
+    return Outcome("deny", None, tuple(reasons))
+
+
+def status_problems(live: LivePass, now: datetime) -> tuple[str, ...]:
+    """Why the pass itself does not permit travel now (revocation beats a valid signature)."""
+    if live.status == "revoked":
+        return ("revoked",)
+    if live.status != "approved":
+        return ("not_approved",)
+    if now > live.valid_until + CLOCK_SKEW:
+        return ("expired",)
+    if now < live.valid_from - CLOCK_SKEW:
+        return ("not_yet_valid",)
+    return ()
+
+
+def decide(
+    *,
+    token_reason: str | None,
+    live: LivePass | None,
+    open_trip: OpenTrip | None,
+    place: Place,
+    now: datetime,
+    assigned: bool = True,
+    direction: str | None = None,
+    deny_reason: str | None = None,
+) -> Outcome:
+    """The one decision for a scan: parse -> signature -> live status -> window -> place."""
+    if not assigned:
+        return deny("wrong_checkpoint")
+    if token_reason:
+        return deny(token_reason)
+    if live is None:
+        return deny("not_found")
+    if deny_reason in OFFICER_DENIALS:
+        return deny(deny_reason)  # the officer looked and it does not match
+    problems = status_problems(live, now)
+    if place.kind == Kind.GATE:
+        leaving = direction == Event.EXIT or (open_trip is not None and direction != Event.ENTRY)
+        if leaving:
+            # Exit is allowed even late or revoked, so trucks can leave; reasons inform.
+            if open_trip is None:
+                return Outcome(
+                    "allow",
+                    Event.EXIT,
+                    problems,
+                    opens_trip=True,
+                    anomalies=(AnomalyKind.NO_ENTRY,),
+                )
+            missing = () if open_trip.arrived else (AnomalyKind.NO_ARRIVAL,)
+            return Outcome("allow", Event.EXIT, problems, anomalies=missing)
+        if problems:
+            return deny(*problems)
+        if live.trips_used >= live.max_trips:
+            return deny("no_trips_left")
+        if live.route and place.id not in live.route:
+            return deny("not_on_route")
+        return Outcome("allow", Event.ENTRY, opens_trip=True, closes_previous=open_trip is not None)
+    if problems:
+        return deny(*problems)
+    if place.enterprise_id != live.destination_enterprise_id:
+        return deny("wrong_destination")
+    if open_trip is None:
+        if live.trips_used >= live.max_trips:
+            return deny("no_trips_left")
+        return Outcome("allow", Event.ARRIVAL, opens_trip=True, anomalies=(AnomalyKind.NO_ENTRY,))
+    if open_trip.arrived:
+        return Outcome("allow", None, ("already_arrived",))
+    return Outcome("allow", Event.ARRIVAL)
+
+
+@dataclass
+class Replayed:
+    state: TripState = TripState.VOID
+    entered: tuple[datetime, int] | None = None
+    arrived: tuple[datetime, int] | None = None
+    exited: tuple[datetime, int] | None = None
+    events: list[str] = field(default_factory=list)
+
+
+def replay(events: Iterable[tuple[str, datetime, int]]) -> Replayed:
+    """A trip's fields from its standing (not annulled) allowed events, oldest first."""
+    result = Replayed()
+    for event, at, checkpoint_id in events:
+        result.events.append(event)
+        if event == Event.ENTRY and result.entered is None:
+            result.entered = (at, checkpoint_id)
+        elif event == Event.ARRIVAL and result.arrived is None:
+            result.arrived = (at, checkpoint_id)
+        elif event == Event.EXIT and result.exited is None:
+            result.exited = (at, checkpoint_id)
+    if result.exited:
+        result.state = TripState.EXITED
+    elif result.arrived:
+        result.state = TripState.ARRIVED
+    elif result.entered:
+        result.state = TripState.ENTERED
+    return result
+
+
+def may_annul(*, role: str, is_scanner: bool, recorded_at: datetime, now: datetime) -> bool:
+    """Supervisors always; the officer who scanned, within ten minutes."""
+    return role == "supervisor" or (is_scanner and now - recorded_at <= ANNUL_WINDOW)
+
+
+@dataclass(frozen=True)
+class SweepPolicy:
+    max_stay: timedelta = timedelta(hours=24)
+    arrival_within: timedelta = timedelta(hours=6)
+
+
+def due_anomalies(
+    *,
+    state: str,
+    opened_at: datetime,
+    valid_until: datetime,
+    now: datetime,
+    policy: SweepPolicy,
+) -> set[str]:
+    """Anomalies an open trip has earned by `now` (the sweep adds only new ones)."""
+    if state not in OPEN_STATES:
+        return set()
+    found = set()
+    if now > opened_at + policy.max_stay:
+        found.add(AnomalyKind.OVERSTAY)
+    if state == TripState.ENTERED and now > opened_at + policy.arrival_within:
+        found.add(AnomalyKind.NO_ARRIVAL_YET)
+    if now > valid_until:
+        found.add(AnomalyKind.EXPIRED_OPEN)
+    return found

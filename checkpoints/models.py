@@ -1,0 +1,134 @@
+"""Checkpoints, officer assignments, trips, scans and anomalies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from accounts.models import Enterprise, User
+from db import Base, UTCDateTime
+from passes.models import Pass
+
+officer_checkpoint = Table(
+    "officer_checkpoint",
+    Base.metadata,
+    Column("user_id", ForeignKey("user_account.id"), primary_key=True),
+    Column("checkpoint_id", ForeignKey("checkpoint.id"), primary_key=True),
+)
+
+
+class Checkpoint(Base):
+    __tablename__ = "checkpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(8))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    enterprise: Mapped[Enterprise | None] = relationship()
+    officers: Mapped[list[User]] = relationship(secondary=officer_checkpoint)
+
+
+class Trip(Base):
+    """One loop of a pass: entry -> arrival -> exit. State is recomputed from its scans."""
+
+    __tablename__ = "trip"
+    __table_args__ = (
+        UniqueConstraint("pass_id", "seq"),
+        # At most one open trip per pass, whatever races the scanners run.
+        Index(
+            "uq_trip_open_per_pass",
+            "pass_id",
+            unique=True,
+            sqlite_where=text("state IN ('entered', 'arrived')"),
+            postgresql_where=text("state IN ('entered', 'arrived')"),
+        ),
+        Index("ix_trip_enterprise_state", "enterprise_id", "state"),
+    )
+    __tenant_key__ = "enterprise_id"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pass_id: Mapped[int] = mapped_column(ForeignKey("pass.id"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    plate: Mapped[str] = mapped_column(String(16), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    entry_checkpoint_id: Mapped[int | None] = mapped_column(ForeignKey("checkpoint.id"))
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    arrival_checkpoint_id: Mapped[int | None] = mapped_column(ForeignKey("checkpoint.id"))
+    exited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    exit_checkpoint_id: Mapped[int | None] = mapped_column(ForeignKey("checkpoint.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    pass_: Mapped[Pass] = relationship()
+    entry_checkpoint: Mapped[Checkpoint | None] = relationship(foreign_keys=[entry_checkpoint_id])
+    arrival_checkpoint: Mapped[Checkpoint | None] = relationship(
+        foreign_keys=[arrival_checkpoint_id]
+    )
+    exit_checkpoint: Mapped[Checkpoint | None] = relationship(foreign_keys=[exit_checkpoint_id])
+
+
+class Scan(Base):
+    """Immutable record of every scan, allowed or denied, and of every annulment."""
+
+    __tablename__ = "scan"
+    __table_args__ = (Index("ix_scan_checkpoint_recorded", "checkpoint_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scan_id: Mapped[str] = mapped_column(String(36), unique=True)
+    pass_id: Mapped[int | None] = mapped_column(ForeignKey("pass.id"), index=True)
+    trip_id: Mapped[int | None] = mapped_column(ForeignKey("trip.id"), index=True)
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoint.id"))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    event: Mapped[str] = mapped_column(String(8))  # entry|arrival|exit|none|annul
+    decision: Mapped[str] = mapped_column(String(8))  # allow|deny
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    direction: Mapped[str | None] = mapped_column(String(8))
+    annuls_id: Mapped[int | None] = mapped_column(ForeignKey("scan.id"), unique=True)
+    note: Mapped[str | None] = mapped_column(String(500))
+    scanned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    checkpoint: Mapped[Checkpoint] = relationship()
+    officer: Mapped[User] = relationship()
+
+
+class Anomaly(Base):
+    __tablename__ = "anomaly"
+    __table_args__ = (
+        UniqueConstraint("trip_id", "kind"),
+        Index("ix_anomaly_open", "resolved_at", "kind"),
+    )
+    __tenant_key__ = "enterprise_id"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trip_id: Mapped[int] = mapped_column(ForeignKey("trip.id"), index=True)
+    pass_id: Mapped[int] = mapped_column(ForeignKey("pass.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    note: Mapped[str | None] = mapped_column(String(500))
+
+    trip: Mapped[Trip] = relationship()
+    resolved_by: Mapped[User | None] = relationship()

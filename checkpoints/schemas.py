@@ -1,0 +1,86 @@
+"""Input and output shapes for checkpoints, scans, trips and anomalies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+
+from accounts.schemas import Input, Output
+from checkpoints.domain import Kind
+
+Code = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z0-9][A-Z0-9_\-]{1,31}$"),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
+
+
+class CheckpointIn(Input):
+    code: Code
+    name: Name
+    kind: Kind
+    enterprise_id: int | None = None
+
+
+class CheckpointOut(Output):
+    id: int
+    code: str
+    name: str
+    kind: Kind
+    enterprise_id: int | None
+    active: bool
+
+
+class ScanIn(Input):
+    scan_id: UUID
+    checkpoint_id: int
+    code: Annotated[str, StringConstraints(max_length=1024)] | None = None
+    number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
+    plate: Annotated[str, StringConstraints(max_length=20)] | None = None
+    direction: Literal["entry", "exit"] | None = None
+    deny_reason: Literal["plate_mismatch", "driver_mismatch"] | None = None
+    scanned_at: AwareDatetime | None = None
+
+
+class ScanPass(BaseModel):
+    id: int
+    number: str
+    plate: str
+    driver_name: str
+    cargo: str
+    category: str
+    destination_enterprise: str
+    valid_until: datetime
+    max_trips: int
+    trips_used: int
+
+
+class ScanTrip(BaseModel):
+    id: int
+    seq: int
+    state: str
+
+
+class ScanOut(BaseModel):
+    scan_id: str
+    decision: Literal["allow", "deny"]
+    event: str | None
+    reasons: list[str]
+    anomalies: list[str] = Field(default_factory=list)
+    pass_: ScanPass | None = Field(default=None, alias="pass", serialization_alias="pass")
+    trip: ScanTrip | None
+    recorded_at: datetime
+
+    model_config = {"populate_by_name": True}
+
+
+class NoteIn(Input):
+    note: Note
+
+
+class ReasonIn(Input):
+    reason: Note

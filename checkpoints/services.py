@@ -1,0 +1,211 @@
+"""Checkpoint administration, officer assignment, anomaly resolution and the loop sweep."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import audit
+from accounts.domain import EnterpriseStatus, Role
+from accounts.models import Enterprise, User
+from checkpoints.domain import OPEN_STATES, Kind, SweepPolicy, due_anomalies
+from checkpoints.models import Anomaly, Checkpoint, Trip
+from checkpoints.scanning import raise_anomaly
+from checkpoints.schemas import CheckpointIn
+from errors import N_, Conflict, NotFound, ValidationFailed
+from passes import outbox
+from passes.models import Pass
+from passes.sms_text import anomaly_text
+
+
+def create_checkpoint(
+    session: Session, data: CheckpointIn, *, actor: User | None, now: datetime
+) -> Checkpoint:
+    errors: dict[str, list[str]] = {}
+    if session.scalar(select(Checkpoint.id).where(Checkpoint.code == data.code)):
+        errors["code"] = [N_("This checkpoint code is taken.")]
+    if data.kind == Kind.SITE:
+        enterprise = session.get(Enterprise, data.enterprise_id) if data.enterprise_id else None
+        if enterprise is None or enterprise.status != EnterpriseStatus.APPROVED:
+            errors["enterprise_id"] = [N_("A site belongs to an approved enterprise.")]
+    elif data.enterprise_id is not None:
+        errors["enterprise_id"] = [N_("A gate belongs to the jurisdiction, not an enterprise.")]
+    if errors:
+        raise ValidationFailed(errors)
+    checkpoint = Checkpoint(
+        code=data.code,
+        name=data.name,
+        kind=data.kind,
+        enterprise_id=data.enterprise_id,
+        active=True,
+        created_at=now,
+    )
+    session.add(checkpoint)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor.id if actor else None,
+        action="checkpoint.create",
+        object_type="checkpoint",
+        object_id=checkpoint.id,
+        data={"code": data.code, "kind": data.kind},
+        now=now,
+    )
+    session.commit()
+    return checkpoint
+
+
+def request_site(session: Session, user: User, *, now: datetime) -> Checkpoint:
+    """An approved enterprise's own gate, created on its request (once)."""
+    enterprise = session.get(Enterprise, user.enterprise_id)
+    if enterprise is None or enterprise.status != EnterpriseStatus.APPROVED:
+        raise ValidationFailed.one("enterprise", N_("Only an approved enterprise has a site."))
+    existing = session.scalars(
+        select(Checkpoint).where(
+            Checkpoint.kind == Kind.SITE, Checkpoint.enterprise_id == enterprise.id
+        )
+    ).first()
+    if existing:
+        return existing
+    data = CheckpointIn(
+        code=f"SITE-{enterprise.id}",
+        name=enterprise.name[:100],
+        kind=Kind.SITE,
+        enterprise_id=enterprise.id,
+    )
+    return create_checkpoint(session, data, actor=user, now=now)
+
+
+def set_checkpoint_active(
+    session: Session, checkpoint_id: int, active: bool, *, actor: User, now: datetime
+) -> Checkpoint:
+    checkpoint = session.get(Checkpoint, checkpoint_id)
+    if checkpoint is None:
+        raise NotFound()
+    checkpoint.active = active
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="checkpoint.activate" if active else "checkpoint.deactivate",
+        object_type="checkpoint",
+        object_id=checkpoint.id,
+        now=now,
+    )
+    session.commit()
+    return checkpoint
+
+
+def assign_checkpoints(
+    session: Session,
+    officer: User,
+    checkpoint_ids: Iterable[int],
+    *,
+    actor: User | None,
+    now: datetime,
+    commit: bool = True,
+) -> None:
+    ids = sorted(set(checkpoint_ids))
+    if ids and officer.role != Role.OFFICER:
+        raise ValidationFailed.one("checkpoint_ids", N_("Only officers are assigned checkpoints."))
+    found = session.scalars(
+        select(Checkpoint).where(Checkpoint.id.in_(ids), Checkpoint.kind == Kind.GATE)
+    ).all()
+    if len(found) != len(ids):
+        raise ValidationFailed.one("checkpoint_ids", N_("No such checkpoint."))
+    from checkpoints.models import officer_checkpoint
+
+    session.execute(officer_checkpoint.delete().where(officer_checkpoint.c.user_id == officer.id))
+    if ids:
+        session.execute(
+            officer_checkpoint.insert(), [{"user_id": officer.id, "checkpoint_id": i} for i in ids]
+        )
+    audit.record(
+        session,
+        actor_id=actor.id if actor else None,
+        action="user.assign_checkpoints",
+        object_type="user",
+        object_id=officer.id,
+        data={"checkpoints": ids},
+        now=now,
+    )
+    if commit:
+        session.commit()
+
+
+def resolve_anomaly(
+    session: Session, anomaly_id: int, note: str, *, actor: User, now: datetime
+) -> Anomaly:
+    anomaly = session.get(Anomaly, anomaly_id)
+    if anomaly is None:
+        raise NotFound()
+    if anomaly.resolved_at is not None:
+        raise Conflict(N_("This anomaly is already resolved."))
+    anomaly.resolved_at, anomaly.resolved_by_id, anomaly.note = now, actor.id, note
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="anomaly.resolve",
+        object_type="anomaly",
+        object_id=anomaly.id,
+        data={"kind": anomaly.kind},
+        now=now,
+    )
+    session.commit()
+    return anomaly
+
+
+def notify(session: Session, anomaly: Anomaly, *, locale: str, now: datetime) -> None:
+    """Tell the enterprise contact by SMS, through the outbox (once per anomaly)."""
+    p = session.get(Pass, anomaly.pass_id)
+    enterprise = session.get(Enterprise, anomaly.enterprise_id)
+    body = anomaly_text(locale, number=p.number, plate=p.vehicle.plate, kind=anomaly.kind)
+    outbox.enqueue(
+        session,
+        dedupe_key=f"anomaly:{anomaly.id}",
+        to=enterprise.contact_phone,
+        body=body,
+        now=now,
+        pass_id=p.id,
+        enterprise_id=enterprise.id,
+    )
+
+
+def sweep(
+    session: Session, *, now: datetime, policy: SweepPolicy, locale: str = "zh_CN"
+) -> list[Anomaly]:
+    """Raise overdue-loop anomalies for open trips; running it twice adds nothing."""
+    rows = session.execute(
+        select(Trip, Pass.valid_until)
+        .join(Pass, Pass.id == Trip.pass_id)
+        .where(Trip.state.in_(OPEN_STATES))
+    ).all()
+    raised = []
+    for trip, valid_until in rows:
+        for kind in sorted(
+            due_anomalies(
+                state=trip.state,
+                opened_at=trip.opened_at,
+                valid_until=valid_until,
+                now=now,
+                policy=policy,
+            )
+        ):
+            anomaly = raise_anomaly(session, trip, kind, now)
+            if anomaly is not None:
+                session.flush()
+                notify(session, anomaly, locale=locale, now=now)
+                audit.record(
+                    session,
+                    actor_id=None,
+                    action="anomaly.raise",
+                    object_type="anomaly",
+                    object_id=anomaly.id,
+                    data={"kind": kind, "trip": trip.id},
+                    now=now,
+                )
+                raised.append(anomaly)
+    session.commit()
+    return raised

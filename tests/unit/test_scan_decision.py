@@ -1,0 +1,340 @@
+"""The scan decision table (DESIGN.md section 4): every row and every reason code."""
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from checkpoints.domain import (
+    LivePass,
+    OpenTrip,
+    Place,
+    SweepPolicy,
+    decide,
+    due_anomalies,
+    may_annul,
+    replay,
+)
+
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+DEST = 7
+PASS = LivePass(
+    id=1,
+    status="approved",
+    valid_from=NOW - timedelta(days=1),
+    valid_until=NOW + timedelta(days=1),
+    max_trips=2,
+    trips_used=0,
+    destination_enterprise_id=DEST,
+)
+GATE = Place(10, "gate", None)
+OTHER_GATE = Place(11, "gate", None)
+SITE = Place(20, "site", DEST)
+WRONG_SITE = Place(21, "site", 99)
+ENTERED = OpenTrip(5, 1, arrived=False)
+ARRIVED = OpenTrip(5, 1, arrived=True)
+LATE = NOW + timedelta(days=2)
+
+# (name, keyword arguments, decision, event, reasons, opens trip, anomalies)
+TABLE = [
+    ("gate, no trip: entry", {}, "allow", "entry", (), True, ()),
+    (
+        "gate, trips used up",
+        {"live": replace(PASS, trips_used=2)},
+        "deny",
+        None,
+        ("no_trips_left",),
+        False,
+        (),
+    ),
+    (
+        "gate not on the route",
+        {"live": replace(PASS, route=(11,))},
+        "deny",
+        None,
+        ("not_on_route",),
+        False,
+        (),
+    ),
+    ("gate on the route", {"live": replace(PASS, route=(10, 11))}, "allow", "entry", (), True, ()),
+    ("gate, open trip, arrived: exit", {"open_trip": ARRIVED}, "allow", "exit", (), False, ()),
+    (
+        "gate, open trip, never arrived: exit + no_arrival",
+        {"open_trip": ENTERED},
+        "allow",
+        "exit",
+        (),
+        False,
+        ("no_arrival",),
+    ),
+    (
+        "exit allowed even late",
+        {"open_trip": ARRIVED, "now": LATE},
+        "allow",
+        "exit",
+        ("expired",),
+        False,
+        (),
+    ),
+    (
+        "exit allowed even revoked",
+        {"open_trip": ARRIVED, "live": replace(PASS, status="revoked")},
+        "allow",
+        "exit",
+        ("revoked",),
+        False,
+        (),
+    ),
+    (
+        "officer says exit, no trip: exit + no_entry",
+        {"direction": "exit"},
+        "allow",
+        "exit",
+        (),
+        True,
+        ("no_entry",),
+    ),
+    (
+        "officer says entry over an open trip",
+        {"open_trip": ARRIVED, "direction": "entry"},
+        "allow",
+        "entry",
+        (),
+        True,
+        (),
+    ),
+    (
+        "site, entered: arrival",
+        {"place": SITE, "open_trip": ENTERED},
+        "allow",
+        "arrival",
+        (),
+        False,
+        (),
+    ),
+    (
+        "site, wrong destination",
+        {"place": WRONG_SITE, "open_trip": ENTERED},
+        "deny",
+        None,
+        ("wrong_destination",),
+        False,
+        (),
+    ),
+    (
+        "site, no trip: arrival + no_entry",
+        {"place": SITE},
+        "allow",
+        "arrival",
+        (),
+        True,
+        ("no_entry",),
+    ),
+    (
+        "site, already arrived",
+        {"place": SITE, "open_trip": ARRIVED},
+        "allow",
+        None,
+        ("already_arrived",),
+        False,
+        (),
+    ),
+    (
+        "site, no trip, trips used up",
+        {"place": SITE, "live": replace(PASS, trips_used=2)},
+        "deny",
+        None,
+        ("no_trips_left",),
+        False,
+        (),
+    ),
+    (
+        "site, late arrival denied",
+        {"place": SITE, "open_trip": ENTERED, "now": LATE},
+        "deny",
+        None,
+        ("expired",),
+        False,
+        (),
+    ),
+    ("officer not assigned", {"assigned": False}, "deny", None, ("wrong_checkpoint",), False, ()),
+    ("malformed code", {"token_reason": "malformed"}, "deny", None, ("malformed",), False, ()),
+    (
+        "bad signature",
+        {"token_reason": "bad_signature"},
+        "deny",
+        None,
+        ("bad_signature",),
+        False,
+        (),
+    ),
+    ("unknown key", {"token_reason": "unknown_key"}, "deny", None, ("unknown_key",), False, ()),
+    ("no such pass", {"live": None}, "deny", None, ("not_found",), False, ()),
+    (
+        "not approved",
+        {"live": replace(PASS, status="submitted")},
+        "deny",
+        None,
+        ("not_approved",),
+        False,
+        (),
+    ),
+    (
+        "revoked beats a valid signature",
+        {"live": replace(PASS, status="revoked")},
+        "deny",
+        None,
+        ("revoked",),
+        False,
+        (),
+    ),
+    ("expired", {"now": LATE}, "deny", None, ("expired",), False, ()),
+    (
+        "not yet valid",
+        {"now": NOW - timedelta(days=2)},
+        "deny",
+        None,
+        ("not_yet_valid",),
+        False,
+        (),
+    ),
+    (
+        "within clock skew after the end",
+        {"now": PASS.valid_until + timedelta(minutes=4)},
+        "allow",
+        "entry",
+        (),
+        True,
+        (),
+    ),
+    (
+        "within clock skew before the start",
+        {"now": PASS.valid_from - timedelta(minutes=4)},
+        "allow",
+        "entry",
+        (),
+        True,
+        (),
+    ),
+    (
+        "plate mismatch after a visual check",
+        {"deny_reason": "plate_mismatch"},
+        "deny",
+        None,
+        ("plate_mismatch",),
+        False,
+        (),
+    ),
+    (
+        "driver mismatch after a visual check",
+        {"deny_reason": "driver_mismatch"},
+        "deny",
+        None,
+        ("driver_mismatch",),
+        False,
+        (),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "decision", "event", "reasons", "opens", "anomalies"),
+    TABLE,
+    ids=[row[0] for row in TABLE],
+)
+def test_decision_table(name, kwargs, decision, event, reasons, opens, anomalies):
+    args = {
+        "token_reason": None,
+        "live": PASS,
+        "open_trip": None,
+        "place": GATE,
+        "now": NOW,
+        **kwargs,
+    }
+    outcome = decide(**args)
+    assert outcome.decision == decision
+    assert outcome.event == event
+    assert outcome.reasons == reasons
+    assert outcome.opens_trip == opens
+    assert outcome.anomalies == anomalies
+
+
+def test_every_reason_code_is_covered_by_the_table():
+    codes = {r for row in TABLE for r in row[4]}
+    assert codes >= {
+        "malformed",
+        "bad_signature",
+        "unknown_key",
+        "not_found",
+        "not_approved",
+        "revoked",
+        "expired",
+        "not_yet_valid",
+        "no_trips_left",
+        "not_on_route",
+        "wrong_destination",
+        "wrong_checkpoint",
+        "plate_mismatch",
+        "driver_mismatch",
+    }
+
+
+def test_override_entry_closes_the_previous_trip():
+    outcome = decide(
+        token_reason=None,
+        live=PASS,
+        open_trip=ARRIVED,
+        place=OTHER_GATE,
+        now=NOW,
+        direction="entry",
+    )
+    assert outcome.closes_previous
+
+
+def test_replay_builds_the_trip_from_standing_events():
+    t = [NOW + timedelta(hours=h) for h in range(3)]
+    full = replay([("entry", t[0], 1), ("arrival", t[1], 2), ("exit", t[2], 1)])
+    assert full.state == "exited"
+    assert full.entered == (t[0], 1)
+    assert replay([("entry", t[0], 1), ("arrival", t[1], 2)]).state == "arrived"
+    assert replay([("entry", t[0], 1)]).state == "entered"
+    assert replay([]).state == "void"
+
+
+def test_annul_rights():
+    recorded = NOW - timedelta(minutes=9)
+    assert may_annul(role="officer", is_scanner=True, recorded_at=recorded, now=NOW)
+    assert not may_annul(
+        role="officer", is_scanner=True, recorded_at=NOW - timedelta(minutes=11), now=NOW
+    )
+    assert not may_annul(role="officer", is_scanner=False, recorded_at=recorded, now=NOW)
+    assert may_annul(
+        role="supervisor", is_scanner=False, recorded_at=NOW - timedelta(days=3), now=NOW
+    )
+
+
+POLICY = SweepPolicy(max_stay=timedelta(hours=24), arrival_within=timedelta(hours=6))
+
+
+@pytest.mark.parametrize(
+    ("state", "hours_open", "valid_hours", "expected"),
+    [
+        ("entered", 1, 48, set()),
+        ("entered", 7, 48, {"no_arrival_yet"}),
+        ("arrived", 7, 48, set()),
+        ("arrived", 25, 48, {"overstay"}),
+        ("entered", 25, 48, {"overstay", "no_arrival_yet"}),
+        ("arrived", 2, 1, {"expired_open"}),
+        ("exited", 100, 1, set()),
+    ],
+)
+def test_sweep_rules(state, hours_open, valid_hours, expected):
+    opened = NOW - timedelta(hours=hours_open)
+    found = due_anomalies(
+        state=state,
+        opened_at=opened,
+        valid_until=opened + timedelta(hours=valid_hours),
+        now=NOW,
+        policy=POLICY,
+    )
+    assert found == expected

@@ -1,0 +1,260 @@
+"""POST /api/v1/scans end to end: decisions, trips, anomalies, idempotency, annulment,
+concurrency and the audit chain."""
+
+import threading
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+import audit
+from checkpoints.models import Anomaly, Scan, Trip
+from passes import tokens
+from tests.support import api_token, now
+
+
+@pytest.fixture
+def loop(client, make):
+    """A destination enterprise with its site, two gates, an officer, and an approved pass."""
+    destination = make.enterprise()
+    shipper = make.enterprise()
+    p = make.pass_(
+        enterprise=shipper, status="approved", destination_enterprise_id=destination.id, max_trips=2
+    )
+    gate, gate2 = make.checkpoint("gate"), make.checkpoint("gate")
+    site = make.checkpoint("site", destination)
+    officer = make.officer(gate, gate2)
+    return {
+        "pass": p,
+        "gate": gate,
+        "gate2": gate2,
+        "site": site,
+        "officer": api_token(client, officer.username),
+        "officer_name": officer.username,
+        "receiver": api_token(client, make.enterprise_user(destination).username),
+    }
+
+
+def scan(client, headers, checkpoint, code=None, scan_id=None, **extra):
+    body = {"scan_id": scan_id or str(uuid.uuid4()), "checkpoint_id": checkpoint.id, **extra}
+    if code is not None:
+        body["code"] = code
+    response = client.post("/api/v1/scans", json=body, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_full_loop_entry_arrival_exit(client, loop, db):
+    code = loop["pass"].code
+    entry = scan(client, loop["officer"], loop["gate"], code)
+    assert (entry["decision"], entry["event"], entry["trip"]["state"]) == (
+        "allow",
+        "entry",
+        "entered",
+    )
+    assert entry["pass"]["plate"] == loop["pass"].vehicle.plate
+    arrival = scan(client, loop["receiver"], loop["site"], code)
+    assert (arrival["event"], arrival["trip"]["state"]) == ("arrival", "arrived")
+    leave = scan(client, loop["officer"], loop["gate2"], code)
+    assert (leave["event"], leave["trip"]["state"]) == ("exit", "exited")
+    assert leave["trip"]["id"] == entry["trip"]["id"]
+    trip = client.get(f"/api/v1/trips/{entry['trip']['id']}", headers=loop["officer"])
+    assert trip.status_code == 403  # officers do not browse trips
+    assert db.scalar(select(func.count()).select_from(Anomaly)) == 0
+
+
+def test_same_scan_id_returns_the_same_answer_and_records_nothing_new(client, loop, db):
+    scan_id = str(uuid.uuid4())
+    first = scan(client, loop["officer"], loop["gate"], loop["pass"].code, scan_id=scan_id)
+    again = scan(client, loop["officer"], loop["gate"], loop["pass"].code, scan_id=scan_id)
+    assert again == first
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Scan)) == 1
+    assert db.scalar(select(func.count()).select_from(Trip)) == 1
+
+
+def test_manual_entry_with_number_and_plate(client, loop):
+    p = loop["pass"]
+    ok = scan(client, loop["officer"], loop["gate"], number=p.number, plate=p.vehicle.plate.lower())
+    assert ok["decision"] == "allow"
+    wrong = scan(client, loop["officer"], loop["gate"], number=p.number, plate="浙A00000")
+    assert (wrong["decision"], wrong["reasons"], wrong["pass"]) == ("deny", ["not_found"], None)
+
+
+def test_exit_without_arrival_raises_no_arrival_anomaly(client, loop, db):
+    scan(client, loop["officer"], loop["gate"], loop["pass"].code)
+    leave = scan(client, loop["officer"], loop["gate"], loop["pass"].code)
+    assert leave["anomalies"] == ["no_arrival"]
+    assert db.scalars(select(Anomaly.kind)).all() == ["no_arrival"]
+
+
+def test_arrival_without_entry_raises_no_entry(client, loop, db):
+    arrival = scan(client, loop["receiver"], loop["site"], loop["pass"].code)
+    assert (arrival["decision"], arrival["anomalies"]) == ("allow", ["no_entry"])
+
+
+def test_arrival_at_the_wrong_site_is_denied(client, loop, make):
+    other = make.enterprise()
+    site = make.checkpoint("site", other)
+    headers = api_token(client, make.enterprise_user(other).username)
+    scan(client, loop["officer"], loop["gate"], loop["pass"].code)
+    wrong = scan(client, headers, site, loop["pass"].code)
+    assert (wrong["decision"], wrong["reasons"]) == ("deny", ["wrong_destination"])
+
+
+def test_officer_must_be_assigned(client, loop, make):
+    stranger = make.officer(make.checkpoint("gate"))
+    response = scan(client, api_token(client, stranger.username), loop["gate"], loop["pass"].code)
+    assert (response["decision"], response["reasons"], response["pass"]) == (
+        "deny",
+        ["wrong_checkpoint"],
+        None,
+    )
+
+
+def test_multi_trip_pass_counts_trips_and_stops_when_used(client, loop):
+    code = loop["pass"].code
+    for _ in range(2):
+        assert scan(client, loop["officer"], loop["gate"], code)["event"] == "entry"
+        assert scan(client, loop["officer"], loop["gate"], code)["event"] == "exit"
+    third = scan(client, loop["officer"], loop["gate"], code)
+    assert third["reasons"] == ["no_trips_left"]
+
+
+def test_forged_revoked_and_expired_codes(app, client, loop, make):
+    code = loop["pass"].code
+    token = tokens.token_from_text(code)
+    forged = code.replace(token, token[:50] + ("A" if token[50] != "A" else "B") + token[51:])
+    assert scan(client, loop["officer"], loop["gate"], forged)["reasons"] == ["bad_signature"]
+    assert scan(client, loop["officer"], loop["gate"], "HELLO")["reasons"] == ["malformed"]
+    revoked = make.pass_(status="revoked")
+    assert scan(client, loop["officer"], loop["gate"], revoked.code)["reasons"] == ["revoked"]
+    app.extensions["clock"] = lambda: now() + timedelta(days=5)
+    later = api_token(client, loop["officer_name"])  # the first token expired meanwhile
+    assert scan(client, later, loop["gate"], code)["reasons"] == ["expired"]
+
+
+def test_denied_scans_are_recorded_too(client, loop, db):
+    scan(client, loop["officer"], loop["gate"], "garbage")
+    db.rollback()
+    [row] = db.scalars(select(Scan)).all()
+    assert (row.decision, row.reasons, row.pass_id) == ("deny", ["malformed"], None)
+
+
+def test_bad_requests_are_422(client, loop):
+    headers = loop["officer"]
+    for body in (
+        {"checkpoint_id": loop["gate"].id, "code": "x"},
+        {"scan_id": "not-a-uuid", "checkpoint_id": loop["gate"].id, "code": "x"},
+        {"scan_id": str(uuid.uuid4()), "checkpoint_id": loop["gate"].id},
+        {"scan_id": str(uuid.uuid4()), "checkpoint_id": 999999, "code": "x"},
+        {
+            "scan_id": str(uuid.uuid4()),
+            "checkpoint_id": loop["gate"].id,
+            "code": "x",
+            "scanned_at": "2026-11-22T08:00:00",
+        },
+    ):
+        assert client.post("/api/v1/scans", json=body, headers=headers).status_code == 422
+
+
+def test_officer_annuls_a_mistaken_exit_and_the_trip_reopens(client, loop, db):
+    code = loop["pass"].code
+    scan(client, loop["officer"], loop["gate"], code)
+    scan(client, loop["receiver"], loop["site"], code)
+    scan(client, loop["officer"], loop["gate"], code)
+    db.rollback()
+    exit_scan = db.scalars(select(Scan).where(Scan.event == "exit")).one()
+    response = client.post(
+        f"/api/v1/scans/{exit_scan.id}/annul", json={"reason": "扫错车"}, headers=loop["officer"]
+    )
+    assert response.status_code == 200
+    db.rollback()
+    assert db.scalars(select(Trip.state)).one() == "arrived"
+    assert db.scalar(select(func.count()).select_from(Scan)) == 4  # nothing deleted
+    again = client.post(
+        f"/api/v1/scans/{exit_scan.id}/annul", json={"reason": "再次"}, headers=loop["officer"]
+    )
+    assert again.status_code == 409
+
+
+def test_annulling_the_only_entry_voids_the_trip_and_returns_the_trip(client, loop, db):
+    scan(client, loop["officer"], loop["gate"], loop["pass"].code)
+    db.rollback()
+    entry = db.scalars(select(Scan)).one()
+    client.post(f"/api/v1/scans/{entry.id}/annul", json={"reason": "误扫"}, headers=loop["officer"])
+    db.rollback()
+    assert db.scalars(select(Trip.state)).one() == "void"
+    from passes.models import Pass
+
+    assert db.get(Pass, loop["pass"].id).trips_used == 0
+
+
+def test_officer_may_not_annul_after_ten_minutes_but_a_supervisor_may(app, client, loop, make, db):
+    scan(client, loop["officer"], loop["gate"], loop["pass"].code)
+    db.rollback()
+    entry = db.scalars(select(Scan)).one()
+    app.extensions["clock"] = lambda: now() + timedelta(minutes=11)
+    late = client.post(
+        f"/api/v1/scans/{entry.id}/annul", json={"reason": "晚了"}, headers=loop["officer"]
+    )
+    assert late.status_code == 403
+    supervisor = api_token(client, make.user("supervisor").username)
+    ok = client.post(
+        f"/api/v1/scans/{entry.id}/annul", json={"reason": "监管更正"}, headers=supervisor
+    )
+    assert ok.status_code == 200
+
+
+def test_scans_and_annulments_are_in_the_audit_chain(client, loop, db):
+    scan(client, loop["officer"], loop["gate"], loop["pass"].code)
+    scan(client, loop["officer"], loop["gate"], "bad")
+    db.rollback()
+    actions = db.scalars(
+        select(audit.AuditEntry.action).where(audit.AuditEntry.object_type == "scan")
+    ).all()
+    assert actions == ["scan.allow", "scan.deny"]
+    assert audit.verify(db).ok
+
+
+def test_concurrent_scans_at_two_gates_open_one_trip_and_lose_nothing(app, loop, make):
+    from checkpoints import scanning
+    from checkpoints.schemas import ScanIn
+    from passes import keys
+    from tests.support import FAST_HASH  # noqa: F401 - same factories as the API
+
+    with app.extensions["sessions"]() as session:
+        from accounts.models import User
+
+        officer = session.scalars(select(User).where(User.role == "officer")).first()
+    results, errors = [], []
+
+    def worker(gate):
+        try:
+            with app.extensions["sessions"]() as session:
+                trusted = keys.trusted_keys(session, now())
+                data = ScanIn(scan_id=uuid.uuid4(), checkpoint_id=gate.id, code=loop["pass"].code)
+                results.append(
+                    scanning.record_scan(session, officer, data, keys=trusted, now=now())
+                )
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=worker, args=(g,)) for g in [loop["gate"], loop["gate2"]] * 4
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(results) == 8
+    with app.extensions["sessions"]() as session:
+        assert session.scalar(select(func.count()).select_from(Scan)) == 8
+        trips = session.scalars(select(Trip)).all()
+        open_trips = [t for t in trips if t.state in ("entered", "arrived")]
+        assert len(open_trips) <= 1
+        entries = sum(1 for r in results if r["event"] == "entry")
+        assert entries == len(trips) <= 2  # two trips allowed by the pass, never more
+        assert audit.verify(session).ok
