@@ -83,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     import api.openapi  # noqa: F401 - registers GET /api/v1/openapi.json
     import api.system  # noqa: F401 - registers the audit endpoint
     import checkpoints.api  # noqa: F401 - registers checkpoint, scan, trip endpoints
+    import checkpoints.views
     import passes.api  # noqa: F401 - registers the fleet and pass endpoints
     import passes.fleet_views
     import passes.imports
@@ -98,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(passes.imports.bp)
     app.register_blueprint(passes.views.bp)
     app.register_blueprint(passes.public.bp)
+    app.register_blueprint(checkpoints.views.bp)
     app.register_blueprint(api_bp)
     app.extensions["csrf"].exempt(passes.public.sms_status)  # signed by Twilio instead
     app.jinja_env.filters["mask_mobile"] = mask_mobile

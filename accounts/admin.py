@@ -17,6 +17,7 @@ from accounts.domain import EnterpriseStatus, Role
 from accounts.forms import ROLE_LABELS, ActionForm, PasswordForm, UserForm
 from accounts.models import Enterprise, User
 from accounts.schemas import PasswordReset, UserCreate
+from checkpoints.models import Checkpoint
 from errors import InvalidTransition, ValidationFailed
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -73,8 +74,14 @@ def users() -> Any:
         stmt = stmt.where(User.role == role)
     page = _page_number()
     rows = web.db().scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
+    gates = (
+        web.db()
+        .scalars(select(Checkpoint).where(Checkpoint.kind == "gate").order_by(Checkpoint.code))
+        .all()
+    )
     return render_template(
         "admin/users.html",
+        gates=gates,
         form=form,
         users=rows[:PER_PAGE],
         role=role,

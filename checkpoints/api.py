@@ -124,6 +124,7 @@ class ScanRow(BaseModel):
     reasons: list[str]
     annuls_id: int | None
     note: str | None
+    plate: str | None
     scanned_at: datetime
     recorded_at: datetime
 
@@ -161,16 +162,17 @@ def list_scans(user: User) -> dict[str, Any]:
 
 
 @endpoint(
-    "/scans/<int:scan_pk>/annul",
+    "/scans/<scan_id>/annul",
     "POST",
-    summary="Annul a mistaken scan (new record)",
-    roles={Role.OFFICER, Role.SUPERVISOR},
+    summary="Annul a mistaken scan (a new record)",
+    roles={Role.OFFICER, Role.ENTERPRISE, Role.SUPERVISOR},
     body=ReasonIn,
     response=ScanRow,
     tag="scans",
 )
-def annul(user: User, body: ReasonIn, scan_pk: int) -> Scan:
-    return scanning.annul_scan(web.db(), user, scan_pk, body.reason, now=web.now())
+def annul(user: User, body: ReasonIn, scan_id: str) -> Scan:
+    """`scan_id` is the client's UUID of the scan to annul."""
+    return scanning.annul_scan(web.db(), user, scan_id, body.reason, now=web.now())
 
 
 class AnomalyOut(BaseModel):

@@ -3,10 +3,13 @@ from its scans, and which anomalies a sweep raises. Pure standard library."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from errors import N_
 
 CLOCK_SKEW = timedelta(minutes=5)
 ANNUL_WINDOW = timedelta(minutes=10)
@@ -216,3 +219,10 @@ def due_anomalies(
     if now > valid_until:
         found.add(AnomalyKind.EXPIRED_OPEN)
     return found
+
+
+def normalise_checkpoint_code(raw: str) -> str:
+    code = raw.strip().upper()
+    if not re.fullmatch(r"[A-Z0-9][A-Z0-9_\-]{1,31}", code):
+        raise ValueError(N_("Use 2-32 letters, digits, dashes or underscores for the code."))
+    return code

@@ -111,6 +111,11 @@ class Scan(Base):
     checkpoint: Mapped[Checkpoint] = relationship()
     officer: Mapped[User] = relationship()
 
+    @property
+    def plate(self) -> str | None:
+        shown = (self.response or {}).get("pass") or {}
+        return shown.get("plate")
+
 
 class Anomaly(Base):
     __tablename__ = "anomaly"

@@ -31,7 +31,7 @@ from checkpoints.schemas import ScanIn, ScanOut, ScanPass, ScanTrip
 from errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from passes import tokens
 from passes.domain import normalise_plate
-from passes.models import Pass, Vehicle
+from passes.models import Pass
 
 
 def _is_assigned(session: Session, user: User, checkpoint: Checkpoint) -> bool:
@@ -265,11 +265,13 @@ def record_scan(
     return response
 
 
-def annul_scan(session: Session, user: User, scan_pk: int, reason: str, *, now: datetime) -> Scan:
+def annul_scan(session: Session, user: User, scan_id: str, reason: str, *, now: datetime) -> Scan:
     """Correct a mistaken scan with a new record; the trip is replayed from what stands."""
-    target = session.get(Scan, scan_pk)
-    if target is None or target.event in ("annul",):
+    target = session.scalars(select(Scan).where(Scan.scan_id == scan_id)).one_or_none()
+    if target is None or target.event == "annul":
         raise NotFound()
+    if user.role != Role.SUPERVISOR and target.officer_id != user.id:
+        raise NotFound()  # someone else's scan: not theirs to see
     if not may_annul(
         role=user.role,
         is_scanner=target.officer_id == user.id,

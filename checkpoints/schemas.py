@@ -6,15 +6,12 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
 
 from accounts.schemas import Input, Output
-from checkpoints.domain import Kind
+from checkpoints.domain import Kind, normalise_checkpoint_code
 
-Code = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z0-9][A-Z0-9_\-]{1,31}$"),
-]
+Code = Annotated[str, AfterValidator(normalise_checkpoint_code)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
 

@@ -2,8 +2,10 @@
 the allowed result. A new route fails `test_every_route_is_in_the_table` until it is added."""
 
 import re
+import uuid
 
 import pytest
+from sqlalchemy import select
 
 from accounts.domain import Role
 from tests.support import PASSWORD, api_token, login, post_form
@@ -13,6 +15,7 @@ ALL = {r.value for r in Role}
 ENT = {"enterprise"}
 REV = {"reviewer"}
 READERS = {"admin", "reviewer", "supervisor", "enterprise"}
+OVERSIGHT = {"admin", "reviewer", "supervisor"}
 
 
 def expect(allowed, ok, denied=403, anonymous=None):
@@ -102,6 +105,32 @@ PAGES = [
     ("GET", "/P/{token}", None, expect(ALL, 200, anonymous=200)),
     ("GET", "/p/{token}", None, expect(ALL, 200, anonymous=200)),
     ("POST", "/sms/status", {}, expect(ALL, 404, anonymous=404)),
+    # Checkpoints, scanning and the loop.
+    ("GET", "/scan", None, expect({"officer", "enterprise"}, 200, anonymous=302)),
+    ("POST", "/scan/site", {}, expect(ENT, 302, anonymous=302)),
+    ("GET", "/admin/checkpoints", None, expect({"admin"}, 200, anonymous=302)),
+    (
+        "POST",
+        "/admin/checkpoints",
+        {"code": "G-NEW", "name": "新卡口", "kind": "gate"},
+        expect({"admin"}, 302, anonymous=302),
+    ),
+    (
+        "POST",
+        "/admin/checkpoints/{checkpoint}/active",
+        {"active": "0"},
+        expect({"admin"}, 302, anonymous=302),
+    ),
+    ("POST", "/admin/users/{user}/checkpoints", {}, expect({"admin"}, 302, anonymous=302)),
+    ("GET", "/anomalies", None, expect(OVERSIGHT, 200, anonymous=302)),
+    (
+        "POST",
+        "/anomalies/{anomaly}/resolve",
+        {"note": "已处理"},
+        expect({"supervisor"}, 302, anonymous=302),
+    ),
+    ("GET", "/trips/{trip}", None, expect(READERS, 200, anonymous=302)),
+    ("GET", "/passes/{pass}/trips", None, expect(READERS, 200, anonymous=302)),
 ]
 
 API = [
@@ -187,6 +216,38 @@ API = [
     ("GET", "/api/v1/passes/{pass}/messages", None, expect(READERS, 200, anonymous=401)),
     ("POST", "/api/v1/passes/{pass}/messages", None, expect(ENT | REV, 202, anonymous=401)),
     ("GET", "/api/v1/trust", None, expect(ALL, 200, anonymous=200)),
+    ("GET", "/api/v1/health", None, expect(ALL, 200, anonymous=200)),
+    (
+        "POST",
+        "/api/v1/checkpoints",
+        {"code": "G-NEW", "name": "新卡口", "kind": "gate"},
+        expect({"admin"}, 201, anonymous=401),
+    ),
+    ("GET", "/api/v1/checkpoints", None, expect(ALL, 200, anonymous=401)),
+    (
+        "POST",
+        "/api/v1/checkpoints/{checkpoint}/active",
+        {"active": False},
+        expect({"admin"}, 200, anonymous=401),
+    ),
+    ("POST", "/api/v1/checkpoints/site", None, expect(ENT, 201, anonymous=401)),
+    ("POST", "/api/v1/scans", "scan", expect({"officer", "enterprise"}, 200, anonymous=401)),
+    ("GET", "/api/v1/scans", None, expect(ALL, 200, anonymous=401)),
+    (
+        "POST",
+        "/api/v1/scans/{scan}/annul",
+        {"reason": "误扫"},
+        {**expect({"officer", "supervisor"}, 200, anonymous=401), "enterprise": 404},
+    ),
+    ("GET", "/api/v1/trips", None, expect(READERS, 200, anonymous=401)),
+    ("GET", "/api/v1/trips/{trip}", None, expect(READERS, 200, anonymous=401)),
+    ("GET", "/api/v1/anomalies", None, expect(OVERSIGHT, 200, anonymous=401)),
+    (
+        "POST",
+        "/api/v1/anomalies/{anomaly}/resolve",
+        {"note": "已处理"},
+        expect({"supervisor"}, 200, anonymous=401),
+    ),
 ]
 
 
@@ -195,13 +256,31 @@ def world(make):
     home = make.enterprise(username="ent-home")
     pending = make.enterprise(status="pending", username="ent-pending")
     target = make.user("supervisor", username="target")
-    users = {r.value: make.user(r.value) for r in Role if r != Role.ENTERPRISE}
+    gate = make.checkpoint("gate")
+    users = {r.value: make.user(r.value) for r in Role if r not in (Role.ENTERPRISE, Role.OFFICER)}
+    users["officer"] = make.officer(gate)
     users["enterprise"] = owner = make.enterprise_user(home)
     vehicle, driver = make.vehicle(owner), make.driver(owner)
-    approved = make.pass_(enterprise=home, status="approved")
+    approved = make.pass_(enterprise=home, status="approved", max_trips=3)
     waiting = make.pass_(enterprise=home)
-    from passes import tokens
+    from checkpoints import scanning
+    from checkpoints.models import Anomaly
+    from checkpoints.schemas import ScanIn
+    from passes import keys, tokens
+    from tests.support import now
 
+    with make.session() as session:
+        # Leaving without an entry scan: a trip, a scan and a no_entry anomaly to point at.
+        scanned = scanning.record_scan(
+            session,
+            users["officer"],
+            ScanIn(
+                scan_id=uuid.uuid4(), checkpoint_id=gate.id, code=approved.code, direction="exit"
+            ),
+            keys=keys.trusted_keys(session, now()),
+            now=now(),
+        )
+        anomaly = session.scalar(select(Anomaly.id))
     return {
         "pending": pending.id,
         "user": target.id,
@@ -210,7 +289,12 @@ def world(make):
         "driver": driver,
         "pass": approved.id,
         "waiting": waiting.id,
+        "gate": gate,
         "token": tokens.token_from_text(approved.code),
+        "trip": scanned["trip"]["id"],
+        "scan": scanned["scan_id"],
+        "anomaly": anomaly,
+        "code": approved.code,
     }
 
 
@@ -220,10 +304,13 @@ def fill(path, world):
         user=world["user"],
         vehicle=world["vehicle"].id,
         driver=world["driver"].id,
-        pass_=world["pass"],
         waiting=world["waiting"],
         token=world["token"],
         fmt="csv",
+        checkpoint=world["gate"].id,
+        trip=world["trip"],
+        scan=world["scan"],
+        anomaly=world["anomaly"],
         **{"pass": world["pass"]},
     )
 
@@ -245,6 +332,12 @@ def body_for(body, world):
         return application(vehicle.id, driver.id)
     if body == "bulk":
         return {"ids": [world["waiting"]]}
+    if body == "scan":
+        return {
+            "scan_id": str(uuid.uuid4()),
+            "checkpoint_id": world["gate"].id,
+            "code": world["code"],
+        }
     if body == "signup":
         return signup_body()
     if isinstance(body, dict):

@@ -167,14 +167,16 @@ def test_officer_annuls_a_mistaken_exit_and_the_trip_reopens(client, loop, db):
     db.rollback()
     exit_scan = db.scalars(select(Scan).where(Scan.event == "exit")).one()
     response = client.post(
-        f"/api/v1/scans/{exit_scan.id}/annul", json={"reason": "扫错车"}, headers=loop["officer"]
+        f"/api/v1/scans/{exit_scan.scan_id}/annul",
+        json={"reason": "扫错车"},
+        headers=loop["officer"],
     )
-    assert response.status_code == 200
+    assert response.status_code == 200, response.get_json()
     db.rollback()
     assert db.scalars(select(Trip.state)).one() == "arrived"
     assert db.scalar(select(func.count()).select_from(Scan)) == 4  # nothing deleted
     again = client.post(
-        f"/api/v1/scans/{exit_scan.id}/annul", json={"reason": "再次"}, headers=loop["officer"]
+        f"/api/v1/scans/{exit_scan.scan_id}/annul", json={"reason": "再次"}, headers=loop["officer"]
     )
     assert again.status_code == 409
 
@@ -183,7 +185,9 @@ def test_annulling_the_only_entry_voids_the_trip_and_returns_the_trip(client, lo
     scan(client, loop["officer"], loop["gate"], loop["pass"].code)
     db.rollback()
     entry = db.scalars(select(Scan)).one()
-    client.post(f"/api/v1/scans/{entry.id}/annul", json={"reason": "误扫"}, headers=loop["officer"])
+    client.post(
+        f"/api/v1/scans/{entry.scan_id}/annul", json={"reason": "误扫"}, headers=loop["officer"]
+    )
     db.rollback()
     assert db.scalars(select(Trip.state)).one() == "void"
     from passes.models import Pass
@@ -197,12 +201,12 @@ def test_officer_may_not_annul_after_ten_minutes_but_a_supervisor_may(app, clien
     entry = db.scalars(select(Scan)).one()
     app.extensions["clock"] = lambda: now() + timedelta(minutes=11)
     late = client.post(
-        f"/api/v1/scans/{entry.id}/annul", json={"reason": "晚了"}, headers=loop["officer"]
+        f"/api/v1/scans/{entry.scan_id}/annul", json={"reason": "晚了"}, headers=loop["officer"]
     )
     assert late.status_code == 403
     supervisor = api_token(client, make.user("supervisor").username)
     ok = client.post(
-        f"/api/v1/scans/{entry.id}/annul", json={"reason": "监管更正"}, headers=supervisor
+        f"/api/v1/scans/{entry.scan_id}/annul", json={"reason": "监管更正"}, headers=supervisor
     )
     assert ok.status_code == 200
 

@@ -1,0 +1,206 @@
+"""Checkpoint pages: the scanner, checkpoint administration, anomalies and trip timelines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+import web
+from accounts.domain import OVERSIGHT_ROLES, Role
+from accounts.forms import ActionForm
+from accounts.models import Enterprise, User
+from accounts.scoping import get_scoped, scoped
+from checkpoints import services
+from checkpoints.domain import AnomalyKind
+from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
+from checkpoints.schemas import CheckpointIn, NoteIn
+from errors import DomainError, ValidationFailed
+from passes.forms import CATEGORIES
+from passes.models import Pass
+
+bp = Blueprint("checkpoints", __name__)
+
+
+def scan_points(user: User) -> list[Checkpoint]:
+    """Where this user may scan: an officer's gates, an enterprise's own site."""
+    stmt = select(Checkpoint).where(Checkpoint.active.is_(True)).order_by(Checkpoint.code)
+    if user.role == Role.OFFICER:
+        mine = select(officer_checkpoint.c.checkpoint_id).where(
+            officer_checkpoint.c.user_id == user.id
+        )
+        stmt = stmt.where(Checkpoint.id.in_(mine))
+    else:
+        stmt = stmt.where(Checkpoint.enterprise_id == user.enterprise_id)
+    return list(web.db().scalars(stmt))
+
+
+@bp.get("/scan")
+@web.roles_required(Role.OFFICER, Role.ENTERPRISE)
+def scanner() -> Any:
+    return render_template(
+        "checkpoints/scan.html",
+        points=scan_points(current_user),
+        categories=CATEGORIES,
+        action=ActionForm(),
+    )
+
+
+@bp.post("/scan/site")
+@web.roles_required(Role.ENTERPRISE)
+def request_site() -> Any:
+    try:
+        services.request_site(web.db(), current_user, now=web.now())
+    except ValidationFailed as exc:
+        for messages in exc.errors.values():
+            flash(" ".join(gettext(m) for m in messages), "error")
+    return redirect(url_for("checkpoints.scanner"))
+
+
+@bp.route("/admin/checkpoints", methods=["GET", "POST"])
+@web.roles_required(Role.ADMIN)
+def admin() -> Any:
+    status = 200
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        form = {k: v for k, v in request.form.items() if k != "csrf_token" and v != ""}
+        try:
+            created = services.create_checkpoint(
+                web.db(), web.validate(CheckpointIn, form), actor=current_user, now=web.now()
+            )
+        except ValidationFailed as exc:
+            errors = {k: [gettext(m) for m in v] for k, v in exc.errors.items()}
+            status = 422
+        else:
+            flash(gettext("Checkpoint %(code)s created.", code=created.code), "success")
+            return redirect(url_for("checkpoints.admin"))
+    rows = (
+        web.db()
+        .scalars(
+            select(Checkpoint)
+            .options(selectinload(Checkpoint.enterprise), selectinload(Checkpoint.officers))
+            .order_by(Checkpoint.kind, Checkpoint.code)
+        )
+        .all()
+    )
+    enterprises = (
+        web.db()
+        .execute(
+            select(Enterprise.id, Enterprise.name)
+            .where(Enterprise.status == "approved")
+            .order_by(Enterprise.name)
+        )
+        .all()
+    )
+    return render_template(
+        "checkpoints/admin.html",
+        checkpoints=rows,
+        errors=errors,
+        enterprises=enterprises,
+        form=request.form,
+        action=ActionForm(),
+    ), status
+
+
+@bp.post("/admin/checkpoints/<int:checkpoint_id>/active")
+@web.roles_required(Role.ADMIN)
+def set_active(checkpoint_id: int) -> Any:
+    active = request.form.get("active") == "1"
+    services.set_checkpoint_active(
+        web.db(), checkpoint_id, active, actor=current_user, now=web.now()
+    )
+    return redirect(url_for("checkpoints.admin"))
+
+
+@bp.post("/admin/users/<int:user_id>/checkpoints")
+@web.roles_required(Role.ADMIN)
+def assign(user_id: int) -> Any:
+    officer = web.db().get(User, user_id) or abort(404)
+    ids = [int(v) for v in request.form.getlist("checkpoint_ids") if v.isdigit()]
+    try:
+        services.assign_checkpoints(web.db(), officer, ids, actor=current_user, now=web.now())
+    except ValidationFailed as exc:
+        for messages in exc.errors.values():
+            flash(" ".join(gettext(m) for m in messages), "error")
+    else:
+        flash(gettext("Checkpoints of %(name)s saved.", name=officer.username), "success")
+    return redirect(url_for("admin.users", role="officer"))
+
+
+@bp.get("/anomalies")
+@web.roles_required(*OVERSIGHT_ROLES)
+def anomalies() -> Any:
+    show = request.args.get("show", "open")
+    kind = request.args.get("kind", "")
+    stmt = select(Anomaly).options(selectinload(Anomaly.trip).selectinload(Trip.pass_))
+    if show == "open":
+        stmt = stmt.where(Anomaly.resolved_at.is_(None))
+    if kind in set(AnomalyKind):
+        stmt = stmt.where(Anomaly.kind == kind)
+    rows = web.db().scalars(stmt.order_by(Anomaly.detected_at.desc()).limit(200)).all()
+    return render_template(
+        "checkpoints/anomalies.html",
+        anomalies=rows,
+        show=show,
+        kind=kind,
+        kinds=list(AnomalyKind),
+        action=ActionForm(),
+    )
+
+
+@bp.post("/anomalies/<int:anomaly_id>/resolve")
+@web.roles_required(Role.SUPERVISOR)
+def resolve(anomaly_id: int) -> Any:
+    try:
+        note = web.validate(NoteIn, {"note": request.form.get("note", "")}).note
+        services.resolve_anomaly(web.db(), anomaly_id, note, actor=current_user, now=web.now())
+    except ValidationFailed:
+        flash(gettext("Write a note on how it was resolved (at least 2 characters)."), "error")
+    except DomainError as exc:
+        flash(gettext(exc.detail or exc.title), "error")
+    else:
+        flash(gettext("Anomaly resolved."), "success")
+    return redirect(web.safe_next(request.form.get("next"), url_for("checkpoints.anomalies")))
+
+
+@bp.get("/trips/<int:trip_id>")
+@web.roles_required(*OVERSIGHT_ROLES, Role.ENTERPRISE)
+def trip(trip_id: int) -> Any:
+    found = get_scoped(web.db(), Trip, trip_id, current_user)
+    return render_template(
+        "checkpoints/trip.html", trip=found, **_timeline(found.pass_id, found), action=ActionForm()
+    )
+
+
+def _timeline(pass_id: int, only: Trip | None = None) -> dict[str, Any]:
+    session = web.db()
+    stmt = select(Scan).options(selectinload(Scan.checkpoint), selectinload(Scan.officer))
+    stmt = stmt.where(Scan.trip_id == only.id) if only else stmt.where(Scan.pass_id == pass_id)
+    scans = session.scalars(stmt.order_by(Scan.recorded_at, Scan.id)).all()
+    annulled = {s.annuls_id for s in scans if s.annuls_id}
+    anomalies = session.scalars(
+        select(Anomaly)
+        .where(Anomaly.trip_id == only.id if only else Anomaly.pass_id == pass_id)
+        .order_by(Anomaly.detected_at)
+    ).all()
+    return {"scans": scans, "annulled": annulled, "anomalies": anomalies}
+
+
+@bp.get("/passes/<int:pass_id>/trips")
+@web.roles_required(*OVERSIGHT_ROLES, Role.ENTERPRISE)
+def pass_trips(pass_id: int) -> Any:
+    p = get_scoped(web.db(), Pass, pass_id, current_user)
+    trips = (
+        web.db()
+        .scalars(
+            scoped(select(Trip), Trip, current_user).where(Trip.pass_id == p.id).order_by(Trip.seq)
+        )
+        .all()
+    )
+    return render_template(
+        "checkpoints/pass_trips.html", p=p, trips=trips, **_timeline(p.id), action=ActionForm()
+    )

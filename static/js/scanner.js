@@ -1,0 +1,260 @@
+// The checkpoint scanner: camera (html5-qrcode) or manual entry -> POST /api/v1/scans ->
+// a full-screen verdict. The camera never stops; every request carries a fresh scan_id so
+// retries after a network failure are idempotent on the server.
+"use strict";
+
+(() => {
+  const root = document.getElementById("scanner");
+  if (!root) return;
+  const text = JSON.parse(document.getElementById("scanner-text").textContent);
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const $ = (id) => document.getElementById(id);
+  const select = $("checkpoint");
+  const STORE = "scanner.checkpoint";
+  let direction = "";
+  let busy = false;
+  let current = null; // {body, data} of the scan on screen
+  let lastText = { value: null, at: 0 };
+  let camera = null;
+
+  const saved = localStorage.getItem(STORE);
+  if (saved && [...select.options].some((o) => o.value === saved)) select.value = saved;
+
+  function kind() {
+    return select.selectedOptions[0] ? select.selectedOptions[0].dataset.kind : "gate";
+  }
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  function status(message) {
+    $("camera-status").textContent = message;
+  }
+
+  async function post(url, body, attempt = 0) {
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify(body),
+      });
+      if (response.status >= 500 || response.status === 429) throw new Error(String(response.status));
+      return { ok: response.ok, data: await response.json() };
+    } catch (error) {
+      if (attempt >= 3) {
+        status(text.failed);
+        return null;
+      }
+      status(text.network);
+      await sleep(400 * 2 ** attempt);
+      return post(url, body, attempt + 1);
+    }
+  }
+
+  async function submit(fields) {
+    if (busy) return;
+    busy = true;
+    const body = {
+      scan_id: uuid(),
+      checkpoint_id: Number(select.value),
+      scanned_at: new Date().toISOString(),
+      ...fields,
+    };
+    if (direction && kind() === "gate" && !body.direction) body.direction = direction;
+    try {
+      const result = await post(root.dataset.api, body);
+      if (!result) return;
+      if (!result.ok) {
+        const errors = result.data.errors || {};
+        status(Object.values(errors).flat().join(" ") || result.data.title);
+        return;
+      }
+      current = { body, data: result.data };
+      render(result.data);
+      loadHistory();
+    } finally {
+      busy = false;
+    }
+  }
+
+  function render(data) {
+    const panel = $("result");
+    const allowed = data.decision === "allow";
+    panel.className = `result ${allowed ? "result-allow" : "result-deny"}`;
+    $("verdict").textContent = allowed ? text.allow : text.deny;
+    $("event").textContent = data.event ? text[data.event] : "";
+    const p = data.pass;
+    $("plate").textContent = p ? p.plate : "";
+    $("r-driver").textContent = p ? p.driver_name : "—";
+    const category = p ? text.categories[p.category] || p.category : "";
+    $("r-cargo").textContent = p ? `${p.cargo} · ${category}` : "—";
+    $("r-cargo").classList.toggle("emergency-cargo", Boolean(p && p.category === "emergency"));
+    $("r-destination").textContent = p ? p.destination_enterprise : "—";
+    $("r-trip").textContent = data.trip && p
+      ? text.trip.replace("{seq}", data.trip.seq).replace("{max}", p.max_trips)
+      : "—";
+    $("r-valid").textContent = p ? new Date(p.valid_until).toLocaleString() : "—";
+    const reasons = $("reasons");
+    reasons.replaceChildren();
+    for (const code of [...data.reasons, ...(data.anomalies || [])]) {
+      const item = document.createElement("li");
+      item.textContent = text.reasons[code] || code;
+      reasons.append(item);
+    }
+    const canCorrect = allowed && Boolean(data.event);
+    $("deny-plate").hidden = !canCorrect;
+    $("deny-driver").hidden = !canCorrect;
+    $("switch").hidden = !(canCorrect && kind() === "gate" && data.event !== "arrival");
+    panel.hidden = false;
+    $("next").focus();
+  }
+
+  function ready() {
+    $("result").hidden = true;
+    current = null;
+    status(camera ? text.camera_ready : "");
+  }
+
+  // Correcting an allowed scan: annul it (a new record), then scan again as the officer says.
+  async function correct(fields, reason) {
+    if (!current) return;
+    const previous = current;
+    const annul = await post(`${root.dataset.history}/${previous.data.scan_id}/annul`, { reason });
+    if (!annul || !annul.ok) {
+      status((annul && annul.data.detail) || text.failed);
+      return;
+    }
+    const again = { ...fields };
+    for (const key of ["code", "number", "plate"]) {
+      if (previous.body[key]) again[key] = previous.body[key];
+    }
+    await submit(again);
+  }
+
+  $("next").addEventListener("click", ready);
+  $("deny-plate").addEventListener("click", () =>
+    correct({ deny_reason: "plate_mismatch" }, text.reasons.plate_mismatch));
+  $("deny-driver").addEventListener("click", () =>
+    correct({ deny_reason: "driver_mismatch" }, text.reasons.driver_mismatch));
+  $("switch").addEventListener("click", () => {
+    const flipped = current && current.data.event === "entry" ? "exit" : "entry";
+    correct({ direction: flipped }, `${text[flipped]}`);
+  });
+
+  document.querySelectorAll("[data-direction]").forEach((button) => {
+    button.addEventListener("click", () => {
+      direction = button.dataset.direction;
+      document.querySelectorAll("[data-direction]").forEach((b) => b.classList.toggle("active", b === button));
+    });
+  });
+
+  function showDirection() {
+    root.querySelector(".direction").hidden = kind() !== "gate";
+  }
+
+  select.addEventListener("change", () => {
+    localStorage.setItem(STORE, select.value);
+    showDirection();
+    loadHistory();
+  });
+
+  $("manual").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const number = $("m-number").value.trim();
+    const plate = $("m-plate").value.trim();
+    if (!number || !plate) {
+      status(text.need_both);
+      return;
+    }
+    submit({ number, plate }).then(() => {
+      $("m-number").value = "";
+      $("m-plate").value = "";
+    });
+  });
+
+  async function loadHistory() {
+    try {
+      const url = `${root.dataset.history}?checkpoint_id=${encodeURIComponent(select.value)}&per_page=8`;
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const list = $("history");
+      const { items } = await response.json();
+      list.replaceChildren();
+      for (const scan of items) {
+        const item = document.createElement("li");
+        const time = new Date(scan.recorded_at).toLocaleTimeString();
+        const label = scan.event === "annul" ? text.annulled
+          : `${scan.decision === "allow" ? text.allow : text.deny} ${scan.event !== "none" ? text[scan.event] : ""}`;
+        item.className = scan.event === "annul" ? "annul" : scan.decision;
+        item.textContent = `${time} · ${scan.plate || "—"} · ${label}`;
+        list.append(item);
+      }
+    } catch (error) {
+      // The history is a convenience; scanning goes on without it.
+    }
+  }
+
+  function onDecoded(decoded) {
+    const now = Date.now();
+    if (decoded === lastText.value && now - lastText.at < 4000) return;
+    lastText = { value: decoded, at: now };
+    if (!$("result").hidden) return; // the officer is still reading the last verdict
+    if (!/\/P\/[A-Z2-7]+/i.test(decoded)) {
+      status(text.unreadable);
+      return;
+    }
+    submit({ code: decoded });
+  }
+
+  async function startCamera() {
+    const library = window.__Html5QrcodeLibrary__;
+    if (!library || !navigator.mediaDevices) {
+      status(text.camera_failed);
+      $("camera-start").hidden = false;
+      return;
+    }
+    try {
+      camera = camera || new library.Html5Qrcode("reader", {
+        formatsToSupport: [library.Html5QrcodeSupportedFormats.QR_CODE],
+        useBarCodeDetectorIfSupported: true,
+        verbose: false,
+      });
+      await camera.start(
+        { facingMode: "environment" },
+        { fps: 10, qrbox: (w, h) => { const s = Math.floor(Math.min(w, h) * 0.8); return { width: s, height: s }; } },
+        onDecoded,
+        () => {},
+      );
+      status(text.camera_ready);
+      $("camera-start").hidden = true;
+      try {
+        const torch = camera.getRunningTrackCameraCapabilities().torchFeature();
+        if (torch.isSupported()) {
+          $("torch").hidden = false;
+          $("torch").addEventListener("click", async () => {
+            await torch.apply(!torch.value());
+          });
+        }
+      } catch (error) {
+        // No torch on this device.
+      }
+    } catch (error) {
+      status(text.camera_failed);
+      $("camera-start").hidden = false;
+    }
+  }
+
+  $("camera-start").addEventListener("click", startCamera);
+  showDirection();
+  loadHistory();
+  window.addEventListener("load", startCamera);
+})();

@@ -1,0 +1,83 @@
+"""The checkpoint scanner in Chromium at phone width: manual entry gives a green verdict;
+a forged code filmed by the camera gives red and the page stays usable."""
+
+import pytest
+
+from tests.browser.conftest import PHONE, Screen
+from tests.support import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def post(make):
+    destination = make.enterprise()
+    p = make.pass_(status="approved", destination_enterprise_id=destination.id)
+    gate = make.checkpoint("gate")
+    officer = make.officer(gate)
+    return {"pass": p, "gate": gate, "officer": officer}
+
+
+def open_scanner(s, base, officer):
+    s.page.goto(f"{base}/login")
+    s.page.fill("#username", officer.username)
+    s.page.fill("#password", PASSWORD)
+    s.page.click("#submit")
+    s.page.wait_for_url(f"{base}/")
+    s.page.goto(f"{base}/scan")
+
+
+def test_manual_entry_gives_a_green_entry(live_server, screen, post):
+    s = screen(PHONE)
+    open_scanner(s, live_server, post["officer"])
+    p = post["pass"]
+    s.page.fill("#m-number", p.number)
+    s.page.fill("#m-plate", p.vehicle.plate.lower())
+    s.page.click("#m-submit")
+    s.page.wait_for_selector("#result.result-allow")
+    assert s.page.locator("#verdict").inner_text() == "放行"
+    assert s.page.locator("#event").inner_text() == "入境"
+    assert s.page.locator("#plate").inner_text() == p.vehicle.plate
+    assert s.page.locator("#r-driver").inner_text() == p.driver.name
+    s.shot("allow")
+    s.page.click("#next")
+    assert s.page.locator("#result").is_hidden()
+    s.page.wait_for_selector("#history li.allow")
+    assert p.vehicle.plate in s.page.locator("#history").inner_text()
+    s.assert_fits()
+
+
+def test_forged_code_on_camera_is_red_and_the_page_stays_usable(camera_browser, live_server, post):
+    from passes import tokens
+
+    p = post["pass"]
+    token = tokens.token_from_text(p.code)
+    forged = p.code.replace(token, token[:60] + ("A" if token[60] != "A" else "B") + token[61:])
+    browser = camera_browser(forged)
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    s = Screen(context.new_page(), "scanner-forged")
+    open_scanner(s, live_server, post["officer"])
+    s.page.wait_for_selector("#result.result-deny", timeout=20_000)
+    assert s.page.locator("#verdict").inner_text() == "拒绝"
+    assert "签名不符" in s.page.locator("#reasons").inner_text()
+    assert s.page.locator("#deny-plate").is_hidden()  # nothing to correct on a denial
+    s.shot("deny")
+    s.assert_fits()
+    s.page.click("#next")
+    # Still usable: manual entry of the real pass goes through.
+    s.page.fill("#m-number", p.number)
+    s.page.fill("#m-plate", p.vehicle.plate)
+    s.page.click("#m-submit")
+    s.page.wait_for_selector("#result.result-allow")
+    context.close()
+
+
+def test_real_code_on_camera_is_green(camera_browser, live_server, post):
+    browser = camera_browser(post["pass"].code)
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    s = Screen(context.new_page(), "scanner-camera")
+    open_scanner(s, live_server, post["officer"])
+    s.page.wait_for_selector("#result.result-allow", timeout=20_000)
+    assert s.page.locator("#event").inner_text() == "入境"
+    s.shot("allow")
+    context.close()
