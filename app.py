@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_babel import Babel, gettext
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -32,7 +32,8 @@ CONTENT_SECURITY_POLICY = (
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     overrides = dict(config or {})
-    app = Flask(__name__, instance_path=overrides.pop("INSTANCE_PATH", None))
+    instance = overrides.pop("INSTANCE_PATH", None) or os.environ.get("INSTANCE_PATH") or None
+    app = Flask(__name__, instance_path=instance)
     app.config.update(settings.load(Path(app.instance_path)))
     app.config.update(overrides)
     register_extensions(app)
@@ -208,11 +209,12 @@ def register_inline_sms(app: Flask) -> None:
 
     @app.teardown_request
     def deliver_console_sms(_exc: BaseException | None) -> None:
-        if request.method in ("GET", "HEAD", "OPTIONS"):
+        session = g.get("db_session")
+        if session is None or not session.info.get("sms_queued"):
             return
         web.close_db()  # release the request's SQLite write lock first
-        with app.extensions["sessions"]() as session:
-            outbox.work_once(session, context.sms_backend(), "inline", now=web.now, limit=50)
+        with app.extensions["sessions"]() as worker:
+            outbox.work_once(worker, context.sms_backend(), "inline", now=web.now, limit=50)
 
 
 def register_security_headers(app: Flask) -> None:

@@ -92,7 +92,6 @@ def record(
     entry.hash = entry_hash(head.hash, entry)
     head.seq, head.hash = entry.seq, entry.hash
     session.add(entry)
-    session.flush()
     return entry
 
 

@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 import audit
@@ -290,7 +290,9 @@ def issue_api_token(
 
 def user_for_token(session: Session, raw_token: str, *, now: datetime) -> User | None:
     token = session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == _digest(raw_token))
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == _digest(raw_token))
     ).one_or_none()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None

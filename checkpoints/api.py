@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from pydantic import BaseModel
 from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
@@ -106,9 +106,8 @@ def request_site(user: User) -> Checkpoint:
 )
 def record_scan(user: User, body: ScanIn) -> dict[str, Any]:
     now = web.now()
-    return scanning.record_scan(
-        web.db(), user, body, keys=keys.trusted_keys(web.db(), now), now=now
-    )
+    cache = current_app.extensions.setdefault("trust_cache", keys.TrustCache())
+    return scanning.record_scan(web.db(), user, body, keys=cache.view(web.db(), now), now=now)
 
 
 class ScanRow(BaseModel):

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 import audit
 from accounts.domain import Role
@@ -48,10 +48,19 @@ def _is_assigned(session: Session, user: User, checkpoint: Checkpoint) -> bool:
 
 
 def _locked_pass(session: Session, **where: Any) -> Pass | None:
-    stmt = select(Pass).filter_by(**where)
+    """The pass with what the verdict shows, its row locked against concurrent scans."""
+    stmt = (
+        select(Pass)
+        .filter_by(**where)
+        .options(
+            joinedload(Pass.vehicle, innerjoin=True),
+            joinedload(Pass.driver, innerjoin=True),
+            joinedload(Pass.destination, innerjoin=True),
+        )
+    )
     if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt).one_or_none()
+        stmt = stmt.with_for_update(of=Pass)
+    return session.scalars(stmt).unique().one_or_none()
 
 
 def _find_pass(
@@ -201,9 +210,8 @@ def record_scan(
 ) -> dict[str, Any]:
     """Decide and record one scan; the same scan_id again returns the first answer."""
     scan_id = str(data.scan_id)
-    earlier = session.scalars(select(Scan.response).where(Scan.scan_id == scan_id)).first()
-    if earlier is not None:
-        return earlier
+    # A repeated scan_id is caught by its unique index when the scan row is written, so
+    # the common case costs no extra query.
     if not data.code and not (data.number and data.plate):
         raise ValidationFailed.one("code", N_("Scan a code, or enter the pass number and plate."))
     checkpoint = session.get(Checkpoint, data.checkpoint_id)

@@ -145,6 +145,39 @@ def trusted_keys(session: Session, now: datetime) -> dict[int, TrustedKey]:
     return keys
 
 
+class TrustCache:
+    """The published keys, reloaded at most every `ttl` seconds per process, so the scan
+    path does not rebuild public keys on every request. A key id the cache does not know
+    (a key created since) reloads at once."""
+
+    def __init__(self, ttl: float = 10.0):
+        self.ttl = ttl
+        self.loaded_at: datetime | None = None
+        self.keys: dict[int, TrustedKey] = {}
+
+    def view(self, session: Session, now: datetime) -> dict[int, TrustedKey]:
+        age = None if self.loaded_at is None else (now - self.loaded_at).total_seconds()
+        if age is None or not 0 <= age <= self.ttl:
+            self.keys, self.loaded_at = trusted_keys(session, now), now
+
+        def reload() -> dict[int, TrustedKey]:
+            self.keys, self.loaded_at = trusted_keys(session, now), now
+            return self.keys
+
+        return _ReloadOnMiss(self.keys, reload)
+
+
+class _ReloadOnMiss(dict):  # type: ignore[type-arg]
+    def __init__(self, keys: dict[int, TrustedKey], reload: Any):
+        super().__init__(keys)
+        self._reload = reload
+
+    def get(self, kid: int, default: Any = None) -> Any:  # type: ignore[override]
+        if kid not in self:
+            self.update(self._reload())
+        return super().get(kid, default)
+
+
 def jwk(key: SigningKey) -> dict[str, Any]:
     return {
         "kty": "EC",

@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from passes.domain import (
@@ -27,6 +27,13 @@ from passes.models import SmsMessage
 from passes.sms import SmsBackend, SmsError
 
 LEASE = timedelta(seconds=60)
+
+
+@event.listens_for(Session, "before_flush")
+def _note_queued(session: Session, _context: object, _instances: object) -> None:
+    """Mark sessions that queued a message, so inline delivery runs only when needed."""
+    if any(isinstance(obj, SmsMessage) for obj in session.new):
+        session.info["sms_queued"] = True
 
 
 def enqueue(

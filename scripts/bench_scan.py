@@ -1,0 +1,271 @@
+"""Benchmark POST /api/v1/scans under gunicorn next to a no-op JSON endpoint, same server,
+same run. Prints requests/s and p50/p99 for both, the ratio scan/no-op, and p99 of scans
+at half the peak rate. Uses DATABASE_URL if set (e.g. PostgreSQL), else a temp SQLite.
+
+    .venv/bin/python scripts/bench_scan.py [--clients 16] [--seconds 10] [--workers 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+STEM = "91330482MA00QRBNC"  # 17 characters of a credit code; the check character is computed
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def seed(app, passes: int) -> tuple[str, int, list[str]]:
+    """Returns an officer token, the gate id and the QR texts of `passes` approved passes."""
+    from accounts import services as accounts
+    from accounts.domain import credit_code_check_char
+    from accounts.models import User
+    from accounts.schemas import EnterpriseSignup, UserCreate
+    from checkpoints import services as checkpoints
+    from checkpoints.schemas import CheckpointIn
+    from db import utcnow
+    from passes import context, fleet, services
+    from passes.domain import id_check_char
+    from passes.schemas import DriverIn, PassApplication, VehicleIn
+
+    session = app.extensions["sessions"]()
+    now, method = utcnow(), "pbkdf2:sha256:1000"
+
+    def user(name: str, role: str, **kw: object) -> User:
+        data = UserCreate(username=name, password=f"{name}-pass-1", role=role, **kw)
+        return accounts.create_user(session, data, actor=None, now=now, password_method=method)
+
+    admin, reviewer = user("admin", "admin"), user("rev", "reviewer")
+    gate = checkpoints.create_checkpoint(
+        session, CheckpointIn(code="G-BENCH", name="基准卡口", kind="gate"), actor=admin, now=now
+    )
+    officer = user("gate", "officer", checkpoint_ids=[gate.id])
+    enterprise = accounts.sign_up_enterprise(
+        session,
+        EnterpriseSignup(
+            name="基准物流",
+            credit_code=STEM + credit_code_check_char(STEM),
+            contact_name="张",
+            contact_phone="13800000000",
+            admin_username="ent",
+            admin_password="ent-pass-1",
+        ),
+        now=now,
+        password_method=method,
+    )
+    accounts.set_enterprise_status(session, enterprise.id, "approved", actor=admin, now=now)
+    owner = session.query(User).filter_by(username="ent").one()
+    rules, issuer = context.filing_rules(), context.issuer()
+    codes = []
+    for i in range(passes):
+        vehicle = fleet.add_vehicle(
+            session, owner, VehicleIn(plate=f"浙F{10000 + i}", vehicle_type="van"), now=now
+        )
+        stem = f"33048219900101{i % 1000:03d}"
+        driver = fleet.add_driver(
+            session,
+            owner,
+            DriverIn(name="司机", id_number=stem + id_check_char(stem), phone=f"139{i:08d}"),
+            now=now,
+        )
+        p = services.submit_pass(
+            session,
+            owner,
+            PassApplication(
+                vehicle_id=vehicle.id,
+                driver_id=driver.id,
+                origin="平湖",
+                cargo="货物",
+                category="products",
+                valid_from=now,
+                valid_until=now + timedelta(days=7),
+                max_trips=100,
+            ),
+            now=now,
+            rules=rules,
+            issuer=issuer,
+        )
+        codes.append(services.approve_pass(session, p.id, reviewer, now=now, issuer=issuer).code)
+    raw, _ = accounts.issue_api_token(session, officer, now=now, lifetime=timedelta(hours=2))
+    session.close()
+    return raw, gate.id, codes
+
+
+class Load:
+    """Closed-loop clients (as fast as they can) or open-loop ones (a fixed total rate)."""
+
+    def __init__(self, port: int, token: str, gate: int, codes: list[str]):
+        self.port, self.token, self.gate, self.codes = port, token, gate, codes
+
+    def _request(self, conn: http.client.HTTPConnection, kind: str, code: str) -> float:
+        started = time.perf_counter()
+        if kind == "noop":
+            conn.request("GET", "/api/v1/health")
+        else:
+            body = json.dumps(
+                {"scan_id": str(uuid.uuid4()), "checkpoint_id": self.gate, "code": code}
+            )
+            conn.request(
+                "POST",
+                "/api/v1/scans",
+                body=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {self.token}",
+                },
+            )
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{kind}: HTTP {response.status}")
+        return time.perf_counter() - started
+
+    def run(self, kind: str, clients: int, seconds: float, rate: float | None = None) -> dict:
+        latencies: list[float] = []
+        errors: list[str] = []
+        lock = threading.Lock()
+        deadline = time.perf_counter() + seconds
+        interval = clients / rate if rate else 0.0
+
+        def client(index: int) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            mine = self.codes[index::clients] or self.codes
+            n, next_at = 0, time.perf_counter()
+            while time.perf_counter() < deadline:
+                if interval:
+                    next_at += interval
+                    pause = next_at - time.perf_counter()
+                    if pause > 0:
+                        time.sleep(pause)
+                try:
+                    took = self._request(conn, kind, mine[n % len(mine)])
+                except Exception as exc:  # noqa: BLE001 - counted and reported
+                    with lock:
+                        errors.append(str(exc))
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                    continue
+                n += 1
+                with lock:
+                    latencies.append(took)
+            conn.close()
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - started
+        latencies.sort()
+        q = statistics.quantiles(latencies, n=100) if len(latencies) > 100 else [0.0] * 99
+        return {
+            "rps": len(latencies) / elapsed,
+            "p50": q[49] * 1000,
+            "p99": q[98] * 1000,
+            "n": len(latencies),
+            "errors": len(errors),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--passes", type=int, default=200)
+    args = parser.parse_args()
+
+    from app import create_app
+
+    instance = Path(tempfile.mkdtemp())
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'bench.db'}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench-secret",
+        "APP_ENV": "production",
+        "INSTANCE_PATH": str(instance),
+    }
+    app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": url, "SECRET_KEY": "b"})
+    engine = app.extensions["engine"]
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    with app.app_context():
+        assert app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
+        token, gate, codes = seed(app, args.passes)
+    engine.dispose()
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "--workers",
+            str(args.workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "app:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request(
+                    "GET", "/api/v1/health"
+                )
+                break
+            except OSError:
+                time.sleep(0.1)
+        load = Load(port, token, gate, codes)
+        load.run("noop", args.clients, 2)  # warm-up
+        load.run("scan", args.clients, 2)
+        noop = load.run("noop", args.clients, args.seconds)
+        scan = load.run("scan", args.clients, args.seconds)
+        half = load.run("scan", args.clients, args.seconds, rate=scan["rps"] / 2)
+    finally:
+        server.terminate()
+        server.wait()
+    print(
+        f"database: {engine.dialect.name}; gunicorn {args.workers} workers; "
+        f"{args.clients} clients; {args.seconds:.0f} s per phase; {os.cpu_count()} cores"
+    )
+    for name, r in (
+        ("no-op GET /api/v1/health", noop),
+        ("POST /api/v1/scans (peak)", scan),
+        ("POST /api/v1/scans at half the peak rate", half),
+    ):
+        print(
+            f"{name:44} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms"
+            f"  ({r['n']} ok, {r['errors']} errors)"
+        )
+    print(f"ratio scan/no-op: {scan['rps'] / noop['rps']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
