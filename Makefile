@@ -52,6 +52,7 @@ clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache test-artifacts
 
 ## bench: benchmarks on SQLite and on a throw-away PostgreSQL (numbers, not pass/fail)
-bench: $(VENV)/.dev
+bench: $(VENV)/.dev $(MO)
 	$(PY) scripts/bench_approve.py
-	TEST_DATABASE_URL= scripts/with-postgres.sh sh -c 'DATABASE_URL=$$TEST_DATABASE_URL $(PY) scripts/bench_approve.py'
+	$(PY) scripts/bench_scan.py
+	TEST_DATABASE_URL= scripts/with-postgres.sh sh -c 'DATABASE_URL=$$TEST_DATABASE_URL $(PY) scripts/bench_approve.py && DATABASE_URL=$$TEST_DATABASE_URL $(PY) scripts/bench_scan.py'

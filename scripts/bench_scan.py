@@ -149,7 +149,8 @@ class Load:
         def client(index: int) -> None:
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
             mine = self.codes[index::clients] or self.codes
-            n, next_at = 0, time.perf_counter()
+            # Open loop: clients take turns, evenly spaced, instead of firing in bursts.
+            n, next_at = 0, time.perf_counter() + interval * index / clients
             while time.perf_counter() < deadline:
                 if interval:
                     next_at += interval
