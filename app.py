@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import mimetypes
 import os
 import traceback
 from collections.abc import Mapping
@@ -23,11 +24,8 @@ from errors import DomainError, Throttled, ValidationFailed
 
 log = logging.getLogger(__name__)
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
+
+mimetypes.add_type("application/wasm", ".wasm")  # the scanner's decoder streams it
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -220,7 +218,7 @@ def register_inline_sms(app: Flask) -> None:
 def register_security_headers(app: Flask) -> None:
     @app.after_request
     def headers(response: Any) -> Any:
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", web.CONTENT_SECURITY_POLICY)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"

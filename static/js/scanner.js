@@ -1,4 +1,4 @@
-// The checkpoint scanner: camera (html5-qrcode) or manual entry -> POST /api/v1/scans ->
+// The checkpoint scanner: camera (zxing-wasm) or manual entry -> POST /api/v1/scans ->
 // a full-screen verdict. The camera never stops; every request carries a fresh scan_id so
 // retries after a network failure are idempotent on the server.
 "use strict";
@@ -215,39 +215,91 @@
     submit({ code: decoded });
   }
 
+  // Camera: frames from the rear camera go to zxing-wasm (zxing-cpp compiled to
+  // WebAssembly), or to the browser's BarcodeDetector where zxing-wasm cannot load.
+  async function makeDecoder() {
+    if (window.ZXingWASM) {
+      try {
+        const base = root.dataset.wasm;
+        ZXingWASM.prepareZXingModule({
+          overrides: { locateFile: (path) => `${base}/${path}` },
+          fireImmediately: true,
+        });
+        const options = { formats: ["QRCode"], tryHarder: true, maxNumberOfSymbols: 1 };
+        return async (frame) => {
+          const found = await ZXingWASM.readBarcodes(frame, options);
+          return found.length ? found[0].text : null;
+        };
+      } catch (error) {
+        // fall through to the browser's own detector
+      }
+    }
+    if ("BarcodeDetector" in window) {
+      const detector = new BarcodeDetector({ formats: ["qr_code"] });
+      return async (frame) => {
+        const found = await detector.detect(frame);
+        return found.length ? found[0].rawValue : null;
+      };
+    }
+    return null;
+  }
+
+  const video = document.createElement("video");
+  video.setAttribute("playsinline", "");
+  video.muted = true;
+  const canvas = document.createElement("canvas");
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  let decode = null;
+  let stream = null;
+  let torchOn = false;
+
+  async function tick() {
+    if (!stream) return;
+    if (video.readyState >= 2 && $("result").hidden && !busy) {
+      // Phone cameras give 720p or more; 960 px on the long side decodes as well, faster.
+      const scale = Math.min(1, 960 / Math.max(video.videoWidth, video.videoHeight));
+      canvas.width = Math.round(video.videoWidth * scale);
+      canvas.height = Math.round(video.videoHeight * scale);
+      context.drawImage(video, 0, 0, canvas.width, canvas.height);
+      try {
+        const found = await decode(context.getImageData(0, 0, canvas.width, canvas.height));
+        if (found) onDecoded(found);
+      } catch (error) {
+        // An undecodable frame: keep going.
+      }
+    }
+    setTimeout(tick, 80);
+  }
+
   async function startCamera() {
-    const library = window.__Html5QrcodeLibrary__;
-    if (!library || !navigator.mediaDevices) {
+    decode = decode || (await makeDecoder());
+    if (!decode || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       status(text.camera_failed);
       $("camera-start").hidden = false;
       return;
     }
     try {
-      camera = camera || new library.Html5Qrcode("reader", {
-        formatsToSupport: [library.Html5QrcodeSupportedFormats.QR_CODE],
-        useBarCodeDetectorIfSupported: true,
-        verbose: false,
+      stream = await navigator.mediaDevices.getUserMedia({
+        audio: false,
+        video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } },
       });
-      await camera.start(
-        { facingMode: "environment" },
-        { fps: 10, qrbox: (w, h) => { const s = Math.floor(Math.min(w, h) * 0.8); return { width: s, height: s }; } },
-        onDecoded,
-        () => {},
-      );
+      video.srcObject = stream;
+      $("reader").replaceChildren(video);
+      await video.play();
       status(text.camera_ready);
       $("camera-start").hidden = true;
-      try {
-        const torch = camera.getRunningTrackCameraCapabilities().torchFeature();
-        if (torch.isSupported()) {
-          $("torch").hidden = false;
-          $("torch").addEventListener("click", async () => {
-            await torch.apply(!torch.value());
-          });
-        }
-      } catch (error) {
-        // No torch on this device.
+      const [track] = stream.getVideoTracks();
+      const capabilities = track.getCapabilities ? track.getCapabilities() : {};
+      if (capabilities.torch) {
+        $("torch").hidden = false;
+        $("torch").onclick = async () => {
+          torchOn = !torchOn;
+          await track.applyConstraints({ advanced: [{ torch: torchOn }] });
+        };
       }
+      tick();
     } catch (error) {
+      stream = null;
       status(text.camera_failed);
       $("camera-start").hidden = false;
     }
