@@ -202,3 +202,14 @@ def test_admin_assigns_gates_to_an_officer_on_the_users_page(app, client, make, 
 
     db.rollback()
     assert db.execute(select(func.count()).select_from(officer_checkpoint)).scalar() == 1
+
+
+def test_only_the_scanner_page_may_compile_webassembly(client, make):
+    login(client, make.officer(make.checkpoint("gate")).username)
+    scanner = client.get("/scan").headers["Content-Security-Policy"]
+    assert "'wasm-unsafe-eval'" in scanner
+    assert "unsafe-inline" not in scanner
+    assert "wasm-unsafe-eval" not in client.get("/").headers["Content-Security-Policy"]
+    wasm = client.get("/static/vendor/zxing-wasm-3.1.4/zxing_reader.wasm")
+    assert wasm.mimetype == "application/wasm"
+    wasm.close()
