@@ -15,7 +15,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -25,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-STEM = "91330482MA00QRBNC"  # 17 characters of a credit code; the check character is computed
+from benchdata import bench_app, jurisdiction, submit_passes  # noqa: E402
 
 
 def free_port() -> int:
@@ -35,79 +34,20 @@ def free_port() -> int:
 
 
 def seed(app, passes: int) -> tuple[str, int, list[str]]:
-    """Returns an officer token, the gate id and the QR texts of `passes` approved passes."""
+    """An officer's API token, the gate id and the QR texts of `passes` approved passes."""
     from accounts import services as accounts
-    from accounts.domain import credit_code_check_char
-    from accounts.models import User
-    from accounts.schemas import EnterpriseSignup, UserCreate
-    from checkpoints import services as checkpoints
-    from checkpoints.schemas import CheckpointIn
     from db import utcnow
-    from passes import context, fleet, services
-    from passes.domain import id_check_char
-    from passes.schemas import DriverIn, PassApplication, VehicleIn
+    from passes import context, services
+    from passes.models import Pass
 
-    session = app.extensions["sessions"]()
-    now, method = utcnow(), "pbkdf2:sha256:1000"
-
-    def user(name: str, role: str, **kw: object) -> User:
-        data = UserCreate(username=name, password=f"{name}-pass-1", role=role, **kw)
-        return accounts.create_user(session, data, actor=None, now=now, password_method=method)
-
-    admin, reviewer = user("admin", "admin"), user("rev", "reviewer")
-    gate = checkpoints.create_checkpoint(
-        session, CheckpointIn(code="G-BENCH", name="基准卡口", kind="gate"), actor=admin, now=now
-    )
-    officer = user("gate", "officer", checkpoint_ids=[gate.id])
-    enterprise = accounts.sign_up_enterprise(
-        session,
-        EnterpriseSignup(
-            name="基准物流",
-            credit_code=STEM + credit_code_check_char(STEM),
-            contact_name="张",
-            contact_phone="13800000000",
-            admin_username="ent",
-            admin_password="ent-pass-1",
-        ),
-        now=now,
-        password_method=method,
-    )
-    accounts.set_enterprise_status(session, enterprise.id, "approved", actor=admin, now=now)
-    owner = session.query(User).filter_by(username="ent").one()
-    rules, issuer = context.filing_rules(), context.issuer()
-    codes = []
-    for i in range(passes):
-        vehicle = fleet.add_vehicle(
-            session, owner, VehicleIn(plate=f"浙F{10000 + i}", vehicle_type="van"), now=now
-        )
-        stem = f"33048219900101{i % 1000:03d}"
-        driver = fleet.add_driver(
-            session,
-            owner,
-            DriverIn(name="司机", id_number=stem + id_check_char(stem), phone=f"139{i:08d}"),
-            now=now,
-        )
-        p = services.submit_pass(
-            session,
-            owner,
-            PassApplication(
-                vehicle_id=vehicle.id,
-                driver_id=driver.id,
-                origin="平湖",
-                cargo="货物",
-                category="products",
-                valid_from=now,
-                valid_until=now + timedelta(days=7),
-                max_trips=100,
-            ),
-            now=now,
-            rules=rules,
-            issuer=issuer,
-        )
-        codes.append(services.approve_pass(session, p.id, reviewer, now=now, issuer=issuer).code)
-    raw, _ = accounts.issue_api_token(session, officer, now=now, lifetime=timedelta(hours=2))
-    session.close()
-    return raw, gate.id, codes
+    j = jurisdiction(app)
+    now, issuer = utcnow(), context.issuer()
+    for pass_id in submit_passes(j, passes, max_trips=100):
+        services.approve_pass(j.session, pass_id, j.reviewer, now=now, issuer=issuer)
+    codes = [p.code for p in j.session.query(Pass).order_by(Pass.id)]
+    raw, _ = accounts.issue_api_token(j.session, j.officer, now=now, lifetime=timedelta(hours=2))
+    j.session.close()
+    return raw, j.gate.id, codes
 
 
 class Load:
@@ -196,28 +136,18 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=200)
     args = parser.parse_args()
 
-    from app import create_app
-
-    instance = Path(tempfile.mkdtemp())
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'bench.db'}"
+    app, instance = bench_app()
+    engine = app.extensions["engine"]
+    with app.app_context():
+        token, gate, codes = seed(app, args.passes)
+    engine.dispose()
     env = {
         **os.environ,
-        "DATABASE_URL": url,
+        "DATABASE_URL": str(engine.url.render_as_string(hide_password=False)),
         "SECRET_KEY": "bench-secret",
         "APP_ENV": "production",
         "INSTANCE_PATH": str(instance),
     }
-    app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": url, "SECRET_KEY": "b"})
-    engine = app.extensions["engine"]
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy import text
-
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    with app.app_context():
-        assert app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
-        token, gate, codes = seed(app, args.passes)
-    engine.dispose()
 
     port = free_port()
     server = subprocess.Popen(
