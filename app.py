@@ -88,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     import passes.imports
     import passes.public
     import passes.views
+    import supervision.views
     from accounts.domain import mask_mobile
     from api.core import bp as api_bp
 
@@ -99,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(passes.views.bp)
     app.register_blueprint(passes.public.bp)
     app.register_blueprint(checkpoints.views.bp)
+    app.register_blueprint(supervision.views.bp)
     app.register_blueprint(api_bp)
     app.extensions["csrf"].exempt(passes.public.sms_status)  # signed by Twilio instead
     app.jinja_env.filters["mask_mobile"] = mask_mobile

@@ -131,6 +131,7 @@ PAGES = [
     ),
     ("GET", "/trips/{trip}", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/passes/{pass}/trips", None, expect(READERS, 200, anonymous=302)),
+    ("GET", "/dashboard", None, expect(OVERSIGHT, 200, anonymous=302)),
 ]
 
 API = [
@@ -217,6 +218,7 @@ API = [
     ("POST", "/api/v1/passes/{pass}/messages", None, expect(ENT | REV, 202, anonymous=401)),
     ("GET", "/api/v1/trust", None, expect(ALL, 200, anonymous=200)),
     ("GET", "/api/v1/health", None, expect(ALL, 200, anonymous=200)),
+    ("GET", "/api/v1/dashboard", None, expect(OVERSIGHT, 200, anonymous=401)),
     (
         "POST",
         "/api/v1/checkpoints",

@@ -1,0 +1,1 @@
+"""Supervision: the live dashboard, trip history, statistics and exports."""
