@@ -29,12 +29,19 @@ def test_dashboard_draws_charts_and_updates_after_a_scan(live_server, screen, ma
     inside = s.page.locator('[data-figure="inside_now"]')
     assert inside.inner_text() == "0"
     url = s.page.url
-    response = client.post("/api/v1/scans", headers=officer, json={
-        "scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": p.code})
+    response = client.post(
+        "/api/v1/scans",
+        headers=officer,
+        json={"scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": p.code},
+    )
     assert response.get_json()["event"] == "entry"
     expect(inside).to_have_text("1", timeout=15_000)  # the page polls every 10 s
     assert s.page.url == url  # updated in place, not reloaded
-    assert s.page.evaluate(
-        "Chart.getChart(document.getElementById('gates-chart')).data.datasets.length") == 1
+    assert (
+        s.page.evaluate(
+            "Chart.getChart(document.getElementById('gates-chart')).data.datasets.length"
+        )
+        == 1
+    )
     s.assert_fits()
     s.shot("dashboard")

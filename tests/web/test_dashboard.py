@@ -11,20 +11,32 @@ from tests.support import api_token, login, now
 
 def test_dashboard_figures_count_what_happened(client, make, app):
     destination = make.enterprise()
-    emergency = make.pass_(status="approved", category="emergency",
-                           destination_enterprise_id=destination.id)
+    emergency = make.pass_(
+        status="approved", category="emergency", destination_enterprise_id=destination.id
+    )
     ordinary = make.pass_(status="approved", destination_enterprise_id=destination.id)
     make.pass_()  # one application waiting
     gate = make.checkpoint("gate")
     officer = api_token(client, make.officer(gate).username)
     for p in (emergency, ordinary):
-        client.post("/api/v1/scans", headers=officer, json={
-            "scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": p.code})
-    client.post("/api/v1/scans", headers=officer, json={  # ordinary leaves without arriving
-        "scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": ordinary.code})
+        client.post(
+            "/api/v1/scans",
+            headers=officer,
+            json={"scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": p.code},
+        )
+    client.post(
+        "/api/v1/scans",
+        headers=officer,
+        json={  # ordinary leaves without arriving
+            "scan_id": str(uuid.uuid4()),
+            "checkpoint_id": gate.id,
+            "code": ordinary.code,
+        },
+    )
     with app.extensions["sessions"]() as session:
-        session.execute(update(SmsMessage).where(SmsMessage.pass_id == ordinary.id)
-                        .values(status="failed"))
+        session.execute(
+            update(SmsMessage).where(SmsMessage.pass_id == ordinary.id).values(status="failed")
+        )
         session.commit()
     supervisor = api_token(client, make.user("supervisor").username)
     figures = client.get("/api/v1/dashboard", headers=supervisor).get_json()
@@ -46,8 +58,11 @@ def test_old_scans_fall_out_of_the_last_24_hours(client, make, app):
     p = make.pass_(status="approved")
     gate = make.checkpoint("gate")
     officer = api_token(client, make.officer(gate).username)
-    client.post("/api/v1/scans", headers=officer, json={
-        "scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": p.code})
+    client.post(
+        "/api/v1/scans",
+        headers=officer,
+        json={"scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": p.code},
+    )
     app.extensions["clock"] = lambda: now() + timedelta(hours=25)
     supervisor = api_token(client, make.user("supervisor").username)
     figures = client.get("/api/v1/dashboard", headers=supervisor).get_json()
@@ -56,8 +71,12 @@ def test_old_scans_fall_out_of_the_last_24_hours(client, make, app):
 
 
 def test_dashboard_is_for_oversight_roles(client, make):
-    for role, expected in (("admin", 200), ("reviewer", 200), ("supervisor", 200),
-                           ("officer", 403)):
+    for role, expected in (
+        ("admin", 200),
+        ("reviewer", 200),
+        ("supervisor", 200),
+        ("officer", 403),
+    ):
         other = client.application.test_client()
         login(other, make.user(role).username)
         assert other.get("/dashboard").status_code == expected
