@@ -7,21 +7,20 @@ from typing import Any
 
 from flask import current_app, request
 from pydantic import BaseModel
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 import web
 from accounts.domain import OVERSIGHT_ROLES, Role
 from accounts.models import User
-from accounts.scoping import get_scoped, scoped
+from accounts.scoping import get_scoped
 from api.core import Page, endpoint, paginate
 from checkpoints import scanning, services
-from checkpoints.domain import AnomalyKind, TripState
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from checkpoints.schemas import CheckpointIn, CheckpointOut, NoteIn, ReasonIn, ScanIn, ScanOut
 from errors import ValidationFailed
 from passes import keys
-from passes.models import Pass
+from supervision import history
 
 ALL = frozenset(Role)
 SCANNERS = {Role.OFFICER, Role.ENTERPRISE}
@@ -207,19 +206,6 @@ class TripDetail(TripOut):
     anomalies: list[AnomalyOut]
 
 
-def _aware(name: str) -> datetime | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise ValidationFailed.one(name, "Enter a date and time with its time zone offset.")
-    return moment
-
-
 @endpoint(
     "/trips",
     "GET",
@@ -234,33 +220,17 @@ def _aware(name: str) -> datetime | None:
         "anomaly": "string",
         "from": "string",
         "to": "string",
+        "driver": "string",
+        "checkpoint_id": "integer",
+        "sort": "string",
         "page": "integer",
         "per_page": "integer",
     },
     tag="trips",
 )
 def list_trips(user: User) -> dict[str, Any]:
-    stmt = scoped(select(Trip), Trip, user)
-    args = request.args
-    if plate := args.get("plate", "").strip().upper():
-        stmt = stmt.where(Trip.plate.startswith(plate, autoescape=True))
-    if number := args.get("number", "").strip():
-        stmt = stmt.where(Trip.pass_id.in_(select(Pass.id).where(Pass.number == number)))
-    if (enterprise := args.get("enterprise_id", "")).isdigit():
-        stmt = stmt.where(Trip.enterprise_id == int(enterprise))
-    if state := args.get("state"):
-        if state not in set(TripState):
-            raise ValidationFailed.one("state", "Choose one of the listed values.")
-        stmt = stmt.where(Trip.state == state)
-    if kind := args.get("anomaly"):
-        if kind not in set(AnomalyKind):
-            raise ValidationFailed.one("anomaly", "Choose one of the listed values.")
-        stmt = stmt.where(exists().where(Anomaly.trip_id == Trip.id, Anomaly.kind == kind))
-    if (start := _aware("from")) is not None:
-        stmt = stmt.where(Trip.opened_at >= start)
-    if (end := _aware("to")) is not None:
-        stmt = stmt.where(Trip.opened_at < end)
-    return paginate(stmt.order_by(Trip.id.desc()), TripOut)
+    stmt = history.search(request.args, user, tz=current_app.config["TIMEZONE"])
+    return paginate(stmt, TripOut)
 
 
 def trip_detail(trip: Trip) -> dict[str, Any]:

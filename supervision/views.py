@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_file,
+)
+from flask_babel import gettext
+from flask_login import current_user
 from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+import audit
 import web
-from accounts.domain import OVERSIGHT_ROLES
+from accounts.domain import OVERSIGHT_ROLES, Role
 from api.core import endpoint
-from supervision import dashboard
+from checkpoints.domain import AnomalyKind, TripState
+from checkpoints.models import Checkpoint, Trip
+from errors import ValidationFailed
+from supervision import dashboard, exports, history
 
 bp = Blueprint("supervision", __name__)
+PER_PAGE = 50
 
 
 class Dashboard(BaseModel):
@@ -45,3 +63,85 @@ def dashboard_figures(_user: object) -> dict[str, Any]:
 def page() -> Any:
     figures = dashboard.figures(web.db(), now=web.now(), tz=current_app.config["TIMEZONE"])
     return render_template("supervision/dashboard.html", figures=figures)
+
+
+@bp.get("/trips")
+@web.roles_required(*OVERSIGHT_ROLES, Role.ENTERPRISE)
+def trips() -> Any:
+    """Trip history: search, sort, page; each row opens its timeline."""
+    tz = current_app.config["TIMEZONE"]
+    errors: dict[str, list[str]] = {}
+    try:
+        stmt = history.search(request.args, current_user, tz=tz)
+    except ValidationFailed as exc:
+        errors = {k: [gettext(m) for m in v] for k, v in exc.errors.items()}
+        stmt = history.search({}, current_user, tz=tz)
+    raw_page = request.args.get("page", "1")
+    page = min(int(raw_page), 100_000) if raw_page.isdigit() and int(raw_page) > 0 else 1
+    rows = list(
+        web.db().scalars(
+            stmt.options(
+                selectinload(Trip.pass_),
+                selectinload(Trip.entry_checkpoint),
+                selectinload(Trip.exit_checkpoint),
+            )
+            .limit(PER_PAGE + 1)
+            .offset((page - 1) * PER_PAGE)
+        )
+    )
+    gates = web.db().execute(select(Checkpoint.id, Checkpoint.code).order_by(Checkpoint.code))
+    return render_template(
+        "supervision/trips.html",
+        trips=rows[:PER_PAGE],
+        has_next=len(rows) > PER_PAGE,
+        page=page,
+        args=request.args,
+        errors=errors,
+        checkpoints=gates.all(),
+        states=list(TripState),
+        kinds=list(AnomalyKind),
+        kinds_export=exports.KINDS,
+    ), 422 if errors else 200
+
+
+@bp.get("/exports/<kind>.<fmt>")
+@web.roles_required(*OVERSIGHT_ROLES, Role.ENTERPRISE)
+def export(kind: str, fmt: str) -> Any:
+    if kind not in exports.KINDS or fmt not in ("csv", "xlsx"):
+        abort(404)
+    tz = current_app.config["TIMEZONE"]
+    stmt = exports.query(kind, request.args, current_user, tz)  # 422 on a bad filter
+    with current_app.extensions["sessions"]() as session:
+        audit.record(
+            session,
+            actor_id=current_user.id,
+            action=f"export.{kind}",
+            object_type="export",
+            object_id=fmt,
+            data={
+                k: v
+                for k, v in request.args.items()
+                if k in history.FILTERS or k in ("status", "open")
+            },
+            now=web.now(),
+        )
+        session.commit()
+    header = [gettext(h) for h in exports.HEADERS[kind]]
+    name = f"{kind}-{web.now().astimezone(ZoneInfo(tz)):%Y%m%d-%H%M}.{fmt}"
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if fmt == "xlsx":
+        spooled = exports.xlsx_file(header, exports.rows(web.db(), kind, stmt, tz), kind)
+        return send_file(
+            spooled,
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            as_attachment=True,
+            download_name=name,
+        )
+    sessions = current_app.extensions["read_sessions"]
+
+    def stream() -> Any:
+        # Its own session, closed when the last row is sent (or the client goes away).
+        with sessions() as session:
+            yield from exports.csv_stream(header, exports.rows(session, kind, stmt, tz))
+
+    return Response(stream(), mimetype="text/csv", headers=disposition)

@@ -132,6 +132,8 @@ PAGES = [
     ("GET", "/trips/{trip}", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/passes/{pass}/trips", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/dashboard", None, expect(OVERSIGHT, 200, anonymous=302)),
+    ("GET", "/trips", None, expect(READERS, 200, anonymous=302)),
+    ("GET", "/exports/trips.{fmt}", None, expect(READERS, 200, anonymous=302)),
 ]
 
 API = [

@@ -1,0 +1,160 @@
+"""Trip history search (every filter), and exports of trips, passes, scans and anomalies in
+CSV and XLSX: content, masking, tenant isolation and the audit entry."""
+
+import csv
+import io
+import re
+import uuid
+from datetime import timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from audit import AuditEntry
+from tests.support import api_token, login, now
+
+
+@pytest.fixture
+def trips(client, make):
+    """Two enterprises' trucks: one inside (entered), one through the whole loop."""
+    destination = make.enterprise()
+    site = make.checkpoint("site", destination)
+    first, second = make.enterprise(), make.enterprise()
+    inside = make.pass_(
+        enterprise=first, status="approved", destination_enterprise_id=destination.id
+    )
+    done = make.pass_(
+        enterprise=second, status="approved", destination_enterprise_id=destination.id
+    )
+    gate, gate2 = make.checkpoint("gate"), make.checkpoint("gate")
+    officer = api_token(client, make.officer(gate, gate2).username)
+    receiver = api_token(client, make.enterprise_user(destination).username)
+
+    def scan(headers, checkpoint, p):
+        body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": checkpoint.id, "code": p.code}
+        return client.post("/api/v1/scans", json=body, headers=headers).get_json()
+
+    scan(officer, gate, inside)
+    scan(officer, gate, done)
+    scan(receiver, site, done)
+    scan(officer, gate2, done)
+    return {
+        "inside": inside,
+        "done": done,
+        "gate": gate,
+        "gate2": gate2,
+        "first": first,
+        "second": second,
+    }
+
+
+def export(client, url):
+    """The body of a streamed export; closing the response ends its database session."""
+    with client.get(url) as response:
+        assert response.status_code == 200
+        return response.data
+
+
+def ids(client, query, headers):
+    response = client.get(f"/api/v1/trips?{query}", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return [t["pass_id"] for t in response.get_json()["items"]]
+
+
+def test_every_filter(client, make, trips):
+    headers = api_token(client, make.user("supervisor").username)
+    inside, done = trips["inside"].id, trips["done"].id
+    assert sorted(ids(client, "", headers)) == sorted([inside, done])
+    assert ids(client, f"plate={trips['inside'].vehicle.plate[:-1]}", headers)[-1] == inside
+    assert ids(client, f"number={trips['done'].number}", headers) == [done]
+    assert ids(client, f"driver={trips['done'].driver.name[:1]}", headers)  # name prefix
+    assert ids(client, f"driver={trips['done'].driver.phone[-4:]}", headers) == [done]
+    assert ids(client, f"enterprise_id={trips['first'].id}", headers) == [inside]
+    assert ids(client, f"checkpoint_id={trips['gate2'].id}", headers) == [done]
+    assert ids(client, "state=entered", headers) == [inside]
+    assert ids(client, "state=exited", headers) == [done]
+    assert ids(client, "anomaly=no_arrival", headers) == []
+    today = now().date().isoformat()
+    assert len(ids(client, f"from={today}&to={today}", headers)) in (1, 2)  # local day
+    tomorrow = (now() + timedelta(days=2)).date().isoformat()
+    assert ids(client, f"from={tomorrow}", headers) == []
+    plates = ids(client, "sort=plate", headers)
+    assert len(plates) == 2
+    assert client.get("/api/v1/trips?from=yesterday", headers=headers).status_code == 422
+    assert client.get("/api/v1/trips?sort=random", headers=headers).status_code == 422
+
+
+def test_history_page_searches_and_links_timelines(client, make, trips):
+    login(client, make.user("supervisor").username)
+    page = client.get(f"/trips?plate={trips['done'].vehicle.plate}").get_data(as_text=True)
+    assert len(re.findall(r'<tr id="trip-', page)) == 1
+    assert "/trips/" in page
+    assert "已离开辖区" in page
+    bad = client.get("/trips?from=not-a-date")
+    assert bad.status_code == 422
+    assert "请输入日期" in bad.get_data(as_text=True)
+
+
+def test_enterprise_history_and_exports_hold_only_its_own_trips(client, make, trips):
+    owner = make.enterprise_user(trips["first"])
+    login(client, owner.username)
+    page = client.get("/trips").get_data(as_text=True)
+    assert trips["inside"].vehicle.plate in page
+    assert trips["done"].vehicle.plate not in page
+    data = export(client, "/exports/trips.csv").decode("utf-8-sig")
+    assert trips["inside"].vehicle.plate in data
+    assert trips["done"].vehicle.plate not in data
+    scans = export(client, "/exports/scans.csv").decode("utf-8-sig")
+    assert trips["done"].vehicle.plate not in scans
+
+
+def test_csv_export_opens_with_chinese_headings_and_is_audited(client, make, trips, db):
+    user = make.user("supervisor")
+    login(client, user.username)
+    data = export(client, "/exports/trips.csv?state=exited")
+    assert data.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["行程", "车牌号", "通行证编号"]
+    assert [r[1] for r in rows[1:]] == [trips["done"].vehicle.plate]
+    assert rows[1][10]  # exited at, local time
+    db.rollback()
+    entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "export.trips")).one()
+    assert entry.actor_id == user.id
+    assert entry.data == {"state": "exited"}
+
+
+def test_passes_export_masks_id_numbers_in_xlsx(client, make, trips):
+    login(client, make.user("supervisor").username)
+    client.get("/lang/en")
+    with client.get("/exports/passes.xlsx") as response:  # closes the spooled file
+        sheet = load_workbook(io.BytesIO(response.data)).active
+    header = [c.value for c in sheet[1]]
+    assert header[5] == "Resident ID number"
+    values = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    driver = trips["done"].driver
+    assert any(row[5] == driver.id_number_masked for row in values)
+    assert all(driver.id_number not in str(row) for row in values)
+
+
+@pytest.mark.parametrize("kind", ["trips", "passes", "scans", "anomalies"])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_every_export_opens(client, make, trips, kind, fmt):
+    login(client, make.user("supervisor").username)
+    with client.get(f"/exports/{kind}.{fmt}") as response:
+        assert response.status_code == 200
+        data = response.data
+    if fmt == "csv":
+        assert len(list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))) >= 1
+    else:
+        assert load_workbook(io.BytesIO(data)).active.max_row >= 1
+
+
+def test_unknown_export_is_404_and_officers_get_none(client, make):
+    login(client, make.user("supervisor").username)
+    with client.get("/exports/users.csv") as response:
+        assert response.status_code == 404
+    officer = client.application.test_client()
+    login(officer, make.officer().username)
+    with officer.get("/exports/trips.csv") as response:
+        assert response.status_code == 403
