@@ -27,7 +27,7 @@ from api.core import endpoint
 from checkpoints.domain import AnomalyKind, TripState
 from checkpoints.models import Checkpoint, Trip
 from errors import ValidationFailed
-from supervision import dashboard, exports, history
+from supervision import dashboard, exports, history, statistics
 
 bp = Blueprint("supervision", __name__)
 PER_PAGE = 50
@@ -145,3 +145,32 @@ def export(kind: str, fmt: str) -> Any:
             yield from exports.csv_stream(header, exports.rows(session, kind, stmt, tz))
 
     return Response(stream(), mimetype="text/csv", headers=disposition)
+
+
+@endpoint(
+    "/statistics",
+    "GET",
+    summary="Reported figures for a date range (an enterprise gets its own)",
+    roles=OVERSIGHT_ROLES | {Role.ENTERPRISE},
+    query={"from": "string", "to": "string"},
+    tag="supervision",
+)
+def statistics_figures(user: Any) -> dict[str, Any]:
+    return statistics.figures(
+        web.db(), user, request.args, now=web.now(), tz=current_app.config["TIMEZONE"]
+    )
+
+
+@bp.get("/statistics")
+@web.roles_required(*OVERSIGHT_ROLES, Role.ENTERPRISE)
+def statistics_page() -> Any:
+    tz = current_app.config["TIMEZONE"]
+    try:
+        figures = statistics.figures(web.db(), current_user, request.args, now=web.now(), tz=tz)
+        errors: dict[str, list[str]] = {}
+    except ValidationFailed as exc:
+        errors = {k: [gettext(m) for m in v] for k, v in exc.errors.items()}
+        figures = statistics.figures(web.db(), current_user, {}, now=web.now(), tz=tz)
+    return render_template(
+        "supervision/statistics.html", s=figures, errors=errors, args=request.args
+    ), 422 if errors else 200

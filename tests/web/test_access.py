@@ -133,6 +133,7 @@ PAGES = [
     ("GET", "/passes/{pass}/trips", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/dashboard", None, expect(OVERSIGHT, 200, anonymous=302)),
     ("GET", "/trips", None, expect(READERS, 200, anonymous=302)),
+    ("GET", "/statistics", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/exports/trips.{fmt}", None, expect(READERS, 200, anonymous=302)),
 ]
 
@@ -221,6 +222,7 @@ API = [
     ("GET", "/api/v1/trust", None, expect(ALL, 200, anonymous=200)),
     ("GET", "/api/v1/health", None, expect(ALL, 200, anonymous=200)),
     ("GET", "/api/v1/dashboard", None, expect(OVERSIGHT, 200, anonymous=401)),
+    ("GET", "/api/v1/statistics", None, expect(READERS, 200, anonymous=401)),
     (
         "POST",
         "/api/v1/checkpoints",

@@ -1,0 +1,98 @@
+"""Statistics on a constructed data set with known answers, its range checks, and an
+enterprise seeing only its own figures."""
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from passes.models import Pass
+from tests.support import api_token, login, now
+
+
+def test_known_answers(app, client, make):
+    destination = make.enterprise()
+    shipper = make.enterprise()
+    site = make.checkpoint("site", destination)
+    gate = make.checkpoint("gate")
+    officer = api_token(client, make.officer(gate).username)
+    receiver = api_token(client, make.enterprise_user(destination).username)
+    passes = [
+        make.pass_(enterprise=shipper, status="approved", destination_enterprise_id=destination.id)
+        for _ in range(4)
+    ]
+    rejected = make.pass_(enterprise=shipper, destination_enterprise_id=destination.id)
+    reviewer = api_token(client, make.user("reviewer").username)
+    client.post(
+        f"/api/v1/passes/{rejected.id}/reject", json={"reason": "资料不全"}, headers=reviewer
+    )
+
+    def scan(headers, checkpoint, p):
+        body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": checkpoint.id, "code": p.code}
+        assert (
+            client.post("/api/v1/scans", json=body, headers=headers).get_json()["decision"]
+            == "allow"
+        )
+
+    a, b, c, d = passes
+    for p in (a, b):  # two whole loops
+        scan(officer, gate, p)
+        scan(receiver, site, p)
+        scan(officer, gate, p)
+    scan(officer, gate, c)  # still inside
+    scan(officer, gate, d)
+    scan(officer, gate, d)  # left without arriving
+    created = now() - timedelta(hours=2)
+    with app.extensions["sessions"]() as session:
+        for minutes, p in zip((10, 20, 30, 40, 50), [*passes, rejected], strict=True):
+            session.execute(
+                update(Pass)
+                .where(Pass.id == p.id)
+                .values(created_at=created, reviewed_at=created + timedelta(minutes=minutes))
+            )
+        session.commit()
+
+    supervisor = api_token(client, make.user("supervisor").username)
+    s = client.get("/api/v1/statistics", headers=supervisor).get_json()
+    assert s["applications"] == 5
+    assert s["approvals"] == 4
+    assert s["rejections"] == 1
+    assert s["rejection_rate"] == 0.2
+    assert s["vehicles_with_approved_passes"] == 4
+    assert (s["trips_opened"], s["trips_closed"]) == (4, 3)
+    assert s["closed_loop_rate"] == 0.5
+    assert s["anomalies"] == {"no_arrival": 1}
+    assert s["median_approval_seconds"] == 30 * 60
+    assert s["enterprises_registered"] >= 2
+    assert sum(d["applications"] for d in s["by_day"]) == 5
+    assert sum(d["trips"] for d in s["by_day"]) == 4
+    [row] = [r for r in s["by_enterprise"] if r["enterprise_id"] == shipper.id]
+    assert (row["applications"], row["approvals"], row["trips"]) == (5, 4, 4)
+
+    own = api_token(client, make.enterprise_user(shipper).username)
+    mine = client.get("/api/v1/statistics", headers=own).get_json()
+    assert (mine["applications"], mine["trips_opened"]) == (5, 4)
+    assert mine["enterprises_registered"] is None
+    theirs = client.get("/api/v1/statistics", headers=receiver).get_json()
+    assert (theirs["applications"], theirs["trips_opened"]) == (0, 0)
+
+    login(client, make.user("supervisor").username)
+    page = client.get("/statistics").get_data(as_text=True)
+    assert "50.0%" in page
+    assert "30 min" in page
+
+
+def test_range_checks(client, make):
+    headers = api_token(client, make.user("supervisor").username)
+    assert client.get("/api/v1/statistics?from=2026-13-01", headers=headers).status_code == 422
+    assert (
+        client.get("/api/v1/statistics?from=2026-11-22&to=2026-11-01", headers=headers).status_code
+        == 422
+    )
+    assert (
+        client.get("/api/v1/statistics?from=2024-01-01&to=2026-11-01", headers=headers).status_code
+        == 422
+    )
+    empty = client.get("/api/v1/statistics?from=2020-01-01&to=2020-01-31", headers=headers)
+    body = empty.get_json()
+    assert (body["applications"], body["closed_loop_rate"], len(body["by_day"])) == (0, None, 31)
