@@ -23,10 +23,12 @@ from sqlalchemy.orm import selectinload
 import audit
 import web
 from accounts.domain import OVERSIGHT_ROLES, Role
+from accounts.scoping import get_scoped, scoped
 from api.core import endpoint
 from checkpoints.domain import AnomalyKind, TripState
 from checkpoints.models import Checkpoint, Trip
 from errors import ValidationFailed
+from passes.models import Driver, Pass, Vehicle
 from supervision import dashboard, exports, history, statistics
 
 bp = Blueprint("supervision", __name__)
@@ -174,3 +176,72 @@ def statistics_page() -> Any:
     return render_template(
         "supervision/statistics.html", s=figures, errors=errors, args=request.args
     ), 422 if errors else 200
+
+
+@bp.get("/history/plate/<plate>")
+@web.roles_required(*OVERSIGHT_ROLES, Role.ENTERPRISE)
+def vehicle_history(plate: str) -> Any:
+    """Every pass and trip of one plate, newest first (an enterprise: its own)."""
+    plate = plate.strip().upper()
+    passes = (
+        web.db()
+        .scalars(
+            scoped(select(Pass), Pass, current_user)
+            .join(Vehicle, Vehicle.id == Pass.vehicle_id)
+            .where(Vehicle.plate == plate)
+            .options(selectinload(Pass.driver), selectinload(Pass.destination))
+            .order_by(Pass.created_at.desc(), Pass.id.desc())
+            .limit(500)
+        )
+        .all()
+    )
+    trips = (
+        web.db()
+        .scalars(
+            scoped(select(Trip), Trip, current_user)
+            .where(Trip.plate == plate)
+            .options(selectinload(Trip.pass_))
+            .order_by(Trip.opened_at.desc())
+            .limit(500)
+        )
+        .all()
+    )
+    if not passes and not trips:
+        abort(404)
+    return render_template(
+        "supervision/subject_history.html", title=plate, passes=passes, trips=trips
+    )
+
+
+@bp.get("/history/driver/<int:driver_id>")
+@web.roles_required(*OVERSIGHT_ROLES, Role.ENTERPRISE)
+def driver_history(driver_id: int) -> Any:
+    """Every pass and trip one driver drove (or co-drove), newest first."""
+    driver = get_scoped(web.db(), Driver, driver_id, current_user)
+    passes = (
+        web.db()
+        .scalars(
+            scoped(select(Pass), Pass, current_user)
+            .where((Pass.driver_id == driver.id) | (Pass.co_driver_id == driver.id))
+            .options(selectinload(Pass.vehicle), selectinload(Pass.destination))
+            .order_by(Pass.created_at.desc(), Pass.id.desc())
+            .limit(500)
+        )
+        .all()
+    )
+    trips = (
+        web.db()
+        .scalars(
+            scoped(select(Trip), Trip, current_user)
+            .where(Trip.pass_id.in_([p.id for p in passes]))
+            .options(selectinload(Trip.pass_))
+            .order_by(Trip.opened_at.desc())
+        )
+        .all()
+    )
+    return render_template(
+        "supervision/subject_history.html",
+        title=f"{driver.name} ({driver.id_number_masked})",
+        passes=passes,
+        trips=trips,
+    )

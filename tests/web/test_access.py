@@ -134,6 +134,8 @@ PAGES = [
     ("GET", "/dashboard", None, expect(OVERSIGHT, 200, anonymous=302)),
     ("GET", "/trips", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/statistics", None, expect(READERS, 200, anonymous=302)),
+    ("GET", "/history/plate/{plate}", None, expect(READERS, 200, anonymous=302)),
+    ("GET", "/history/driver/{driver}", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/exports/trips.{fmt}", None, expect(READERS, 200, anonymous=302)),
 ]
 
@@ -301,6 +303,7 @@ def world(make):
         "scan": scanned["scan_id"],
         "anomaly": anomaly,
         "code": approved.code,
+        "plate": approved.vehicle.plate,
     }
 
 
@@ -317,6 +320,7 @@ def fill(path, world):
         trip=world["trip"],
         scan=world["scan"],
         anomaly=world["anomaly"],
+        plate=world["plate"],
         **{"pass": world["pass"]},
     )
 

@@ -158,3 +158,23 @@ def test_unknown_export_is_404_and_officers_get_none(client, make):
     login(officer, make.officer().username)
     with officer.get("/exports/trips.csv") as response:
         assert response.status_code == 403
+
+
+def test_vehicle_and_driver_histories(client, make, trips):
+    done = trips["done"]
+    login(client, make.user("supervisor").username)
+    page = client.get(f"/history/plate/{done.vehicle.plate}").get_data(as_text=True)
+    assert done.number in page
+    assert page.count("/trips/") >= 1
+    driver_page = client.get(f"/history/driver/{done.driver_id}").get_data(as_text=True)
+    assert done.number in driver_page
+    assert done.driver.id_number not in driver_page
+    assert client.get("/history/plate/浙A00000").status_code == 404
+
+
+def test_histories_are_scoped(client, make, trips):
+    done = trips["done"]
+    stranger = make.enterprise_user(trips["first"])  # owns the other truck, not this one
+    login(client, stranger.username)
+    assert client.get(f"/history/plate/{done.vehicle.plate}").status_code == 404
+    assert client.get(f"/history/driver/{done.driver_id}").status_code == 404
