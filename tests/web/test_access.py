@@ -136,7 +136,7 @@ PAGES = [
     ("GET", "/statistics", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/history/plate/{plate}", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/history/driver/{driver}", None, expect(READERS, 200, anonymous=302)),
-    ("GET", "/exports/trips.{fmt}", None, expect(READERS, 200, anonymous=302)),
+    ("GET", "/exports/{kind}.{fmt}", None, expect(READERS, 200, anonymous=302)),
 ]
 
 API = [
@@ -321,6 +321,7 @@ def fill(path, world):
         scan=world["scan"],
         anomaly=world["anomaly"],
         plate=world["plate"],
+        kind="trips",
         **{"pass": world["pass"]},
     )
 
