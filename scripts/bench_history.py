@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 from benchdata import bench_app, jurisdiction, submit_passes
 from sqlalchemy import insert, select, text
 
-PROVINCES = "浙沪苏皖赣闽鲁豫鄂湘粤"
+PROVINCES = "沪苏皖赣闽鲁豫鄂湘粤"  # not 浙: the seeded pass uses 浙F plates
+LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 BATCH = 20_000
 
 
@@ -39,7 +40,12 @@ def generate(app, trips: int) -> list[str]:
         now = datetime.now(UTC)
         n_passes = max(1, trips // 5)
         started = time.perf_counter()
-        plates = [f"{rng.choice(PROVINCES)}{chr(65 + i % 8)}{i:05d}"[:7] for i in range(n_passes)]
+        # Unique plates: province and letter from the number's high part, five digits.
+        plates = [
+            f"{PROVINCES[i % len(PROVINCES)]}{LETTERS[i // 100_000 % len(LETTERS)]}"
+            f"{i % 100_000:05d}"
+            for i in range(n_passes)
+        ]
         with engine.begin() as conn:
             vehicle_ids = []
             for lo in range(0, n_passes, BATCH):
