@@ -110,6 +110,12 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
+def page_number(limit: int = 100_000) -> int:
+    """The `page` query argument of an HTML list: a positive whole number, else 1."""
+    raw = request.args.get("page", "1")
+    return min(int(raw), limit) if raw.isdigit() and int(raw) > 0 else 1
+
+
 def safe_next(target: str | None, default: str = "/") -> str:
     """A same-site path to return to; anything else falls back to `default`."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:

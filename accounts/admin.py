@@ -24,11 +24,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 PER_PAGE = 50
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return min(int(raw), 100_000) if raw.isdigit() and int(raw) > 0 else 1
-
-
 def _user_form() -> UserForm:
     form = UserForm()
     enterprises = (
@@ -72,7 +67,7 @@ def users() -> Any:
     stmt = select(User).order_by(User.username)
     if role in set(Role):
         stmt = stmt.where(User.role == role)
-    page = _page_number()
+    page = web.page_number()
     rows = web.db().scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
     gates = (
         web.db()
@@ -164,7 +159,7 @@ def enterprises() -> Any:
             Enterprise.name.contains(query, autoescape=True)
             | (Enterprise.credit_code == query.upper())
         )
-    page = _page_number()
+    page = web.page_number()
     rows = web.db().scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
     return render_template(
         "admin/enterprises.html",

@@ -31,8 +31,7 @@ def _listing(model: type[Vehicle] | type[Driver], search_column: Any, order: Any
         stmt = stmt.where(
             search_column.startswith(q.upper() if model is Vehicle else q, autoescape=True)
         )
-    raw_page = request.args.get("page", "1")
-    page = min(int(raw_page), 100_000) if raw_page.isdigit() and int(raw_page) > 0 else 1
+    page = web.page_number()
     rows = web.db().scalars(stmt.order_by(order).limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE))
     rows = list(rows)
     return {

@@ -53,8 +53,7 @@ def index() -> Any:
     counts = dict(web.db().execute(counts_stmt).all())
     if status in set(PassStatus):
         stmt = stmt.where(Pass.status == status)
-    raw_page = request.args.get("page", "1")
-    page = min(int(raw_page), 100_000) if raw_page.isdigit() and int(raw_page) > 0 else 1
+    page = web.page_number()
     rows = list(
         web.db().scalars(
             stmt.order_by(Pass.id.desc()).limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)

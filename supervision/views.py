@@ -78,8 +78,7 @@ def trips() -> Any:
     except ValidationFailed as exc:
         errors = {k: [gettext(m) for m in v] for k, v in exc.errors.items()}
         stmt = history.search({}, current_user, tz=tz)
-    raw_page = request.args.get("page", "1")
-    page = min(int(raw_page), 100_000) if raw_page.isdigit() and int(raw_page) > 0 else 1
+    page = web.page_number()
     rows = list(
         web.db().scalars(
             stmt.options(
