@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask, g, render_template, request
 from flask_babel import Babel, gettext
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -88,9 +88,11 @@ def register_blueprints(app: Flask) -> None:
     import passes.imports
     import passes.public
     import passes.views
+    import supervision.alert_views
     import supervision.views
     from accounts.domain import mask_mobile
     from api.core import bp as api_bp
+    from supervision.alerts import unread_count
 
     app.register_blueprint(i18n.bp)
     app.register_blueprint(accounts.views.bp)
@@ -101,13 +103,17 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(passes.public.bp)
     app.register_blueprint(checkpoints.views.bp)
     app.register_blueprint(supervision.views.bp)
+    app.register_blueprint(supervision.alert_views.bp)
     app.register_blueprint(api_bp)
     app.extensions["csrf"].exempt(passes.public.sms_status)  # signed by Twilio instead
     app.jinja_env.filters["mask_mobile"] = mask_mobile
 
     @app.context_processor
     def layout_context() -> dict[str, Any]:
-        return {"locales": i18n.LOCALES, "current_locale": i18n.select_locale()}
+        context = {"locales": i18n.LOCALES, "current_locale": i18n.select_locale()}
+        if current_user.is_authenticated and current_user.is_oversight:
+            context["unread_notifications"] = unread_count(web.db(), current_user)
+        return context
 
 
 def _wants_json() -> bool:
@@ -191,8 +197,10 @@ def register_commands(app: Flask) -> None:
     from accounts.cli import users
     from checkpoints.cli import loop
     from passes.cli import keys_cli, sms
+    from supervision.cli import alerts_cli
 
     app.cli.add_command(loop)
+    app.cli.add_command(alerts_cli)
     app.cli.add_command(sms)
     app.cli.add_command(keys_cli)
     app.cli.add_command(commands.db_cli)

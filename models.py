@@ -4,8 +4,10 @@ from accounts.models import ApiToken, Enterprise, LoginAttempt, User
 from audit import AuditEntry, AuditHead
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from passes.models import Driver, Pass, PassSerial, SigningKey, SmsMessage, Vehicle
+from supervision.models import AlertSettings, Notification
 
 __all__ = [
+    "AlertSettings",
     "Anomaly",
     "ApiToken",
     "AuditEntry",
@@ -14,6 +16,7 @@ __all__ = [
     "Driver",
     "Enterprise",
     "LoginAttempt",
+    "Notification",
     "Pass",
     "PassSerial",
     "Scan",

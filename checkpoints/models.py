@@ -61,6 +61,8 @@ class Trip(Base):
             postgresql_where=text("state IN ('entered', 'arrived')"),
         ),
         Index("ix_trip_enterprise_state", "enterprise_id", "state"),
+        # Trips opened per day (dashboard, statistics) without reading the table.
+        Index("ix_trip_opened_state", "opened_at", "state"),
     )
     __tenant_key__ = "enterprise_id"
 
@@ -90,7 +92,11 @@ class Scan(Base):
     """Immutable record of every scan, allowed or denied, and of every annulment."""
 
     __tablename__ = "scan"
-    __table_args__ = (Index("ix_scan_checkpoint_recorded", "checkpoint_id", "recorded_at"),)
+    __table_args__ = (
+        Index("ix_scan_checkpoint_recorded", "checkpoint_id", "recorded_at"),
+        # Scans per hour by gate, event and decision (dashboard), from the index alone.
+        Index("ix_scan_recorded", "recorded_at", "checkpoint_id", "event", "decision"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scan_id: Mapped[str] = mapped_column(String(36), unique=True)

@@ -32,6 +32,7 @@ from errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from passes import tokens
 from passes.domain import normalise_plate
 from passes.models import Pass
+from supervision import alerts
 
 
 def _is_assigned(session: Session, user: User, checkpoint: Checkpoint) -> bool:
@@ -134,6 +135,8 @@ def raise_anomaly(session: Session, trip: Trip, kind: str, now: datetime) -> Ano
         detected_at=now,
     )
     session.add(anomaly)
+    session.flush()
+    alerts.anomaly_raised(session, anomaly, now=now)
     return anomaly
 
 

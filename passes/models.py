@@ -75,6 +75,8 @@ class Pass(Base):
     __table_args__ = (
         Index("ix_pass_enterprise_status", "enterprise_id", "status"),
         Index("ix_pass_status_created", "status", "created_at"),
+        # Green-channel trips inside (dashboard): start from the few emergency passes.
+        Index("ix_pass_category", "category"),
     )
     __tenant_key__ = "enterprise_id"
 

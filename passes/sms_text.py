@@ -65,3 +65,33 @@ def anomaly_text(locale: str, *, number: str, plate: str, kind: str) -> str:
     names = ANOMALY_NAMES.get(locale, ANOMALY_NAMES["zh_CN"])
     template = ANOMALY.get(locale, ANOMALY["zh_CN"])
     return template.format(number=number, plate=plate, kind=names.get(kind, kind))
+
+
+ALERT = {
+    "zh_CN": "【货运通行码】监管提醒：{plate}（通行证{number}）{kind}。",
+    "en": "Alert: {plate} (pass {number}): {kind}.",
+}
+DAILY = {
+    "zh_CN": (
+        "【货运通行码】{day}日报：入境{opened}车次，闭环率{loop}，新增异常{anomalies}起，"
+        "待审批申请{pending}件。"
+    ),
+    "en": (
+        "Daily summary {day}: {opened} trips, closed loop {loop}, {anomalies} new anomalies, "
+        "{pending} applications waiting."
+    ),
+}
+
+
+def alert_text(locale: str, *, number: str, plate: str, kind: str) -> str:
+    names = ANOMALY_NAMES.get(locale, ANOMALY_NAMES["zh_CN"])
+    template = ALERT.get(locale, ALERT["zh_CN"])
+    return template.format(number=number, plate=plate, kind=names.get(kind, kind))
+
+
+def daily_text(
+    locale: str, *, day: str, opened: int, loop_rate: float | None, anomalies: int, pending: int
+) -> str:
+    template = DAILY.get(locale, DAILY["zh_CN"])
+    loop = "-" if loop_rate is None else f"{loop_rate:.0%}"
+    return template.format(day=day, opened=opened, loop=loop, anomalies=anomalies, pending=pending)

@@ -1,40 +1,131 @@
-"""The figures on the supervisors' dashboard, computed in a few grouped queries.
+"""The figures on the supervisors' dashboard.
 
-Times are bucketed by UTC hour in SQL (portable between SQLite and PostgreSQL) and turned
-into local hours and days in Python, so the display time zone needs no database support.
+Scans and trip openings are stamped with the server's time when they are written, so the
+counts for an hour or a day that is over never change (a voided trip excepted, see
+`_void_trips`). Each process keeps those counts in a `WindowCache`; a refresh counts only the
+current hour and today afresh, which keeps the dashboard fast with millions of rows. Windows
+are local hours and local days computed in Python, so no database time-zone support is needed.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from checkpoints.domain import OPEN_STATES
+from checkpoints.domain import OPEN_STATES, TripState
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip
 from passes.domain import Category, PassStatus, SmsStatus
 from passes.models import Pass, SmsMessage
 
-
-def _hour(session: Session, column: Any) -> Any:
-    """A UTC hour bucket of a timestamp column, as text 'YYYY-MM-DDTHH'."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24')
-    return func.strftime("%Y-%m-%dT%H", column)
+T = TypeVar("T")
+EVENTS = ("entry", "arrival", "exit")
 
 
-def _local(bucket: str, zone: ZoneInfo) -> datetime:
-    return datetime.strptime(bucket, "%Y-%m-%dT%H").replace(tzinfo=ZoneInfo("UTC")).astimezone(zone)
+class WindowCache:
+    """Results for time windows that have ended, kept for `keep` after they ended.
+
+    A window is only cached once it ended more than `settle` ago, so writes still committing
+    when it closed are counted.
+    """
+
+    def __init__(
+        self, settle: timedelta = timedelta(minutes=5), keep: timedelta = timedelta(days=32)
+    ):
+        self.settle, self.keep = settle, keep
+        self._data: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, key: tuple[Any, ...], end: datetime, now: datetime, compute: Callable[[], T]
+    ) -> T:
+        if end > now - self.settle:
+            return compute()
+        with self._lock:
+            if key in self._data:
+                return self._data[key]  # type: ignore[no-any-return]
+        value = compute()
+        with self._lock:
+            self._data[key] = value
+            if len(self._data) > 512:
+                oldest = now - self.keep
+                self._data = {k: v for k, v in self._data.items() if k[1] >= oldest}
+        return value
+
+
+def _cache() -> WindowCache:
+    return current_app.extensions.setdefault("dashboard_windows", WindowCache())  # type: ignore[no-any-return]
+
+
+def _scan_counts(session: Session, lo: datetime, hi: datetime) -> list[tuple[int, str, str, int]]:
+    """Scans recorded in [lo, hi) by checkpoint, event and decision."""
+    rows = session.execute(
+        select(Scan.checkpoint_id, Scan.event, Scan.decision, func.count())
+        .where(Scan.recorded_at >= lo, Scan.recorded_at < hi)
+        .group_by(Scan.checkpoint_id, Scan.event, Scan.decision)
+    ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def _trips_opened(session: Session, lo: datetime, hi: datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count()).where(
+                Trip.opened_at >= lo, Trip.opened_at < hi, Trip.state != TripState.VOID
+            )
+        )
+        or 0
+    )
+
+
+def _void_trips(session: Session) -> int:
+    """Annulling an entry voids its trip, which changes a past day's count: part of the key."""
+    return session.scalar(select(func.count()).where(Trip.state == TripState.VOID)) or 0
 
 
 def figures(session: Session, *, now: datetime, tz: str) -> dict[str, Any]:
     zone = ZoneInfo(tz)
+    cache = _cache()
     local_now = now.astimezone(zone)
-    midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = datetime.combine(local_now.date(), time.min, zone).astimezone(UTC)
+    this_hour = local_now.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+
+    # Scans, hour by hour, over the last 24 hours and since midnight.
+    first = min(this_hour - timedelta(hours=23), midnight)
+    starts = []
+    while first <= this_hour:
+        starts.append(first)
+        first += timedelta(hours=1)
+    last_24 = starts[-24:]
+    codes = dict(session.execute(select(Checkpoint.id, Checkpoint.code)).all())
+    series: dict[str, list[int]] = defaultdict(lambda: [0] * 24)
+    today: Counter[str] = Counter()
+    for lo in starts:
+        hi = lo + timedelta(hours=1)
+        counts = cache.get(("scans", lo), hi, now, lambda: _scan_counts(session, lo, hi))  # noqa: B023
+        for checkpoint_id, event, decision, n in counts:
+            if lo >= midnight and decision == "allow" and event in EVENTS:
+                today[event] += n
+            if lo in last_24 and event != "annul":
+                series[codes.get(checkpoint_id, "?")][last_24.index(lo)] += n
+
+    # Trips opened, day by day, over the last 30 days.
+    void = _void_trips(session)
+    days = [local_now.date() - timedelta(days=29 - i) for i in range(30)]
+    daily = []
+    for day in days:
+        lo = datetime.combine(day, time.min, zone).astimezone(UTC)
+        hi = datetime.combine(day + timedelta(days=1), time.min, zone).astimezone(UTC)
+        daily.append(
+            cache.get(("trips", lo, void), hi, now, lambda: _trips_opened(session, lo, hi))  # noqa: B023
+        )
 
     inside = session.scalar(select(func.count()).where(Trip.state.in_(OPEN_STATES)))
     green = session.scalar(
@@ -42,17 +133,6 @@ def figures(session: Session, *, now: datetime, tz: str) -> dict[str, Any]:
         .select_from(Trip)
         .join(Pass, Pass.id == Trip.pass_id)
         .where(Trip.state.in_(OPEN_STATES), Pass.category == Category.EMERGENCY)
-    )
-    today = dict(
-        session.execute(
-            select(Scan.event, func.count())
-            .where(
-                Scan.recorded_at >= midnight,
-                Scan.decision == "allow",
-                Scan.event.in_(("entry", "arrival", "exit")),
-            )
-            .group_by(Scan.event)
-        ).all()
     )
     anomalies = dict(
         session.execute(
@@ -68,49 +148,18 @@ def figures(session: Session, *, now: datetime, tz: str) -> dict[str, Any]:
         select(func.count()).where(SmsMessage.status.in_((SmsStatus.FAILED, SmsStatus.UNDELIVERED)))
     )
 
-    hour = _hour(session, Scan.recorded_at)
-    per_gate = session.execute(
-        select(Checkpoint.code, hour, func.count())
-        .join(Checkpoint, Checkpoint.id == Scan.checkpoint_id)
-        .where(Scan.recorded_at >= now - timedelta(hours=24), Scan.event != "annul")
-        .group_by(Checkpoint.code, hour)
-    ).all()
-    hours = [
-        (local_now - timedelta(hours=23 - i)).replace(minute=0, second=0, microsecond=0)
-        for i in range(24)
-    ]
-    series: dict[str, list[int]] = defaultdict(lambda: [0] * 24)
-    for code, bucket, count in per_gate:
-        when = _local(bucket, zone).replace(minute=0)
-        if when in hours:
-            series[code][hours.index(when)] += count
-
-    opened = _hour(session, Trip.opened_at)
-    per_day: Counter[str] = Counter()
-    for bucket, count in session.execute(
-        select(opened, func.count())
-        .where(Trip.opened_at >= midnight - timedelta(days=29))
-        .group_by(opened)
-    ).all():
-        per_day[_local(bucket, zone).date().isoformat()] += count
-    days = [(midnight - timedelta(days=29 - i)).date().isoformat() for i in range(30)]
-
     return {
         "generated_at": now.isoformat(),
         "inside_now": inside,
         "green_channel_inside": green,
-        "today": {
-            "entry": today.get("entry", 0),
-            "arrival": today.get("arrival", 0),
-            "exit": today.get("exit", 0),
-        },
+        "today": {event: today[event] for event in EVENTS},
         "open_anomalies": anomalies,
         "pending_applications": pending,
         "oldest_pending_seconds": int((now - oldest).total_seconds()) if oldest else None,
         "sms_failures": sms_failed,
         "scans_per_gate_hourly": {
-            "hours": [h.strftime("%H:00") for h in hours],
+            "hours": [h.astimezone(zone).strftime("%H:00") for h in last_24],
             "series": dict(sorted(series.items())),
         },
-        "daily_trips": {"days": days, "counts": [per_day.get(d, 0) for d in days]},
+        "daily_trips": {"days": [d.isoformat() for d in days], "counts": daily},
     }

@@ -6,12 +6,13 @@ Passes and trips go through tenant scoping, so an enterprise gets its own statis
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from accounts.models import Enterprise, User
@@ -46,8 +47,45 @@ def date_range(args: Mapping[str, str], today: date) -> tuple[date, date]:
     return start, end
 
 
-def _local_day(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).date().isoformat()
+def _hour(session: Session, column: Any, shift: timedelta) -> Any:
+    """The hour of a timestamp column as text 'YYYY-MM-DDTHH', moved by `shift` first.
+
+    Shifting by the sub-hour part of the zone's offset (30 minutes for UTC+5:30) makes these
+    buckets local hours, which fold into local days exactly.
+    """
+    minutes = int(shift.total_seconds() // 60)
+    if session.get_bind().dialect.name == "postgresql":
+        moved = func.timezone("UTC", column) + func.make_interval(0, 0, 0, 0, 0, minutes)
+        return func.to_char(moved, 'YYYY-MM-DD"T"HH24')
+    return func.strftime("%Y-%m-%dT%H", column, f"{minutes:+d} minutes")
+
+
+def _day_of(zone: ZoneInfo, shift: timedelta) -> Any:
+    def day(bucket: str) -> str:
+        moment = datetime.strptime(bucket, "%Y-%m-%dT%H").replace(tzinfo=UTC) - shift
+        return moment.astimezone(zone).date().isoformat()
+
+    return day
+
+
+def _median_wait(session: Session, query: Select[Any], count: int) -> int | None:
+    """The median of review time minus submission time, sorted by the database."""
+    if not count:
+        return None
+    if session.get_bind().dialect.name == "postgresql":
+        wait = func.extract("epoch", Pass.reviewed_at - Pass.created_at)
+    else:
+        wait = (func.julianday(Pass.reviewed_at) - func.julianday(Pass.created_at)) * 86400
+    middle = [
+        float(w)
+        for (w,) in session.execute(
+            query.with_only_columns(wait)
+            .order_by(wait)
+            .offset((count - 1) // 2)
+            .limit(2 - count % 2)
+        )
+    ]
+    return round(statistics.fmean(middle))
 
 
 def figures(
@@ -57,30 +95,82 @@ def figures(
     start, end = date_range(args, now.astimezone(zone).date())
     lo = datetime.combine(start, time.min, zone)
     hi = datetime.combine(end + timedelta(days=1), time.min, zone)
+    shift = timedelta(seconds=lo.utcoffset().total_seconds() % 3600)  # type: ignore[union-attr]
+    day_of = _day_of(zone, shift)
 
-    passes = session.execute(
-        scoped(
-            select(
-                Pass.enterprise_id, Pass.status, Pass.created_at, Pass.reviewed_at, Pass.vehicle_id
+    passes = scoped(select(Pass.id), Pass, user).where(Pass.created_at >= lo, Pass.created_at < hi)
+    trips = scoped(select(Trip.id), Trip, user).where(
+        Trip.opened_at >= lo, Trip.opened_at < hi, Trip.state != TripState.VOID
+    )
+    closed = func.sum(case((Trip.state == TripState.EXITED, 1), else_=0))
+    loop = func.sum(
+        case(
+            (
+                Trip.entered_at.is_not(None)
+                & Trip.arrived_at.is_not(None)
+                & Trip.exited_at.is_not(None),
+                1,
             ),
-            Pass,
-            user,
-        ).where(Pass.created_at >= lo, Pass.created_at < hi)
-    ).all()
-    trips = session.execute(
-        scoped(
-            select(
-                Trip.enterprise_id,
-                Trip.opened_at,
-                Trip.state,
-                Trip.entered_at,
-                Trip.arrived_at,
-                Trip.exited_at,
-            ),
-            Trip,
-            user,
-        ).where(Trip.opened_at >= lo, Trip.opened_at < hi, Trip.state != TripState.VOID)
-    ).all()
+            else_=0,
+        )
+    )
+
+    days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+    by_day = {d: {"applications": 0, "approvals": 0, "trips": 0} for d in days}
+    by_enterprise: dict[int, dict[str, int]] = {}
+
+    def enterprise_row(enterprise_id: int) -> dict[str, int]:
+        return by_enterprise.setdefault(
+            enterprise_id, {"applications": 0, "approvals": 0, "trips": 0}
+        )
+
+    created = _hour(session, Pass.created_at, shift)
+    for bucket, n in session.execute(
+        passes.with_only_columns(created, func.count()).group_by(created)
+    ):
+        by_day[day_of(bucket)]["applications"] += n
+    reviewed = _hour(session, Pass.reviewed_at, shift)
+    for bucket, n in session.execute(
+        passes.with_only_columns(reviewed, func.count())
+        .where(Pass.status.in_(APPROVED), Pass.reviewed_at.is_not(None))
+        .group_by(reviewed)
+    ):
+        if day_of(bucket) in by_day:
+            by_day[day_of(bucket)]["approvals"] += n
+    statuses: Counter[str] = Counter()
+    for enterprise_id, status, n in session.execute(
+        passes.with_only_columns(Pass.enterprise_id, Pass.status, func.count()).group_by(
+            Pass.enterprise_id, Pass.status
+        )
+    ):
+        statuses[status] += n
+        enterprise_row(enterprise_id)["applications"] += n
+        if status in APPROVED:
+            enterprise_row(enterprise_id)["approvals"] += n
+    vehicles = session.scalar(
+        passes.with_only_columns(func.count(func.distinct(Pass.vehicle_id))).where(
+            Pass.status.in_(APPROVED)
+        )
+    )
+    decided = passes.where(Pass.status.in_(DECIDED), Pass.reviewed_at.is_not(None))
+    median = _median_wait(
+        session, decided, session.scalar(decided.with_only_columns(func.count())) or 0
+    )
+
+    opened = _hour(session, Trip.opened_at, shift)
+    for bucket, n in session.execute(
+        trips.with_only_columns(opened, func.count()).group_by(opened)
+    ):
+        by_day[day_of(bucket)]["trips"] += n
+    n_trips = n_closed = n_loops = 0
+    for enterprise_id, n, n_exited, n_loop in session.execute(
+        trips.with_only_columns(Trip.enterprise_id, func.count(), closed, loop).group_by(
+            Trip.enterprise_id
+        )
+    ):
+        enterprise_row(enterprise_id)["trips"] += n
+        n_trips, n_closed, n_loops = n_trips + n, n_closed + n_exited, n_loops + n_loop
+
     anomalies = dict(
         session.execute(
             scoped(select(Anomaly.kind, func.count()), Anomaly, user)
@@ -99,58 +189,31 @@ def figures(
             "registered": sum(n for _, n in rows),
             "approved": sum(n for s, n in rows if s == "approved"),
         }
-
-    approved = [p for p in passes if p.status in APPROVED]
-    rejected = [p for p in passes if p.status == PassStatus.REJECTED]
-    waits = [
-        (p.reviewed_at - p.created_at).total_seconds()
-        for p in passes
-        if p.status in DECIDED and p.reviewed_at
-    ]
-    closed = [t for t in trips if t.state == TripState.EXITED]
-    loops = [t for t in trips if t.entered_at and t.arrived_at and t.exited_at]
-
-    days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
-    by_day = {d: {"applications": 0, "approvals": 0, "trips": 0} for d in days}
-    by_enterprise: dict[int, dict[str, int]] = {}
-    for p in passes:
-        row = by_enterprise.setdefault(
-            p.enterprise_id, {"applications": 0, "approvals": 0, "trips": 0}
-        )
-        row["applications"] += 1
-        by_day[_local_day(p.created_at, zone)]["applications"] += 1
-        if p.status in APPROVED:
-            row["approvals"] += 1
-            if p.reviewed_at and _local_day(p.reviewed_at, zone) in by_day:
-                by_day[_local_day(p.reviewed_at, zone)]["approvals"] += 1
-    for t in trips:
-        by_enterprise.setdefault(t.enterprise_id, {"applications": 0, "approvals": 0, "trips": 0})[
-            "trips"
-        ] += 1
-        by_day[_local_day(t.opened_at, zone)]["trips"] += 1
     names = dict(
         session.execute(
             select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(list(by_enterprise)))
         ).all()
     )
+    approvals = sum(statuses[s] for s in APPROVED)
+    rejections = statuses[PassStatus.REJECTED]
 
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
         "enterprises_registered": enterprises["registered"],
         "enterprises_approved": enterprises["approved"],
-        "applications": len(passes),
-        "approvals": len(approved),
-        "rejections": len(rejected),
-        "rejection_rate": round(len(rejected) / (len(approved) + len(rejected)), 4)
-        if approved or rejected
+        "applications": sum(statuses.values()),
+        "approvals": approvals,
+        "rejections": rejections,
+        "rejection_rate": round(rejections / (approvals + rejections), 4)
+        if approvals or rejections
         else None,
-        "vehicles_with_approved_passes": len({p.vehicle_id for p in approved}),
-        "trips_opened": len(trips),
-        "trips_closed": len(closed),
-        "closed_loop_rate": round(len(loops) / len(trips), 4) if trips else None,
+        "vehicles_with_approved_passes": vehicles,
+        "trips_opened": n_trips,
+        "trips_closed": n_closed,
+        "closed_loop_rate": round(n_loops / n_trips, 4) if n_trips else None,
         "anomalies": anomalies,
-        "median_approval_seconds": int(statistics.median(waits)) if waits else None,
+        "median_approval_seconds": median,
         "by_day": [{"day": d, **by_day[d]} for d in days],
         "by_enterprise": sorted(
             ({"enterprise_id": e, "name": names.get(e, ""), **v} for e, v in by_enterprise.items()),

@@ -137,6 +137,10 @@ PAGES = [
     ("GET", "/history/plate/{plate}", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/history/driver/{driver}", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/exports/{kind}.{fmt}", None, expect(READERS, 200, anonymous=302)),
+    ("GET", "/alerts", None, expect(OVERSIGHT, 200, anonymous=302)),
+    ("POST", "/alerts", {"kinds": "overstay"}, expect(OVERSIGHT, 302, anonymous=302)),
+    ("GET", "/notifications", None, expect(OVERSIGHT, 200, anonymous=302)),
+    ("POST", "/notifications/read", {}, expect(OVERSIGHT, 302, anonymous=302)),
 ]
 
 API = [
@@ -256,6 +260,10 @@ API = [
         {"note": "已处理"},
         expect({"supervisor"}, 200, anonymous=401),
     ),
+    ("GET", "/api/v1/alerts", None, expect(OVERSIGHT, 200, anonymous=401)),
+    ("PUT", "/api/v1/alerts", {"kinds": ["overstay"]}, expect(OVERSIGHT, 200, anonymous=401)),
+    ("GET", "/api/v1/notifications", None, expect(OVERSIGHT, 200, anonymous=401)),
+    ("POST", "/api/v1/notifications/read", {}, expect(OVERSIGHT, 200, anonymous=401)),
 ]
 
 

@@ -82,3 +82,33 @@ def test_dashboard_is_for_oversight_roles(client, make):
         assert other.get("/dashboard").status_code == expected
     owner = api_token(client, make.enterprise_user(make.enterprise()).username)
     assert client.get("/api/v1/dashboard", headers=owner).status_code == 403
+
+
+def test_past_days_are_kept_and_a_voided_trip_still_comes_off(client, make, app):
+    p = make.pass_(status="approved")
+    gate = make.checkpoint("gate")
+    officer = api_token(client, make.officer(gate).username)
+    entry = str(uuid.uuid4())
+    client.post(
+        "/api/v1/scans",
+        headers=officer,
+        json={"scan_id": entry, "checkpoint_id": gate.id, "code": p.code},
+    )
+    app.extensions["clock"] = lambda: now() + timedelta(days=2)
+    supervisor = api_token(client, make.user("supervisor").username)
+    first = client.get("/api/v1/dashboard", headers=supervisor).get_json()
+    assert first["daily_trips"]["counts"][-3:] == [1, 0, 0]
+    cached = dict(app.extensions["dashboard_windows"]._data)
+    assert any(key[0] == "trips" for key in cached)
+
+    # The past day is answered from memory: a second request runs no trip count for it.
+    second = client.get("/api/v1/dashboard", headers=supervisor).get_json()
+    assert second["daily_trips"] == first["daily_trips"]
+
+    # A supervisor annuls the entry two days later: the trip is void, the day's count drops.
+    annulled = client.post(
+        f"/api/v1/scans/{entry}/annul", headers=supervisor, json={"reason": "wrong vehicle"}
+    )
+    assert annulled.status_code == 200, annulled.get_json()
+    third = client.get("/api/v1/dashboard", headers=supervisor).get_json()
+    assert sum(third["daily_trips"]["counts"]) == 0

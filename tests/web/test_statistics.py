@@ -96,3 +96,30 @@ def test_range_checks(client, make):
     empty = client.get("/api/v1/statistics?from=2020-01-01&to=2020-01-31", headers=headers)
     body = empty.get_json()
     assert (body["applications"], body["closed_loop_rate"], len(body["by_day"])) == (0, None, 31)
+
+
+def test_days_follow_a_half_hour_time_zone(app, make):
+    """UTC+5:30: 18:20 UTC is 23:50 on the first day, 18:40 UTC is 00:10 on the next."""
+    from datetime import UTC, datetime
+
+    from supervision import statistics
+
+    first, second = make.pass_(), make.pass_()
+    late = datetime(2026, 3, 1, 18, 20, tzinfo=UTC)
+    with app.extensions["sessions"]() as session:
+        session.execute(update(Pass).where(Pass.id == first.id).values(created_at=late))
+        session.execute(
+            update(Pass).where(Pass.id == second.id).values(created_at=late + timedelta(minutes=20))
+        )
+        session.commit()
+        figures = statistics.figures(
+            session,
+            make.user("supervisor"),
+            {"from": "2026-03-01", "to": "2026-03-02"},
+            now=late + timedelta(days=1),
+            tz="Asia/Kolkata",
+        )
+    assert [(d["day"], d["applications"]) for d in figures["by_day"]] == [
+        ("2026-03-01", 1),
+        ("2026-03-02", 1),
+    ]

@@ -1,0 +1,193 @@
+"""Alerts: an oversight user subscribes to anomaly kinds and hears of each new one in the app
+and, if asked, by SMS through the outbox; a daily summary by SMS is optional.
+
+Raising a notification twice adds nothing (a unique key per user and anomaly or day), so
+sweeps, retries and a repeated daily run are safe.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import model_validator
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+import audit
+from accounts.domain import OVERSIGHT_ROLES
+from accounts.models import User
+from accounts.schemas import Input, Mobile
+from checkpoints.domain import AnomalyKind
+from checkpoints.models import Anomaly, Trip
+from errors import N_, ValidationFailed
+from passes import outbox
+from passes.models import Pass
+from passes.sms_text import alert_text, daily_text
+from supervision import statistics
+from supervision.models import AlertSettings, Notification
+
+DAILY_SUMMARY = "daily_summary"
+
+
+class AlertSettingsIn(Input):
+    kinds: list[AnomalyKind] = []
+    sms: bool = False
+    phone: Mobile | None = None
+    daily_summary: bool = False
+
+    @model_validator(mode="after")
+    def sms_needs_a_phone(self) -> AlertSettingsIn:
+        if (self.sms or self.daily_summary) and not self.phone:
+            raise ValidationFailed.one("phone", N_("Enter a mobile number to receive SMS."))
+        return self
+
+
+def settings_of(session: Session, user: User) -> AlertSettings:
+    """The user's settings, or unsaved empty ones."""
+    return session.get(AlertSettings, user.id) or AlertSettings(
+        user_id=user.id, kinds=[], sms=False, phone=None, daily_summary=False
+    )
+
+
+def save_settings(
+    session: Session, user: User, data: AlertSettingsIn, *, now: datetime
+) -> AlertSettings:
+    settings = session.get(AlertSettings, user.id)
+    if settings is None:
+        settings = AlertSettings(user_id=user.id)
+        session.add(settings)
+    settings.kinds = sorted({str(k) for k in data.kinds})
+    settings.sms, settings.phone = data.sms, data.phone
+    settings.daily_summary, settings.updated_at = data.daily_summary, now
+    audit.record(
+        session,
+        actor_id=user.id,
+        action="alerts.update",
+        object_type="user",
+        object_id=user.id,
+        data={"kinds": settings.kinds, "sms": data.sms, "daily_summary": data.daily_summary},
+        now=now,
+    )
+    session.commit()
+    return settings
+
+
+def _listeners(session: Session) -> list[tuple[AlertSettings, User]]:
+    rows = session.execute(
+        select(AlertSettings, User)
+        .join(User, User.id == AlertSettings.user_id)
+        .where(User.active.is_(True), User.role.in_(OVERSIGHT_ROLES))
+    ).all()
+    return [(s, u) for s, u in rows]
+
+
+def _notify(session: Session, key: str, user_id: int, **values: Any) -> bool:
+    """Add a notification unless its key exists; True when added."""
+    if session.scalar(select(Notification.id).where(Notification.key == key)):
+        return False
+    session.add(Notification(key=key, user_id=user_id, **values))
+    return True
+
+
+def anomaly_raised(session: Session, anomaly: Anomaly, *, now: datetime) -> int:
+    """Tell every subscriber of this kind, in the caller's transaction; returns how many."""
+    listeners = [(s, u) for s, u in _listeners(session) if anomaly.kind in (s.kinds or [])]
+    if not listeners:
+        return 0
+    trip = session.get(Trip, anomaly.trip_id)
+    number = session.scalar(select(Pass.number).where(Pass.id == anomaly.pass_id))
+    shown = {"plate": trip.plate if trip else "", "number": number or ""}
+    for settings, user in listeners:
+        added = _notify(
+            session,
+            f"anomaly:{anomaly.id}:{user.id}",
+            user.id,
+            kind=anomaly.kind,
+            anomaly_id=anomaly.id,
+            trip_id=anomaly.trip_id,
+            data=shown,
+            created_at=now,
+        )
+        if added and settings.sms and settings.phone:
+            outbox.enqueue(
+                session,
+                dedupe_key=f"alert:{anomaly.id}:{user.id}",
+                to=settings.phone,
+                body=alert_text(user.locale or "zh_CN", kind=anomaly.kind, **shown),
+                now=now,
+            )
+    return len(listeners)
+
+
+def daily_summary(session: Session, day: date, *, now: datetime, tz: str) -> int:
+    """Send the summary of `day` to everyone who asked for it; returns how many were new."""
+    sent = 0
+    for settings, user in _listeners(session):
+        if not settings.daily_summary:
+            continue
+        figures = statistics.figures(
+            session, user, {"from": day.isoformat(), "to": day.isoformat()}, now=now, tz=tz
+        )
+        pending = session.scalar(
+            select(func.count()).select_from(Pass).where(Pass.status == "submitted")
+        )
+        data = {
+            "day": day.isoformat(),
+            "opened": figures["trips_opened"],
+            "loop_rate": figures["closed_loop_rate"],
+            "anomalies": sum(figures["anomalies"].values()),
+            "pending": pending or 0,
+        }
+        key = f"summary:{day.isoformat()}:{user.id}"
+        if not _notify(session, key, user.id, kind=DAILY_SUMMARY, data=data, created_at=now):
+            continue
+        sent += 1
+        if settings.phone:
+            outbox.enqueue(
+                session,
+                dedupe_key=key,
+                to=settings.phone,
+                body=daily_text(user.locale or "zh_CN", **data),
+                now=now,
+            )
+    session.commit()
+    return sent
+
+
+def unread_count(session: Session, user: User) -> int:
+    return (
+        session.scalar(
+            select(func.count()).where(
+                Notification.user_id == user.id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def inbox(user: User, *, unread_only: bool = False) -> Any:
+    """The user's notifications, newest first (a statement, for pagination)."""
+    stmt = select(Notification).where(Notification.user_id == user.id)
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    return stmt.order_by(Notification.id.desc())
+
+
+def mark_read(session: Session, user: User, ids: list[int] | None, *, now: datetime) -> int:
+    """Mark the user's notifications read (all when `ids` is None); returns how many."""
+    stmt = (
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=now)
+    )
+    if ids is not None:
+        stmt = stmt.where(Notification.id.in_(ids))
+    marked = session.execute(stmt).rowcount
+    session.commit()
+    return marked
+
+
+def yesterday(now: datetime, tz: str) -> date:
+    return now.astimezone(ZoneInfo(tz)).date() - timedelta(days=1)

@@ -1,0 +1,41 @@
+"""Alert settings of oversight users and the notifications they receive."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db import Base, UTCDateTime
+
+
+class AlertSettings(Base):
+    """What one user is told about: anomaly kinds, by SMS too, and a daily summary."""
+
+    __tablename__ = "alert_settings"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sms: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone: Mapped[str | None] = mapped_column(String(16))
+    daily_summary: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Notification(Base):
+    """An in-app notice; `key` makes raising it twice add nothing."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_inbox", "user_id", "read_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(24))  # an anomaly kind, or daily_summary
+    anomaly_id: Mapped[int | None] = mapped_column(ForeignKey("anomaly.id"), index=True)
+    trip_id: Mapped[int | None] = mapped_column(ForeignKey("trip.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,240 @@
+"""Alerts: subscriptions to anomaly kinds, in-app notifications, SMS through the outbox,
+and the daily summary."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+import audit
+from passes.models import SmsMessage
+from supervision.models import AlertSettings, Notification
+from tests.support import api_token, login, now, post_form
+
+PHONE = "+8613900001111"
+
+
+@pytest.fixture
+def gate_world(client, make):
+    """An approved pass, a gate and its officer."""
+    destination = make.enterprise()
+    p = make.pass_(status="approved", destination_enterprise_id=destination.id)
+    gate = make.checkpoint("gate")
+    officer = api_token(client, make.officer(gate).username)
+    return {"pass": p, "gate": gate, "officer": officer}
+
+
+def scan(client, world):
+    body = {
+        "scan_id": str(uuid.uuid4()),
+        "checkpoint_id": world["gate"].id,
+        "code": world["pass"].code,
+    }
+    response = client.post("/api/v1/scans", json=body, headers=world["officer"])
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def leave_without_arriving(client, world):
+    scan(client, world)  # entry
+    return scan(client, world)  # exit: raises no_arrival
+
+
+def sms_to(db, phone):
+    db.rollback()
+    return db.scalars(select(SmsMessage).where(SmsMessage.to == phone)).all()
+
+
+def test_subscriber_hears_of_a_new_anomaly_in_the_app_and_by_sms(app, client, make, gate_world, db):
+    app.config["SMS_DELIVER_INLINE"] = False
+    watcher = make.user("supervisor")
+    other = make.user("supervisor")
+    headers = api_token(client, watcher.username)
+    other_headers = api_token(client, other.username)
+    saved = client.put(
+        "/api/v1/alerts",
+        json={"kinds": ["no_arrival"], "sms": True, "phone": "13900001111"},
+        headers=headers,
+    )
+    assert saved.status_code == 200, saved.get_json()
+    assert saved.get_json() == {
+        "kinds": ["no_arrival"],
+        "sms": True,
+        "phone": PHONE,
+        "daily_summary": False,
+    }
+    client.put("/api/v1/alerts", json={"kinds": ["overstay"]}, headers=other_headers)
+
+    exit_ = leave_without_arriving(client, gate_world)
+    assert exit_["event"] == "exit"
+
+    inbox = client.get("/api/v1/notifications", headers=headers).get_json()
+    assert inbox["total"] == 1
+    [item] = inbox["items"]
+    assert item["kind"] == "no_arrival"
+    assert item["trip_id"] == exit_["trip"]["id"]
+    assert item["data"] == {
+        "plate": gate_world["pass"].vehicle.plate,
+        "number": gate_world["pass"].number,
+    }
+    assert item["read_at"] is None
+    assert client.get("/api/v1/notifications", headers=other_headers).get_json()["total"] == 0
+
+    [message] = sms_to(db, PHONE)
+    assert gate_world["pass"].vehicle.plate in message.body
+    assert "未到达目的地即离开" in message.body
+    assert message.enterprise_id is None
+    assert message.pass_id is None
+    assert audit.verify(db).ok
+
+
+def test_in_app_only_sends_no_sms_and_inactive_users_hear_nothing(
+    app, client, make, gate_world, db
+):
+    quiet = make.user("supervisor")
+    gone = make.user("supervisor")
+    client.put(
+        "/api/v1/alerts", json={"kinds": ["no_arrival"]}, headers=api_token(client, quiet.username)
+    )
+    client.put(
+        "/api/v1/alerts",
+        json={"kinds": ["no_arrival"], "sms": True, "phone": "13900002222"},
+        headers=api_token(client, gone.username),
+    )
+    with app.extensions["sessions"]() as session:
+        from accounts.models import User
+
+        session.get(User, gone.id).active = False
+        session.commit()
+    leave_without_arriving(client, gate_world)
+    db.rollback()
+    assert db.scalars(select(Notification.user_id)).all() == [quiet.id]
+    assert sms_to(db, "+8613900002222") == []
+
+
+def test_sweeping_twice_notifies_once(app, client, make, gate_world, db):
+    app.config["SMS_DELIVER_INLINE"] = False
+    watcher = make.user("supervisor")
+    client.put(
+        "/api/v1/alerts",
+        json={"kinds": ["no_arrival_yet"], "sms": True, "phone": PHONE},
+        headers=api_token(client, watcher.username),
+    )
+    scan(client, gate_world)  # entry, then nothing
+    from checkpoints import services
+    from checkpoints.domain import SweepPolicy
+
+    for _ in range(2):
+        with app.extensions["sessions"]() as session:
+            services.sweep(session, now=now() + timedelta(hours=7), policy=SweepPolicy())
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Notification)) == 1
+    assert len(sms_to(db, PHONE)) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kinds": ["no_arrival"], "sms": True}, "phone"),
+        ({"kinds": [], "daily_summary": True}, "phone"),
+        ({"kinds": ["no_arrival"], "sms": True, "phone": "12345"}, "phone"),
+        ({"kinds": ["teleported"]}, "kinds.0"),
+        ({"kinds": "no_arrival"}, "kinds"),
+        ({"kinds": [], "surprise": 1}, "surprise"),
+    ],
+)
+def test_bad_settings_are_refused_and_change_nothing(client, make, db, body, field):
+    user = make.user("supervisor")
+    response = client.put("/api/v1/alerts", json=body, headers=api_token(client, user.username))
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
+    db.rollback()
+    assert db.get(AlertSettings, user.id) is None
+
+
+def test_settings_page_saves_shows_errors_and_the_inbox_marks_read(
+    app, client, make, gate_world, db
+):
+    watcher = make.user("supervisor")
+    login(client, watcher.username)
+    page = client.get("/alerts").get_data(as_text=True)
+    assert "未到达目的地即离开" in page
+    assert 'name="kinds"' in page
+
+    refused = post_form(client, "/alerts", {"kinds": ["no_arrival"], "sms": "on"})
+    assert refused.status_code == 200
+    assert "请输入接收短信的手机号码" in refused.get_data(as_text=True)
+    db.rollback()
+    assert db.get(AlertSettings, watcher.id) is None
+
+    saved = post_form(
+        client, "/alerts", {"kinds": ["no_arrival", "overstay"], "phone": "13900001111"}
+    )
+    assert saved.status_code == 302
+    db.rollback()
+    settings = db.get(AlertSettings, watcher.id)
+    assert settings.kinds == ["no_arrival", "overstay"]
+    assert not settings.sms
+
+    empty = client.get("/notifications").get_data(as_text=True)
+    assert "暂无通知" in empty
+    leave_without_arriving(client, gate_world)
+    home = client.get("/notifications").get_data(as_text=True)
+    assert 'class="nav-count"' in home
+    assert gate_world["pass"].vehicle.plate in home
+    assert 'class="unread"' in home
+    post_form(client, "/notifications/read")
+    after = client.get("/notifications").get_data(as_text=True)
+    assert 'class="nav-count"' not in after
+    assert 'class="unread"' not in after
+
+
+def test_marking_read_by_id_touches_only_ones_own(client, make, gate_world, db):
+    a, b = make.user("supervisor"), make.user("reviewer")
+    ha, hb = api_token(client, a.username), api_token(client, b.username)
+    for h in (ha, hb):
+        client.put("/api/v1/alerts", json={"kinds": ["no_arrival"]}, headers=h)
+    leave_without_arriving(client, gate_world)
+    [mine] = client.get("/api/v1/notifications", headers=ha).get_json()["items"]
+    [theirs] = client.get("/api/v1/notifications", headers=hb).get_json()["items"]
+    marked = client.post(
+        "/api/v1/notifications/read", json={"ids": [mine["id"], theirs["id"]]}, headers=ha
+    )
+    assert marked.get_json() == {"marked": 1}
+    assert client.get("/api/v1/notifications?unread=true", headers=ha).get_json()["total"] == 0
+    assert client.get("/api/v1/notifications?unread=true", headers=hb).get_json()["total"] == 1
+
+
+def test_daily_summary_once_per_day(app, client, make, runner, gate_world, db):
+    app.config["SMS_DELIVER_INLINE"] = False
+    watcher = make.user("supervisor")
+    client.put(
+        "/api/v1/alerts",
+        json={"kinds": [], "daily_summary": True, "phone": PHONE},
+        headers=api_token(client, watcher.username),
+    )
+    leave_without_arriving(client, gate_world)  # one trip, not a closed loop, one anomaly
+    make.pass_()  # one application waiting
+    from zoneinfo import ZoneInfo
+
+    today = now().astimezone(ZoneInfo(app.config["TIMEZONE"])).date().isoformat()
+    first = runner.invoke(args=["alerts", "daily-summary", "--day", today])
+    assert first.exit_code == 0, first.output
+    assert f"1 daily summaries for {today}" in first.output
+    again = runner.invoke(args=["alerts", "daily-summary", "--day", today])
+    assert f"0 daily summaries for {today}" in again.output
+    [message] = sms_to(db, PHONE)
+    assert "入境1车次" in message.body
+    assert "闭环率0%" in message.body
+    assert "新增异常1起" in message.body
+    assert "待审批申请1件" in message.body
+    [note] = db.scalars(select(Notification)).all()
+    assert note.kind == "daily_summary"
+    assert note.data["opened"] == 1
+
+
+def test_daily_summary_defaults_to_yesterday(runner):
+    result = runner.invoke(args=["alerts", "daily-summary"])
+    assert result.exit_code == 0
+    assert "0 daily summaries for" in result.output
