@@ -17,7 +17,10 @@ from accounts import services
 from accounts.domain import EnterpriseStatus, Role, credit_code_check_char
 from accounts.models import Enterprise, User
 from accounts.schemas import EnterpriseSignup, UserCreate
+from checkpoints.domain import AnomalyKind
 from db import utcnow
+from supervision import alerts
+from supervision.models import AlertSettings
 
 demo = AppGroup("demo", help="Demo data.")
 
@@ -145,6 +148,14 @@ def seed(force: bool) -> None:
             staff[login] = user
         enterprises = [_seed_enterprise(session, row, staff["admin"]) for row in ENTERPRISES]
         _seed_fleet_and_passes(session, enterprises[0], enterprises[1], staff["reviewer"])
+        if session.get(AlertSettings, staff["supervisor"].id) is None:
+            # The demo supervisor hears of every anomaly kind in the app (no SMS).
+            alerts.save_settings(
+                session,
+                staff["supervisor"],
+                alerts.AlertSettingsIn(kinds=list(AnomalyKind)),
+                now=utcnow(),
+            )
         if current_app.config["SMS_BACKEND"] == "console":
             # No worker runs in the demo: hand the seeded messages to the console now.
             from passes import context, outbox
