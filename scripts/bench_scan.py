@@ -33,8 +33,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def seed(app, passes: int) -> tuple[str, int, list[str]]:
-    """An officer's API token, the gate id and the QR texts of `passes` approved passes."""
+def seed(app, passes: int) -> tuple[str, int, list[str], str]:
+    """An officer's API token, the gate id, the QR texts of `passes` approved passes, and a
+    reviewer's API token (for the smallest authenticated write)."""
     from accounts import services as accounts
     from db import utcnow
     from passes import context, services
@@ -46,20 +47,35 @@ def seed(app, passes: int) -> tuple[str, int, list[str]]:
         services.approve_pass(j.session, pass_id, j.reviewer, now=now, issuer=issuer)
     codes = [p.code for p in j.session.query(Pass).order_by(Pass.id)]
     raw, _ = accounts.issue_api_token(j.session, j.officer, now=now, lifetime=timedelta(hours=2))
+    reviewer, _ = accounts.issue_api_token(
+        j.session, j.reviewer, now=now, lifetime=timedelta(hours=2)
+    )
     j.session.close()
-    return raw, j.gate.id, codes
+    return raw, j.gate.id, codes, reviewer
 
 
 class Load:
     """Closed-loop clients (as fast as they can) or open-loop ones (a fixed total rate)."""
 
-    def __init__(self, port: int, token: str, gate: int, codes: list[str]):
+    def __init__(self, port: int, token: str, gate: int, codes: list[str], reviewer: str):
         self.port, self.token, self.gate, self.codes = port, token, gate, codes
+        self.reviewer = reviewer
 
     def _request(self, conn: http.client.HTTPConnection, kind: str, code: str) -> float:
         started = time.perf_counter()
         if kind == "noop":
             conn.request("GET", "/api/v1/health")
+        elif kind == "write":
+            # The smallest authenticated write: token, JSON body, one UPDATE, a commit.
+            conn.request(
+                "POST",
+                "/api/v1/notifications/read",
+                body='{"ids": []}',
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {self.reviewer}",
+                },
+            )
         else:
             body = json.dumps(
                 {"scan_id": str(uuid.uuid4()), "checkpoint_id": self.gate, "code": code}
@@ -139,7 +155,7 @@ def main() -> None:
     app, instance = bench_app()
     engine = app.extensions["engine"]
     with app.app_context():
-        token, gate, codes = seed(app, args.passes)
+        token, gate, codes, reviewer = seed(app, args.passes)
     engine.dispose()
     env = {
         **os.environ,
@@ -173,10 +189,11 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.1)
-        load = Load(port, token, gate, codes)
+        load = Load(port, token, gate, codes, reviewer)
         load.run("noop", args.clients, 2)  # warm-up
         load.run("scan", args.clients, 2)
         noop = load.run("noop", args.clients, args.seconds)
+        write = load.run("write", args.clients, args.seconds)
         scan = load.run("scan", args.clients, args.seconds)
         half = load.run("scan", args.clients, args.seconds, rate=scan["rps"] / 2)
     finally:
@@ -188,6 +205,7 @@ def main() -> None:
     )
     for name, r in (
         ("no-op GET /api/v1/health", noop),
+        ("smallest authenticated write (mark read)", write),
         ("POST /api/v1/scans (peak)", scan),
         ("POST /api/v1/scans at half the peak rate", half),
     ):
@@ -196,6 +214,7 @@ def main() -> None:
             f"  ({r['n']} ok, {r['errors']} errors)"
         )
     print(f"ratio scan/no-op: {scan['rps'] / noop['rps']:.2f}")
+    print(f"ratio smallest authenticated write/no-op: {write['rps'] / noop['rps']:.2f}")
 
 
 if __name__ == "__main__":

@@ -37,3 +37,15 @@ def write_y4m(frame: Image.Image, path: Path, frames: int = 20) -> Path:
 
 def qr_video(text: str, path: Path) -> Path:
     return write_y4m(qr_frame(text), path)
+
+
+def png_video(png: bytes, path: Path) -> Path:
+    """A video of a QR image as served (e.g. a pass's PNG), centred on a white frame."""
+    from io import BytesIO
+
+    image = Image.open(BytesIO(png)).convert("RGB")
+    side = min(HEIGHT - 20, max(image.size))
+    image = image.resize((side, side), Image.NEAREST)
+    frame = Image.new("RGB", (WIDTH, HEIGHT), "white")
+    frame.paste(image, ((WIDTH - side) // 2, (HEIGHT - side) // 2))
+    return write_y4m(frame, path)

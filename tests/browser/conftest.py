@@ -96,9 +96,19 @@ class Screen:
         return path
 
     def assert_fits(self) -> None:
+        self.page.wait_for_load_state()
         width = self.page.evaluate("document.documentElement.scrollWidth")
         viewport = self.page.viewport_size["width"]
-        assert width <= viewport, f"{self.page.url} scrolls sideways: {width}px > {viewport}px"
+        if width > viewport:
+            wide = self.page.evaluate(
+                """w => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > w)
+                .slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id)""",
+                viewport,
+            )
+            raise AssertionError(
+                f"{self.page.url} scrolls sideways: {width}px > {viewport}px; widest: {wide}"
+            )
         assert self.console_errors == [], self.console_errors
 
 
