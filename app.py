@@ -32,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     overrides = dict(config or {})
     instance = overrides.pop("INSTANCE_PATH", None) or os.environ.get("INSTANCE_PATH") or None
     app = Flask(__name__, instance_path=instance)
+    app.url_map.converters["int"] = web.IdConverter
     app.config.update(settings.load(Path(app.instance_path)))
     app.config.update(overrides)
     register_extensions(app)

@@ -14,6 +14,8 @@ from flask_wtf import FlaskForm
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import NotFound as HTTPNotFound
+from werkzeug.routing import IntegerConverter
 
 from db import utcnow
 from errors import ValidationFailed
@@ -150,3 +152,15 @@ class Form(FlaskForm):
                 self.form_errors.extend(translated)
             else:
                 field.errors = [*field.errors, *translated]
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in a URL: a database id from 1 to 2**63 - 1; any other number is a 404
+    for that object (not a search for another route, and never an overflow in the
+    database)."""
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 1 <= number <= 2**63 - 1:
+            raise HTTPNotFound()
+        return number

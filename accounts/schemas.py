@@ -16,6 +16,8 @@ Mobile = Annotated[str, AfterValidator(domain.normalise_mobile)]
 CreditCode = Annotated[str, AfterValidator(domain.normalise_credit_code)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# A reference to a row: what the database's integer holds, so a longer number is a 422.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class Input(BaseModel):
@@ -35,8 +37,8 @@ class UserCreate(Input):
     username: Username
     password: Password
     role: Role
-    enterprise_id: int | None = None
-    checkpoint_ids: list[int] = Field(default_factory=list, max_length=200)
+    enterprise_id: Id | None = None
+    checkpoint_ids: list[Id] = Field(default_factory=list, max_length=200)
 
 
 class TokenRequest(Input):

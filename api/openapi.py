@@ -60,6 +60,8 @@ def _operation(doc: EndpointDoc, components: dict[str, Any]) -> tuple[str, dict[
         }
     responses: dict[str, Any] = {str(doc.status): success}
     statuses = [400, 422] if doc.body else []
+    if doc.query:
+        statuses.append(422)  # a filter or page number out of range
     if doc.roles is not None:
         statuses += [401, 403, 404, 409]
     else:

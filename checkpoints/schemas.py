@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
 
-from accounts.schemas import Input, Output
+from accounts.schemas import Id, Input, Output
 from checkpoints.domain import Kind, normalise_checkpoint_code
 
 Code = Annotated[str, AfterValidator(normalise_checkpoint_code)]
@@ -20,7 +20,7 @@ class CheckpointIn(Input):
     code: Code
     name: Name
     kind: Kind
-    enterprise_id: int | None = None
+    enterprise_id: Id | None = None
 
 
 class CheckpointOut(Output):
@@ -34,7 +34,7 @@ class CheckpointOut(Output):
 
 class ScanIn(Input):
     scan_id: UUID
-    checkpoint_id: int
+    checkpoint_id: Id
     code: Annotated[str, StringConstraints(max_length=1024)] | None = None
     number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
     plate: Annotated[str, StringConstraints(max_length=20)] | None = None

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
 
-from accounts.schemas import Input, Mobile, Output
+from accounts.schemas import Id, Input, Mobile, Output
 from passes import domain
 from passes.domain import Category, PassStatus, VehicleType
 
@@ -31,17 +31,17 @@ class DriverIn(Input):
 
 
 class PassApplication(Input):
-    vehicle_id: int
-    driver_id: int
-    co_driver_id: int | None = None
-    destination_enterprise_id: int | None = None
+    vehicle_id: Id
+    driver_id: Id
+    co_driver_id: Id | None = None
+    destination_enterprise_id: Id | None = None
     origin: Place
     cargo: Place
     category: Category
     valid_from: AwareDatetime
     valid_until: AwareDatetime
     max_trips: int = Field(default=1, ge=1, le=100)
-    route_checkpoint_ids: list[int] = Field(default_factory=list, max_length=50)
+    route_checkpoint_ids: list[Id] = Field(default_factory=list, max_length=50)
 
 
 class ReasonIn(Input):
@@ -49,7 +49,7 @@ class ReasonIn(Input):
 
 
 class BulkIds(Input):
-    ids: list[int] = Field(min_length=1, max_length=500)
+    ids: list[Id] = Field(min_length=1, max_length=500)
 
 
 class VehicleOut(Output):

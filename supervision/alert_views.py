@@ -8,13 +8,13 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 import web
 from accounts.domain import OVERSIGHT_ROLES
 from accounts.forms import ActionForm
 from accounts.models import User
-from accounts.schemas import Input
+from accounts.schemas import Id, Input
 from api.core import Page, endpoint, paginate
 from checkpoints.domain import AnomalyKind
 from errors import ValidationFailed
@@ -47,7 +47,7 @@ class NotificationOut(BaseModel):
 
 
 class MarkRead(Input):
-    ids: list[int] | None = None
+    ids: list[Id] | None = Field(default=None, max_length=1000)
 
 
 class Marked(BaseModel):

@@ -106,3 +106,15 @@ def test_security_headers_forbid_inline_script(client):
     assert "unsafe-inline" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "<script>" not in response.get_data(as_text=True)
+
+
+def test_an_id_too_large_for_the_database_is_a_404_not_a_crash(client, make):
+    headers = api_token(client, make.enterprise_user(make.enterprise()).username)
+    huge = "9" * 30
+    response = client.get(f"/api/v1/drivers/{huge}", headers=headers)
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert client.get(f"/api/v1/drivers/{2**63}", headers=headers).status_code == 404
+    refused = client.post("/api/v1/passes", json={"vehicle_id": int(huge)}, headers=headers)
+    assert refused.status_code == 422
+    assert "vehicle_id" in refused.get_json()["errors"]
