@@ -18,7 +18,7 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.routing import IntegerConverter
 
 from db import utcnow
-from errors import ValidationFailed
+from errors import N_, ValidationFailed
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -82,10 +82,43 @@ def error_message(error: Mapping[str, Any]) -> str:
     return gettext("This value is not valid.")
 
 
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL
+
+
+def is_id(raw: str) -> bool:
+    """A form or query value that can name a row."""
+    return raw.isdigit() and 1 <= int(raw) <= MAX_ID
+
+
+NUL_MESSAGE = N_("Text must not contain NUL characters.")
+
+
+def _nul_fields(data: Any, path: str = "") -> list[str]:
+    if isinstance(data, str):
+        return [path or "body"] if "\x00" in data else []
+    if isinstance(data, Mapping):
+        items: Any = data.items()
+    elif isinstance(data, list | tuple):
+        items = enumerate(data)
+    else:
+        return []
+    found = []
+    for key, value in items:
+        found += _nul_fields(value, f"{path}.{key}" if path else str(key))
+    return found
+
+
+def reject_nul(data: Any) -> None:
+    """No database stores NUL in text (PostgreSQL refuses it): a 422, never a 500."""
+    if fields := _nul_fields(data):
+        raise ValidationFailed({field: [gettext(NUL_MESSAGE)] for field in fields})
+
+
 def validate(model: type[M], data: Any) -> M:
     """Parse input into `model`, or raise ValidationFailed with translated field messages."""
     if not isinstance(data, Mapping):
         raise ValidationFailed.one("body", gettext("Send a JSON object."))
+    reject_nul(data)
     try:
         return model.model_validate(data)
     except PydanticError as exc:
@@ -155,12 +188,11 @@ class Form(FlaskForm):
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` in a URL: a database id from 1 to 2**63 - 1; any other number is a 404
-    for that object (not a search for another route, and never an overflow in the
-    database)."""
+    """`<int:...>` in a URL: a database id (an INTEGER column, at most MAX_ID); any other
+    number is a 404 for that object (not a search for another route, and never an
+    overflow in the database)."""
 
     def to_python(self, value: str) -> int:
-        number = int(value)
-        if not 1 <= number <= 2**63 - 1:
+        if not is_id(value):
             raise HTTPNotFound()
-        return number
+        return int(value)

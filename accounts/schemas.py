@@ -16,8 +16,9 @@ Mobile = Annotated[str, AfterValidator(domain.normalise_mobile)]
 CreditCode = Annotated[str, AfterValidator(domain.normalise_credit_code)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-# A reference to a row: what the database's integer holds, so a longer number is a 422.
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+# A reference to a row: what an INTEGER id column holds (32 bits on PostgreSQL), so a
+# larger number is a 422, not a database error.
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class Input(BaseModel):

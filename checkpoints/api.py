@@ -18,7 +18,6 @@ from api.core import Page, endpoint, paginate
 from checkpoints import scanning, services
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from checkpoints.schemas import CheckpointIn, CheckpointOut, NoteIn, ReasonIn, ScanIn, ScanOut
-from errors import ValidationFailed
 from passes import keys
 from supervision import history
 
@@ -153,9 +152,7 @@ def list_scans(user: User) -> dict[str, Any]:
     stmt = _visible_scans(user)
     raw = request.args.get("checkpoint_id", "")
     if raw:
-        if not raw.isdigit():
-            raise ValidationFailed.one("checkpoint_id", "Enter a whole number.")
-        stmt = stmt.where(Scan.checkpoint_id == int(raw))
+        stmt = stmt.where(Scan.checkpoint_id == history.id_filter(raw, "checkpoint_id"))
     return paginate(stmt.order_by(Scan.id.desc()), ScanRow)
 
 

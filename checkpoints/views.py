@@ -135,7 +135,7 @@ def set_active(checkpoint_id: int) -> Any:
 @web.roles_required(Role.ADMIN)
 def assign(user_id: int) -> Any:
     officer = web.db().get(User, user_id) or abort(404)
-    ids = [int(v) for v in request.form.getlist("checkpoint_ids") if v.isdigit()]
+    ids = [int(v) for v in request.form.getlist("checkpoint_ids") if web.is_id(v)]
     try:
         services.assign_checkpoints(web.db(), officer, ids, actor=current_user, now=web.now())
     except ValidationFailed as exc:

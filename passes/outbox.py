@@ -129,6 +129,13 @@ def deliver(
     except SmsError as exc:
         message.error_code, message.error_text = exc.code, exc.text[:500]
         message.lease_owner = message.lease_until = None
+        if exc.http_status is None:
+            # No answer (a timeout, a dropped connection): the provider may have taken it.
+            # Stay "maybe sent" (updated_at stays the send time the lookup searches from), so
+            # the next attempt asks the provider before sending again.
+            message.lease_until = now() + retry_delay(message.attempts, jitter())
+            session.commit()
+            return message.status
         if sms_error_is_permanent(exc.http_status, exc.code) or (
             message.attempts >= MAX_SMS_ATTEMPTS
         ):

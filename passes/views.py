@@ -114,7 +114,7 @@ def new() -> Any:
     block = filing_block_reason(current_user.enterprise.status)
     copy_id = request.args.get("copy", "")
     copy_from = (
-        get_scoped(web.db(), Pass, int(copy_id), current_user) if copy_id.isdigit() else None
+        get_scoped(web.db(), Pass, int(copy_id), current_user) if web.is_id(copy_id) else None
     )
     form = _pass_form(copy_from)
     status = 200
@@ -296,7 +296,7 @@ def queue() -> Any:
 @bp.post("/review/bulk")
 @web.roles_required(Role.REVIEWER)
 def bulk() -> Any:
-    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    ids = [int(v) for v in request.form.getlist("ids") if web.is_id(v)]
     try:
         data = web.validate(BulkIds, {"ids": ids})
     except ValidationFailed:

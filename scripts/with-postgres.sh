@@ -42,5 +42,9 @@ as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -o \
 "$PGBIN/createdb" -h "$DIR" -p "$PORT" -U postgres trafficpass_test
 
 export TEST_DATABASE_URL="postgresql+psycopg://postgres@/trafficpass_test?host=$DIR&port=$PORT"
+# How a test restarts the server (the fault suite checks the app recovers by itself).
+RESTART="$PGBIN/pg_ctl -D $DIR/data -l $DIR/server.log -w -m fast restart"
+if [ "$(id -u)" = 0 ]; then RESTART="runuser -u postgres -- $RESTART"; fi
+export TEST_PG_RESTART="$RESTART"
 echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on $DIR port $PORT"
 "$@"

@@ -166,8 +166,8 @@ def query(kind: str, args: Mapping[str, str], user: User, tz: str) -> Select[Any
         )
         if not user.is_oversight:  # an enterprise: scans of its own passes only
             stmt = stmt.where(Pass.enterprise_id == user.enterprise_id)
-        if (checkpoint := (args.get("checkpoint_id") or "")).isdigit():
-            stmt = stmt.where(Scan.checkpoint_id == int(checkpoint))
+        if checkpoint := (args.get("checkpoint_id") or "").strip():
+            stmt = stmt.where(Scan.checkpoint_id == history.id_filter(checkpoint, "checkpoint_id"))
         return _window(stmt, Scan.recorded_at, args, tz).order_by(Scan.id.desc())
     stmt = (
         select(

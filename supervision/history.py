@@ -78,14 +78,11 @@ def search(args: Mapping[str, str], user: Any, *, tz: str) -> Select[Any]:
         )
         stmt = stmt.where(Trip.pass_id.in_(select(Pass.id).where(Pass.driver_id.in_(drivers))))
     if enterprise := get("enterprise_id"):
-        if not enterprise.isdigit():
-            raise ValidationFailed.one("enterprise_id", N_("Enter a whole number."))
-        stmt = stmt.where(Trip.enterprise_id == int(enterprise))
+        stmt = stmt.where(Trip.enterprise_id == id_filter(enterprise, "enterprise_id"))
     if checkpoint := get("checkpoint_id"):
-        if not checkpoint.isdigit():
-            raise ValidationFailed.one("checkpoint_id", N_("Enter a whole number."))
+        checkpoint_id = id_filter(checkpoint, "checkpoint_id")
         stmt = stmt.where(
-            exists().where(Scan.trip_id == Trip.id, Scan.checkpoint_id == int(checkpoint))
+            exists().where(Scan.trip_id == Trip.id, Scan.checkpoint_id == checkpoint_id)
         )
     if state := get("state"):
         stmt = stmt.where(Trip.state == _choice(state, set(TripState), "state"))
@@ -98,3 +95,10 @@ def search(args: Mapping[str, str], user: Any, *, tz: str) -> Select[Any]:
         stmt = stmt.where(Trip.opened_at <= _moment(end, "to", tz, end=True))
     sort = _choice(get("sort") or "newest", set(SORTS), "sort")
     return stmt.order_by(*SORTS[sort])
+
+
+def id_filter(raw: str, name: str) -> int:
+    """An id typed into a filter: a whole number an INTEGER column can hold."""
+    if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:  # an INTEGER column
+        raise ValidationFailed.one(name, N_("Enter a whole number."))
+    return int(raw)

@@ -30,13 +30,18 @@ ERRORS = {
 
 class TwilioStub:
     """Scripted answers: push 'ok', '429', '500', '21211', 'timeout' onto `script`;
-    an empty script answers 'ok'. `delay` slows every answer down (seconds)."""
+    an empty script answers 'ok'. `delay` slows every answer down (seconds). An `outage`
+    (a list of failures) answers every request with them in turn until it is set to None;
+    a 'timeout' keeps the client waiting `hang` seconds, and the message still goes out,
+    as when the provider's answer is what got lost."""
 
     def __init__(self) -> None:
         self.script: deque[str] = deque()
         self.sent: list[dict[str, str]] = []
         self.requests = 0
         self.delay = 0.0
+        self.outage: list[str] | None = None
+        self.hang = 20.0
         self.lock = threading.Lock()
         self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -71,10 +76,19 @@ class TwilioStub:
         request = Request(environ)
         with self.lock:
             self.requests += 1
-            action = self.script.popleft() if self.script else "ok"
+            if self.outage:
+                action = self.outage[self.requests % len(self.outage)]
+                if request.method == "GET":
+                    action = "500"  # lookups fail too while the provider is down
+            else:
+                action = self.script.popleft() if self.script else "ok"
         if self.delay:
             time.sleep(self.delay)
-        if request.method == "GET" and request.path.endswith("/Messages.json"):
+        if (
+            request.method == "GET"
+            and request.path.endswith("/Messages.json")
+            and action not in ERRORS
+        ):
             to = request.args.get("To")
             with self.lock:
                 found = [m for m in self.sent if m["to"] == to]
@@ -84,7 +98,14 @@ class TwilioStub:
             }
             return Response(json.dumps(body), mimetype="application/json")(environ, start_response)
         if action == "timeout":
-            time.sleep(20)
+            # The provider takes the message; its answer is what gets lost.
+            message = self._message(request.form.to_dict(), "SM" + uuid.uuid4().hex)
+            with self.lock:
+                self.sent.append(message)
+            time.sleep(self.hang)
+            return Response(json.dumps(message), status=201, mimetype="application/json")(
+                environ, start_response
+            )
         if action in ERRORS:
             status, text = ERRORS[action]
             code = int(action) if action.isdigit() and len(action) > 3 else status

@@ -16,6 +16,9 @@
   let current = null; // {body, data} of the scan on screen
   let lastText = { value: null, at: 0 };
   let camera = null;
+  // Times in the page's language and the jurisdiction's time zone, not the phone's.
+  const when = { timeZone: root.dataset.tz || undefined };
+  const lang = document.documentElement.lang || undefined;
 
   const saved = localStorage.getItem(STORE);
   if (saved && [...select.options].some((o) => o.value === saved)) select.value = saved;
@@ -102,7 +105,7 @@
     $("r-trip").textContent = data.trip && p
       ? text.trip.replace("{seq}", data.trip.seq).replace("{max}", p.max_trips)
       : "—";
-    $("r-valid").textContent = p ? new Date(p.valid_until).toLocaleString() : "—";
+    $("r-valid").textContent = p ? new Date(p.valid_until).toLocaleString(lang, { ...when, dateStyle: "short", timeStyle: "short" }) : "—";
     const reasons = $("reasons");
     reasons.replaceChildren();
     for (const code of [...data.reasons, ...(data.anomalies || [])]) {
@@ -191,7 +194,7 @@
       list.replaceChildren();
       for (const scan of items) {
         const item = document.createElement("li");
-        const time = new Date(scan.recorded_at).toLocaleTimeString();
+        const time = new Date(scan.recorded_at).toLocaleTimeString(lang, when);
         const label = scan.event === "annul" ? text.annulled
           : `${scan.decision === "allow" ? text.allow : text.deny} ${scan.event !== "none" ? text[scan.event] : ""}`;
         item.className = scan.event === "annul" ? "annul" : scan.decision;

@@ -76,16 +76,20 @@ def test_429_is_retried_with_backoff_then_succeeds(app, stub, twilio):
     assert len(stub.sent) == 1
 
 
-def test_server_errors_and_timeouts_are_transient(app, stub, twilio):
+def test_a_server_error_is_retried_and_a_timeout_is_looked_up_not_resent(app, stub, twilio):
+    stub.hang = 2.5  # longer than the client waits
     stub.script.extend(["500", "timeout"])
     queue(app)
     run(app, twilio)
+    [message] = messages(app)
+    assert message.status == "pending"  # refused: safe to send again
     run(app, twilio, at=now() + timedelta(minutes=2))
     [message] = messages(app)
-    assert message.status == "pending"
+    assert message.status == "sending"  # no answer: it may have gone out
     assert message.attempts == 2
     run(app, twilio, at=now() + timedelta(minutes=10))
     assert messages(app)[0].status == "sent"
+    assert len(stub.sent) == 1  # found at the provider, not sent a second time
 
 
 def test_invalid_number_is_permanent_and_explained(app, stub, twilio):
