@@ -10,12 +10,13 @@ import argparse
 import statistics
 import time
 
-from benchdata import bench_app, jurisdiction, submit_passes
+from benchdata import bench_app, jurisdiction, save_json, submit_passes
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--passes", type=int, default=1000)
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     app, _ = bench_app()
     with app.app_context():
@@ -50,6 +51,18 @@ def main() -> None:
         f"QR version {min(versions)}-{max(versions)} (error correction M)"
     )
     print(f"QR PNG render: {png_ms:.1f} ms per image")
+    save_json(
+        args.json,
+        {
+            "database": app.extensions["engine"].dialect.name,
+            "approved": len(ids) - 1,
+            "approve_seconds": round(approve_s, 2),
+            "approve_per_second": round((len(ids) - 1) / approve_s),
+            "token_chars": statistics.median(lengths),
+            "qr_versions": [min(versions), max(versions)],
+            "png_ms": round(png_ms, 1),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
-from benchdata import bench_app, jurisdiction, submit_passes
+from benchdata import bench_app, jurisdiction, save_json, submit_passes
 from sqlalchemy import insert, select, text
 
 PROVINCES = "沪苏皖赣闽鲁豫鄂湘粤"  # not 浙: the seeded pass uses 浙F plates
@@ -176,6 +176,7 @@ def main() -> None:
     parser.add_argument("--trips", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--export", action="store_true", help="also stream all trips as CSV")
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     app, _ = bench_app()
     plates = generate(app, args.trips)
@@ -198,6 +199,7 @@ def main() -> None:
     headers = {"Authorization": f"Bearer {raw}"}
     client = app.test_client()
     print(f"database: {app.extensions['engine'].dialect.name}; {args.repeat} requests each")
+    figures: dict[str, dict[str, float]] = {}
     for label, url in (
         ("trips by plate prefix", f"/api/v1/trips?plate={plates[0][:5]}"),
         ("trips by full plate", f"/api/v1/trips?plate={plates[1]}"),
@@ -207,8 +209,21 @@ def main() -> None:
     ):
         p50, p95, first = timed(client, url, headers, args.repeat)
         print(f"{label:28} p50 {p50:8.1f} ms  p95 {p95:8.1f} ms  first {first:8.1f} ms")
-    if args.export:
-        export_all(client)
+        figures[label] = {"p50": round(p50, 1), "p95": round(p95, 1), "first": round(first, 1)}
+    exported = export_all(client) if args.export else None
+    save_json(
+        args.json,
+        {
+            "database": app.extensions["engine"].dialect.name,
+            "server_version": ".".join(
+                map(str, app.extensions["engine"].dialect.server_version_info or ())
+            ),
+            "trips": args.trips,
+            "repeat": args.repeat,
+            "queries": figures,
+            "export": exported,
+        },
+    )
 
 
 def rss_mib() -> float:
@@ -217,7 +232,7 @@ def rss_mib() -> float:
         return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def export_all(client) -> None:
+def export_all(client) -> dict[str, float]:
     """Stream every trip as CSV; report rows, time and how much the process grew."""
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
@@ -237,11 +252,12 @@ def export_all(client) -> None:
         if i % 1000 == 0:
             peak = max(peak, rss_mib())
     response.close()
-    grown = peak - before
+    grown, took = peak - before, time.perf_counter() - started
     print(
-        f"CSV export of all trips: {rows} rows in {time.perf_counter() - started:.0f} s, "
+        f"CSV export of all trips: {rows} rows in {took:.0f} s, "
         f"resident memory grew at most {grown:.0f} MiB"
     )
+    return {"rows": rows, "seconds": round(took), "memory_growth_mib": round(grown)}
 
 
 if __name__ == "__main__":

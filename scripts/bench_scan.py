@@ -24,7 +24,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchdata import bench_app, jurisdiction, submit_passes  # noqa: E402
+from benchdata import bench_app, jurisdiction, save_json, submit_passes  # noqa: E402
+
+
+def workers_rss_mib(master: int) -> float:
+    """Resident memory of the gunicorn workers together (Linux /proc), in MiB."""
+    total = 0
+    for child in Path(f"/proc/{master}/task/{master}/children").read_text().split():
+        for line in Path(f"/proc/{child}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
 
 
 def free_port() -> int:
@@ -150,6 +160,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--passes", type=int, default=200)
+    parser.add_argument(
+        "--soak", type=float, default=0, help="then scan at half the peak rate this many seconds"
+    )
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
 
     app, instance = bench_app()
@@ -196,6 +210,18 @@ def main() -> None:
         write = load.run("write", args.clients, args.seconds)
         scan = load.run("scan", args.clients, args.seconds)
         half = load.run("scan", args.clients, args.seconds, rate=scan["rps"] / 2)
+        soak = []
+        started = time.monotonic()
+        while time.monotonic() - started < args.soak:
+            minute = load.run("scan", args.clients, min(60, args.soak), rate=scan["rps"] / 2)
+            minute["workers_rss_mib"] = workers_rss_mib(server.pid)
+            soak.append(minute)
+            print(
+                f"soak minute {len(soak):2}: {minute['rps']:5.0f} scans/s  p99 "
+                f"{minute['p99']:6.1f} ms  {minute['errors']} errors  "
+                f"workers {minute['workers_rss_mib']:.0f} MiB",
+                flush=True,
+            )
     finally:
         server.terminate()
         server.wait()
@@ -214,6 +240,22 @@ def main() -> None:
             f"  ({r['n']} ok, {r['errors']} errors)"
         )
     print(f"ratio scan/no-op: {scan['rps'] / noop['rps']:.2f}")
+    save_json(
+        args.json,
+        {
+            "database": engine.dialect.name,
+            "workers": args.workers,
+            "clients": args.clients,
+            "seconds": args.seconds,
+            "noop": noop,
+            "write": write,
+            "scan": scan,
+            "half": half,
+            "ratio_scan": round(scan["rps"] / noop["rps"], 2),
+            "ratio_write": round(write["rps"] / noop["rps"], 2),
+            "soak": soak,
+        },
+    )
     print(f"ratio smallest authenticated write/no-op: {write['rps'] / noop['rps']:.2f}")
 
 

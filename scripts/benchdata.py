@@ -133,3 +133,14 @@ def submit_passes(
             services.submit_pass(j.session, j.owner, data, now=now, rules=rules, issuer=issuer).id
         )
     return ids
+
+
+def save_json(path: str | None, data: dict[str, Any]) -> None:
+    """Write one benchmark's figures for scripts/bench_report.py (when --json is given)."""
+    if not path:
+        return
+    import json
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(data, indent=2, ensure_ascii=False))

@@ -1,0 +1,165 @@
+"""Turn the JSON figures of one `make bench` run into docs/benchmarks.md.
+
+.venv/bin/python scripts/bench_report.py RESULTS_DIR > docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+DATABASES = ("sqlite", "postgresql")
+QUERIES = (
+    "trips by plate prefix",
+    "trips by full plate",
+    "trips by pass number",
+    "dashboard",
+    "statistics, last 30 days",
+)
+
+
+def load(folder: Path, kind: str) -> dict[str, dict]:
+    found = {}
+    for database in DATABASES:
+        path = folder / f"{kind}-{database}.json"
+        if path.exists():
+            found[database] = json.loads(path.read_text())
+    return found
+
+
+def machine() -> list[str]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    memory = next(
+        int(line.split()[1]) // 1024 // 1024
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} cores; {memory} GiB memory",
+        f"- {platform.system()} {platform.release()}; Python {platform.python_version()}",
+    ]
+
+
+def cells(figures: dict[str, dict], row) -> str:
+    return " | ".join(row(figures[d]) if d in figures else "—" for d in DATABASES)
+
+
+def rate(r: dict) -> str:
+    return f"{r['rps']:.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms"
+
+
+def report(folder: Path) -> str:
+    approve, scan, history = load(folder, "approve"), load(folder, "scan"), load(folder, "history")
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; every figure below"
+        " comes from that one run. The load generator shares the machine with the server.",
+        "",
+        *machine(),
+    ]
+    versions = {d: h.get("server_version", "") for d, h in history.items()}
+    if versions:
+        lines.append("- Databases: " + ", ".join(f"{d} {v}" for d, v in versions.items() if v))
+    lines += ["", "## Scans under gunicorn", ""]
+    if scan:
+        any_run = next(iter(scan.values()))
+        lines += [
+            f"`scripts/bench_scan.py`: gunicorn {any_run['workers']} workers, "
+            f"{any_run['clients']} closed-loop clients, {any_run['seconds']:.0f} s per phase.",
+            "",
+            "| | SQLite | PostgreSQL |",
+            "|---|---|---|",
+            f"| no-op `GET /api/v1/health` | {cells(scan, lambda s: rate(s['noop']))} |",
+            "| smallest authenticated write (`POST /api/v1/notifications/read`) | "
+            f"{cells(scan, lambda s: rate(s['write']))} |",
+            f"| `POST /api/v1/scans`, peak | {cells(scan, lambda s: rate(s['scan']))} |",
+            f"| scans at half the peak rate | {cells(scan, lambda s: rate(s['half']))} |",
+            f"| ratio scan / no-op | {cells(scan, lambda s: str(s['ratio_scan']))} |",
+            f"| ratio smallest write / no-op | {cells(scan, lambda s: str(s['ratio_write']))} |",
+        ]
+    if approve:
+        lines += [
+            "",
+            "## Approving passes",
+            "",
+            "| | SQLite | PostgreSQL |",
+            "|---|---|---|",
+            "| approve passes one by one (sign, QR text, SMS row, audit) | "
+            + cells(
+                approve,
+                lambda a: (
+                    f"{a['approved']} in {a['approve_seconds']} s ({a['approve_per_second']}/s)"
+                ),
+            )
+            + " |",
+            f"| render one QR PNG | {cells(approve, lambda a: str(a['png_ms']) + ' ms')} |",
+        ]
+    if history:
+        trips = next(iter(history.values()))["trips"]
+        lines += [
+            "",
+            f"## Queries on {trips:,} trips and {trips * 4:,} scans",
+            "",
+            "`scripts/bench_history.py`: p95 over "
+            f"{next(iter(history.values()))['repeat']} requests through the real views "
+            "(the first, cold request in brackets).",
+            "",
+            "| p95 | SQLite | PostgreSQL |",
+            "|---|---|---|",
+        ]
+        for query in QUERIES:
+            lines.append(
+                f"| {query} | "
+                + cells(
+                    history,
+                    lambda h, q=query: (
+                        f"{h['queries'][q]['p95']} ms ({h['queries'][q]['first']} ms)"
+                        if q in h["queries"]
+                        else "—"
+                    ),
+                )
+                + " |"
+            )
+        lines.append(
+            "| CSV export of every trip | "
+            + cells(
+                history,
+                lambda h: (
+                    f"{h['export']['rows']:,} rows in {h['export']['seconds']} s, "
+                    f"memory +{h['export']['memory_growth_mib']} MiB"
+                    if h.get("export")
+                    else "—"
+                ),
+            )
+            + " |"
+        )
+    soaks = {d: s["soak"] for d, s in scan.items() if s.get("soak")}
+    if soaks:
+        lines += ["", "## Soak at half the peak rate", ""]
+        for database, minutes in soaks.items():
+            rss = [m["workers_rss_mib"] for m in minutes]
+            lines += [
+                f"{database}: {len(minutes)} minutes, "
+                f"{sum(m['n'] for m in minutes):,} scans, "
+                f"{sum(m['errors'] for m in minutes)} errors, worst minute p99 "
+                f"{max(m['p99'] for m in minutes):.1f} ms, workers' memory "
+                f"{rss[0]:.0f} MiB after the first minute and {rss[-1]:.0f} MiB after the last.",
+                "",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(report(Path(sys.argv[1])))
