@@ -64,8 +64,9 @@ def report(folder: Path) -> str:
     lines = [
         "# Benchmarks",
         "",
-        f"Written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; every figure below"
-        " comes from that one run. The load generator shares the machine with the server.",
+        f"Written on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from the last `make bench` run (the"
+        " soak section from the last `make soak`); each section's figures come from one run."
+        " The load generator shares the machine with the server.",
         "",
         *machine(),
     ]
@@ -145,9 +146,17 @@ def report(folder: Path) -> str:
             )
             + " |"
         )
-    soaks = {d: s["soak"] for d, s in scan.items() if s.get("soak")}
+    # `make soak` writes soak-*.json; a `make bench SOAK=...` run keeps it in scan-*.json.
+    soaks = {d: s["soak"] for d, s in {**scan, **load(folder, "soak")}.items() if s.get("soak")}
     if soaks:
-        lines += ["", "## Soak at half the peak rate", ""]
+        lines += [
+            "",
+            "## Soak at half the peak rate",
+            "",
+            "`scripts/bench_scan.py --soak 600`: after measuring the peak, scans at half of it,"
+            " minute by minute.",
+            "",
+        ]
         for database, minutes in soaks.items():
             rss = [m["workers_rss_mib"] for m in minutes]
             lines += [

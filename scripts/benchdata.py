@@ -7,7 +7,7 @@ import os
 import sys
 import tempfile
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,8 @@ def submit_passes(
                 j.session, j.owner, VehicleIn(plate=f"浙F{10000 + i}", vehicle_type="van"), now=now
             )
         )
-        stem = f"33048219900101{i % 1000:03d}"
+        day = date(1980, 1, 1) + timedelta(days=i // 1000)  # 1,000 serials per birth date
+        stem = f"330482{day:%Y%m%d}{i % 1000:03d}"
         drivers.append(
             fleet.add_driver(
                 j.session,

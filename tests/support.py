@@ -61,7 +61,7 @@ class Factory:
             "name": f"测试物流有限公司{n}",
             "credit_code": credit_code(n),
             "contact_name": "张三",
-            "contact_phone": f"1390000{n:04d}",
+            "contact_phone": f"139{n % 10**8:08d}",
             "admin_username": username or f"ent{n}",
             "admin_password": PASSWORD,
             **kw,

@@ -115,9 +115,12 @@ def served(app, database_url):
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/api/v1/health")
-            if conn.getresponse().status == 200:
-                break
+            try:
+                conn.request("GET", "/api/v1/health")
+                if conn.getresponse().status == 200:
+                    break
+            finally:
+                conn.close()
         except OSError:
             time.sleep(0.1)
     yield server, port
@@ -140,16 +143,19 @@ def test_killing_a_worker_mid_burst_loses_no_acknowledged_scan(app, client, make
     lock = threading.Lock()
 
     def post(scan_id, code):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         body = json.dumps({"scan_id": scan_id, "checkpoint_id": gate.id, "code": code})
-        conn.request(
-            "POST",
-            "/api/v1/scans",
-            body=body,
-            headers={**headers, "Content-Type": "application/json"},
-        )
-        response = conn.getresponse()
-        return response.status, json.loads(response.read())
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request(
+                "POST",
+                "/api/v1/scans",
+                body=body,
+                headers={**headers, "Content-Type": "application/json"},
+            )
+            response = conn.getresponse()
+            return response.status, json.loads(response.read())
+        finally:
+            conn.close()  # also when the worker died mid-request
 
     def officer(code):
         for _ in range(12):

@@ -1,5 +1,6 @@
-"""Every admin page and API endpoint, called as every role and anonymously, gives exactly
-the allowed result. A new route fails `test_every_route_is_in_the_table` until it is added."""
+"""Every admin page and API endpoint, called as every role, anonymously, and as a user of
+another enterprise ("rival"), gives exactly the allowed result. A new route fails
+`test_every_route_is_in_the_table` until it is added."""
 
 import re
 import uuid
@@ -10,7 +11,15 @@ from sqlalchemy import select
 from accounts.domain import Role
 from tests.support import PASSWORD, api_token, login, post_form
 
-ROLES = ["anonymous", *[r.value for r in Role]]
+ROLES = ["anonymous", *[r.value for r in Role], "rival"]
+# Objects of the home enterprise: another enterprise's user must not learn they exist.
+HOME_OBJECTS = ("{vehicle}", "{driver}", "{pass}", "{waiting}", "{trip}", "{plate}")
+# Where another enterprise's user is refused otherwise than by a 404, and why that is right.
+RIVAL_EXCEPTIONS: dict[tuple[str, str], int] = {
+    # Applying with the home enterprise's vehicle and driver is a validation error on those
+    # fields ("choose your own registered vehicle or driver"): nothing is created or shown.
+    ("POST", "/api/v1/passes"): 422,
+}
 ALL = {r.value for r in Role}
 ENT = {"enterprise"}
 REV = {"reviewer"}
@@ -20,6 +29,17 @@ OVERSIGHT = {"admin", "reviewer", "supervisor"}
 
 def expect(allowed, ok, denied=403, anonymous=None):
     return {role: (ok if role in allowed else denied) for role in ALL} | {"anonymous": anonymous}
+
+
+def rival(method, path, body, expected):
+    """What another enterprise's user gets: the enterprise's answer, except that the home
+    enterprise's own objects (in the URL or the body) are not found."""
+    if (method, path) in RIVAL_EXCEPTIONS:
+        return RIVAL_EXCEPTIONS[(method, path)]
+    mine = expected["enterprise"]
+    if mine < 400 and (any(h in path for h in HOME_OBJECTS) or body in ("vehicle", "application")):
+        return 404
+    return mine
 
 
 # (kind, method, path template, body) -> expected status by role.
@@ -276,6 +296,7 @@ def world(make):
     users = {r.value: make.user(r.value) for r in Role if r not in (Role.ENTERPRISE, Role.OFFICER)}
     users["officer"] = make.officer(gate)
     users["enterprise"] = owner = make.enterprise_user(home)
+    users["rival"] = make.enterprise_user(make.enterprise(username="ent-rival"))
     vehicle, driver = make.vehicle(owner), make.driver(owner)
     approved = make.pass_(enterprise=home, status="approved", max_trips=3)
     waiting = make.pass_(enterprise=home)
@@ -382,6 +403,7 @@ def signup_body():
     ("method", "path", "body", "expected"), PAGES, ids=[f"{m} {p}" for m, p, *_ in PAGES]
 )
 def test_pages(client, world, role, method, path, body, expected):
+    expected = {**expected, "rival": rival(method, path, body, expected)}
     if role != "anonymous":
         login(client, world["users"][role].username)
     url = fill(path, world)
@@ -394,6 +416,7 @@ def test_pages(client, world, role, method, path, body, expected):
     ("method", "path", "body", "expected"), API, ids=[f"{m} {p}" for m, p, *_ in API]
 )
 def test_api(client, world, role, method, path, body, expected):
+    expected = {**expected, "rival": rival(method, path, body, expected)}
     headers = {} if role == "anonymous" else api_token(client, world["users"][role].username)
     response = client.open(
         fill(path, world), method=method, json=body_for(body, world), headers=headers
