@@ -64,9 +64,30 @@ def camera_browser(playwright: Any, tmp_path: Path) -> Iterator[Any]:
         browser.close()
 
 
+def _buffered(app: Any) -> Any:
+    """Read every response whole and close it before the server writes a byte.
+
+    A browser that navigates away drops its pending requests; the development
+    server then abandons the half-sent body without closing it, and an open
+    static file surfaces later as an unraisable ResourceWarning in some
+    unrelated test. Responses here are small, so buffering costs nothing.
+    """
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        environ.pop("wsgi.file_wrapper", None)
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
