@@ -4,7 +4,7 @@ No server and no other clients: one thread, the Flask test client, a fresh datab
 (DATABASE_URL, or a temporary SQLite). Prints the median and p90 cost per request, the SQL
 statements each kind runs, and with --profile the functions a scan spends its time in.
 
-    .venv/bin/python scripts/profile_scan.py [--requests 400] [--profile]
+    .venv/bin/python scripts/profile_scan.py [--requests 400] [--profile [--sort tottime]]
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--profile", action="store_true", help="cProfile the writes and scans")
+    parser.add_argument("--sort", default="cumulative", help="pstats order, e.g. tottime")
     args = parser.parse_args()
 
     app, _ = bench_app()
@@ -82,7 +83,7 @@ def main() -> None:
         )
         if profiler:
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(40)
             print(out.getvalue())
 
 
