@@ -37,6 +37,7 @@ ENTERPRISES = [
     ("平湖市民生食品有限公司", "91330482MA2B00002", "李娜", "13800000002", "foods", "approved"),
     ("平湖新华制造有限公司", "91330482MA2B00003", "王强", "13800000003", "newco", "pending"),
 ]
+GATES = [("G-PH01", "平湖收费站出口"), ("G-ZP02", "乍浦港卡口")]
 STAFF = [
     ("admin", Role.ADMIN),
     ("reviewer", Role.REVIEWER),
@@ -125,6 +126,26 @@ def _seed_fleet_and_passes(
             services.approve_pass(session, p.id, reviewer, now=now, issuer=issuer)
 
 
+def _seed_checkpoints(session: Session, admin: User, officer: User, receiver: Enterprise) -> None:
+    """Two gates for the demo officer and the receiving enterprise's own site, so the
+    scanner has somewhere to scan entry, arrival and exit."""
+    from checkpoints import services as checkpoints
+    from checkpoints.models import Checkpoint
+    from checkpoints.schemas import CheckpointIn
+
+    gates = []
+    for code, name in GATES:
+        gate = session.scalars(select(Checkpoint).where(Checkpoint.code == code)).first()
+        if gate is None:
+            data = CheckpointIn(code=code, name=name, kind="gate")
+            gate = checkpoints.create_checkpoint(session, data, actor=admin, now=utcnow())
+        gates.append(gate.id)
+    if not officer.checkpoints:
+        checkpoints.assign_checkpoints(session, officer, gates, actor=admin, now=utcnow())
+    owner = session.scalars(select(User).where(User.enterprise_id == receiver.id)).first()
+    checkpoints.request_site(session, owner, now=utcnow())
+
+
 @demo.command("seed")
 @click.option("--force", is_flag=True, help="Seed even in production (never do this).")
 def seed(force: bool) -> None:
@@ -148,6 +169,7 @@ def seed(force: bool) -> None:
             staff[login] = user
         enterprises = [_seed_enterprise(session, row, staff["admin"]) for row in ENTERPRISES]
         _seed_fleet_and_passes(session, enterprises[0], enterprises[1], staff["reviewer"])
+        _seed_checkpoints(session, staff["admin"], staff["officer"], enterprises[1])
         if session.get(AlertSettings, staff["supervisor"].id) is None:
             # The demo supervisor hears of every anomaly kind in the app (no SMS).
             alerts.save_settings(

@@ -1,8 +1,11 @@
 """CLI: users create and demo seed (API.md)."""
 
+import uuid
+
 from sqlalchemy import select
 
 from accounts.models import Enterprise, User
+from tests.support import api_token
 
 
 def test_users_create(runner, db):
@@ -69,6 +72,32 @@ def test_demo_seed_prints_a_login_for_every_role_and_is_idempotent(runner, db):
 
     # The demo runs no worker: the seeded approval's SMS is already handed to the console.
     assert [m.status for m in db.scalars(select(SmsMessage))] == ["sent"]
+
+
+def test_demo_officer_and_receiver_can_scan_the_demo_pass_round_its_loop(runner, client, db):
+    from checkpoints.models import Checkpoint
+    from passes.models import Pass
+
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0  # still one of each
+    db.rollback()
+    gates = db.scalars(select(Checkpoint).where(Checkpoint.kind == "gate")).all()
+    [site] = db.scalars(select(Checkpoint).where(Checkpoint.kind == "site")).all()
+    assert len(gates) == 2
+    demo = db.scalars(select(Pass).where(Pass.status == "approved")).one()
+    officer = api_token(client, "officer", "officer-demo-1")
+    receiver = api_token(client, "foods", "foods-demo-1")
+
+    def scan(headers, checkpoint):
+        body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": checkpoint.id, "code": demo.code}
+        response = client.post("/api/v1/scans", json=body, headers=headers)
+        assert response.status_code == 200, response.get_json()
+        result = response.get_json()
+        return result["decision"], result["event"]
+
+    assert scan(officer, gates[0]) == ("allow", "entry")
+    assert scan(receiver, site) == ("allow", "arrival")
+    assert scan(officer, gates[1]) == ("allow", "exit")
 
 
 def test_demo_seed_refuses_production(app, runner, db):
