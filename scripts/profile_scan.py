@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import json
 import pstats
 import statistics
 import time
@@ -54,12 +53,7 @@ def main() -> None:
 
     def scan(i: int) -> object:
         body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": gate, "code": codes[i]}
-        return client.post(
-            "/api/v1/scans",
-            data=json.dumps(body),
-            content_type="application/json",
-            headers={"Authorization": f"Bearer {token}"},
-        )
+        return client.post("/api/v1/scans", json=body, headers={"Authorization": f"Bearer {token}"})
 
     print(f"{app.extensions['engine'].dialect.name}: {args.requests} requests of each kind")
     for name, call in (("no-op", noop), ("smallest write", write), ("scan", scan)):

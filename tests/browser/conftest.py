@@ -74,7 +74,6 @@ def _buffered(app: Any) -> Any:
     """
 
     def wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        environ.pop("wsgi.file_wrapper", None)
         body = app(environ, start_response)
         try:
             return [b"".join(body)]
