@@ -85,36 +85,40 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    # Importing an `api` module registers its JSON endpoints on the one API blueprint.
     import accounts.admin
-    import accounts.api
+    import accounts.api  # noqa: F401
     import accounts.views
-    import api.openapi  # noqa: F401 - registers GET /api/v1/openapi.json
-    import api.system  # noqa: F401 - registers the audit endpoint
-    import checkpoints.api  # noqa: F401 - registers checkpoint, scan, trip endpoints
+    import api.openapi  # noqa: F401 - GET /api/v1/openapi.json
+    import checkpoints.api  # noqa: F401
     import checkpoints.views
-    import passes.api  # noqa: F401 - registers the fleet and pass endpoints
-    import passes.fleet_views
-    import passes.imports
+    import fleet.api  # noqa: F401
+    import fleet.import_views
+    import fleet.views
+    import passes.api  # noqa: F401
     import passes.public
     import passes.views
+    import sms.views
     import supervision.alert_views
+    import supervision.audit_views  # noqa: F401
     import supervision.views
-    from accounts.domain import mask_mobile
+    import trust.api  # noqa: F401
     from api.core import bp as api_bp
+    from privacy import mask_mobile
     from supervision.alerts import unread_count
 
-    app.register_blueprint(i18n.bp)
     app.register_blueprint(accounts.views.bp)
     app.register_blueprint(accounts.admin.bp)
-    app.register_blueprint(passes.fleet_views.bp)
-    app.register_blueprint(passes.imports.bp)
+    app.register_blueprint(fleet.views.bp)
+    app.register_blueprint(fleet.import_views.bp)
     app.register_blueprint(passes.views.bp)
     app.register_blueprint(passes.public.bp)
+    app.register_blueprint(sms.views.bp)
     app.register_blueprint(checkpoints.views.bp)
     app.register_blueprint(supervision.views.bp)
     app.register_blueprint(supervision.alert_views.bp)
     app.register_blueprint(api_bp)
-    app.extensions["csrf"].exempt(passes.public.sms_status)  # signed by Twilio instead
+    app.extensions["csrf"].exempt(sms.views.sms_status)  # signed by Twilio instead
     app.jinja_env.filters["mask_mobile"] = mask_mobile
 
     @app.context_processor
@@ -205,7 +209,8 @@ def register_commands(app: Flask) -> None:
     import demo
     from accounts.cli import users
     from checkpoints.cli import loop
-    from passes.cli import keys_cli, sms
+    from passes.cli import keys_cli
+    from sms.cli import sms
     from supervision.cli import alerts_cli
 
     app.cli.add_command(loop)
@@ -222,7 +227,7 @@ def register_inline_sms(app: Flask) -> None:
     """With the console backend, deliver right after each write: the demo needs no worker."""
     if app.config["SMS_BACKEND"] != "console" or not app.config.get("SMS_DELIVER_INLINE", True):
         return
-    from passes import context, outbox
+    from sms import context, outbox
 
     @app.teardown_request
     def deliver_console_sms(_exc: BaseException | None) -> None:

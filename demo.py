@@ -79,10 +79,12 @@ def _seed_fleet_and_passes(
     session: Session, shipper: Enterprise, receiver: Enterprise, reviewer: User
 ) -> None:
     """A few trucks, drivers and passes so every page has something to show."""
-    from passes import context, fleet, services
-    from passes.domain import id_check_char
-    from passes.models import Vehicle
-    from passes.schemas import DriverIn, PassApplication, VehicleIn
+    from fleet import services as fleet
+    from fleet.domain import id_check_char
+    from fleet.models import Vehicle
+    from fleet.schemas import DriverIn, VehicleIn
+    from passes import context, services
+    from passes.schemas import PassApplication
 
     if session.scalar(select(Vehicle.id).where(Vehicle.enterprise_id == shipper.id)):
         return
@@ -140,7 +142,7 @@ def _seed_checkpoints(session: Session, admin: User, officer: User, receiver: En
             data = CheckpointIn(code=code, name=name, kind="gate")
             gate = checkpoints.create_checkpoint(session, data, actor=admin, now=utcnow())
         gates.append(gate.id)
-    if not officer.checkpoints:
+    if not checkpoints.officer_gates(session, users=[officer])[1][officer.id]:
         checkpoints.assign_checkpoints(session, officer, gates, actor=admin, now=utcnow())
     owner = session.scalars(select(User).where(User.enterprise_id == receiver.id)).first()
     checkpoints.request_site(session, owner, now=utcnow())
@@ -180,9 +182,10 @@ def seed(force: bool) -> None:
             )
         if current_app.config["SMS_BACKEND"] == "console":
             # No worker runs in the demo: hand the seeded messages to the console now.
-            from passes import context, outbox
+            from sms import context as sms_context
+            from sms import outbox
 
-            outbox.work_once(session, context.sms_backend(), "demo", now=utcnow, limit=100)
+            outbox.work_once(session, sms_context.sms_backend(), "demo", now=utcnow, limit=100)
     finally:
         session.close()
     click.echo("Demo logins (username / password):")

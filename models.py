@@ -3,8 +3,11 @@
 from accounts.models import ApiToken, Enterprise, LoginAttempt, User
 from audit import AuditEntry, AuditHead
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
-from passes.models import Driver, Pass, PassSerial, SigningKey, SmsMessage, Vehicle
+from fleet.models import Driver, Vehicle
+from passes.models import Pass, PassSerial
+from sms.models import SmsMessage
 from supervision.models import AlertSettings, Notification
+from trust.models import SigningKey
 
 __all__ = [
     "AlertSettings",

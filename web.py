@@ -16,6 +16,7 @@ from pydantic import ValidationError as PydanticError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.routing import IntegerConverter
+from wtforms.fields.choices import SelectChoice
 
 from db import utcnow
 from errors import N_, ValidationFailed
@@ -196,3 +197,8 @@ class IdConverter(IntegerConverter):
         if not is_id(value):
             raise HTTPNotFound()
         return int(value)
+
+
+def choices(pairs: Any, blank: str | None = None) -> list[SelectChoice]:
+    options = [SelectChoice("", blank)] if blank is not None else []
+    return options + [SelectChoice(str(value), label) for value, label in pairs]

@@ -12,12 +12,11 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 import web
-from accounts import services
+from accounts import events, services
 from accounts.domain import EnterpriseStatus, Role
 from accounts.forms import ROLE_LABELS, ActionForm, PasswordForm, UserForm
 from accounts.models import Enterprise, User
 from accounts.schemas import PasswordReset, UserCreate
-from checkpoints.models import Checkpoint
 from errors import InvalidTransition, ValidationFailed
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -69,16 +68,18 @@ def users() -> Any:
         stmt = stmt.where(User.role == role)
     page = web.page_number()
     rows = web.db().scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
-    gates = (
-        web.db()
-        .scalars(select(Checkpoint).where(Checkpoint.kind == "gate").order_by(Checkpoint.code))
-        .all()
-    )
+    users = rows[:PER_PAGE]
+    gates: list[Any] = []
+    assigned: dict[int, set[int]] = {}
+    for _receiver, (places, chosen) in events.officer_places.send(web.db(), users=users):
+        gates += places
+        assigned.update(chosen)
     return render_template(
         "admin/users.html",
         gates=gates,
+        assigned=assigned,
         form=form,
-        users=rows[:PER_PAGE],
+        users=users,
         role=role,
         page=page,
         has_next=len(rows) > PER_PAGE,

@@ -24,7 +24,7 @@ from accounts.schemas import (
     WhitelistChange,
 )
 from accounts.scoping import get_scoped, scoped
-from api.core import Page, endpoint, paginate
+from api.core import Page, endpoint, paginate, token_loader
 from errors import ValidationFailed
 
 ALL_ROLES = frozenset(Role)
@@ -37,6 +37,11 @@ def _login_policy() -> dict[str, Any]:
         "max_failures": cfg["LOGIN_MAX_FAILURES"],
         "window": timedelta(minutes=cfg["LOGIN_WINDOW_MINUTES"]),
     }
+
+
+@token_loader
+def user_of_token(token: str) -> User | None:
+    return services.user_for_token(web.db(), token, now=web.now())
 
 
 @endpoint(

@@ -99,12 +99,6 @@ def normalise_mobile(raw: str) -> str:
     return digits
 
 
-def mask_mobile(mobile: str) -> str:
-    """+8613812345678 -> 138****5678 (lists and logs show no full numbers)."""
-    local = mobile[3:] if mobile.startswith("+86") else mobile
-    return local[:3] + "****" + local[-4:] if len(local) >= 7 else "****"
-
-
 USERNAME = re.compile(r"[A-Za-z0-9_.\-]{3,64}")
 
 

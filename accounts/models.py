@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-
-if TYPE_CHECKING:
-    from checkpoints.models import Checkpoint
 
 from accounts.domain import OVERSIGHT_ROLES, EnterpriseStatus, Role
 from db import Base, UTCDateTime
@@ -50,9 +46,6 @@ class User(UserMixin, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     enterprise: Mapped[Enterprise | None] = relationship(back_populates="users")
-    checkpoints: Mapped[list[Checkpoint]] = relationship(
-        secondary="officer_checkpoint", viewonly=True, order_by="Checkpoint.code"
-    )
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

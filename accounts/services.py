@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 import audit
+from accounts import events
 from accounts.domain import EnterpriseStatus, Role, next_enterprise_status
 from accounts.models import ApiToken, Enterprise, LoginAttempt, User
 from accounts.schemas import EnterpriseSignup, UserCreate
@@ -140,10 +141,9 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    if data.checkpoint_ids:
-        from checkpoints.services import assign_checkpoints
-
-        assign_checkpoints(session, user, data.checkpoint_ids, actor=actor, now=now, commit=False)
+    if data.checkpoint_ids and not events.user_created.receivers:
+        raise RuntimeError("checkpoint assignment is not wired: import checkpoints.services")
+    events.user_created.send(user, session=session, data=data, actor=actor, now=now)
     audit.record(
         session,
         actor_id=actor.id if actor else None,
@@ -305,4 +305,9 @@ def revoke_token(session: Session, raw_token: str, *, now: datetime) -> None:
         .where(ApiToken.token_hash == _digest(raw_token), ApiToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    session.commit()
+
+
+def remember_locale(session: Session, user_id: int, locale: str) -> None:
+    session.execute(update(User).where(User.id == user_id).values(locale=locale))
     session.commit()

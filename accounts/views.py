@@ -17,7 +17,9 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
 
+import i18n
 import web
 from accounts import services
 from accounts.domain import Role, filing_block_reason
@@ -104,3 +106,18 @@ def signup() -> Any:
             )
             return redirect(url_for("accounts.login"))
     return render_template("accounts/signup.html", form=form), status
+
+
+@bp.get("/lang/<code>")
+def switch_language(code: str) -> Response:
+    """Remember the language in a cookie and, when signed in, on the user."""
+    target = web.safe_next(request.args.get("next"))
+    response = redirect(target)
+    if code not in i18n.LOCALES:
+        return response
+    response.set_cookie(i18n.COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    if current_user.is_authenticated:
+        # A GET that writes: use a writing session, not the request's read-only one.
+        with current_app.extensions["sessions"]() as writer:
+            services.remember_locale(writer, current_user.id, code)
+    return response

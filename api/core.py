@@ -16,7 +16,6 @@ from sqlalchemy import Select, func, select
 from werkzeug.exceptions import UnsupportedMediaType
 
 import web
-from accounts import services as accounts
 from errors import Forbidden, ValidationFailed
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -77,6 +76,18 @@ class EndpointDoc:
 REGISTRY: list[EndpointDoc] = []
 
 
+TokenLoader = Callable[[str], Any]
+_token_loader: TokenLoader | None = None
+
+
+def token_loader(load: TokenLoader) -> TokenLoader:
+    """Register how a bearer token becomes a user (accounts/ does, as Flask-Login's
+    user_loader), so the API's plumbing depends on no package above it."""
+    global _token_loader
+    _token_loader = load
+    return load
+
+
 def api_user() -> Any:
     """The caller: a bearer token wins; otherwise the browser session, with CSRF on writes."""
     header = request.headers.get("Authorization", "")
@@ -84,7 +95,9 @@ def api_user() -> Any:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized()
-        user = accounts.user_for_token(web.db(), token.strip(), now=web.now())
+        if _token_loader is None:
+            raise RuntimeError("no bearer token loader registered")
+        user = _token_loader(token.strip())
         if user is None:
             raise Unauthorized()
         g.api_token = token.strip()

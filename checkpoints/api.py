@@ -15,11 +15,10 @@ from accounts.domain import OVERSIGHT_ROLES, Role
 from accounts.models import User
 from accounts.scoping import get_scoped
 from api.core import Page, endpoint, paginate
-from checkpoints import scanning, services
+from checkpoints import history, scanning, services
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from checkpoints.schemas import CheckpointIn, CheckpointOut, NoteIn, ReasonIn, ScanIn, ScanOut
-from passes import keys
-from supervision import history
+from trust import keys
 
 ALL = frozenset(Role)
 SCANNERS = {Role.OFFICER, Role.ENTERPRISE}

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 import audit
 from accounts.domain import Role
 from accounts.models import User
+from checkpoints import events
 from checkpoints.domain import (
     OPEN_STATES,
     AnomalyKind,
@@ -29,10 +30,9 @@ from checkpoints.domain import (
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from checkpoints.schemas import ScanIn, ScanOut, ScanPass, ScanTrip
 from errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
-from passes import tokens
-from passes.domain import normalise_plate
+from fleet.domain import normalise_plate
 from passes.models import Pass
-from supervision import alerts
+from trust import tokens
 
 
 def _is_assigned(session: Session, user: User, checkpoint: Checkpoint) -> bool:
@@ -136,7 +136,7 @@ def raise_anomaly(session: Session, trip: Trip, kind: str, now: datetime) -> Ano
     )
     session.add(anomaly)
     session.flush()
-    alerts.anomaly_raised(session, anomaly, now=now)
+    events.anomaly_raised.send(anomaly, session=session, now=now)
     return anomaly
 
 

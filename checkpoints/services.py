@@ -9,16 +9,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import audit
+from accounts import events as account_events
 from accounts.domain import EnterpriseStatus, Role
 from accounts.models import Enterprise, User
+from accounts.schemas import UserCreate
 from checkpoints.domain import OPEN_STATES, Kind, SweepPolicy, due_anomalies
-from checkpoints.models import Anomaly, Checkpoint, Trip
+from checkpoints.models import Anomaly, Checkpoint, Trip, officer_checkpoint
 from checkpoints.scanning import raise_anomaly
 from checkpoints.schemas import CheckpointIn
 from errors import N_, Conflict, NotFound, ValidationFailed
-from passes import outbox
 from passes.models import Pass
-from passes.sms_text import anomaly_text
+from sms import outbox
+from sms.text import anomaly_text
 
 
 def create_checkpoint(
@@ -98,6 +100,34 @@ def set_checkpoint_active(
     return checkpoint
 
 
+@account_events.user_created.connect
+def _assign_new_officer(
+    user: User, *, session: Session, data: UserCreate, actor: User | None, now: datetime
+) -> None:
+    if data.checkpoint_ids:
+        assign_checkpoints(session, user, data.checkpoint_ids, actor=actor, now=now, commit=False)
+
+
+@account_events.officer_places.connect
+def officer_gates(
+    session: Session, *, users: Iterable[User]
+) -> tuple[list[Checkpoint], dict[int, set[int]]]:
+    """The gates officers can be given, and each listed officer's current gates."""
+    gates = session.scalars(
+        select(Checkpoint).where(Checkpoint.kind == Kind.GATE).order_by(Checkpoint.code)
+    ).all()
+    officers = [u.id for u in users if u.role == Role.OFFICER]
+    assigned: dict[int, set[int]] = {i: set() for i in officers}
+    rows = session.execute(
+        select(officer_checkpoint.c.user_id, officer_checkpoint.c.checkpoint_id).where(
+            officer_checkpoint.c.user_id.in_(officers)
+        )
+    )
+    for user_id, checkpoint_id in rows:
+        assigned[user_id].add(checkpoint_id)
+    return list(gates), assigned
+
+
 def assign_checkpoints(
     session: Session,
     officer: User,
@@ -115,8 +145,6 @@ def assign_checkpoints(
     ).all()
     if len(found) != len(ids):
         raise ValidationFailed.one("checkpoint_ids", N_("No such checkpoint."))
-    from checkpoints.models import officer_checkpoint
-
     session.execute(officer_checkpoint.delete().where(officer_checkpoint.c.user_id == officer.id))
     if ids:
         session.execute(

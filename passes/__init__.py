@@ -1,1 +1,1 @@
-"""Fleet (vehicles, drivers) and the pass workflow: applications, review, tokens, QR, SMS."""
+"""Pass applications, review, the pass state machine, and the public status page."""

@@ -1,4 +1,4 @@
-"""JSON API for vehicles, drivers, passes, QR images, pass messages and the trust list."""
+"""JSON API for passes, their QR images and their messages."""
 
 from __future__ import annotations
 
@@ -13,188 +13,19 @@ import web
 from accounts.domain import OVERSIGHT_ROLES, Role
 from accounts.models import User
 from accounts.scoping import get_scoped, scoped
-from api.core import Page, endpoint, paginate
+from api.core import endpoint, paginate
 from errors import ValidationFailed
-from passes import context, fleet, keys, qr, services
+from fleet.models import Vehicle
+from passes import context, services
 from passes.domain import PassStatus
-from passes.models import Driver, Pass, SmsMessage, Vehicle
-from passes.schemas import (
-    BulkIds,
-    DriverIn,
-    DriverOut,
-    MessageOut,
-    PassApplication,
-    PassOut,
-    ReasonIn,
-    VehicleIn,
-    VehicleOut,
-)
+from passes.models import Pass
+from passes.schemas import BulkIds, MessageOut, PassApplication, PassOut, ReasonIn
+from sms.models import SmsMessage
+from trust import qr
 
 ENTERPRISE = {Role.ENTERPRISE}
 READERS = OVERSIGHT_ROLES | ENTERPRISE  # enterprise users are scoped to their own rows
 REVIEWER = {Role.REVIEWER}
-
-
-def _archived_filter(stmt: Any, model: type[Vehicle] | type[Driver]) -> Any:
-    raw = request.args.get("archived", "false")
-    if raw not in ("true", "false", "all"):
-        raise ValidationFailed.one("archived", "Choose one of the listed values.")
-    return stmt if raw == "all" else stmt.where(model.archived.is_(raw == "true"))
-
-
-# --- vehicles -------------------------------------------------------------------------
-
-
-@endpoint(
-    "/vehicles",
-    "POST",
-    summary="Register a vehicle",
-    roles=ENTERPRISE,
-    body=VehicleIn,
-    response=VehicleOut,
-    status=201,
-    tag="fleet",
-)
-def add_vehicle(user: User, body: VehicleIn) -> Vehicle:
-    return fleet.add_vehicle(web.db(), user, body, now=web.now())
-
-
-@endpoint(
-    "/vehicles",
-    "GET",
-    summary="List vehicles",
-    roles=READERS,
-    response=Page[VehicleOut],
-    query={"plate": "string", "archived": "string", "page": "integer", "per_page": "integer"},
-    tag="fleet",
-)
-def list_vehicles(user: User) -> dict[str, Any]:
-    stmt = _archived_filter(scoped(select(Vehicle), Vehicle, user), Vehicle)
-    if plate := request.args.get("plate", "").strip().upper():
-        stmt = stmt.where(Vehicle.plate.startswith(plate, autoescape=True))
-    return paginate(stmt.order_by(Vehicle.id.desc()), VehicleOut)
-
-
-@endpoint(
-    "/vehicles/<int:vehicle_id>",
-    "GET",
-    summary="One vehicle",
-    roles=READERS,
-    response=VehicleOut,
-    tag="fleet",
-)
-def get_vehicle(user: User, vehicle_id: int) -> Vehicle:
-    return get_scoped(web.db(), Vehicle, vehicle_id, user)
-
-
-@endpoint(
-    "/vehicles/<int:vehicle_id>",
-    "PUT",
-    summary="Edit a vehicle",
-    roles=ENTERPRISE,
-    body=VehicleIn,
-    response=VehicleOut,
-    tag="fleet",
-)
-def edit_vehicle(user: User, body: VehicleIn, vehicle_id: int) -> Vehicle:
-    vehicle = get_scoped(web.db(), Vehicle, vehicle_id, user)
-    return fleet.edit_vehicle(web.db(), user, vehicle, body, now=web.now())
-
-
-class ArchiveIn(BaseModel):
-    archived: bool
-
-
-@endpoint(
-    "/vehicles/<int:vehicle_id>/archive",
-    "POST",
-    summary="Archive or restore a vehicle",
-    roles=ENTERPRISE,
-    body=ArchiveIn,
-    response=VehicleOut,
-    tag="fleet",
-)
-def archive_vehicle(user: User, body: ArchiveIn, vehicle_id: int) -> Vehicle:
-    vehicle = get_scoped(web.db(), Vehicle, vehicle_id, user)
-    fleet.set_archived(web.db(), user, vehicle, body.archived, now=web.now())
-    return vehicle
-
-
-# --- drivers --------------------------------------------------------------------------
-
-
-@endpoint(
-    "/drivers",
-    "POST",
-    summary="Register a driver",
-    roles=ENTERPRISE,
-    body=DriverIn,
-    response=DriverOut,
-    status=201,
-    tag="fleet",
-)
-def add_driver(user: User, body: DriverIn) -> Driver:
-    return fleet.add_driver(web.db(), user, body, now=web.now())
-
-
-@endpoint(
-    "/drivers",
-    "GET",
-    summary="List drivers (ID numbers masked)",
-    roles=READERS,
-    response=Page[DriverOut],
-    query={"name": "string", "archived": "string", "page": "integer", "per_page": "integer"},
-    tag="fleet",
-)
-def list_drivers(user: User) -> dict[str, Any]:
-    stmt = _archived_filter(scoped(select(Driver), Driver, user), Driver)
-    if name := request.args.get("name", "").strip():
-        stmt = stmt.where(Driver.name.startswith(name, autoescape=True))
-    return paginate(stmt.order_by(Driver.id.desc()), DriverOut)
-
-
-@endpoint(
-    "/drivers/<int:driver_id>",
-    "GET",
-    summary="One driver (ID number masked)",
-    roles=READERS,
-    response=DriverOut,
-    tag="fleet",
-)
-def get_driver(user: User, driver_id: int) -> Driver:
-    return get_scoped(web.db(), Driver, driver_id, user)
-
-
-@endpoint(
-    "/drivers/<int:driver_id>",
-    "PUT",
-    summary="Edit a driver",
-    roles=ENTERPRISE,
-    body=DriverIn,
-    response=DriverOut,
-    tag="fleet",
-)
-def edit_driver(user: User, body: DriverIn, driver_id: int) -> Driver:
-    driver = get_scoped(web.db(), Driver, driver_id, user)
-    return fleet.edit_driver(web.db(), user, driver, body, now=web.now())
-
-
-@endpoint(
-    "/drivers/<int:driver_id>/archive",
-    "POST",
-    summary="Archive or restore a driver",
-    roles=ENTERPRISE,
-    body=ArchiveIn,
-    response=DriverOut,
-    tag="fleet",
-)
-def archive_driver(user: User, body: ArchiveIn, driver_id: int) -> Driver:
-    driver = get_scoped(web.db(), Driver, driver_id, user)
-    fleet.set_archived(web.db(), user, driver, body.archived, now=web.now())
-    return driver
-
-
-# --- passes ---------------------------------------------------------------------------
 
 
 def pass_out(p: Pass) -> dict[str, Any]:
@@ -425,43 +256,3 @@ def resend_pass_message(user: User, pass_id: int) -> dict[str, bool]:
     p = get_scoped(web.db(), Pass, pass_id, user)
     services.resend_sms(web.db(), p, user, now=web.now(), issuer=context.issuer())
     return {"queued": True}
-
-
-# --- trust ----------------------------------------------------------------------------
-
-
-class TrustedKeyOut(BaseModel):
-    kid: str
-    alg: str
-    jwk: dict[str, str]
-    not_before: str
-    not_after: str | None
-    status: str
-
-
-class TrustList(BaseModel):
-    keys: list[TrustedKeyOut]
-
-
-@endpoint(
-    "/trust",
-    "GET",
-    summary="Public keys that sign pass tokens (JWK)",
-    response=TrustList,
-    tag="trust",
-)
-def trust(_user: None) -> TrustList:
-    rows = keys.published(web.db(), web.now())
-    return TrustList(
-        keys=[
-            TrustedKeyOut(
-                kid=str(k.kid),
-                alg="ES256",
-                jwk=keys.jwk(k),
-                not_before=k.not_before.isoformat(),
-                not_after=k.not_after.isoformat() if k.not_after else None,
-                status="retired" if k.retired_at else "active",
-            )
-            for k in rows
-        ]
-    )

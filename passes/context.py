@@ -8,7 +8,6 @@ from pathlib import Path
 from flask import current_app
 
 from passes.services import FilingRules, Issuer
-from passes.sms import SmsBackend, make_backend
 
 
 def issuer() -> Issuer:
@@ -24,17 +23,3 @@ def issuer() -> Issuer:
 def filing_rules() -> FilingRules:
     cfg = current_app.config
     return FilingRules(area_code=cfg["AREA_CODE"], max_span=timedelta(days=cfg["PASS_MAX_DAYS"]))
-
-
-def sms_backend() -> SmsBackend:
-    backend = current_app.extensions.get("sms_backend")
-    if backend is None:
-        backend = make_backend(current_app.config, current_app.extensions.get("twilio_http"))
-        current_app.extensions["sms_backend"] = backend
-    return backend
-
-
-def status_callback_url() -> str | None:
-    if current_app.config["SMS_BACKEND"] != "twilio":
-        return None
-    return current_app.config["PUBLIC_BASE_URL"] + "/sms/status"

@@ -1,4 +1,4 @@
-"""Fleet and pass forms: rendering and CSRF; rules live in passes.schemas."""
+"""Pass forms: rendering and CSRF; rules live in passes.schemas."""
 
 from __future__ import annotations
 
@@ -11,30 +11,16 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateTimeLocalField,
-    FileField,
     IntegerField,
     SelectField,
     StringField,
     SubmitField,
-    TelField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 
-from passes.domain import Category, VehicleType
-from web import Form
+from passes.domain import Category
+from web import Form, choices
 
-VEHICLE_TYPES = {
-    VehicleType.HEAVY_TRUCK: _l("Heavy truck"),
-    VehicleType.MEDIUM_TRUCK: _l("Medium truck"),
-    VehicleType.LIGHT_TRUCK: _l("Light truck"),
-    VehicleType.VAN: _l("Van"),
-    VehicleType.TRACTOR: _l("Tractor unit"),
-    VehicleType.TRAILER: _l("Trailer"),
-    VehicleType.TANKER: _l("Tanker"),
-    VehicleType.REFRIGERATED: _l("Refrigerated truck"),
-    VehicleType.OTHER: _l("Other"),
-}
 CATEGORIES = {
     Category.EMERGENCY: _l("Emergency supplies (green channel)"),
     Category.DAILY_NECESSITIES: _l("Daily necessities"),
@@ -42,31 +28,6 @@ CATEGORIES = {
     Category.PRODUCTS: _l("Finished products"),
     Category.OTHER: _l("Other"),
 }
-
-
-def choices(pairs: Any, blank: str | None = None) -> list[SelectChoice]:
-    options = [SelectChoice("", blank)] if blank is not None else []
-    return options + [SelectChoice(str(value), label) for value, label in pairs]
-
-
-class VehicleForm(Form):
-    plate = StringField(
-        _l("Plate"),
-        description=_l("e.g. 浙F12345, 浙FD12345, 浙F1234挂"),
-        render_kw={"autocapitalize": "characters", "maxlength": 12},
-    )
-    vehicle_type = SelectField(_l("Vehicle type"), choices=choices(VEHICLE_TYPES.items()))
-    capacity_kg = IntegerField(_l("Capacity (kg)"), render_kw={"inputmode": "numeric"})
-    submit = SubmitField(_l("Save vehicle"))
-
-
-class DriverForm(Form):
-    name = StringField(_l("Name"))
-    id_number = StringField(
-        _l("Resident ID number"), render_kw={"maxlength": 18, "autocapitalize": "characters"}
-    )
-    phone = TelField(_l("Mobile"), render_kw={"inputmode": "tel"})
-    submit = SubmitField(_l("Save driver"))
 
 
 class PassForm(Form):
@@ -96,8 +57,3 @@ class PassForm(Form):
 class ReasonForm(Form):
     reason = TextAreaField(_l("Reason"), render_kw={"rows": 2, "maxlength": 500})
     submit = SubmitField(_l("Confirm"))
-
-
-class ImportForm(Form):
-    file = FileField(_l("CSV or Excel file"), render_kw={"accept": ".csv,.xlsx"})
-    submit = SubmitField(_l("Check file"))

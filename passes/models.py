@@ -1,64 +1,15 @@
-"""Vehicles, drivers, passes, pass-number serials, signing keys and the SMS outbox."""
+"""Passes and pass-number serials."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import Enterprise, User
 from db import Base, UTCDateTime
-from passes.domain import mask_id_number, mask_name
-
-
-class Vehicle(Base):
-    __tablename__ = "vehicle"
-    __table_args__ = (UniqueConstraint("enterprise_id", "plate"),)
-    __tenant_key__ = "enterprise_id"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
-    plate: Mapped[str] = mapped_column(String(16), index=True)
-    vehicle_type: Mapped[str] = mapped_column(String(32))
-    capacity_kg: Mapped[int | None] = mapped_column(Integer)
-    archived: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-    enterprise: Mapped[Enterprise] = relationship()
-
-
-class Driver(Base):
-    __tablename__ = "driver"
-    __table_args__ = (UniqueConstraint("enterprise_id", "id_number"),)
-    __tenant_key__ = "enterprise_id"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
-    name: Mapped[str] = mapped_column(String(64), index=True)
-    id_number: Mapped[str] = mapped_column(String(18))
-    phone: Mapped[str] = mapped_column(String(16), index=True)
-    archived: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-    enterprise: Mapped[Enterprise] = relationship()
-
-    @property
-    def id_number_masked(self) -> str:
-        return mask_id_number(self.id_number)
-
-    @property
-    def name_masked(self) -> str:
-        return mask_name(self.name)
+from fleet.models import Driver, Vehicle
 
 
 class PassSerial(Base):
@@ -112,42 +63,3 @@ class Pass(Base):
     driver: Mapped[Driver] = relationship(foreign_keys=[driver_id])
     co_driver: Mapped[Driver | None] = relationship(foreign_keys=[co_driver_id])
     reviewer: Mapped[User | None] = relationship(foreign_keys=[reviewer_id])
-
-
-class SigningKey(Base):
-    """A public key that signs pass tokens; the private half lives in instance/keys/."""
-
-    __tablename__ = "signing_key"
-
-    kid: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    public_x: Mapped[str] = mapped_column(String(64))  # base64url, as in a JWK
-    public_y: Mapped[str] = mapped_column(String(64))
-    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
-    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Published until every pass it signed has expired.
-    not_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class SmsMessage(Base):
-    """Transactional outbox: written with the decision, delivered by `flask sms work`."""
-
-    __tablename__ = "sms_message"
-    __table_args__ = (Index("ix_sms_due", "status", "next_attempt_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    dedupe_key: Mapped[str] = mapped_column(String(100), unique=True)
-    pass_id: Mapped[int | None] = mapped_column(ForeignKey("pass.id"), index=True)
-    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), index=True)
-    to: Mapped[str] = mapped_column(String(16))
-    body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
-    provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    error_code: Mapped[str | None] = mapped_column(String(16))
-    error_text: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

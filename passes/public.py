@@ -1,5 +1,4 @@
-"""What anyone sees: the status page a phone camera opens (GET /P/<token>), and the
-Twilio delivery-report webhook (POST /sms/status)."""
+"""What anyone sees: the status page a phone camera opens (GET /P/<token>)."""
 
 from __future__ import annotations
 
@@ -8,14 +7,12 @@ from collections import deque
 from threading import Lock
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
-from flask_babel import gettext
+from flask import Blueprint, abort, current_app, render_template
 
 import web
-from api.core import problem
-from passes import keys, outbox, tokens
 from passes.domain import PassStatus, expired
 from passes.models import Pass
+from trust import keys, tokens
 
 bp = Blueprint("public", __name__)
 
@@ -90,24 +87,3 @@ def status_page(token: str) -> Any:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
-
-
-@bp.post("/sms/status")
-def sms_status() -> Any:
-    """Twilio's delivery report: signed with X-Twilio-Signature over our public URL."""
-    from twilio.request_validator import RequestValidator
-
-    token = current_app.config.get("TWILIO_AUTH_TOKEN")
-    if not token:
-        return problem(404, gettext("Not found"))
-    # Behind a proxy the request URL differs from what Twilio signed: use the public URL.
-    url = current_app.config["PUBLIC_BASE_URL"] + request.full_path.rstrip("?")
-    signature = request.headers.get("X-Twilio-Signature", "")
-    if not RequestValidator(token).validate(url, request.form.to_dict(), signature):
-        return problem(403, gettext("Forbidden"), gettext("The request signature is not valid."))
-    sid = request.form.get("MessageSid", "")
-    status = request.form.get("MessageStatus", "")
-    if not sid or not status:
-        return problem(422, gettext("Invalid input"))
-    outbox.apply_report(web.db(), sid, status, request.form.get("ErrorCode"), now=web.now())
-    return "", 204

@@ -1,33 +1,18 @@
-"""Input and output shapes of the fleet and pass use cases (forms and the JSON API)."""
+"""Input and output shapes of the pass use cases (forms and the JSON API)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
-from accounts.schemas import Id, Input, Mobile, Output
-from passes import domain
-from passes.domain import Category, PassStatus, VehicleType
+from accounts.schemas import Id, Input, Output
+from fleet.schemas import DriverRef, VehicleRef
+from passes.domain import Category, PassStatus
 
-Plate = Annotated[str, AfterValidator(domain.normalise_plate)]
-IdNumber = Annotated[str, AfterValidator(domain.normalise_id_number)]
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=32)]
 Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
-
-
-class VehicleIn(Input):
-    plate: Plate
-    vehicle_type: VehicleType
-    capacity_kg: int | None = Field(default=None, ge=1, le=200_000)
-
-
-class DriverIn(Input):
-    name: PersonName
-    id_number: IdNumber
-    phone: Mobile
 
 
 class PassApplication(Input):
@@ -50,35 +35,6 @@ class ReasonIn(Input):
 
 class BulkIds(Input):
     ids: list[Id] = Field(min_length=1, max_length=500)
-
-
-class VehicleOut(Output):
-    id: int
-    plate: str
-    vehicle_type: VehicleType
-    capacity_kg: int | None
-    enterprise_id: int
-    archived: bool
-
-
-class DriverOut(Output):
-    id: int
-    name: str
-    id_number_masked: str
-    phone: str
-    enterprise_id: int
-    archived: bool
-
-
-class VehicleRef(Output):
-    id: int
-    plate: str
-
-
-class DriverRef(Output):
-    id: int
-    name: str
-    id_number_masked: str
 
 
 class PassOut(BaseModel):

@@ -17,11 +17,16 @@ import audit
 from accounts.domain import EnterpriseStatus, filing_block_reason
 from accounts.models import Enterprise, User
 from errors import N_, Forbidden, NotFound, ValidationFailed
-from passes import domain, keys, outbox, tokens
+from fleet import events as fleet_events
+from fleet.models import Driver, Vehicle
+from passes import domain
 from passes.domain import PassStatus
-from passes.models import Driver, Pass, PassSerial, SmsMessage, Vehicle
+from passes.models import Pass, PassSerial
 from passes.schemas import PassApplication
-from passes.sms_text import approval_text
+from sms import outbox
+from sms.models import SmsMessage
+from sms.text import approval_text
+from trust import keys, tokens
 
 
 @dataclass(frozen=True)
@@ -293,3 +298,19 @@ def resend_sms(session: Session, p: Pass, actor: User, *, now: datetime, issuer:
         now=now,
     )
     session.commit()
+
+
+def last_expiry_signed_by(session: Session, kid: int) -> datetime | None:
+    """When the last pass signed with key `kid` stops being valid (keys stay published
+    until then)."""
+    return session.scalar(select(func.max(Pass.valid_until)).where(Pass.key_id == kid))
+
+
+@fleet_events.plate_changing.connect
+def _keep_signed_plates(vehicle: Vehicle, *, session: Session) -> None:
+    """Passes carry the plate in their signed code: a plate that was issued stays as it is."""
+    if session.scalar(select(Pass.id).where(Pass.vehicle_id == vehicle.id).limit(1)):
+        raise ValidationFailed.one(
+            "plate",
+            N_("Passes were issued for this plate; register the new plate as a new vehicle."),
+        )

@@ -17,11 +17,15 @@ from accounts.forms import ActionForm
 from accounts.models import Enterprise
 from accounts.scoping import get_scoped, scoped
 from errors import DomainError, ValidationFailed
+from fleet.models import Driver, Vehicle
 from passes import context, services
-from passes.domain import PassStatus, SmsStatus, sms_error_message
-from passes.forms import CATEGORIES, PassForm, ReasonForm, choices
-from passes.models import Driver, Pass, SmsMessage, Vehicle
+from passes.domain import PassStatus
+from passes.forms import CATEGORIES, PassForm, ReasonForm
+from passes.models import Pass
 from passes.schemas import BulkIds, PassApplication, ReasonIn
+from sms.domain import SmsStatus, sms_error_message
+from sms.models import SmsMessage
+from web import choices
 
 bp = Blueprint("passes", __name__)
 READERS = (*OVERSIGHT_ROLES, Role.ENTERPRISE)

@@ -21,8 +21,9 @@ def main() -> None:
     app, _ = bench_app()
     with app.app_context():
         from db import utcnow
-        from passes import context, qr, services
+        from passes import context, services
         from passes.models import Pass
+        from trust import qr
 
         j = jurisdiction(app)
         ids = submit_passes(j, args.passes, fleet_size=50)

@@ -29,7 +29,8 @@ BATCH = 20_000
 def generate(app, trips: int) -> list[str]:
     """Passes (one per 5 trips), trips and scans; returns some plates to search for."""
     from checkpoints.models import Scan, Trip
-    from passes.models import Pass, Vehicle
+    from fleet.models import Vehicle
+    from passes.models import Pass
 
     with app.app_context():
         j = jurisdiction(app)

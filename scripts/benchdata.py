@@ -95,9 +95,11 @@ def submit_passes(
 ) -> list[int]:
     """`n` applications over `fleet_size` vehicles and drivers (one each by default)."""
     from db import utcnow
-    from passes import context, fleet, services
-    from passes.domain import id_check_char
-    from passes.schemas import DriverIn, PassApplication, VehicleIn
+    from fleet import services as fleet
+    from fleet.domain import id_check_char
+    from fleet.schemas import DriverIn, VehicleIn
+    from passes import context, services
+    from passes.schemas import PassApplication
 
     now, size = utcnow(), fleet_size or n
     vehicles, drivers = [], []

@@ -19,12 +19,13 @@ import audit
 from accounts.domain import OVERSIGHT_ROLES
 from accounts.models import User
 from accounts.schemas import Input, Mobile
+from checkpoints import events
 from checkpoints.domain import AnomalyKind
 from checkpoints.models import Anomaly, Trip
 from errors import N_, ValidationFailed
-from passes import outbox
 from passes.models import Pass
-from passes.sms_text import alert_text, daily_text
+from sms import outbox
+from sms.text import alert_text, daily_text
 from supervision import statistics
 from supervision.models import AlertSettings, Notification
 
@@ -89,6 +90,11 @@ def _notify(session: Session, key: str, user_id: int, **values: Any) -> bool:
         return False
     session.add(Notification(key=key, user_id=user_id, **values))
     return True
+
+
+@events.anomaly_raised.connect
+def _on_anomaly_raised(anomaly: Anomaly, *, session: Session, now: datetime) -> None:
+    anomaly_raised(session, anomaly, now=now)
 
 
 def anomaly_raised(session: Session, anomaly: Anomaly, *, now: datetime) -> int:

@@ -22,8 +22,10 @@ from sqlalchemy.orm import Session
 
 from checkpoints.domain import OPEN_STATES, TripState
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip
-from passes.domain import Category, PassStatus, SmsStatus
-from passes.models import Pass, SmsMessage
+from passes.domain import Category, PassStatus
+from passes.models import Pass
+from sms.domain import SmsStatus
+from sms.models import SmsMessage
 
 T = TypeVar("T")
 EVENTS = ("entry", "arrival", "exit")

@@ -19,12 +19,13 @@ from sqlalchemy.orm import aliased
 
 from accounts.models import Enterprise, User
 from accounts.scoping import scoped
+from checkpoints import history
+from checkpoints.history import _moment
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip
 from errors import N_
-from passes.domain import mask_id_number
-from passes.models import Driver, Pass, Vehicle
-from supervision import history
-from supervision.history import _moment
+from fleet.models import Driver, Vehicle
+from passes.models import Pass
+from privacy import mask_id_number
 
 KINDS = ("trips", "passes", "scans", "anomalies")
 BATCH = 1000

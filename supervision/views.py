@@ -5,15 +5,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    render_template,
-    request,
-    send_file,
-)
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
 from flask_babel import gettext
 from flask_login import current_user
 from pydantic import BaseModel
@@ -25,11 +17,13 @@ import web
 from accounts.domain import OVERSIGHT_ROLES, Role
 from accounts.scoping import get_scoped, scoped
 from api.core import endpoint
+from checkpoints import history
 from checkpoints.domain import AnomalyKind, TripState
 from checkpoints.models import Checkpoint, Trip
 from errors import ValidationFailed
-from passes.models import Driver, Pass, Vehicle
-from supervision import dashboard, exports, history, statistics
+from fleet.models import Driver, Vehicle
+from passes.models import Pass
+from supervision import dashboard, exports, statistics
 
 bp = Blueprint("supervision", __name__)
 PER_PAGE = 50

@@ -99,16 +99,16 @@ class Factory:
             return session.query(User).filter_by(enterprise_id=enterprise.id).first()
 
     def vehicle(self, owner: User, **kw: Any) -> Any:
-        from passes import fleet
-        from passes.schemas import VehicleIn
+        from fleet import services as fleet
+        from fleet.schemas import VehicleIn
 
         data = {"plate": plate(), "vehicle_type": "heavy_truck", **kw}
         with self.session() as session:
             return fleet.add_vehicle(session, owner, VehicleIn(**data), now=now())
 
     def driver(self, owner: User, **kw: Any) -> Any:
-        from passes import fleet
-        from passes.schemas import DriverIn
+        from fleet import services as fleet
+        from fleet.schemas import DriverIn
 
         n = next(_serial)
         data = {"name": "李四", "id_number": id_number(n), "phone": f"1380000{n % 10000:04d}", **kw}
@@ -226,7 +226,7 @@ def plate() -> str:
 
 
 def id_number(n: int | None = None) -> str:
-    from passes.domain import id_check_char
+    from fleet.domain import id_check_char
 
     stem = f"33048219900101{(n or next(_serial)) % 1000:03d}"
     return stem + id_check_char(stem)

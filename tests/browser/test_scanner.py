@@ -48,7 +48,7 @@ def test_manual_entry_gives_a_green_entry(live_server, screen, post):
 
 
 def test_forged_code_on_camera_is_red_and_the_page_stays_usable(camera_browser, live_server, post):
-    from passes import tokens
+    from trust import tokens
 
     p = post["pass"]
     token = tokens.token_from_text(p.code)

@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 
 import audit
 from checkpoints.models import Scan
-from passes import outbox
-from passes.models import SmsMessage
-from passes.sms import TwilioBackend
+from sms import outbox
+from sms.backends import TwilioBackend
+from sms.models import SmsMessage
 from tests.support import api_token, now
 from tests.twilio_stub import LocalTwilioHttpClient, TwilioStub
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from passes import outbox
-from passes.models import SmsMessage
-from passes.sms import TwilioBackend
+from sms import outbox
+from sms.backends import TwilioBackend
+from sms.models import SmsMessage
 from tests.support import now
 from tests.twilio_stub import LocalTwilioHttpClient, TwilioStub
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+import privacy
 from accounts import domain
 from accounts.domain import EnterpriseStatus, filing_block_reason, next_enterprise_status
 from errors import InvalidTransition
@@ -70,7 +71,7 @@ def test_non_mobile_numbers_are_rejected(raw):
 
 
 def test_mobile_is_masked_for_lists():
-    assert domain.mask_mobile("+8613812345678") == "138****5678"
+    assert privacy.mask_mobile("+8613812345678") == "138****5678"
 
 
 @pytest.mark.parametrize("name", ["ab", "has space", "名字中文", "x" * 65])

@@ -1,12 +1,9 @@
-"""Plates, ID numbers, masking, the pass transition table, validity and SMS rules."""
-
-from datetime import UTC, datetime, timedelta
+"""Fleet rules: plates, resident ID numbers, masking."""
 
 import pytest
 
-from errors import InvalidTransition
-from passes import domain
-from passes.domain import PassStatus
+import privacy
+from fleet import domain
 
 
 @pytest.mark.parametrize(
@@ -85,93 +82,7 @@ def test_every_single_digit_change_of_an_id_number_is_caught():
 
 
 def test_masking():
-    assert domain.mask_id_number("330482199001011234") == "330482********1234"
-    assert domain.mask_name("张三丰") == "张*丰"
-    assert domain.mask_name("张三") == "张*"
-    assert domain.mask_name("欧阳小明") == "欧**明"
-
-
-ALL = list(PassStatus)
-ALLOWED = {
-    ("submitted", "approved"),
-    ("submitted", "rejected"),
-    ("submitted", "cancelled"),
-    ("approved", "revoked"),
-}
-
-
-@pytest.mark.parametrize("current", ALL)
-@pytest.mark.parametrize("target", ALL)
-def test_pass_transition_table(current, target):
-    if (current, target) in ALLOWED:
-        assert domain.next_pass_status(current, target) == target
-    else:
-        with pytest.raises(InvalidTransition):
-            domain.next_pass_status(current, target)
-
-
-def test_emergency_cargo_goes_first():
-    assert domain.review_priority("emergency") < domain.review_priority("products")
-
-
-NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
-SPAN = timedelta(days=14)
-
-
-@pytest.mark.parametrize(
-    ("start", "end", "field"),
-    [
-        (NOW, NOW, "valid_until"),
-        (NOW, NOW - timedelta(hours=1), "valid_until"),
-        (NOW, NOW + timedelta(days=15), "valid_until"),
-        (NOW - timedelta(days=3), NOW - timedelta(days=2), "valid_until"),
-        (NOW - timedelta(days=2), NOW + timedelta(days=1), "valid_from"),
-    ],
-)
-def test_bad_validity_windows(start, end, field):
-    assert field in domain.check_validity(start, end, NOW, SPAN)
-
-
-def test_good_validity_window():
-    assert domain.check_validity(NOW, NOW + timedelta(days=14), NOW, SPAN) == {}
-
-
-def test_pass_number_is_area_code_and_six_digit_serial():
-    assert domain.pass_number("330482", 7) == "330482000007"
-    with pytest.raises(ValueError, match="serial"):
-        domain.pass_number("330482", 1_000_000)
-
-
-@pytest.mark.parametrize(
-    ("status", "code", "permanent"),
-    [
-        (400, "21211", True),
-        (400, "21610", True),
-        (400, "21614", True),
-        (200, "30005", True),
-        (200, "30006", True),
-        (200, "30007", True),
-        (429, "20429", False),
-        (500, None, False),
-        (503, None, False),
-        (None, None, False),
-        (200, "30003", False),
-        (401, "20003", True),
-    ],
-)
-def test_sms_errors_are_classified(status, code, permanent):
-    assert domain.sms_error_is_permanent(status, code) is permanent
-
-
-def test_retry_delay_grows_exponentially_with_jitter_and_a_cap():
-    assert domain.retry_delay(1, 0.5) == timedelta(seconds=30)
-    assert domain.retry_delay(2, 0.5) == timedelta(seconds=60)
-    assert domain.retry_delay(3, 0.0) == timedelta(seconds=60)
-    assert domain.retry_delay(30, 0.5) == timedelta(seconds=3600)
-
-
-def test_delivery_reports_only_move_forward():
-    assert domain.advances("sent", "delivered")
-    assert not domain.advances("delivered", "sent")
-    assert not domain.advances("delivered", "undelivered")
-    assert not domain.advances("failed", "failed")
+    assert privacy.mask_id_number("330482199001011234") == "330482********1234"
+    assert privacy.mask_name("张三丰") == "张*丰"
+    assert privacy.mask_name("张三") == "张*"
+    assert privacy.mask_name("欧阳小明") == "欧**明"

@@ -8,11 +8,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import privacy
 from accounts import domain as accounts
 from checkpoints.domain import OFFICER_DENIALS, LivePass, OpenTrip, Place, decide
-from passes import domain as passes
-from passes import tokens
-from passes.tokens import Claims, TokenRejected, TrustedKey
+from fleet import domain as fleet
+from trust import tokens
+from trust.tokens import Claims, TokenRejected, TrustedKey
 
 settings.register_profile(
     "ci", max_examples=300, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
@@ -28,7 +29,7 @@ minutes = st.integers(min_value=0, max_value=60 * 24 * 400).map(
 )
 plates = st.builds(
     lambda p, letter, rest: p + letter + rest,
-    st.sampled_from(passes.PROVINCES),
+    st.sampled_from(fleet.PROVINCES),
     st.sampled_from("ABCDEFGHJKLMNPQRSTUVWXYZ"),
     st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", min_size=5, max_size=5),
 )
@@ -80,8 +81,8 @@ VALIDATORS = [
     accounts.normalise_mobile,
     accounts.normalise_credit_code,
     accounts.normalise_username,
-    passes.normalise_plate,
-    passes.normalise_id_number,
+    fleet.normalise_plate,
+    fleet.normalise_id_number,
 ]
 
 
@@ -97,7 +98,7 @@ def test_validators_reject_with_value_error_or_return_a_fixed_point(raw, validat
 
 @given(plates)
 def test_well_formed_plates_are_accepted(plate):
-    assert passes.normalise_plate(plate.lower()) == plate
+    assert fleet.normalise_plate(plate.lower()) == plate
 
 
 @given(
@@ -107,9 +108,9 @@ def test_well_formed_plates_are_accepted(plate):
 )
 def test_id_numbers_with_their_check_character_are_accepted_and_masked(region, born, serial):
     first17 = f"{region}{born:%Y%m%d}{serial}"
-    number = first17 + passes.id_check_char(first17)
-    assert passes.normalise_id_number(number.lower()) == number
-    masked = passes.mask_id_number(number)
+    number = first17 + fleet.id_check_char(first17)
+    assert fleet.normalise_id_number(number.lower()) == number
+    masked = privacy.mask_id_number(number)
     assert f"{born:%Y%m%d}" not in masked  # the birth date never shows
     assert len(masked) == len(number)
 

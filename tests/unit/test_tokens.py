@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from passes import qr, tokens
-from passes.tokens import Claims, TokenRejected, TrustedKey
+from trust import qr, tokens
+from trust.tokens import Claims, TokenRejected, TrustedKey
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 KEY = ec.generate_private_key(ec.SECP256R1())

@@ -303,8 +303,8 @@ def world(make):
     from checkpoints import scanning
     from checkpoints.models import Anomaly
     from checkpoints.schemas import ScanIn
-    from passes import keys, tokens
     from tests.support import now
+    from trust import keys, tokens
 
     with make.session() as session:
         # Leaving without an entry scan: a trip, a scan and a no_entry anomaly to point at.
@@ -431,7 +431,7 @@ def test_every_route_is_in_the_table(app):
     covered = {(m, shape(p)) for m, p, *_ in PAGES + API}
     missing = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in ("static", "i18n.switch"):
+        if rule.endpoint in ("static", "accounts.switch_language"):
             continue
         path = shape(rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 import audit
-from passes.models import SmsMessage
+from sms.models import SmsMessage
 from supervision.models import AlertSettings, Notification
 from tests.support import api_token, login, now, post_form
 

@@ -68,7 +68,7 @@ def test_demo_seed_prints_a_login_for_every_role_and_is_idempotent(runner, db):
     assert len(db.scalars(select(User)).all()) == users_before
     statuses = {e.status for e in db.scalars(select(Enterprise))}
     assert statuses == {"approved", "pending"}
-    from passes.models import SmsMessage
+    from sms.models import SmsMessage
 
     # The demo runs no worker: the seeded approval's SMS is already handed to the console.
     assert [m.status for m in db.scalars(select(SmsMessage))] == ["sent"]

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from passes.models import SmsMessage
+from sms.models import SmsMessage
 from tests.support import api_token, login, now
 
 

@@ -4,7 +4,7 @@ edit and archive, and tenant isolation."""
 import pytest
 from sqlalchemy import func, select
 
-from passes.models import Driver, Vehicle
+from fleet.models import Driver, Vehicle
 from tests.support import api_token, id_number, login, post_form
 
 

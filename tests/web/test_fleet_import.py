@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from passes.models import Driver, Vehicle
+from fleet.models import Driver, Vehicle
 from tests.support import id_number, login, post_form
 
 

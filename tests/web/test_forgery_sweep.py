@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 
 from checkpoints.models import Scan, Trip
-from passes import tokens
 from tests.support import api_token, now
+from trust import tokens
 
 FORGED = {"malformed", "unknown_key", "bad_signature"}
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 import audit
 from checkpoints.models import Anomaly
-from passes.models import SmsMessage
+from sms.models import SmsMessage
 from tests.support import api_token, login, now, post_form
 
 

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 import audit
 from audit import AuditEntry
-from passes.models import Pass, SmsMessage
+from passes.models import Pass
+from sms.models import SmsMessage
 from tests.support import api_token, application, now
 
 
@@ -125,7 +126,7 @@ def test_approval_signs_issues_the_code_and_queues_the_sms(client, shipper, revi
 
 
 def test_approval_and_sms_are_one_transaction(app, client, shipper, reviewer, db, monkeypatch):
-    from passes import outbox
+    from sms import outbox
 
     pass_id = apply(client, shipper).get_json()["id"]
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 import zxingcpp
 from PIL import Image
 
-from passes import qr, tokens
 from tests.support import api_token, login, now
+from trust import qr, tokens
 
 
 def token_of(p):

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 import audit
 from checkpoints.models import Anomaly, Scan, Trip
-from passes import tokens
 from tests.support import api_token, now
+from trust import tokens
 
 
 @pytest.fixture
@@ -225,8 +225,8 @@ def test_scans_and_annulments_are_in_the_audit_chain(client, loop, db):
 def test_concurrent_scans_at_two_gates_open_one_trip_and_lose_nothing(app, loop, make):
     from checkpoints import scanning
     from checkpoints.schemas import ScanIn
-    from passes import keys
     from tests.support import FAST_HASH  # noqa: F401 - same factories as the API
+    from trust import keys
 
     with app.extensions["sessions"]() as session:
         from accounts.models import User

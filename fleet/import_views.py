@@ -25,13 +25,14 @@ from sqlalchemy import select
 
 import i18n
 import web
-from accounts.domain import Role, mask_mobile
+from accounts.domain import Role
 from accounts.forms import ActionForm
 from errors import ValidationFailed
-from passes import fleet, fleet_files
-from passes.forms import ImportForm
-from passes.models import Driver, Vehicle
-from passes.schemas import DriverIn, VehicleIn
+from fleet import files, services
+from fleet.forms import ImportForm
+from fleet.models import Driver, Vehicle
+from fleet.schemas import DriverIn, VehicleIn
+from privacy import mask_mobile
 
 bp = Blueprint("imports", __name__, url_prefix="/fleet")
 PREVIEW_TTL = 3600
@@ -43,7 +44,7 @@ FORMATS = {
 
 def _kind() -> str:
     kind = request.values.get("kind", "vehicles")
-    if kind not in fleet_files.COLUMNS:
+    if kind not in files.COLUMNS:
         abort(404)
     return kind
 
@@ -77,13 +78,9 @@ def template(fmt: str) -> Any:
     if fmt not in FORMATS:
         abort(404)
     kind, locale = _kind(), i18n.select_locale()
-    header = fleet_files.header_row(kind, locale)
-    example = [fleet_files.EXAMPLES[kind]]
-    data = (
-        fleet_files.to_csv(header, example)
-        if fmt == "csv"
-        else fleet_files.to_xlsx(header, example, kind)
-    )
+    header = files.header_row(kind, locale)
+    example = [files.EXAMPLES[kind]]
+    data = files.to_csv(header, example) if fmt == "csv" else files.to_xlsx(header, example, kind)
     return _file(data, f"{kind}-template-{locale}", fmt)
 
 
@@ -96,8 +93,8 @@ def check() -> Any:
         form.file.errors = [gettext("Choose a file to upload.")]
         return render_template("fleet/import.html", form=form, kind=kind), 422
     try:
-        checked = fleet_files.check_file(kind, upload.read(), upload.filename, web.error_message)
-    except fleet_files.FileProblem as exc:
+        checked = files.check_file(kind, upload.read(), upload.filename, web.error_message)
+    except files.FileProblem as exc:
         form.file.errors = [gettext("This file cannot be read: %(why)s", why=str(exc))]
         return render_template("fleet/import.html", form=form, kind=kind), 422
     token = None
@@ -127,7 +124,7 @@ def commit(token: str) -> Any:
     vehicles = [VehicleIn.model_validate(r) for r in spooled["rows"]] if kind == "vehicles" else []
     drivers = [DriverIn.model_validate(r) for r in spooled["rows"]] if kind == "drivers" else []
     try:
-        added = fleet.import_rows(web.db(), current_user, vehicles, drivers, now=web.now())
+        added = services.import_rows(web.db(), current_user, vehicles, drivers, now=web.now())
     except ValidationFailed as exc:
         flash(
             gettext(
@@ -153,7 +150,7 @@ def export(fmt: str) -> Any:
         rows = (
             [
                 v.plate,
-                fleet_files.VEHICLE_TYPE_NAMES[v.vehicle_type][0 if locale == "zh_CN" else 1],
+                files.VEHICLE_TYPE_NAMES[v.vehicle_type][0 if locale == "zh_CN" else 1],
                 v.capacity_kg,
             ]
             for v in web.db().scalars(
@@ -167,10 +164,6 @@ def export(fmt: str) -> Any:
                 select(Driver).where(Driver.enterprise_id == own).order_by(Driver.name)
             )
         )
-    header = fleet_files.header_row(kind, locale)
-    data = (
-        fleet_files.to_csv(header, rows)
-        if fmt == "csv"
-        else fleet_files.to_xlsx(header, rows, kind)
-    )
+    header = files.header_row(kind, locale)
+    data = files.to_csv(header, rows) if fmt == "csv" else files.to_xlsx(header, rows, kind)
     return _file(data, kind, fmt)

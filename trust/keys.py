@@ -7,6 +7,7 @@ leave it; the database holds only the public half and its lifetime.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,8 +20,8 @@ from sqlalchemy.orm import Session
 
 import audit
 from audit import AuditHead
-from passes.models import Pass, SigningKey
-from passes.tokens import TrustedKey
+from trust.models import SigningKey
+from trust.tokens import TrustedKey
 
 MAX_KID = 255  # one byte in the token
 
@@ -104,13 +105,19 @@ def _load(key_dir: Path, kid: int) -> Signer:
     return Signer(kid, private_key)
 
 
-def rotate(session: Session, key_dir: Path, now: datetime, actor_id: int | None) -> Signer:
-    """A new signing key; the old ones stop signing but stay published while their passes live."""
+def rotate(
+    session: Session,
+    key_dir: Path,
+    now: datetime,
+    actor_id: int | None,
+    *,
+    signed_until: Callable[[int], datetime | None],
+) -> Signer:
+    """A new signing key; the old ones stop signing but stay published while their passes
+    live. `signed_until(kid)` is when the last pass that key signed expires (None: none)."""
     for key in session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
         key.retired_at = now
-        key.not_after = (
-            session.scalar(select(func.max(Pass.valid_until)).where(Pass.key_id == key.kid)) or now
-        )
+        key.not_after = signed_until(key.kid) or now
     signer = _create(session, key_dir, now, actor_id)
     audit.record(
         session,

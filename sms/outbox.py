@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
-from passes.domain import (
+from sms.backends import SmsBackend, SmsError
+from sms.domain import (
     MAX_SMS_ATTEMPTS,
     PROVIDER_STATUS,
     SmsStatus,
@@ -23,8 +24,7 @@ from passes.domain import (
     retry_delay,
     sms_error_is_permanent,
 )
-from passes.models import SmsMessage
-from passes.sms import SmsBackend, SmsError
+from sms.models import SmsMessage
 
 LEASE = timedelta(seconds=60)
 

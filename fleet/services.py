@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import audit
 from accounts.models import User
 from errors import N_, ValidationFailed
-from passes.models import Driver, Pass, Vehicle
-from passes.schemas import DriverIn, VehicleIn
+from fleet import events
+from fleet.models import Driver, Vehicle
+from fleet.schemas import DriverIn, VehicleIn
 
 
 def _plate_taken(session: Session, enterprise_id: int, plate: str, except_id: int | None) -> bool:
@@ -55,11 +56,8 @@ def edit_vehicle(
 ) -> Vehicle:
     if _plate_taken(session, vehicle.enterprise_id, data.plate, vehicle.id):
         raise ValidationFailed.one("plate", N_("This plate is already registered."))
-    if data.plate != vehicle.plate and _used_by_pass(session, Pass.vehicle_id == vehicle.id):
-        raise ValidationFailed.one(
-            "plate",
-            N_("Passes were issued for this plate; register the new plate as a new vehicle."),
-        )
+    if data.plate != vehicle.plate:
+        events.plate_changing.send(vehicle, session=session)
     for field, value in data.model_dump().items():
         setattr(vehicle, field, value)
     audit.record(
@@ -110,10 +108,6 @@ def edit_driver(
     )
     session.commit()
     return driver
-
-
-def _used_by_pass(session: Session, condition: object) -> bool:
-    return bool(session.scalar(select(exists().where(condition))))
 
 
 def set_archived(

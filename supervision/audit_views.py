@@ -1,4 +1,4 @@
-"""System endpoints: audit chain verification."""
+"""The audit log for oversight: verification of the hash chain."""
 
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ from accounts.scoping import scoped
 from checkpoints.domain import AnomalyKind, TripState
 from checkpoints.models import Anomaly, Scan, Trip
 from errors import N_, ValidationFailed
-from passes.models import Driver, Pass
+from fleet.models import Driver
+from passes.models import Pass
 
 SORTS = {
     "newest": (Trip.opened_at.desc(), Trip.id.desc()),

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from accounts.domain import mask_mobile
+from privacy import mask_mobile
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +110,26 @@ class TwilioBackend(SmsBackend):
         return next((m.sid for m in recent if m.body == body), None)
 
 
-def make_backend(config: dict[str, Any], http_client: Any = None) -> SmsBackend:
-    if config["SMS_BACKEND"] == "twilio":
-        return TwilioBackend(
-            config["TWILIO_ACCOUNT_SID"],
-            config["TWILIO_AUTH_TOKEN"],
-            from_=config.get("TWILIO_FROM"),
-            messaging_service_sid=config.get("TWILIO_MESSAGING_SERVICE_SID"),
-            http_client=http_client,
-        )
+def _console(_config: Mapping[str, Any], _http_client: Any) -> SmsBackend:
     return ConsoleBackend()
+
+
+def _twilio(config: Mapping[str, Any], http_client: Any) -> SmsBackend:
+    return TwilioBackend(
+        config["TWILIO_ACCOUNT_SID"],
+        config["TWILIO_AUTH_TOKEN"],
+        from_=config.get("TWILIO_FROM"),
+        messaging_service_sid=config.get("TWILIO_MESSAGING_SERVICE_SID"),
+        http_client=http_client,
+    )
+
+
+# SMS_BACKEND names one of these (config.SMS_BACKENDS, checked at start-up, lists the same).
+BACKENDS: dict[str, Callable[[Mapping[str, Any], Any], SmsBackend]] = {
+    "console": _console,
+    "twilio": _twilio,
+}
+
+
+def make_backend(config: Mapping[str, Any], http_client: Any = None) -> SmsBackend:
+    return BACKENDS[config["SMS_BACKEND"]](config, http_client)

@@ -14,10 +14,10 @@ from accounts.domain import Role
 from accounts.forms import ActionForm
 from accounts.scoping import get_scoped, scoped
 from errors import ValidationFailed
-from passes import fleet
-from passes.forms import VEHICLE_TYPES, DriverForm, VehicleForm
-from passes.models import Driver, Vehicle
-from passes.schemas import DriverIn, VehicleIn
+from fleet import services
+from fleet.forms import VEHICLE_TYPES, DriverForm, VehicleForm
+from fleet.models import Driver, Vehicle
+from fleet.schemas import DriverIn, VehicleIn
 
 bp = Blueprint("fleet", __name__, url_prefix="/fleet")
 PER_PAGE = 50
@@ -62,7 +62,7 @@ def vehicles() -> Any:
         done = _save(
             form,
             VehicleIn,
-            lambda d: fleet.add_vehicle(web.db(), current_user, d, now=web.now()),
+            lambda d: services.add_vehicle(web.db(), current_user, d, now=web.now()),
             gettext("Vehicle registered."),
             "fleet.vehicles",
         )
@@ -82,7 +82,7 @@ def vehicle(vehicle_id: int) -> Any:
         done = _save(
             form,
             VehicleIn,
-            lambda d: fleet.edit_vehicle(web.db(), current_user, obj, d, now=web.now()),
+            lambda d: services.edit_vehicle(web.db(), current_user, obj, d, now=web.now()),
             gettext("Vehicle saved."),
             "fleet.vehicles",
         )
@@ -99,7 +99,7 @@ def vehicle(vehicle_id: int) -> Any:
 def archive_vehicle(vehicle_id: int) -> Any:
     obj = get_scoped(web.db(), Vehicle, vehicle_id, current_user)
     archived = request.form.get("archived") == "1"
-    fleet.set_archived(web.db(), current_user, obj, archived, now=web.now())
+    services.set_archived(web.db(), current_user, obj, archived, now=web.now())
     flash(
         gettext("%(plate)s archived.", plate=obj.plate)
         if archived
@@ -117,7 +117,7 @@ def drivers() -> Any:
         done = _save(
             form,
             DriverIn,
-            lambda d: fleet.add_driver(web.db(), current_user, d, now=web.now()),
+            lambda d: services.add_driver(web.db(), current_user, d, now=web.now()),
             gettext("Driver registered."),
             "fleet.drivers",
         )
@@ -138,7 +138,7 @@ def driver(driver_id: int) -> Any:
         done = _save(
             form,
             DriverIn,
-            lambda d: fleet.edit_driver(web.db(), current_user, obj, d, now=web.now()),
+            lambda d: services.edit_driver(web.db(), current_user, obj, d, now=web.now()),
             gettext("Driver saved."),
             "fleet.drivers",
         )
@@ -153,7 +153,7 @@ def driver(driver_id: int) -> Any:
 def archive_driver(driver_id: int) -> Any:
     obj = get_scoped(web.db(), Driver, driver_id, current_user)
     archived = request.form.get("archived") == "1"
-    fleet.set_archived(web.db(), current_user, obj, archived, now=web.now())
+    services.set_archived(web.db(), current_user, obj, archived, now=web.now())
     flash(
         gettext("%(name)s archived.", name=obj.name)
         if archived

@@ -16,8 +16,8 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 
 from errors import N_
-from passes.domain import VehicleType
-from passes.schemas import DriverIn, VehicleIn
+from fleet.domain import VehicleType
+from fleet.schemas import DriverIn, VehicleIn
 
 MAX_ROWS = 20_000
 

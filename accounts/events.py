@@ -1,0 +1,17 @@
+"""What the accounts package announces, so that packages above it (checkpoints/) can add
+their part to a user without accounts depending on them."""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_events = Namespace()
+
+# A user was created, in the creating transaction: sender is the User, with `session=`,
+# `data=` (the UserCreate input), `actor=` and `now=`. Receivers may raise
+# ValidationFailed, which rolls the whole creation back.
+user_created = _events.signal("user-created")
+
+# The admin's user list asks which places officers can be assigned to: sender is the
+# Session, with `users=`; a receiver returns (places, {user_id: set of assigned place ids}).
+officer_places = _events.signal("officer-places")

@@ -1,0 +1,1 @@
+"""Vehicles and drivers: registration, import and export, their pages and API."""

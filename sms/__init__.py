@@ -1,0 +1,1 @@
+"""Outbound text messages: outbox, providers, templates, worker and delivery webhook."""

@@ -1,0 +1,84 @@
+"""SMS delivery rules (DESIGN.md section 6): statuses, provider reports, retries, errors.
+
+Pure standard library.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+
+from errors import N_
+
+
+class SmsStatus(StrEnum):
+    PENDING = "pending"  # in the outbox, due at next_attempt_at
+    SENDING = "sending"  # claimed by a worker (leased)
+    SENT = "sent"  # accepted by the provider
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+
+
+# Delivery reports only move a message forward along this order.
+SMS_PROGRESS = {
+    SmsStatus.PENDING: 0,
+    SmsStatus.SENDING: 1,
+    SmsStatus.SENT: 2,
+    SmsStatus.DELIVERED: 3,
+    SmsStatus.UNDELIVERED: 3,
+    SmsStatus.FAILED: 3,
+}
+
+# Twilio's report statuses mapped onto ours.
+PROVIDER_STATUS = {
+    "accepted": SmsStatus.SENT,
+    "queued": SmsStatus.SENT,
+    "sending": SmsStatus.SENT,
+    "sent": SmsStatus.SENT,
+    "delivered": SmsStatus.DELIVERED,
+    "undelivered": SmsStatus.UNDELIVERED,
+    "failed": SmsStatus.FAILED,
+}
+
+# Twilio error codes that no retry will fix: the number is wrong, unreachable for good,
+# has opted out, or the carrier blocks the content.
+PERMANENT_SMS_ERRORS = frozenset({"21211", "21610", "21614", "30005", "30006", "30007"})
+TRANSIENT_SMS_ERRORS = frozenset({"30003", "20429"})
+MAX_SMS_ATTEMPTS = 8
+
+
+def advances(current: str, reported: str) -> bool:
+    """Whether a delivery report moves the message forward (late or repeated ones do not)."""
+    return SMS_PROGRESS[SmsStatus(reported)] > SMS_PROGRESS[SmsStatus(current)]
+
+
+def sms_error_is_permanent(http_status: int | None, code: str | None) -> bool:
+    if code in PERMANENT_SMS_ERRORS:
+        return True
+    if code in TRANSIENT_SMS_ERRORS or http_status is None:
+        return False  # connection errors and timeouts have no status
+    return not (http_status == 429 or http_status >= 500)
+
+
+def retry_delay(attempt: int, jitter: float) -> timedelta:
+    """Exponential backoff from 30 s, capped at an hour; `jitter` in [0, 1) spreads workers."""
+    base = min(3600.0, 30.0 * 2 ** max(0, attempt - 1))
+    return timedelta(seconds=base * (0.5 + jitter))
+
+
+SMS_ERROR_MESSAGES = {
+    "21211": N_("The driver's mobile number is not a valid number. Correct it and resend."),
+    "21610": N_("The driver's phone has opted out of text messages (replied STOP)."),
+    "21614": N_("The driver's number cannot receive text messages. Correct it and resend."),
+    "30003": N_("The driver's phone is unreachable (switched off or out of coverage)."),
+    "30005": N_("The driver's number does not exist or is no longer in service."),
+    "30006": N_("The driver's number is a landline or cannot receive text messages."),
+    "30007": N_("The carrier filtered the message. Please contact the administrator."),
+}
+
+
+def sms_error_message(code: str | None) -> str:
+    return SMS_ERROR_MESSAGES.get(
+        code or "", N_("The message could not be delivered. Check the number and resend.")
+    )

@@ -1,0 +1,1 @@
+"""Signing keys, the pass token, QR rendering and the published trust list."""
