@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+import re
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +22,16 @@ from fleet.domain import VehicleType
 from fleet.schemas import DriverIn, VehicleIn
 
 MAX_ROWS = 20_000
+MAX_COLUMNS = 20
+# An XLSX is a zip: bound what it unpacks to before any parser sees it. A 20,000-row
+# driver file unpacks to about 4 MB; these leave room and stop bombs.
+MAX_UNPACKED = 24 * 1024 * 1024
+MAX_ENTRY = 16 * 1024 * 1024
+MAX_ENTRIES = 200
+MAX_SHARED_STRINGS = MAX_ROWS * MAX_COLUMNS
+DIMENSION = re.compile(
+    rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,3})(\d{1,7})(?::([A-Z]{1,3})(\d{1,7}))?"'
+)
 
 COLUMNS: dict[str, list[tuple[str, str, str]]] = {
     # kind -> [(field, Chinese header, English header)]
@@ -62,7 +74,66 @@ DUPLICATE = {
 
 
 class FileProblem(ValueError):
-    """The file as a whole cannot be read (wrong format, no header, too many rows)."""
+    """The file as a whole cannot be read (wrong format, no header, too large). `message`
+    is untranslated (N_) with `params` for its placeholders."""
+
+    def __init__(self, message: str, **params: Any):
+        super().__init__(message % params if params else message)
+        self.message, self.params = message, params
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def check_xlsx_bounds(data: bytes) -> None:
+    """Refuse a workbook that would unpack or parse beyond the limits, before parsing it:
+    declared and actual unpacked sizes, the entry count, each sheet's declared dimension,
+    and the shared-strings count. Raises FileProblem."""
+    too_large = N_("The spreadsheet is too large: at most %(rows)d rows and %(columns)d columns.")
+    try:
+        book = zipfile.ZipFile(io.BytesIO(data))
+        entries = book.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise FileProblem(N_("This is not a readable .xlsx file.")) from None
+    if len(entries) > MAX_ENTRIES:
+        raise FileProblem(N_("This is not a readable .xlsx file."))
+    if sum(e.file_size for e in entries) > MAX_UNPACKED or any(
+        e.file_size > MAX_ENTRY for e in entries
+    ):
+        raise FileProblem(too_large, rows=MAX_ROWS, columns=MAX_COLUMNS)
+    unpacked = 0
+    for entry in entries:
+        sheet = entry.filename.startswith("xl/worksheets/")
+        strings = entry.filename == "xl/sharedStrings.xml"
+        head, count, tail = b"", 0, b""
+        try:
+            with book.open(entry) as member:
+                # Read it all (declared sizes can lie; zipfile stops at the declared size
+                # and checks the CRC), counting what the parser would have to hold.
+                while chunk := member.read(1 << 16):
+                    unpacked += len(chunk)
+                    if unpacked > MAX_UNPACKED:
+                        raise FileProblem(too_large, rows=MAX_ROWS, columns=MAX_COLUMNS)
+                    if sheet and len(head) < 4096:
+                        head += chunk[:4096]
+                    if strings:
+                        count += (tail + chunk).count(b"<si") - tail.count(b"<si")
+                        tail = chunk[-3:]
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
+            raise FileProblem(N_("This is not a readable .xlsx file.")) from None
+        if count > MAX_SHARED_STRINGS:
+            raise FileProblem(too_large, rows=MAX_ROWS, columns=MAX_COLUMNS)
+        if sheet and (found := DIMENSION.search(head)):
+            last_column, last_row = (
+                found.group(3) or found.group(1),
+                found.group(4) or found.group(2),
+            )
+            if int(last_row) > MAX_ROWS + 1 or _column_number(last_column) > MAX_COLUMNS:
+                raise FileProblem(too_large, rows=MAX_ROWS, columns=MAX_COLUMNS)
 
 
 @dataclass
@@ -77,15 +148,22 @@ def _cells(data: bytes, filename: str) -> Iterator[list[str]]:
     if name.endswith(".xlsx"):
         from openpyxl import load_workbook
 
+        check_xlsx_bounds(data)
         try:
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            sheet = book.worksheets[0]
         except Exception as exc:  # openpyxl raises many types for a broken file
-            raise FileProblem("not a readable .xlsx file") from exc
-        for row in book.worksheets[0].iter_rows(values_only=True):
-            yield ["" if v is None else str(v).strip() for v in row]
+            raise FileProblem(N_("This is not a readable .xlsx file.")) from exc
+        # Bounded both ways whatever the sheet declares: empty rows count towards the limit.
+        rows = sheet.iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS, values_only=True)
+        try:
+            for row in rows:
+                yield ["" if v is None else str(v).strip() for v in row]
+        finally:
+            book.close()
         return
     if not name.endswith(".csv"):
-        raise FileProblem("upload a .csv or .xlsx file")
+        raise FileProblem(N_("Upload a .csv or .xlsx file."))
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -93,9 +171,12 @@ def _cells(data: bytes, filename: str) -> Iterator[list[str]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise FileProblem("the CSV file is neither UTF-8 nor GB18030")
-    for row in csv.reader(io.StringIO(text)):
-        yield [cell.strip() for cell in row]
+        raise FileProblem(N_("The CSV file is neither UTF-8 nor GB18030 text."))
+    try:
+        for row in csv.reader(io.StringIO(text)):
+            yield [cell.strip() for cell in row[:MAX_COLUMNS]]
+    except csv.Error:
+        raise FileProblem(N_("This is not a readable CSV file.")) from None
 
 
 def _header_map(kind: str, header: list[str]) -> list[str | None]:
@@ -103,28 +184,28 @@ def _header_map(kind: str, header: list[str]) -> list[str | None]:
     mapped = [names.get(cell.lower()) for cell in header]
     missing = [f for f, *_ in COLUMNS[kind] if f not in mapped and f != "capacity_kg"]
     if missing:
-        raise FileProblem("missing columns: " + ", ".join(missing))
+        raise FileProblem(N_("Columns missing: %(columns)s."), columns=", ".join(missing))
     return mapped
 
 
 def check_file(kind: str, data: bytes, filename: str, messages: Any) -> Checked:
     """Validate every row; `messages(error)` turns a pydantic error into display text."""
     if kind not in COLUMNS:
-        raise FileProblem("unknown kind")
+        raise FileProblem(N_("Choose vehicles or drivers."))
     rows = _cells(data, filename)
     try:
         header = next(rows)
     except StopIteration:
-        raise FileProblem("the file is empty") from None
+        raise FileProblem(N_("The file is empty.")) from None
     fields = _header_map(kind, header)
     checked = Checked(kind)
     schema, seen = SCHEMAS[kind], set()
     key = "plate" if kind == "vehicles" else "id_number"
     for number, cells in enumerate(rows, start=2):
+        if number > MAX_ROWS + 1:  # counted before empty rows are skipped
+            raise FileProblem(N_("At most %(rows)d rows per file."), rows=MAX_ROWS)
         if not any(cells):
             continue
-        if number > MAX_ROWS + 1:
-            raise FileProblem(f"at most {MAX_ROWS} rows per file")
         record = {f: c for f, c in zip(fields, cells, strict=False) if f and c != ""}
         if kind == "vehicles" and "vehicle_type" in record:
             record["vehicle_type"] = _TYPE_LOOKUP.get(
@@ -148,25 +229,3 @@ def check_file(kind: str, data: bytes, filename: str, messages: Any) -> Checked:
 
 def header_row(kind: str, locale: str) -> list[str]:
     return [zh if locale.startswith("zh") else en for _, zh, en in COLUMNS[kind]]
-
-
-def to_csv(header: list[str], rows: Iterable[list[Any]]) -> bytes:
-    """UTF-8 with a byte-order mark, so Excel opens Chinese text correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return ("\ufeff" + buffer.getvalue()).encode()
-
-
-def to_xlsx(header: list[str], rows: Iterable[list[Any]], title: str) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title)
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()

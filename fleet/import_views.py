@@ -24,6 +24,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 import i18n
+import tabular
 import web
 from accounts.domain import Role
 from accounts.forms import ActionForm
@@ -69,6 +70,7 @@ def _file(data: bytes, name: str, fmt: str) -> Response:
 @bp.get("/import")
 @web.roles_required(Role.ENTERPRISE)
 def start() -> Any:
+    services.check_may_import(current_user)
     return render_template("fleet/import.html", form=ImportForm(), kind=_kind())
 
 
@@ -80,7 +82,11 @@ def template(fmt: str) -> Any:
     kind, locale = _kind(), i18n.select_locale()
     header = files.header_row(kind, locale)
     example = [files.EXAMPLES[kind]]
-    data = files.to_csv(header, example) if fmt == "csv" else files.to_xlsx(header, example, kind)
+    data = (
+        tabular.csv_bytes(header, example)
+        if fmt == "csv"
+        else tabular.xlsx_bytes(header, example, kind)
+    )
     return _file(data, f"{kind}-template-{locale}", fmt)
 
 
@@ -88,6 +94,7 @@ def template(fmt: str) -> Any:
 @web.roles_required(Role.ENTERPRISE)
 def check() -> Any:
     form, kind = ImportForm(), _kind()
+    services.check_may_import(current_user)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         form.file.errors = [gettext("Choose a file to upload.")]
@@ -95,7 +102,8 @@ def check() -> Any:
     try:
         checked = files.check_file(kind, upload.read(), upload.filename, web.error_message)
     except files.FileProblem as exc:
-        form.file.errors = [gettext("This file cannot be read: %(why)s", why=str(exc))]
+        why = gettext(exc.message, **exc.params)
+        form.file.errors = [gettext("This file cannot be read: %(why)s", why=why)]
         return render_template("fleet/import.html", form=form, kind=kind), 422
     token = None
     if checked.rows and not checked.bad:
@@ -165,5 +173,7 @@ def export(fmt: str) -> Any:
             )
         )
     header = files.header_row(kind, locale)
-    data = files.to_csv(header, rows) if fmt == "csv" else files.to_xlsx(header, rows, kind)
+    data = (
+        tabular.csv_bytes(header, rows) if fmt == "csv" else tabular.xlsx_bytes(header, rows, kind)
+    )
     return _file(data, kind, fmt)

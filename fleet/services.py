@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import audit
+from accounts.domain import filing_block_reason
 from accounts.models import User
-from errors import N_, ValidationFailed
+from errors import N_, Forbidden, ValidationFailed
 from fleet import events
 from fleet.models import Driver, Vehicle
 from fleet.schemas import DriverIn, VehicleIn
@@ -127,6 +128,14 @@ def set_archived(
     session.commit()
 
 
+def check_may_import(actor: User) -> None:
+    """Only an approved enterprise may import: parsing a spreadsheet is the costliest thing
+    a self-registered account could otherwise ask for."""
+    reason = filing_block_reason(actor.enterprise.status) if actor.enterprise else None
+    if actor.enterprise is None or reason:
+        raise Forbidden(reason or N_("Only enterprise users register a fleet."))
+
+
 def import_rows(
     session: Session,
     actor: User,
@@ -136,6 +145,7 @@ def import_rows(
     now: datetime,
 ) -> tuple[int, int]:
     """Insert already-validated rows all-or-nothing; duplicates of existing rows are errors."""
+    check_may_import(actor)
     enterprise_id = _own_enterprise(actor)
     plates = set(
         session.scalars(select(Vehicle.plate).where(Vehicle.enterprise_id == enterprise_id))

@@ -6,9 +6,6 @@ sits in memory; ID numbers are masked; every export is written to the audit chai
 
 from __future__ import annotations
 
-import csv
-import io
-import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -206,33 +203,3 @@ def rows(session: Any, kind: str, stmt: Select[Any], tz: str) -> Iterator[list[A
             values[5] = mask_id_number(values[5])
             values[11:13] = [f"{values[11]}/{values[12]}"]
         yield [_cell(v, zone) for v in values]
-
-
-def csv_stream(header: list[str], body: Iterator[list[Any]]) -> Iterator[bytes]:
-    """UTF-8 with a byte-order mark (Excel then reads Chinese), a chunk per batch."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")
-    writer.writerow(header)
-    for n, row in enumerate(body, start=1):
-        writer.writerow(row)
-        if n % BATCH == 0:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
-
-
-def xlsx_file(header: list[str], body: Iterator[list[Any]], title: str) -> Any:
-    """A write-only workbook spooled to a temporary file (rows are not kept in memory)."""
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title)
-    sheet.append(header)
-    for row in body:
-        sheet.append(row)
-    spooled = tempfile.TemporaryFile()  # noqa: SIM115 - handed to send_file, which closes it
-    book.save(spooled)
-    spooled.seek(0)
-    return spooled

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 import audit
+import tabular
 import web
 from accounts.domain import OVERSIGHT_ROLES, Role
 from accounts.scoping import get_scoped, scoped
@@ -125,7 +126,7 @@ def export(kind: str, fmt: str) -> Any:
     name = f"{kind}-{web.now().astimezone(ZoneInfo(tz)):%Y%m%d-%H%M}.{fmt}"
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     if fmt == "xlsx":
-        spooled = exports.xlsx_file(header, exports.rows(web.db(), kind, stmt, tz), kind)
+        spooled = tabular.xlsx_file(header, exports.rows(web.db(), kind, stmt, tz), kind)
         return send_file(
             spooled,
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -137,7 +138,7 @@ def export(kind: str, fmt: str) -> Any:
     def stream() -> Any:
         # Its own session, closed when the last row is sent (or the client goes away).
         with sessions() as session:
-            yield from exports.csv_stream(header, exports.rows(session, kind, stmt, tz))
+            yield from tabular.csv_stream(header, exports.rows(session, kind, stmt, tz))
 
     return Response(stream(), mimetype="text/csv", headers=disposition)
 

@@ -6,10 +6,14 @@ import io
 import re
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from fleet.models import Driver, Vehicle
+from tests.bombs import BOMBS, HEADER
+from tests.bombs import workbook as xlsx_bytes
 from tests.support import id_number, login, post_form
 
 
@@ -23,10 +27,16 @@ def owner(client, make):
 def upload(client, kind, name, data):
     from tests.support import csrf_token
 
+    # Encoded here in memory: the test client spools large bodies to a temporary file
+    # it never closes.
+    fields = {
+        "kind": kind,
+        "csrf_token": csrf_token(client),
+        "file": FileStorage(io.BytesIO(data), name),
+    }
+    boundary, body = encode_multipart(fields)
     return client.post(
-        "/fleet/import",
-        data={"kind": kind, "csrf_token": csrf_token(client), "file": (io.BytesIO(data), name)},
-        content_type="multipart/form-data",
+        "/fleet/import", data=body, content_type=f"multipart/form-data; boundary={boundary}"
     )
 
 
@@ -34,15 +44,6 @@ def csv_bytes(rows, bom=True):
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
     return (("\ufeff" if bom else "") + buffer.getvalue()).encode()
-
-
-def xlsx_bytes(rows):
-    book = Workbook()
-    for row in rows:
-        book.active.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def count(db, model):
@@ -160,3 +161,34 @@ def test_export_masks_id_numbers_and_opens_in_excel(client, owner, make):
     assert driver.id_number not in data.decode("utf-8-sig")
     book = load_workbook(io.BytesIO(client.get("/fleet/export.xlsx?kind=vehicles").data))
     assert [c.value for c in book.active[2]][0] == "浙F77777"
+
+
+@pytest.mark.parametrize("bomb", sorted(BOMBS))
+def test_spreadsheet_bombs_are_refused_before_parsing(client, owner, db, bomb):
+    response = upload(client, "drivers", "bomb.xlsx", BOMBS[bomb]())
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "无法读取该文件" in page
+    assert "表格过大" in page or "不是可读取的" in page or "20000" in page
+    assert count(db, Driver) == 0
+
+
+def test_empty_rows_count_towards_the_row_limit(client, owner):
+    rows = [HEADER] + [[""] * 3] * 20_000 + [["张伟", id_number(1), "13800000001"]]
+    response = upload(client, "drivers", "padded.csv", csv_bytes(rows))
+    assert response.status_code == 422
+    assert "20000" in response.get_data(as_text=True)
+
+
+def test_columns_past_the_limit_are_ignored(client, owner):
+    rows = [HEADER + ["x"] * 5000, ["张伟", id_number(1), "13800000001"] + ["y"] * 5000]
+    assert upload(client, "drivers", "wide.csv", csv_bytes(rows)).status_code == 200
+
+
+@pytest.mark.parametrize("status", ["pending", "suspended"])
+def test_only_an_approved_enterprise_may_import(client, make, status):
+    user = make.enterprise_user(make.enterprise(status=status))
+    login(client, user.username)
+    assert client.get("/fleet/import").status_code == 403
+    rows = [HEADER, ["张伟", id_number(1), "13800000001"]]
+    assert upload(client, "drivers", "d.csv", csv_bytes(rows)).status_code == 403

@@ -1,0 +1,92 @@
+"""CSV and XLSX that are safe to open: every export and template goes through here.
+
+Text an enterprise typed may start like a formula (`=cmd|' /C calc'!A0`); spreadsheet
+programs run such cells. CSV cells that start with = + - @ tab or CR get a leading
+apostrophe (OWASP's CSV injection rule); XLSX text cells are typed as strings, so they
+are never formulas. Control characters stored before input refused them are replaced,
+so one bad row cannot break an export for everyone.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What XML 1.0 (and so XLSX) cannot hold, and what no exported text should carry.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+BOM = "\ufeff"  # Excel then reads UTF-8 (Chinese) correctly
+
+
+def clean(value: str) -> str:
+    return CONTROL.sub("\ufffd", value)
+
+
+def csv_cell(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    value = clean(value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def csv_stream(header: list[str], rows: Iterable[list[Any]], batch: int = 1000) -> Iterator[bytes]:
+    """UTF-8 with a byte-order mark, a chunk per `batch` rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write(BOM)
+    writer.writerow([csv_cell(v) for v in header])
+    for n, row in enumerate(rows, start=1):
+        writer.writerow([csv_cell(v) for v in row])
+        if n % batch == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def csv_bytes(header: list[str], rows: Iterable[list[Any]]) -> bytes:
+    return b"".join(csv_stream(header, rows))
+
+
+def _xlsx_row(sheet: Any, row: list[Any]) -> list[Any]:
+    from openpyxl.cell import WriteOnlyCell
+
+    cells = []
+    for value in row:
+        if isinstance(value, str):
+            cell = WriteOnlyCell(sheet, clean(value))
+            cell.data_type = "s"  # text, even when it starts with "="
+            cells.append(cell)
+        else:
+            cells.append(value)
+    return cells
+
+
+def xlsx_into(out: IO[bytes], header: list[str], rows: Iterable[list[Any]], title: str) -> None:
+    """A write-only workbook: rows stream through, none is kept in memory."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title)
+    sheet.append(_xlsx_row(sheet, header))
+    for row in rows:
+        sheet.append(_xlsx_row(sheet, row))
+    book.save(out)
+
+
+def xlsx_bytes(header: list[str], rows: Iterable[list[Any]], title: str) -> bytes:
+    buffer = io.BytesIO()
+    xlsx_into(buffer, header, rows, title)
+    return buffer.getvalue()
+
+
+def xlsx_file(header: list[str], rows: Iterable[list[Any]], title: str) -> IO[bytes]:
+    """Spooled to a temporary file, rewound, for send_file (which closes it)."""
+    spooled = tempfile.TemporaryFile()  # noqa: SIM115 - handed to send_file, which closes it
+    xlsx_into(spooled, header, rows, title)
+    spooled.seek(0)
+    return spooled
