@@ -45,8 +45,8 @@ fmt: $(VENV)/.dev
 
 ## messages: extract strings and merge them into the zh catalog (then translate the blanks)
 messages: $(VENV)/.runtime
-	$(PYBABEL) -q extract -F babel.cfg -o translations/messages.pot .
-	$(PYBABEL) -q update -i translations/messages.pot -d translations -l zh --no-fuzzy-matching
+	$(PYBABEL) -q extract -F babel.cfg -o translations/messages.pot -w 100 --sort-output --add-location=file .
+	$(PYBABEL) -q update -i translations/messages.pot -d translations -l zh --no-fuzzy-matching -w 100 --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache test-artifacts

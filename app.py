@@ -41,15 +41,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_commands(app)
     register_security_headers(app)
     register_inline_sms(app)
-    app.before_request(refuse_nul_in_queries_and_forms)
+    app.before_request(refuse_control_in_queries_and_forms)
     return app
 
 
-def refuse_nul_in_queries_and_forms() -> None:
+def refuse_control_in_queries_and_forms() -> None:
     """JSON bodies are checked in `web.validate`; query strings and forms here."""
-    web.reject_nul(request.args.to_dict(flat=False))
+    web.reject_control(request.args.to_dict(flat=False))
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        web.reject_nul(request.form.to_dict(flat=False))
+        web.reject_control(request.form.to_dict(flat=False))
 
 
 def register_extensions(app: Flask) -> None:

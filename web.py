@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import wraps
@@ -91,12 +92,15 @@ def is_id(raw: str) -> bool:
     return raw.isdigit() and 1 <= int(raw) <= MAX_ID
 
 
-NUL_MESSAGE = N_("Text must not contain NUL characters.")
+# C0 and C1 control characters: never text anyone typed. Tab and line breaks pass here;
+# the input models refuse them too except in fields that hold several lines.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_MESSAGE = N_("Text must not contain control characters.")
 
 
-def _nul_fields(data: Any, path: str = "") -> list[str]:
+def _control_fields(data: Any, path: str = "") -> list[str]:
     if isinstance(data, str):
-        return [path or "body"] if "\x00" in data else []
+        return [path or "body"] if CONTROL.search(data) else []
     if isinstance(data, Mapping):
         items: Any = data.items()
     elif isinstance(data, list | tuple):
@@ -105,21 +109,22 @@ def _nul_fields(data: Any, path: str = "") -> list[str]:
         return []
     found = []
     for key, value in items:
-        found += _nul_fields(value, f"{path}.{key}" if path else str(key))
+        found += _control_fields(value, f"{path}.{key}" if path else str(key))
     return found
 
 
-def reject_nul(data: Any) -> None:
-    """No database stores NUL in text (PostgreSQL refuses it): a 422, never a 500."""
-    if fields := _nul_fields(data):
-        raise ValidationFailed({field: [gettext(NUL_MESSAGE)] for field in fields})
+def reject_control(data: Any) -> None:
+    """Control characters in a body, a query or a form: a 422 naming each field, before
+    anything reads them (PostgreSQL cannot store NUL; spreadsheets cannot hold the rest)."""
+    if fields := _control_fields(data):
+        raise ValidationFailed({field: [gettext(CONTROL_MESSAGE)] for field in fields})
 
 
 def validate(model: type[M], data: Any) -> M:
     """Parse input into `model`, or raise ValidationFailed with translated field messages."""
     if not isinstance(data, Mapping):
         raise ValidationFailed.one("body", gettext("Send a JSON object."))
-    reject_nul(data)
+    reject_control(data)
     try:
         return model.model_validate(data)
     except PydanticError as exc:

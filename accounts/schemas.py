@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from accounts import domain
 from accounts.domain import EnterpriseStatus, Role
+from errors import N_
 
 Username = Annotated[str, AfterValidator(domain.normalise_username)]
 Password = Annotated[str, AfterValidator(domain.check_password)]
@@ -21,8 +31,35 @@ PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
+class MultiLine:
+    """Marks a text field that may hold line breaks (a reason, a note)."""
+
+
+MULTILINE = MultiLine()
+# Control characters (C0, DEL, C1) and the line and paragraph separators.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+LINE_BREAK = re.compile("\r\n?|\n")
+
+
 class Input(BaseModel):
+    """Every input model: unknown fields refused, and text on one line without control
+    characters, unless the field is marked MULTILINE (then newlines are kept)."""
+
     model_config = ConfigDict(extra="forbid", str_max_length=10_000)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str) or info.field_name is None:
+            return value
+        field = cls.model_fields[info.field_name]
+        multiline = any(isinstance(m, MultiLine) for m in field.metadata)
+        rest = LINE_BREAK.sub("", value) if multiline else value
+        if CONTROL.search(rest):
+            if multiline:
+                raise ValueError(N_("Text must not contain control characters."))
+            raise ValueError(N_("Text must be on one line, without control characters."))
+        return value
 
 
 class EnterpriseSignup(Input):

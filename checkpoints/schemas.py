@@ -8,12 +8,14 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
 
-from accounts.schemas import Id, Input, Output
+from accounts.schemas import MULTILINE, Id, Input, Output
 from checkpoints.domain import Kind, normalise_checkpoint_code
 
 Code = Annotated[str, AfterValidator(normalise_checkpoint_code)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
+Note = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500), MULTILINE
+]
 
 
 class CheckpointIn(Input):

@@ -7,12 +7,14 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
-from accounts.schemas import Id, Input, Output
+from accounts.schemas import MULTILINE, Id, Input, Output
 from fleet.schemas import DriverRef, VehicleRef
 from passes.domain import Category, PassStatus
 
 Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500), MULTILINE
+]
 
 
 class PassApplication(Input):

@@ -202,6 +202,19 @@ def test_reject_records_the_reason(client, shipper, reviewer):
     assert (body["status"], body["decision_reason"]) == ("rejected", "资料不全")
 
 
+def test_a_reason_may_span_lines_but_a_cargo_may_not(client, shipper, reviewer):
+    reason = "资料不全：\r\n1. 缺少行驶证\n2. 缺少货单"
+    pass_id = apply(client, shipper).get_json()["id"]
+    body = client.post(
+        f"/api/v1/passes/{pass_id}/reject", json={"reason": reason}, headers=reviewer
+    ).get_json()
+    assert body["decision_reason"] == reason
+    for cargo in ["大米\n小麦", "大米\x01"]:
+        refused = apply(client, shipper, cargo=cargo)
+        assert refused.status_code == 422
+        assert list(refused.get_json()["errors"]) == ["cargo"]
+
+
 def test_bulk_approve_skips_what_is_not_waiting(client, shipper, reviewer):
     ids = [apply(client, shipper).get_json()["id"] for _ in range(3)]
     client.post(f"/api/v1/passes/{ids[0]}/cancel", headers=shipper["headers"])
