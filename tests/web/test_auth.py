@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+import pytest
+
 from tests.support import PASSWORD, api_token, csrf_token, login, now, post_form
 
 
@@ -159,3 +161,38 @@ def test_safe_redirect_after_login_ignores_other_sites(client, make):
         data={"username": user.username, "password": PASSWORD, "csrf_token": csrf_token(client)},
     )
     assert response.headers["Location"] == "/"
+
+
+# Each leads a browser to another site (or broke the response) when passed through.
+OFF_SITE = [
+    "/%09/evil.example",
+    "/%0d%0a/x",
+    "/%0a/evil.example",
+    "//evil.example/x",
+    "/%5Cevil.example",
+    "%5C%5Cevil.example",
+    "/%E3%80%80/evil.example",
+    "%09//evil.example",
+    "https://evil.example",
+    "javascript:alert(1)",
+    "evil.example",
+]
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_language_switch_and_sign_in_never_redirect_off_site(client, make, target):
+    switched = client.get(f"/lang/en?next={target}")
+    assert switched.status_code == 302
+    assert switched.headers["Location"] == "/"
+    user = make.user("admin")
+    response = client.post(
+        f"/login?next={target}",
+        data={"username": user.username, "password": PASSWORD, "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_a_same_site_target_is_kept_with_its_query(client):
+    response = client.get("/lang/en?next=/passes%3Fstatus%3Dsubmitted%23top")
+    assert response.headers["Location"] == "/passes?status=submitted#top"
