@@ -157,6 +157,15 @@ def create_user(
     return user
 
 
+def end_browser_sessions(session: Session, user_id: int) -> None:
+    """Signing out: every session cookie issued to the user stops working, here and on
+    any saved copy (cookies carry the version they were issued under). API tokens stay."""
+    session.execute(
+        update(User).where(User.id == user_id).values(session_version=User.session_version + 1)
+    )
+    session.commit()
+
+
 def _end_sessions_and_tokens(session: Session, user: User, now: datetime) -> None:
     user.session_version += 1
     session.execute(

@@ -75,6 +75,7 @@ def login() -> Any:
 @bp.post("/logout")
 @login_required
 def logout() -> Any:
+    services.end_browser_sessions(web.db(), current_user.id)
     logout_user()
     session.clear()
     flash(gettext("You have signed out."), "info")

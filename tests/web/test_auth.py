@@ -16,6 +16,22 @@ def test_sign_in_and_out(client, make):
     assert client.get("/").headers["Location"].endswith("/login")
 
 
+def test_a_saved_session_cookie_is_dead_after_logout(client, make):
+    user = make.user("supervisor")
+    login(client, user.username)
+    saved = client.get_cookie("session").value
+    assert client.get("/dashboard").status_code == 200
+    assert post_form(client, "/logout").status_code == 302
+
+    replay = client.application.test_client()
+    replay.set_cookie("session", saved)
+    assert replay.get("/dashboard").status_code == 302
+    assert replay.get("/api/v1/dashboard").status_code == 401
+    # Signing in again works, with a fresh cookie.
+    assert login(replay, user.username).status_code == 302
+    assert replay.get("/dashboard").status_code == 200
+
+
 def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client, make):
     user = make.user("admin")
     response = login(client, user.username, "wrong-pass-1")
