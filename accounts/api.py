@@ -36,6 +36,7 @@ def _login_policy() -> dict[str, Any]:
     return {
         "max_failures": cfg["LOGIN_MAX_FAILURES"],
         "window": timedelta(minutes=cfg["LOGIN_WINDOW_MINUTES"]),
+        "password_method": cfg["PASSWORD_HASH_METHOD"],
     }
 
 

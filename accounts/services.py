@@ -6,6 +6,7 @@ errors.* for anything the caller did wrong.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -21,8 +22,12 @@ from accounts.models import ApiToken, Enterprise, LoginAttempt, User
 from accounts.schemas import EnterpriseSignup, UserCreate
 from errors import N_, NotFound, Throttled, ValidationFailed
 
-# Compared against when the username is unknown, so a miss costs as much as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="pbkdf2:sha256:1000")
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """Compared against when the username is unknown: made with the method real hashes
+    use, so a miss costs as much as a wrong password and timing tells no names."""
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
 def _username_taken(session: Session, username: str) -> bool:
@@ -35,7 +40,9 @@ def sign_up_enterprise(
     errors: dict[str, list[str]] = {}
     if session.scalar(select(Enterprise.id).where(Enterprise.credit_code == data.credit_code)):
         errors["credit_code"] = [N_("An enterprise with this credit code is already registered.")]
-    if _username_taken(session, data.admin_username):
+    # Whether a username exists is said only when nothing else stands in the way, so the
+    # form is no oracle for names beyond what choosing one strictly needs.
+    elif _username_taken(session, data.admin_username):
         errors["admin_username"] = [N_("This username is taken.")]
     if errors:
         raise ValidationFailed(errors)
@@ -247,6 +254,7 @@ def authenticate(
     now: datetime,
     max_failures: int,
     window: timedelta,
+    password_method: str,
 ) -> User:
     """The active user with these credentials; Throttled after too many recent failures."""
     name = username.strip().lower()[:64]
@@ -271,7 +279,7 @@ def authenticate(
         session.rollback()
         raise Throttled(max(1, int((oldest + window - now).total_seconds())))
     user = session.scalars(select(User).where(User.username == name)).one_or_none()
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    ok = check_password_hash(user.password_hash if user else _dummy_hash(password_method), password)
     ok = ok and user is not None and user.active
     session.add(LoginAttempt(username=name, ip=ip, attempted_at=now, success=ok))
     session.commit()

@@ -53,6 +53,7 @@ def login() -> Any:
                 now=web.now(),
                 max_failures=current_app.config["LOGIN_MAX_FAILURES"],
                 window=timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"]),
+                password_method=current_app.config["PASSWORD_HASH_METHOD"],
             )
         except Throttled as exc:
             minutes = max(1, (exc.retry_after + 59) // 60)

@@ -68,9 +68,39 @@ def test_duplicate_username_and_credit_code_are_clear_errors(client, db, make):
         json={**GOOD, "admin_username": "taken", "credit_code": existing.credit_code},
     )
     assert response.status_code == 422
-    errors = response.get_json()["errors"]
-    assert set(errors) == {"admin_username", "credit_code"}
+    # A request that fails for another reason does not say whether the name exists.
+    assert set(response.get_json()["errors"]) == {"credit_code"}
+    for change in ({"contact_phone": "12812345678"}, {"admin_password": "short"}):
+        other = client.post(
+            "/api/v1/enterprises",
+            json={**GOOD, "admin_username": "taken", "credit_code": credit_code(), **change},
+        )
+        assert "admin_username" not in other.get_json()["errors"]
+    # Only when everything else is right: the name is taken.
+    taken = client.post(
+        "/api/v1/enterprises",
+        json={**GOOD, "admin_username": "taken", "credit_code": credit_code()},
+    )
+    assert set(taken.get_json()["errors"]) == {"admin_username"}
     assert counts(db) == before
+
+
+def test_an_unknown_username_costs_a_hash_of_the_configured_method(client, make, monkeypatch):
+    """Timing tells no names: a miss is checked against a hash made the way real ones are."""
+    import accounts.services as services
+
+    checked = []
+    real = services.check_password_hash
+
+    def spy(pwhash, password):
+        checked.append(pwhash.split("$")[0])
+        return real(pwhash, password)
+
+    monkeypatch.setattr(services, "check_password_hash", spy)
+    method = "scrypt:2048:8:1"  # cheap enough for a test, and not what tests otherwise use
+    monkeypatch.setitem(client.application.config, "PASSWORD_HASH_METHOD", method)
+    assert login(client, "nobody-at-all", "wrong-pass-1").status_code == 401
+    assert checked == ["scrypt:2048:8:1"]
 
 
 def test_sign_up_page_shows_field_errors_in_chinese_and_keeps_input(client, db):
