@@ -174,30 +174,56 @@ def _apply(
     return trip
 
 
+def _shows_everything(outcome: Outcome, p: Pass, user: User, checkpoint: Checkpoint) -> bool:
+    """An allowed scan shows the whole pass; a denial shows the scanner no more than the
+    public status page, unless an officer denies it at the pass's own destination. So a
+    rival enterprise with a site of its own learns nothing by scanning others' passes."""
+    if outcome.allowed:
+        return True
+    if user.role == Role.ENTERPRISE:
+        return False
+    return checkpoint.enterprise_id == p.destination_enterprise_id
+
+
+def _pass_view(p: Pass, full: bool) -> ScanPass:
+    if not full:  # what GET /P/<token> shows
+        return ScanPass(
+            number=p.number,
+            plate=p.vehicle.plate,
+            driver_name=p.driver.name_masked,
+            destination_enterprise=p.destination.name,
+            valid_until=p.valid_until,
+        )
+    return ScanPass(
+        id=p.id,
+        number=p.number,
+        plate=p.vehicle.plate,
+        driver_name=p.driver.name,
+        cargo=p.cargo,
+        category=p.category,
+        destination_enterprise=p.destination.name,
+        valid_until=p.valid_until,
+        max_trips=p.max_trips,
+        trips_used=p.trips_used,
+    )
+
+
 def _response(
-    data: ScanIn, outcome: Outcome, p: Pass | None, trip: Trip | None, now: datetime
+    data: ScanIn,
+    outcome: Outcome,
+    p: Pass | None,
+    trip: Trip | None,
+    now: datetime,
+    *,
+    full: bool,
 ) -> dict[str, Any]:
-    shown = p if p is not None and outcome.reasons[:1] != ("wrong_checkpoint",) else None
     return ScanOut(
         scan_id=str(data.scan_id),
         decision=outcome.decision,
         event=outcome.event,
         reasons=list(outcome.reasons),
         anomalies=list(outcome.anomalies),
-        pass_=ScanPass(
-            id=shown.id,
-            number=shown.number,
-            plate=shown.vehicle.plate,
-            driver_name=shown.driver.name,
-            cargo=shown.cargo,
-            category=shown.category,
-            destination_enterprise=shown.destination.name,
-            valid_until=shown.valid_until,
-            max_trips=shown.max_trips,
-            trips_used=shown.trips_used,
-        )
-        if shown
-        else None,
+        pass_=_pass_view(p, full) if p is not None else None,
         trip=ScanTrip(id=trip.id, seq=trip.seq, state=trip.state) if trip else None,
         recorded_at=now,
     ).model_dump(mode="json", by_alias=True)
@@ -236,7 +262,8 @@ def record_scan(
         deny_reason=data.deny_reason,
     )
     trip = _apply(session, p, open_trip, outcome, checkpoint.id, now) if p is not None else None
-    response = _response(data, outcome, p, trip, now)
+    full = p is not None and _shows_everything(outcome, p, user, checkpoint)
+    response = _response(data, outcome, p, trip, now, full=full)
     scan = Scan(
         scan_id=scan_id,
         pass_id=p.id if p else None,
@@ -255,9 +282,15 @@ def record_scan(
     try:
         session.flush()
     except IntegrityError:
-        # The same scan_id arrived twice at once: the other one won; answer as it did.
+        # The scan_id was recorded already (a retry, or the same scan twice at once):
+        # answer as the first time, but only to the scanner who sent it.
         session.rollback()
-        return session.scalars(select(Scan.response).where(Scan.scan_id == scan_id)).one()
+        scanner, first = session.execute(
+            select(Scan.officer_id, Scan.response).where(Scan.scan_id == scan_id)
+        ).one()
+        if scanner != user.id:
+            raise Conflict(N_("This scan_id was already used by another scanner.")) from None
+        return first
     audit.record(
         session,
         actor_id=user.id,

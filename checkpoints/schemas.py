@@ -46,16 +46,19 @@ class ScanIn(Input):
 
 
 class ScanPass(BaseModel):
-    id: int
+    """The scanned pass. A denial outside the pass's destination shows only what the
+    public status page shows: the rest is null and the driver's name masked."""
+
     number: str
     plate: str
     driver_name: str
-    cargo: str
-    category: str
     destination_enterprise: str
     valid_until: datetime
-    max_trips: int
-    trips_used: int
+    id: int | None = None
+    cargo: str | None = None
+    category: str | None = None
+    max_trips: int | None = None
+    trips_used: int | None = None
 
 
 class ScanTrip(BaseModel):

@@ -99,7 +99,8 @@
     $("plate").textContent = p ? p.plate : "";
     $("r-driver").textContent = p ? p.driver_name : "—";
     const category = p ? text.categories[p.category] || p.category : "";
-    $("r-cargo").textContent = p ? `${p.cargo} · ${category}` : "—";
+    // A denial away from the pass's destination carries only the public facts.
+    $("r-cargo").textContent = p && p.cargo ? `${p.cargo} · ${category}` : "—";
     $("r-cargo").classList.toggle("emergency-cargo", Boolean(p && p.category === "emergency"));
     $("r-destination").textContent = p ? p.destination_enterprise : "—";
     $("r-trip").textContent = data.trip && p

@@ -262,3 +262,62 @@ def test_concurrent_scans_at_two_gates_open_one_trip_and_lose_nothing(app, loop,
         entries = sum(1 for r in results if r["event"] == "entry")
         assert entries == len(trips) <= 2  # two trips allowed by the pass, never more
         assert audit.verify(session).ok
+
+
+PUBLIC_VIEW = {"number", "plate", "driver_name", "destination_enterprise", "valid_until"}
+
+
+def assert_public_view(answer, p):
+    shown = {k for k, v in answer["pass"].items() if v is not None}
+    assert shown == PUBLIC_VIEW, answer["pass"]
+    assert answer["pass"]["driver_name"] == p.driver.name_masked != p.driver.name
+
+
+def test_a_rival_with_its_own_site_learns_only_the_public_facts(client, loop, make):
+    """Any approved enterprise can open a site and scan or type any number: a denial
+    there shows no cargo, full name or trip count."""
+    rival = make.enterprise()
+    site = make.checkpoint("site", rival)
+    headers = api_token(client, make.enterprise_user(rival).username)
+    p = loop["pass"]
+    scanned = scan(client, headers, site, p.code)
+    typed = scan(client, headers, site, number=p.number, plate=p.vehicle.plate)
+    for answer in (scanned, typed):
+        assert (answer["decision"], answer["reasons"]) == ("deny", ["wrong_destination"])
+        assert_public_view(answer, p)
+
+
+def test_denials_at_a_gate_and_to_the_destination_show_only_the_public_facts(client, loop, make):
+    revoked = make.pass_(status="revoked")
+    gate_denial = scan(client, loop["officer"], loop["gate"], revoked.code)
+    assert gate_denial["reasons"] == ["revoked"]
+    assert_public_view(gate_denial, revoked)
+    # The destination's own scanner: a denial (here the trips are used up) is public too.
+    p = loop["pass"]
+    for gate in ("gate", "gate2"):
+        scan(client, loop["officer"], loop[gate], p.code)  # entry, then exit
+        scan(client, loop["officer"], loop[gate], p.code)
+    used_up = scan(client, loop["receiver"], loop["site"], p.code)
+    assert used_up["reasons"] == ["no_trips_left"]
+    assert_public_view(used_up, p)
+
+
+def test_an_allowed_scan_shows_the_whole_pass(client, loop):
+    allowed = scan(client, loop["officer"], loop["gate"], loop["pass"].code)
+    assert allowed["pass"]["driver_name"] == loop["pass"].driver.name
+    assert allowed["pass"]["cargo"] == loop["pass"].cargo
+    assert allowed["pass"]["trips_used"] == 1
+
+
+def test_another_scanners_scan_id_is_a_conflict_not_its_answer(client, loop, make, db):
+    scan_id = str(uuid.uuid4())
+    first = scan(client, loop["officer"], loop["gate"], loop["pass"].code, scan_id=scan_id)
+    other = make.officer(loop["gate"])
+    body = {"scan_id": scan_id, "checkpoint_id": loop["gate"].id, "code": "x"}
+    stolen = client.post("/api/v1/scans", json=body, headers=api_token(client, other.username))
+    assert stolen.status_code == 409
+    assert stolen.mimetype == "application/problem+json"
+    assert "driver_name" not in stolen.get_data(as_text=True)
+    assert scan(client, loop["officer"], loop["gate"], "x", scan_id=scan_id) == first
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Scan)) == 1
