@@ -187,7 +187,7 @@ class TripOut(BaseModel):
     pass_id: int
     enterprise_id: int
     plate: str
-    seq: int
+    seq: int | None
     state: str
     entered_at: datetime | None
     entry_checkpoint_id: int | None

@@ -80,6 +80,7 @@ class Outcome:
     event: str | None
     reasons: tuple[str, ...] = ()
     opens_trip: bool = False  # a new trip begins with this scan
+    counts_trip: bool = True  # ...and uses one of the pass's trips (False: an exit-only record)
     closes_previous: bool = False  # an override entry closes the open trip first
     anomalies: tuple[str, ...] = ()
 
@@ -131,13 +132,7 @@ def decide(
         if leaving:
             # Exit is allowed even late or revoked, so trucks can leave; reasons inform.
             if open_trip is None:
-                return Outcome(
-                    "allow",
-                    Event.EXIT,
-                    problems,
-                    opens_trip=True,
-                    anomalies=(AnomalyKind.NO_ENTRY,),
-                )
+                return _exit_without_entry(live, problems)
             missing = () if open_trip.arrived else (AnomalyKind.NO_ARRIVAL,)
             return Outcome("allow", Event.EXIT, problems, anomalies=missing)
         if problems:
@@ -158,6 +153,25 @@ def decide(
     if open_trip.arrived:
         return Outcome("allow", None, ("already_arrived",))
     return Outcome("allow", Event.ARRIVAL)
+
+
+def _exit_without_entry(live: LivePass, problems: tuple[str, ...]) -> Outcome:
+    """A truck leaving with no recorded entry. A pass that was never approved is no pass.
+    One that could have entered pays the trip it made; one that could not (revoked,
+    expired, used up) gets an exit-only record that uses no trip, so trips_used never
+    passes max_trips. Either way the missing entry is an anomaly."""
+    if live.status not in ("approved", "revoked"):
+        return deny("not_approved")
+    if not problems and live.trips_used >= live.max_trips:
+        problems = ("no_trips_left",)
+    return Outcome(
+        "allow",
+        Event.EXIT,
+        problems,
+        opens_trip=True,
+        counts_trip=not problems,
+        anomalies=(AnomalyKind.NO_ENTRY,),
+    )
 
 
 @dataclass

@@ -70,7 +70,9 @@ class Trip(Base):
     pass_id: Mapped[int] = mapped_column(ForeignKey("pass.id"))
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
     plate: Mapped[str] = mapped_column(String(16), index=True)
-    seq: Mapped[int] = mapped_column(Integer)
+    # The pass's trip number; None for an exit-only record (a truck that left without a
+    # recorded entry on a pass that had no trip to give), which uses no trip.
+    seq: Mapped[int | None] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16), index=True)
     entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     entry_checkpoint_id: Mapped[int | None] = mapped_column(ForeignKey("checkpoint.id"))

@@ -156,12 +156,13 @@ def _apply(
         raise_anomaly(session, open_trip, AnomalyKind.NO_EXIT, now)
         session.flush()
     if outcome.opens_trip:
-        p.trips_used += 1
+        if outcome.counts_trip:
+            p.trips_used += 1
         trip = Trip(
             pass_id=p.id,
             enterprise_id=p.enterprise_id,
             plate=p.vehicle.plate,
-            seq=p.trips_used,
+            seq=p.trips_used if outcome.counts_trip else None,
             state=TripState.ENTERED,
             opened_at=now,
         )
@@ -379,5 +380,5 @@ def _replay_trip(session: Session, trip: Trip) -> None:
     trip.entered_at, trip.entry_checkpoint_id = result.entered or (None, None)
     trip.arrived_at, trip.arrival_checkpoint_id = result.arrived or (None, None)
     trip.exited_at, trip.exit_checkpoint_id = result.exited or (None, None)
-    if result.state == TripState.VOID and not was_void:
+    if result.state == TripState.VOID and not was_void and trip.seq is not None:
         trip.pass_.trips_used = max(0, trip.pass_.trips_used - 1)

@@ -63,7 +63,7 @@ class ScanPass(BaseModel):
 
 class ScanTrip(BaseModel):
     id: int
-    seq: int
+    seq: int | None
     state: str
 
 

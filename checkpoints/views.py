@@ -203,7 +203,9 @@ def pass_trips(pass_id: int) -> Any:
     trips = (
         web.db()
         .scalars(
-            scoped(select(Trip), Trip, current_user).where(Trip.pass_id == p.id).order_by(Trip.seq)
+            scoped(select(Trip), Trip, current_user)
+            .where(Trip.pass_id == p.id)
+            .order_by(Trip.opened_at, Trip.id)
         )
         .all()
     )

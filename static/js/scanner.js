@@ -103,9 +103,13 @@
     $("r-cargo").textContent = p && p.cargo ? `${p.cargo} · ${category}` : "—";
     $("r-cargo").classList.toggle("emergency-cargo", Boolean(p && p.category === "emergency"));
     $("r-destination").textContent = p ? p.destination_enterprise : "—";
-    $("r-trip").textContent = data.trip && p
-      ? text.trip.replace("{seq}", data.trip.seq).replace("{max}", p.max_trips)
-      : "—";
+    let trip = "—";
+    if (data.trip && p) {
+      trip = data.trip.seq === null
+        ? text.exit_only
+        : text.trip.replace("{seq}", data.trip.seq).replace("{max}", p.max_trips);
+    }
+    $("r-trip").textContent = trip;
     $("r-valid").textContent = p ? new Date(p.valid_until).toLocaleString(lang, { ...when, dateStyle: "short", timeStyle: "short" }) : "—";
     const reasons = $("reasons");
     reasons.replaceChildren();

@@ -181,6 +181,11 @@ def test_the_decision_holds_its_promises_for_any_input(
     assert deny_reason not in OFFICER_DENIALS
     if out.opens_trip:  # never two open trips
         assert open_trip is None or out.closes_previous
+    if out.opens_trip and out.counts_trip:  # a trip is used only when there is one to use
+        assert live.status == "approved"
+        assert live.trips_used < live.max_trips
+    if open_trip is None:  # (an open trip means the pass was approved once)
+        assert live.status in ("approved", "revoked"), "a pass never approved gets nowhere"
     if out.event == "entry":
         assert place.kind == "gate"
         assert not STATUS_REASONS & set(out.reasons)

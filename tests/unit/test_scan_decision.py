@@ -259,6 +259,49 @@ def test_decision_table(name, kwargs, decision, event, reasons, opens, anomalies
     assert outcome.anomalies == anomalies
 
 
+EXIT_ONLY = [
+    ("revoked", replace(PASS, status="revoked"), NOW, ("revoked",)),
+    ("expired", PASS, LATE, ("expired",)),
+    ("used up", replace(PASS, trips_used=2), NOW, ("no_trips_left",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "live", "now", "reasons"), EXIT_ONLY, ids=[r[0] for r in EXIT_ONLY]
+)
+def test_an_exit_without_entry_uses_no_trip_the_pass_cannot_give(name, live, now, reasons):
+    """The truck may leave, the missing entry is an anomaly, and trips_used never passes
+    max_trips (a revoked three-trip pass once reached four)."""
+    outcome = decide(
+        token_reason=None, live=live, open_trip=None, place=GATE, now=now, direction="exit"
+    )
+    assert (outcome.decision, outcome.event, outcome.reasons) == ("allow", "exit", reasons)
+    assert outcome.opens_trip
+    assert not outcome.counts_trip
+    assert outcome.anomalies == ("no_entry",)
+
+
+def test_an_exit_without_entry_on_a_good_pass_pays_its_trip():
+    outcome = decide(
+        token_reason=None, live=PASS, open_trip=None, place=GATE, now=NOW, direction="exit"
+    )
+    assert outcome.opens_trip
+    assert outcome.counts_trip
+
+
+@pytest.mark.parametrize("status", ["submitted", "rejected", "cancelled", "draft"])
+def test_a_pass_never_approved_may_not_even_exit(status):
+    outcome = decide(
+        token_reason=None,
+        live=replace(PASS, status=status),
+        open_trip=None,
+        place=GATE,
+        now=NOW,
+        direction="exit",
+    )
+    assert (outcome.decision, outcome.reasons) == ("deny", ("not_approved",))
+
+
 def test_every_reason_code_is_covered_by_the_table():
     codes = {r for row in TABLE for r in row[4]}
     assert codes >= {

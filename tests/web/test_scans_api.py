@@ -321,3 +321,40 @@ def test_another_scanners_scan_id_is_a_conflict_not_its_answer(client, loop, mak
     assert scan(client, loop["officer"], loop["gate"], "x", scan_id=scan_id) == first
     db.rollback()
     assert db.scalar(select(func.count()).select_from(Scan)) == 1
+
+
+def test_exits_without_entry_never_push_trips_past_the_maximum(client, loop, make, db):
+    """A revoked three-trip pass once reached trips_used 4 by 'exiting' again and again."""
+    from passes.models import Pass
+
+    revoked = make.pass_(status="revoked", max_trips=3)
+    for _ in range(4):
+        leave = scan(client, loop["officer"], loop["gate"], revoked.code, direction="exit")
+        assert (leave["decision"], leave["event"], leave["anomalies"]) == (
+            "allow",
+            "exit",
+            ["no_entry"],
+        )
+        assert leave["trip"]["seq"] is None  # an exit-only record
+    db.rollback()
+    assert db.get(Pass, revoked.id).trips_used == 0
+    trips = db.scalars(select(Trip).where(Trip.pass_id == revoked.id)).all()
+    assert [(t.seq, t.state) for t in trips] == [(None, "exited")] * 4
+    kinds = db.scalars(select(Anomaly.kind).where(Anomaly.pass_id == revoked.id)).all()
+    assert kinds == ["no_entry"] * 4
+    never = make.pass_(status="submitted")
+    refused = scan(client, loop["officer"], loop["gate"], never.code or "x", direction="exit")
+    assert refused["decision"] == "deny"
+
+
+def test_a_never_approved_pass_typed_at_the_gate_may_not_exit(client, loop, make):
+    never = make.pass_(status="submitted")
+    answer = scan(
+        client,
+        loop["officer"],
+        loop["gate"],
+        number=never.number,
+        plate=never.vehicle.plate,
+        direction="exit",
+    )
+    assert (answer["decision"], answer["reasons"]) == ("deny", ["not_approved"])
