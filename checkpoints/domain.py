@@ -58,6 +58,7 @@ class LivePass:
     trips_used: int
     destination_enterprise_id: int
     route: tuple[int, ...] = ()
+    enterprise_suspended: bool = False  # the applicant is suspended: no entry, exit allowed
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ def status_problems(live: LivePass, now: datetime) -> tuple[str, ...]:
         return ("revoked",)
     if live.status != "approved":
         return ("not_approved",)
+    if live.enterprise_suspended:
+        return ("enterprise_suspended",)
     if now > live.valid_until + CLOCK_SKEW:
         return ("expired",)
     if now < live.valid_from - CLOCK_SKEW:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 import audit
-from accounts.domain import Role
+from accounts.domain import EnterpriseStatus, Role
 from accounts.models import User
 from checkpoints import events
 from checkpoints.domain import (
@@ -57,6 +57,7 @@ def _locked_pass(session: Session, **where: Any) -> Pass | None:
             joinedload(Pass.vehicle, innerjoin=True),
             joinedload(Pass.driver, innerjoin=True),
             joinedload(Pass.destination, innerjoin=True),
+            joinedload(Pass.enterprise, innerjoin=True),
         )
     )
     if session.get_bind().dialect.name == "postgresql":
@@ -101,6 +102,7 @@ def _live(p: Pass) -> LivePass:
         trips_used=p.trips_used,
         destination_enterprise_id=p.destination_enterprise_id,
         route=tuple(p.route_checkpoint_ids or ()),
+        enterprise_suspended=p.enterprise.status == EnterpriseStatus.SUSPENDED,
     )
 
 

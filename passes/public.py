@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, render_template
 
 import web
+from accounts.domain import EnterpriseStatus
 from passes.domain import PassStatus, expired
 from passes.models import Pass
 from trust import keys, tokens
@@ -57,6 +58,8 @@ def status_of(p: Pass | None, reason: str | None, now: Any) -> tuple[bool, str]:
         return False, "revoked"
     if p.status != PassStatus.APPROVED:
         return False, "not_approved"
+    if p.enterprise.status == EnterpriseStatus.SUSPENDED:
+        return False, "enterprise_suspended"
     if expired(p.valid_until, now):
         return False, "expired"
     if now < p.valid_from:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 import audit
 from accounts.domain import EnterpriseStatus, filing_block_reason
 from accounts.models import Enterprise, User
-from errors import N_, Forbidden, NotFound, ValidationFailed
+from errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from fleet import events as fleet_events
 from fleet.models import Driver, Vehicle
 from passes import domain
@@ -164,9 +164,21 @@ def _locked_pass(session: Session, pass_id: int) -> Pass:
     return found
 
 
+SUSPENDED_MESSAGE = N_(
+    "The enterprise is suspended: its passes cannot be approved until the suspension is lifted."
+)
+
+
+def _suspended(session: Session, p: Pass) -> bool:
+    status = session.scalar(select(Enterprise.status).where(Enterprise.id == p.enterprise_id))
+    return status == EnterpriseStatus.SUSPENDED
+
+
 def _approve(
     session: Session, p: Pass, reviewer: User | None, *, now: datetime, issuer: Issuer
 ) -> None:
+    if _suspended(session, p):  # no new code, no new SMS while suspended
+        raise Conflict(SUSPENDED_MESSAGE)
     p.status = domain.next_pass_status(p.status, PassStatus.APPROVED)
     signer = keys.current_signer(session, issuer.key_dir, now)
     claims = tokens.Claims(signer.kid, p.id, p.valid_from, p.valid_until, p.vehicle.plate)
@@ -229,7 +241,7 @@ def bulk_approve(
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         p = session.scalars(stmt).one_or_none()
-        if p is None:
+        if p is None or _suspended(session, p):
             skipped.append(pass_id)
             continue
         _approve(session, p, reviewer, now=now, issuer=issuer)

@@ -381,3 +381,15 @@ def test_sweep_rules(state, hours_open, valid_hours, expected):
         policy=POLICY,
     )
     assert found == expected
+
+
+def test_a_suspended_applicant_may_leave_but_not_enter_or_arrive():
+    live = replace(PASS, enterprise_suspended=True)
+    base = {"token_reason": None, "live": live, "now": NOW}
+    entry = decide(**base, open_trip=None, place=GATE)
+    assert (entry.decision, entry.reasons) == ("deny", ("enterprise_suspended",))
+    arrival = decide(**base, open_trip=ENTERED, place=SITE)
+    assert (arrival.decision, arrival.reasons) == ("deny", ("enterprise_suspended",))
+    leave = decide(**base, open_trip=ENTERED, place=GATE)
+    assert (leave.decision, leave.event) == ("allow", "exit")
+    assert leave.reasons == ("enterprise_suspended",)

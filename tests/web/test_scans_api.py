@@ -4,6 +4,7 @@ concurrency and the audit chain."""
 import threading
 import uuid
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -358,3 +359,38 @@ def test_a_never_approved_pass_typed_at_the_gate_may_not_exit(client, loop, make
         direction="exit",
     )
     assert (answer["decision"], answer["reasons"]) == ("deny", ["not_approved"])
+
+
+def test_suspending_the_applicant_stops_entry_and_approvals_until_lifted(client, loop, make):
+    p = loop["pass"]
+    waiting = make.pass_(enterprise=p.enterprise)
+    admin = api_token(client, make.user("admin").username)
+    reviewer = api_token(client, make.user("reviewer").username)
+    enterprise_id = p.enterprise_id
+    assert (
+        client.post(f"/api/v1/enterprises/{enterprise_id}/suspend", headers=admin).status_code
+        == 200
+    )
+
+    refused = client.post(f"/api/v1/passes/{waiting.id}/approve", headers=reviewer)
+    assert refused.status_code == 409
+    assert "暂停" in refused.get_json()["detail"]
+    bulk = client.post(
+        "/api/v1/passes/bulk-approve", json={"ids": [waiting.id]}, headers=reviewer
+    ).get_json()
+    assert bulk == {"approved": [], "skipped": [waiting.id]}
+    entry = scan(client, loop["officer"], loop["gate"], p.code)
+    assert (entry["decision"], entry["reasons"]) == ("deny", ["enterprise_suspended"])
+    status = client.get(urlsplit(p.code).path)  # the public page the QR opens
+    assert "暂停" in status.get_data(as_text=True)
+    leave = scan(client, loop["officer"], loop["gate"], p.code, direction="exit")
+    assert (leave["decision"], leave["event"]) == ("allow", "exit")
+    assert "enterprise_suspended" in leave["reasons"]
+
+    assert (
+        client.post(f"/api/v1/enterprises/{enterprise_id}/approve", headers=admin).status_code
+        == 200
+    )
+    assert scan(client, loop["officer"], loop["gate"], p.code)["decision"] == "allow"
+    approved = client.post(f"/api/v1/passes/{waiting.id}/approve", headers=reviewer)
+    assert approved.status_code == 200
