@@ -28,7 +28,6 @@ from api.core import Page, endpoint, paginate, token_loader
 from errors import ValidationFailed
 
 ALL_ROLES = frozenset(Role)
-STAFF = frozenset({Role.OFFICER})  # officers read the enterprise directory too
 
 
 def _login_policy() -> dict[str, Any]:
@@ -94,14 +93,14 @@ def sign_up(_user: None, body: EnterpriseSignup) -> Enterprise:
 @endpoint(
     "/enterprises",
     "GET",
-    summary="List enterprises (an enterprise sees itself only)",
+    summary="List enterprises (an enterprise sees itself only, an officer none)",
     roles=ALL_ROLES,
     response=Page[EnterpriseOut],
     query={"status": "string", "page": "integer", "per_page": "integer"},
     tag="enterprises",
 )
 def list_enterprises(user: User) -> dict[str, Any]:
-    stmt = scoped(select(Enterprise), Enterprise, user, also=STAFF).order_by(Enterprise.id.desc())
+    stmt = scoped(select(Enterprise), Enterprise, user).order_by(Enterprise.id.desc())
     status = request.args.get("status")
     if status:
         if status not in set(EnterpriseStatus):
@@ -119,7 +118,7 @@ def list_enterprises(user: User) -> dict[str, Any]:
     tag="enterprises",
 )
 def get_enterprise(user: User, enterprise_id: int) -> Enterprise:
-    return get_scoped(web.db(), Enterprise, enterprise_id, user, also=STAFF)
+    return get_scoped(web.db(), Enterprise, enterprise_id, user)
 
 
 def _set_status(user: User, enterprise_id: int, target: EnterpriseStatus) -> Enterprise:

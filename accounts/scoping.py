@@ -17,16 +17,13 @@ from errors import NotFound
 T = TypeVar("T")
 
 
-def scoped(
-    stmt: Select[Any], model: type, user: Any, *, also: frozenset[str] = frozenset()
-) -> Select[Any]:
+def scoped(stmt: Select[Any], model: type, user: Any) -> Select[Any]:
     """Restrict `stmt` over `model` to the rows `user` may read.
 
     Oversight roles read everything; enterprise users read their own enterprise's rows;
-    `also` names further roles that read everything for this model (e.g. officers
-    reading the enterprise directory); everyone else reads nothing.
+    everyone else (officers) reads nothing: a scanner learns what it needs from the scan.
     """
-    if user.role in OVERSIGHT_ROLES or user.role in also:
+    if user.role in OVERSIGHT_ROLES:
         return stmt
     if user.role == Role.ENTERPRISE and user.enterprise_id is not None:
         return stmt.where(getattr(model, model.__tenant_key__) == user.enterprise_id)
@@ -38,12 +35,10 @@ def get_scoped(
     model: type[T],
     object_id: int,
     user: Any,
-    *,
-    also: frozenset[str] = frozenset(),
 ) -> T:
     """One object by id, or NotFound when it does not exist or belongs to someone else."""
     pk = model.__mapper__.primary_key[0]  # type: ignore[attr-defined]
-    stmt = scoped(select(model).where(pk == object_id), model, user, also=also)
+    stmt = scoped(select(model).where(pk == object_id), model, user)
     obj = session.scalars(stmt).one_or_none()
     if obj is None:
         raise NotFound()

@@ -178,7 +178,7 @@ API = [
         "GET",
         "/api/v1/enterprises/{pending}",
         None,
-        expect({"admin", "reviewer", "supervisor", "officer"}, 200, denied=404, anonymous=401),
+        expect({"admin", "reviewer", "supervisor"}, 200, denied=404, anonymous=401),
     ),
     ("POST", "/api/v1/enterprises/{pending}/approve", None, expect({"admin"}, 200, anonymous=401)),
     ("POST", "/api/v1/enterprises/{pending}/suspend", None, expect({"admin"}, 200, anonymous=401)),

@@ -30,3 +30,15 @@ def test_enterprise_pages_show_only_its_own_enterprise(client, make):
     assert mine.name in page
     assert other.name not in page
     assert client.get("/admin/enterprises").status_code == 403
+
+
+def test_officers_read_no_enterprise_contacts(client, make):
+    """DESIGN.md section 2: officers have their checkpoints only; the scan answer names the
+    destination, so the enterprise directory (phones, credit codes) is not theirs."""
+    enterprise = make.enterprise()
+    headers = api_token(client, make.officer(make.checkpoint("gate")).username)
+    listed = client.get("/api/v1/enterprises", headers=headers)
+    assert listed.status_code == 200
+    assert listed.get_json()["items"] == []
+    assert enterprise.contact_phone not in listed.get_data(as_text=True)
+    assert client.get(f"/api/v1/enterprises/{enterprise.id}", headers=headers).status_code == 404
