@@ -161,8 +161,12 @@ def register_errorhandlers(app: Flask) -> None:
         return response
 
     @app.errorhandler(MalformedJson)
-    def malformed(_exc: MalformedJson) -> Any:
-        return problem(400, gettext("Malformed JSON"), gettext("The body is not valid JSON."))
+    def malformed(exc: MalformedJson) -> Any:
+        if exc.too_deep:
+            detail = gettext("The body nests arrays or objects too deeply.")
+        else:
+            detail = gettext("The body is not valid JSON.")
+        return problem(400, gettext("Malformed JSON"), detail)
 
     @app.errorhandler(CSRFError)
     def csrf_error(_exc: CSRFError) -> Any:

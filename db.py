@@ -10,6 +10,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from errors import N_
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -80,6 +82,21 @@ def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionm
     """Sessions for use cases; `read_only` ones never take SQLite's write lock."""
     bind = engine.execution_options(read_only=True) if read_only else engine
     return sessionmaker(bind, expire_on_commit=False)
+
+
+# The moments the product stores and compares. Anything outside is a typing error, and
+# near the ends of datetime's range it would overflow when converted to UTC.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+RANGE_MESSAGE = N_("Enter a date between 2000 and 2099.")
+
+
+def storable(moment: datetime) -> bool:
+    """An aware moment within [EARLIEST, LATEST)."""
+    try:
+        return EARLIEST <= moment.astimezone(UTC) < LATEST
+    except OverflowError:
+        return False
 
 
 def utcnow() -> datetime:

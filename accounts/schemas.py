@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -16,6 +17,7 @@ from pydantic import (
     field_validator,
 )
 
+import db
 from accounts import domain
 from accounts.domain import EnterpriseStatus, Role
 from errors import N_
@@ -29,6 +31,17 @@ PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 # A reference to a row: what an INTEGER id column holds (32 bits on PostgreSQL), so a
 # larger number is a 422, not a database error.
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+def _storable(at: datetime) -> datetime:
+    if not db.storable(at):
+        raise ValueError(db.RANGE_MESSAGE)
+    return at
+
+
+# A moment the product can store: aware, between 2000 and 2099 (beyond, converting to
+# UTC can overflow).
+Moment = Annotated[AwareDatetime, AfterValidator(_storable)]
 
 
 class MultiLine:

@@ -109,17 +109,45 @@ def api_user() -> Any:
     raise Unauthorized()
 
 
+# No request of ours nests more than a few levels; a body nested hundreds deep is an
+# attack on the parser (and on anything that walks the result recursively).
+MAX_JSON_DEPTH = 16
+
+
 def json_body() -> Any:
     if request.mimetype != "application/json":
         raise UnsupportedMediaType()
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        raise MalformedJson(too_deep=True) from None
     if data is None:
         raise MalformedJson()
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise MalformedJson(too_deep=True)
     return data
 
 
+def _depth(data: Any) -> int:
+    """How deeply arrays and objects nest in `data`, without recursion."""
+    deepest, pending = 0, [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_JSON_DEPTH:
+                break
+            items = value.values() if isinstance(value, dict) else value
+            pending.extend((item, depth + 1) for item in items)
+    return deepest
+
+
 class MalformedJson(Exception):
-    """The body is not parseable JSON: 400."""
+    """The body is not parseable JSON, or nests too deeply: 400."""
+
+    def __init__(self, *, too_deep: bool = False) -> None:
+        super().__init__()
+        self.too_deep = too_deep
 
 
 def endpoint(

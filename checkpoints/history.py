@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, exists, select
 
+import db
 from accounts.scoping import scoped
 from checkpoints.domain import AnomalyKind, TripState
 from checkpoints.models import Anomaly, Scan, Trip
@@ -40,22 +41,24 @@ FILTERS = (
 )
 
 
-def _moment(raw: str, name: str, tz: str, end: bool) -> datetime:
+def moment(raw: str, name: str, tz: str, end: bool) -> datetime:
     """An ISO date-time with offset, or a plain date taken as a whole local day."""
     try:
-        moment = datetime.fromisoformat(raw)
+        at = datetime.fromisoformat(raw)
     except ValueError:
         raise ValidationFailed.one(
             name, N_("Enter a date (2026-11-22) or a date and time with its time zone offset.")
         ) from None
     if len(raw) == 10:  # a date: from its first moment, or to the end of it
-        day = moment.date()
-        moment = datetime.combine(day, time.max if end else time.min, ZoneInfo(tz))
-    elif moment.tzinfo is None:
+        day = at.date()
+        at = datetime.combine(day, time.max if end else time.min, ZoneInfo(tz))
+    elif at.tzinfo is None:
         raise ValidationFailed.one(
             name, N_("Enter a date (2026-11-22) or a date and time with its time zone offset.")
         )
-    return moment
+    if not db.storable(at):
+        raise ValidationFailed.one(name, db.RANGE_MESSAGE)
+    return at
 
 
 def _choice(value: str, allowed: set[str], name: str) -> str:
@@ -91,9 +94,9 @@ def search(args: Mapping[str, str], user: Any, *, tz: str) -> Select[Any]:
         kind = _choice(kind, set(AnomalyKind), "anomaly")
         stmt = stmt.where(exists().where(Anomaly.trip_id == Trip.id, Anomaly.kind == kind))
     if start := get("from"):
-        stmt = stmt.where(Trip.opened_at >= _moment(start, "from", tz, end=False))
+        stmt = stmt.where(Trip.opened_at >= moment(start, "from", tz, end=False))
     if end := get("to"):
-        stmt = stmt.where(Trip.opened_at <= _moment(end, "to", tz, end=True))
+        stmt = stmt.where(Trip.opened_at <= moment(end, "to", tz, end=True))
     sort = _choice(get("sort") or "newest", set(SORTS), "sort")
     return stmt.order_by(*SORTS[sort])
 

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from accounts.schemas import MULTILINE, Id, Input, Output
+from accounts.schemas import MULTILINE, Id, Input, Moment, Output
 from checkpoints.domain import Kind, normalise_checkpoint_code
 
 Code = Annotated[str, AfterValidator(normalise_checkpoint_code)]
@@ -42,7 +42,7 @@ class ScanIn(Input):
     plate: Annotated[str, StringConstraints(max_length=20)] | None = None
     direction: Literal["entry", "exit"] | None = None
     deny_reason: Literal["plate_mismatch", "driver_mismatch"] | None = None
-    scanned_at: AwareDatetime | None = None
+    scanned_at: Moment | None = None
 
 
 class ScanPass(BaseModel):

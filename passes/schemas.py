@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from accounts.schemas import MULTILINE, Id, Input, Output
+from accounts.schemas import MULTILINE, Id, Input, Moment, Output
 from fleet.schemas import DriverRef, VehicleRef
 from passes.domain import Category, PassStatus
 
@@ -25,8 +25,8 @@ class PassApplication(Input):
     origin: Place
     cargo: Place
     category: Category
-    valid_from: AwareDatetime
-    valid_until: AwareDatetime
+    valid_from: Moment
+    valid_until: Moment
     max_trips: int = Field(default=1, ge=1, le=100)
     route_checkpoint_ids: list[Id] = Field(default_factory=list, max_length=50)
 

@@ -17,7 +17,6 @@ from sqlalchemy.orm import aliased
 from accounts.models import Enterprise, User
 from accounts.scoping import scoped
 from checkpoints import history
-from checkpoints.history import _moment
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip
 from errors import N_
 from fleet.models import Driver, Vehicle
@@ -83,9 +82,9 @@ HEADERS = {
 
 def _window(stmt: Select[Any], column: Any, args: Mapping[str, str], tz: str) -> Select[Any]:
     if start := (args.get("from") or "").strip():
-        stmt = stmt.where(column >= _moment(start, "from", tz, end=False))
+        stmt = stmt.where(column >= history.moment(start, "from", tz, end=False))
     if end := (args.get("to") or "").strip():
-        stmt = stmt.where(column <= _moment(end, "to", tz, end=True))
+        stmt = stmt.where(column <= history.moment(end, "to", tz, end=True))
     return stmt
 
 

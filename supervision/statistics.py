@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
+import db
 from accounts.models import Enterprise, User
 from accounts.scoping import scoped
 from checkpoints.domain import TripState
@@ -35,9 +36,12 @@ def date_range(args: Mapping[str, str], today: date) -> tuple[date, date]:
         if not raw:
             return default
         try:
-            return date.fromisoformat(raw)
+            day = date.fromisoformat(raw)
         except ValueError:
             raise ValidationFailed.one(name, N_("Enter a date such as 2026-11-22.")) from None
+        if not db.EARLIEST.date() <= day < db.LATEST.date():
+            raise ValidationFailed.one(name, db.RANGE_MESSAGE)
+        return day
 
     start, end = parse("from", today - timedelta(days=29)), parse("to", today)
     if end < start:

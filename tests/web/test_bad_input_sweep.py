@@ -76,6 +76,21 @@ def call(client, endpoint, headers, **kw):
         ("not JSON", {"data": b"{name: ", "content_type": "application/json"}, 400),
         ("a JSON array", {"json": [1, 2, 3]}, 422),
         (
+            "nested 1,000 deep",
+            {"data": "[" * 1000 + "]" * 1000, "content_type": "application/json"},
+            400,
+        ),
+        (
+            "objects nested 900 deep",
+            {"data": '{"a":' * 900 + "1" + "}" * 900, "content_type": "application/json"},
+            400,
+        ),
+        (
+            "100,000 open brackets",
+            {"data": b"[" * 100_000, "content_type": "application/json"},
+            400,
+        ),
+        (
             "too large",
             {"data": b" " * (16 * 1024 * 1024 + 1), "content_type": "application/json"},
             413,
@@ -154,6 +169,84 @@ def test_control_characters_are_refused_in_queries_and_forms(client, tokens):
             )
             assert response.status_code == 422, (endpoint.rule, param)
             assert f"{param}.0" in response.get_json()["errors"]
+
+
+def test_sign_in_refuses_deep_json_without_a_session(client):
+    for body in ("[" * 1000 + "]" * 1000, "[" * 100_000):
+        response = client.post("/api/v1/auth/token", data=body, content_type="application/json")
+        assert response.status_code == 400
+        assert response.mimetype == "application/problem+json"
+
+
+# Each overflows when converted to UTC, or is far outside any pass's life.
+EXTREME_MOMENTS = [
+    "9999-12-31T23:59:59-14:00",
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31",
+    "0001-01-01",
+    "1900-01-01T00:00:00+08:00",
+]
+
+
+def date_fields(endpoint):
+    schema = endpoint.body.model_json_schema()
+    return [
+        name
+        for name, spec in schema.get("properties", {}).items()
+        if spec.get("format") == "date-time"
+        or any(s.get("format") == "date-time" for s in spec.get("anyOf", []))
+    ]
+
+
+def test_extreme_dates_in_every_body_are_422(client, tokens, db):
+    before = counts(db)
+    tried = 0
+    for endpoint in body_endpoints():
+        for field in date_fields(endpoint):
+            for moment in EXTREME_MOMENTS:
+                response = call(
+                    client, endpoint, headers_for(endpoint, tokens), json={field: moment}
+                )
+                assert response.status_code == 422, (endpoint.rule, field, moment)
+                assert field in response.get_json()["errors"], (endpoint.rule, field, moment)
+                tried += 1
+    assert tried >= 3 * len(EXTREME_MOMENTS)  # valid_from, valid_until, scanned_at at least
+    assert counts(db) == before
+
+
+def test_extreme_dates_in_every_filter_are_422(client, tokens):
+    tried = 0
+    for endpoint in [e for e in REGISTRY if e.method == "GET"]:
+        for param in [p for p in endpoint.query if p in ("from", "to")]:
+            for moment in EXTREME_MOMENTS:
+                response = call(
+                    client, endpoint, headers_for(endpoint, tokens), query_string={param: moment}
+                )
+                assert response.status_code == 422, (endpoint.rule, param, moment)
+                assert param in response.get_json()["errors"]
+                tried += 1
+    assert tried >= 2 * len(EXTREME_MOMENTS)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/trips",
+        "/statistics",
+        *[
+            f"/exports/{k}.{f}"
+            for k in ("trips", "passes", "scans", "anomalies")
+            for f in ("csv", "xlsx")
+        ],
+    ],
+)
+def test_extreme_dates_on_pages_and_exports_are_422_before_any_byte(client, make, path):
+    """An export that fails mid-stream has already sent 200: the dates are checked first."""
+    login(client, make.user("supervisor").username)
+    for param in ("from", "to"):
+        for moment in EXTREME_MOMENTS:
+            with client.get(path, query_string={param: moment}) as response:
+                assert response.status_code == 422, (path, param, moment)
 
 
 @pytest.mark.parametrize("page", ["0", "-1", "abc", str(10**30), "1e9", str(MAX_PAGE + 1)])
