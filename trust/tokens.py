@@ -29,6 +29,10 @@ HEADER = struct.Struct(">BBQII")  # version, kid, pass_id, valid_from, valid_unt
 SIGNATURE_BYTES = 64
 CURVE_ORDER_BYTES = 32
 ALGORITHM = ec.ECDSA(hashes.SHA256())
+# The order n of P-256. ECDSA accepts (r, s) and (r, n - s) alike; tokens carry only the
+# "low-S" one (s <= n/2), so each pass has exactly one valid text.
+CURVE_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+HALF_ORDER = CURVE_ORDER // 2
 
 
 class TokenRejected(Exception):
@@ -80,6 +84,8 @@ def payload(claims: Claims) -> bytes:
 def sign(claims: Claims, private_key: ec.EllipticCurvePrivateKey) -> str:
     body = payload(claims)
     r, s = decode_dss_signature(private_key.sign(DOMAIN + body, ALGORITHM))
+    if s > HALF_ORDER:  # (r, n - s) verifies as well: always give the low one
+        s = CURVE_ORDER - s
     raw = r.to_bytes(CURVE_ORDER_BYTES, "big") + s.to_bytes(CURVE_ORDER_BYTES, "big")
     return base64.b32encode(body + raw).decode().rstrip("=")
 
@@ -124,6 +130,8 @@ def verify(token: str, keys: Mapping[int, TrustedKey], now: datetime) -> Claims:
         raise TokenRejected("unknown_key")
     r = int.from_bytes(signature[:CURVE_ORDER_BYTES], "big")
     s = int.from_bytes(signature[CURVE_ORDER_BYTES:], "big")
+    if s > HALF_ORDER:  # the high-S twin of a valid signature: one code per pass
+        raise TokenRejected("bad_signature")
     try:
         key.public_key.verify(encode_dss_signature(r, s), DOMAIN + body, ALGORITHM)
     except (InvalidSignature, ValueError):

@@ -120,3 +120,46 @@ def test_qr_stays_small_for_a_ten_character_plate():
     claims = Claims(1, 10**9, NOW, NOW + timedelta(days=14), "浙FD12345挂"[:9] + "X")
     text = tokens.qr_text("https://pass.pinghu.gov.cn", tokens.sign(claims, KEY))
     assert qr.version(text) <= 8
+
+
+def test_every_signature_is_low_s_and_its_high_s_twin_is_rejected():
+    """Plain ECDSA accepts (r, s) and (r, n - s); one code per pass means low-S only."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    for pass_id in range(40):  # about half of raw ECDSA signatures are high-S
+        token = tokens.sign(Claims(1, pass_id, NOW, NOW + timedelta(days=1), "浙F1"), KEY)
+        data = raw(token)
+        r, s = int.from_bytes(data[-64:-32], "big"), int.from_bytes(data[-32:], "big")
+        assert s <= tokens.HALF_ORDER
+        twin_s = tokens.CURVE_ORDER - s
+        twin = b32(data[:-32] + twin_s.to_bytes(32, "big"))
+        # The twin is a valid ECDSA signature...
+        KEY.public_key().verify(
+            encode_dss_signature(r, twin_s), b"TP1" + data[:-64], ec.ECDSA(hashes.SHA256())
+        )
+        # ...which the token check refuses.
+        with pytest.raises(TokenRejected) as refused:
+            tokens.verify(twin, KEYS, NOW)
+        assert refused.value.reason == "bad_signature"
+
+
+def test_the_migration_turns_stored_high_s_codes_into_the_valid_twin():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "migrations/versions/0007_low_s_codes.py"
+    spec = importlib.util.spec_from_file_location("low_s_migration", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    token = tokens.sign(CLAIMS, KEY)
+    data = raw(token)
+    high = b32(
+        data[:-32] + (tokens.CURVE_ORDER - int.from_bytes(data[-32:], "big")).to_bytes(32, "big")
+    )
+    stored = tokens.qr_text("https://pass.example.cn", high)
+    fixed = migration.low_s(stored)
+    assert fixed == tokens.qr_text("https://pass.example.cn", token)
+    assert tokens.verify(tokens.token_from_text(fixed), KEYS, NOW) == CLAIMS
+    assert migration.low_s(fixed) == fixed

@@ -101,3 +101,16 @@ def test_revoked_and_expired_passes_are_denied(app, client, make, db):
     assert result["reasons"] == ["expired"]
     assert now() < expired.valid_until
     assert_nothing_allowed(db)
+
+
+def test_the_high_s_twin_of_a_real_signature_is_denied(gate, db):
+    """(r, n - s) verifies under plain ECDSA: it would be a second text for the same pass."""
+    p, scan = gate
+    token = tokens.token_from_text(p.code)
+    raw = base64.b32decode(token + "=" * (-len(token) % 8))
+    body, r, s = raw[:-64], raw[-64:-32], int.from_bytes(raw[-32:], "big")
+    assert s <= tokens.HALF_ORDER, "issued codes are low-S"
+    twin = body + r + (tokens.CURVE_ORDER - s).to_bytes(32, "big")
+    result = scan(qr(b32(twin)))
+    assert (result["decision"], result["reasons"]) == ("deny", ["bad_signature"])
+    assert_nothing_allowed(db)
