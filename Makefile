@@ -29,7 +29,7 @@ run: $(VENV)/.runtime $(MO)
 ## serve: production server (set APP_ENV=production, SECRET_KEY, DATABASE_URL first)
 serve: $(VENV)/.runtime $(MO)
 	$(FLASK) db upgrade
-	$(VENV)/bin/gunicorn --workers $${WORKERS:-4} --bind $${BIND:-0.0.0.0:8000} 'app:create_app()'
+	$(VENV)/bin/gunicorn --workers $${WORKERS:-4} --bind $${BIND:-0.0.0.0:8000} --access-logfile - 'app:create_app()'
 
 ## test: install everything, lint, run the whole suite on SQLite and PostgreSQL
 test: $(VENV)/.dev $(MO)

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 import config as settings
 import i18n
+import logs
 import web
 from db import make_engine, make_session_factory
 from errors import DomainError, Throttled, ValidationFailed
@@ -42,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_security_headers(app)
     register_inline_sms(app)
     app.before_request(refuse_control_in_queries_and_forms)
+    logs.install()  # the development server's request log masks tokens and queries
     return app
 
 

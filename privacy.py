@@ -5,6 +5,11 @@ Pure standard library, so every layer may use it.
 
 from __future__ import annotations
 
+import re
+
+# Paths whose last part is a secret: the public pass token (/P/...), the driver's link.
+SECRET_IN_PATH = re.compile(r"(/(?:[Pp]|d)/)([^/?#\s]{0,4})[^/?#\s]*")
+
 
 def mask_mobile(mobile: str) -> str:
     """+8613812345678 -> 138****5678 (lists and logs show no full numbers)."""
@@ -24,3 +29,17 @@ def mask_name(name: str) -> str:
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_target(target: str) -> str:
+    """A request target for the logs: /P/ABCD1234...?driver=139... -> /P/ABCD***?driver=***.
+    Tokens keep four characters (enough to tell two requests apart), every query value
+    is hidden (phones, names and plates are typed into filters)."""
+    path, sep, query = target.partition("?")
+    path = SECRET_IN_PATH.sub(lambda m: f"{m[1]}{m[2]}***", path)
+    if sep:
+        query = "&".join(
+            name + ("=***" if eq else "")
+            for name, eq, _value in (part.partition("=") for part in query.split("&"))
+        )
+    return path + sep + query

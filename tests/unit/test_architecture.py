@@ -24,7 +24,7 @@ RANK = {
     "sms": 5,
 }
 # Beneath every package: plumbing each package may use, which uses no package.
-CORE = {"api", "audit", "config", "db", "errors", "i18n", "privacy", "tabular", "web"}
+CORE = {"api", "audit", "config", "db", "errors", "i18n", "logs", "privacy", "tabular", "web"}
 # Wiring at the top: may import anything, imported by nothing but each other.
 WIRING = {"app", "commands", "demo", "models"}
 # Modules that talk to Flask's requests, the command line or the browser's forms.
@@ -40,7 +40,8 @@ def is_edge(module: str) -> bool:
 def project_modules() -> dict[str, Path]:
     found = {}
     for path in ROOT.glob("*.py"):
-        found[path.stem] = path
+        if "." not in path.stem:  # gunicorn.conf.py is settings, not a module
+            found[path.stem] = path
     for package in [*RANK, "api"]:
         for path in (ROOT / package).glob("*.py"):
             name = package if path.stem == "__init__" else f"{package}.{path.stem}"
