@@ -245,9 +245,18 @@ def register_inline_sms(app: Flask) -> None:
             outbox.work_once(worker, context.sms_backend(), "inline", now=web.now, limit=50)
 
 
+# A year, subdomains included: once a browser has seen the product over HTTPS it never
+# tries plain HTTP again (browsers ignore the header on plain-HTTP responses).
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def register_security_headers(app: Flask) -> None:
+    production = app.config["APP_ENV"] == "production"
+
     @app.after_request
     def headers(response: Any) -> Any:
+        if production:
+            response.headers["Strict-Transport-Security"] = HSTS
         response.headers.setdefault("Content-Security-Policy", web.CONTENT_SECURITY_POLICY)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"

@@ -108,6 +108,21 @@ def test_security_headers_forbid_inline_script(client):
     assert "<script>" not in response.get_data(as_text=True)
 
 
+def test_production_answers_carry_hsts_development_ones_do_not(client, database_url, tmp_path):
+    from app import create_app
+    from tests.support import app_config
+
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+    settings = {**app_config(database_url, tmp_path), "APP_ENV": "production"}
+    production = create_app(settings)
+    try:
+        for path in ("/login", "/api/v1/health", "/static/css/app.css"):
+            with production.test_client().get(path) as response:  # closes the static file
+                assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    finally:
+        production.extensions["engine"].dispose()
+
+
 def test_an_id_too_large_for_the_database_is_a_404_not_a_crash(client, make):
     headers = api_token(client, make.enterprise_user(make.enterprise()).username)
     huge = "9" * 30
