@@ -438,3 +438,31 @@ def test_every_route_is_in_the_table(app):
             if (method, path) not in covered:
                 missing.append(f"{method} {path}")
     assert missing == [], "routes without an access expectation"
+
+
+@pytest.mark.parametrize("how", ["code", "typed"])
+def test_a_rival_scanning_at_its_own_site_learns_only_what_the_public_page_shows(
+    client, world, make, how
+):
+    """Any approved enterprise may open a site of its own and scan, or type, any pass."""
+    rival = world["users"]["rival"]
+    from accounts.models import Enterprise
+
+    with make.session() as session:
+        enterprise = session.get(Enterprise, rival.enterprise_id)
+    site = make.checkpoint("site", enterprise)
+    headers = api_token(client, rival.username)
+    body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": site.id}
+    if how == "code":
+        body["code"] = world["code"]
+    else:
+        number = client.get(
+            f"/api/v1/passes/{world['pass']}",
+            headers=api_token(client, world["users"]["enterprise"].username),
+        ).get_json()["number"]
+        body |= {"number": number, "plate": world["plate"]}
+    answer = client.post("/api/v1/scans", json=body, headers=headers).get_json()
+    assert (answer["decision"], answer["reasons"]) == ("deny", ["wrong_destination"])
+    shown = {k for k, v in answer["pass"].items() if v is not None}
+    assert shown == {"number", "plate", "driver_name", "destination_enterprise", "valid_until"}
+    assert "*" in answer["pass"]["driver_name"]
