@@ -63,6 +63,7 @@ BENCH_RUN = $(PY) scripts/bench_approve.py --json $(BENCH_OUT)/approve-$(1).json
 bench: $(VENV)/.dev $(MO)
 	rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT) docs
 	$(call BENCH_RUN,sqlite)
+	$(PY) scripts/bench_import.py --json $(BENCH_OUT)/import.json
 	TEST_DATABASE_URL= scripts/with-postgres.sh sh -c 'export DATABASE_URL=$$TEST_DATABASE_URL && $(call BENCH_RUN,postgresql)'
 	$(PY) scripts/bench_report.py $(BENCH_OUT) > docs/benchmarks.md
 	@echo "wrote docs/benchmarks.md"

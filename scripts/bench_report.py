@@ -146,6 +146,26 @@ def report(folder: Path) -> str:
             )
             + " |"
         )
+    imports = folder / "import.json"
+    if imports.exists():
+        figures = json.loads(imports.read_text())
+        lines += [
+            "",
+            "## Fleet import and spreadsheet bombs",
+            "",
+            "`scripts/bench_import.py`: one upload through `POST /fleet/import` (parse, check"
+            " every row, render the preview) in a fresh process each; memory is the growth of"
+            " that process's resident high-water mark. Bombs must be refused in under a second"
+            " with under 50 MiB extra.",
+            "",
+            "| file | size | answer | time | memory |",
+            "|---|---|---|---|---|",
+        ]
+        for case in figures["cases"]:
+            lines.append(
+                f"| {case['case']} | {case['bytes'] / 1024:,.1f} KiB | {case['status']} | "
+                f"{case['seconds'] * 1000:,.0f} ms | +{case['memory_growth_mib']} MiB |"
+            )
     # `make soak` writes soak-*.json; a `make bench SOAK=...` run keeps it in scan-*.json.
     soaks = {d: s["soak"] for d, s in {**scan, **load(folder, "soak")}.items() if s.get("soak")}
     if soaks:
