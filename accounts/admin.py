@@ -182,7 +182,12 @@ def enterprise_status(enterprise_id: int) -> Any:
     back = web.safe_next(request.form.get("next"), url_for("admin.enterprises"))
     try:
         enterprise = services.set_enterprise_status(
-            web.db(), enterprise_id, target, actor=current_user, now=web.now()
+            web.db(),
+            enterprise_id,
+            target,
+            actor=current_user,
+            now=web.now(),
+            sms_locale=current_app.config["SMS_LOCALE"],
         )
     except InvalidTransition:
         flash(gettext("This enterprise cannot change to that status now."), "error")

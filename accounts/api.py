@@ -123,7 +123,12 @@ def get_enterprise(user: User, enterprise_id: int) -> Enterprise:
 
 def _set_status(user: User, enterprise_id: int, target: EnterpriseStatus) -> Enterprise:
     return services.set_enterprise_status(
-        web.db(), enterprise_id, target, actor=user, now=web.now()
+        web.db(),
+        enterprise_id,
+        target,
+        actor=user,
+        now=web.now(),
+        sms_locale=current_app.config["SMS_LOCALE"],
     )
 
 

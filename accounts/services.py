@@ -21,6 +21,9 @@ from accounts.domain import EnterpriseStatus, Role, next_enterprise_status
 from accounts.models import ApiToken, Enterprise, LoginAttempt, User
 from accounts.schemas import EnterpriseSignup, UserCreate
 from errors import N_, NotFound, Throttled, ValidationFailed
+from sms import outbox
+from sms.models import SmsMessage
+from sms.text import enterprise_status_text
 
 
 @functools.cache
@@ -80,7 +83,13 @@ def sign_up_enterprise(
 
 
 def set_enterprise_status(
-    session: Session, enterprise_id: int, target: str, *, actor: User, now: datetime
+    session: Session,
+    enterprise_id: int,
+    target: str,
+    *,
+    actor: User,
+    now: datetime,
+    sms_locale: str = "zh_CN",
 ) -> Enterprise:
     enterprise = session.get(Enterprise, enterprise_id)
     if enterprise is None:
@@ -88,6 +97,18 @@ def set_enterprise_status(
     before = enterprise.status
     enterprise.status = next_enterprise_status(before, target)
     enterprise.reviewed_at = now
+    if target in (EnterpriseStatus.APPROVED, EnterpriseStatus.SUSPENDED) and before != target:
+        changes = session.scalar(
+            select(func.count()).where(SmsMessage.dedupe_key.like(f"enterprise:{enterprise.id}:%"))
+        )
+        outbox.enqueue(
+            session,
+            dedupe_key=f"enterprise:{enterprise.id}:{target}:{changes}",
+            to=enterprise.contact_phone,
+            body=enterprise_status_text(sms_locale, name=enterprise.name, status=target),
+            now=now,
+            enterprise_id=enterprise.id,
+        )
     audit.record(
         session,
         actor_id=actor.id,

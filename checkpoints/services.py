@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from checkpoints.models import Anomaly, Checkpoint, Trip, officer_checkpoint
 from checkpoints.scanning import raise_anomaly
 from checkpoints.schemas import CheckpointIn
 from errors import N_, Conflict, NotFound, ValidationFailed
+from passes import events as pass_events
 from passes.models import Pass
 from sms import outbox
 from sms.text import anomaly_text
@@ -98,6 +100,14 @@ def set_checkpoint_active(
     )
     session.commit()
     return checkpoint
+
+
+@pass_events.trip_progress.connect
+def _open_trip_state(p: Any, *, session: Session) -> str | None:
+    """For the driver's page: the state of the pass's open trip, if any."""
+    return session.scalar(
+        select(Trip.state).where(Trip.pass_id == p.id, Trip.state.in_(OPEN_STATES))
+    )
 
 
 @account_events.user_created.connect

@@ -149,7 +149,16 @@ def approve_pass(user: User, pass_id: int) -> dict[str, Any]:
     tag="review",
 )
 def reject_pass(user: User, body: ReasonIn, pass_id: int) -> dict[str, Any]:
-    return pass_out(services.reject_pass(web.db(), pass_id, user, body.reason, now=web.now()))
+    return pass_out(
+        services.reject_pass(
+            web.db(),
+            pass_id,
+            user,
+            body.reason,
+            now=web.now(),
+            sms_locale=context.issuer().sms_locale,
+        )
+    )
 
 
 @endpoint(
@@ -162,7 +171,16 @@ def reject_pass(user: User, body: ReasonIn, pass_id: int) -> dict[str, Any]:
     tag="review",
 )
 def revoke_pass(user: User, body: ReasonIn, pass_id: int) -> dict[str, Any]:
-    return pass_out(services.revoke_pass(web.db(), pass_id, user, body.reason, now=web.now()))
+    return pass_out(
+        services.revoke_pass(
+            web.db(),
+            pass_id,
+            user,
+            body.reason,
+            now=web.now(),
+            sms_locale=context.issuer().sms_locale,
+        )
+    )
 
 
 @endpoint(

@@ -5,6 +5,7 @@ Pure standard library.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -74,3 +75,21 @@ def pass_number(area_code: str, serial: int) -> str:
     if not 0 < serial < 1_000_000:
         raise ValueError("pass serial out of range for this area code")
     return f"{area_code}{serial:06d}"
+
+
+# The driver's short link /d/{key}: ten characters from 31 that cannot be mistaken for one
+# another (no 0/O, 1/I/L), 31**10 > 2**49 possibilities; read in any case.
+DRIVER_KEY_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+DRIVER_KEY_LENGTH = 10
+
+
+def new_driver_key() -> str:
+    return "".join(secrets.choice(DRIVER_KEY_ALPHABET) for _ in range(DRIVER_KEY_LENGTH))
+
+
+def normalise_driver_key(raw: str) -> str | None:
+    """The key as stored, or None when `raw` cannot be one (a 404 without a query)."""
+    key = raw.strip().upper()
+    if len(key) != DRIVER_KEY_LENGTH or any(ch not in DRIVER_KEY_ALPHABET for ch in key):
+        return None
+    return key

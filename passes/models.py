@@ -49,6 +49,8 @@ class Pass(Base):
     route_checkpoint_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16))
     code: Mapped[str | None] = mapped_column(Text)
+    # The driver's short link (/d/<key>), given at approval; see passes.domain.
+    driver_key: Mapped[str | None] = mapped_column(String(10), unique=True)
     key_id: Mapped[int | None] = mapped_column(Integer)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections import deque
+from pathlib import Path
 from threading import Lock
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import format_datetime, gettext
+from sqlalchemy import select
 
 import web
 from accounts.domain import EnterpriseStatus
+from passes import domain, events, pdf
 from passes.domain import PassStatus, expired
 from passes.models import Pass
-from trust import keys, tokens
+from trust import keys, qr, tokens
 
 bp = Blueprint("public", __name__)
 
@@ -40,11 +54,12 @@ class SlidingWindow:
             return True
 
 
-def _limiter() -> SlidingWindow:
-    limiter = current_app.extensions.get("status_limiter")
+def _limiter(page: str = "status") -> SlidingWindow:
+    name = f"{page}_limiter"
+    limiter = current_app.extensions.get(name)
     if limiter is None:
-        limiter = SlidingWindow(current_app.config["STATUS_PAGE_PER_MINUTE"])
-        current_app.extensions["status_limiter"] = limiter
+        per_minute = current_app.config[f"{page.upper()}_PAGE_PER_MINUTE"]
+        limiter = current_app.extensions[name] = SlidingWindow(per_minute)
     return limiter
 
 
@@ -90,3 +105,132 @@ def status_page(token: str) -> Any:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
+
+
+# --- the driver's pass: what the SMS link opens -------------------------------------------
+
+
+def driver_state(p: Pass, now: Any, progress: str | None) -> tuple[bool, str]:
+    """(show the code?, state code): the public page's verdict, and used up once the last
+    trip has closed."""
+    valid, code = status_of(p, None, now)
+    if valid and progress is None and p.trips_used >= p.max_trips:
+        return False, "no_trips_left"
+    return valid, code
+
+
+def _data_uri(png: bytes) -> str:
+    """Inline, so the page and its code are one response the phone keeps offline."""
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def _driver_pass(key: str) -> Pass:
+    if not _limiter("driver").allow(web.client_ip()):
+        abort(429)
+    stored = domain.normalise_driver_key(key)
+    p = None
+    if stored is not None:
+        p = web.db().scalars(select(Pass).where(Pass.driver_key == stored)).one_or_none()
+    if p is None:
+        abort(404)
+    return p
+
+
+@bp.get("/d/<key>")
+def driver_page(key: str) -> Any:
+    p = _driver_pass(key)
+    now = web.now()
+    answers = events.trip_progress.send(p, session=web.db())
+    progress = next((state for _receiver, state in answers if state), None)
+    valid, state = driver_state(p, now, progress)
+    response = current_app.make_response(
+        render_template(
+            "passes/driver.html",
+            p=p,
+            valid=valid,
+            state=state,
+            progress=progress,
+            trips_left=max(0, p.max_trips - p.trips_used),
+            qr_png=_data_uri(qr.png(p.code, scale=10)) if valid and p.code else None,
+            checked_at=now,
+            timezone=current_app.config["TIMEZONE"],
+        )
+    )
+    # Kept by the page's service worker for offline use, never by shared caches.
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["X-Robots-Tag"] = "noindex"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("/d/<key>/manifest.webmanifest")
+def driver_manifest(key: str) -> Any:
+    p = _driver_pass(key)
+    start = url_for("public.driver_page", key=p.driver_key)
+    manifest = {
+        "name": gettext("Freight pass %(plate)s", plate=p.vehicle.plate),
+        "short_name": p.vehicle.plate,
+        "start_url": start,
+        "scope": start,
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#0b6b3a",
+        "icons": [
+            {
+                "src": url_for("static", filename="img/icon-192.png"),
+                "sizes": "192x192",
+                "type": "image/png",
+            },
+            {
+                "src": url_for("static", filename="img/icon-512.png"),
+                "sizes": "512x512",
+                "type": "image/png",
+            },
+        ],
+    }
+    response = current_app.response_class(
+        json.dumps(manifest, ensure_ascii=False), mimetype="application/manifest+json"
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.get("/d/sw.js")
+def driver_service_worker() -> Any:
+    """Served from /d/ so that it may control every driver's page under /d/."""
+    response = send_from_directory(
+        Path(current_app.static_folder or "static") / "js", "driver-sw.js", max_age=0
+    )
+    response.headers["Service-Worker-Allowed"] = "/d/"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def pdf_response(p: Pass, size: str) -> Any:
+    """The pass as a PDF (A4 or phone-sized), with the same code as every other copy."""
+    if not p.code or size not in pdf.SIZES:
+        abort(404)
+    facts = [
+        (gettext("Pass number"), p.number),
+        (gettext("Driver"), p.driver.name_masked),
+        (gettext("Destination"), p.destination.name),
+        (gettext("Valid from"), format_datetime(p.valid_from, "short")),
+        (gettext("Valid until"), format_datetime(p.valid_until, "short")),
+        (gettext("Trips"), gettext("%(used)d of %(max)d used", used=p.trips_used, max=p.max_trips)),
+    ]
+    body = pdf.render(
+        code=p.code, plate=p.vehicle.plate, title=gettext("Freight Pass"), facts=facts, size=size
+    )
+    response = current_app.response_class(body, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="pass-{p.number}-{size}.pdf"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/d/<key>/pass.pdf")
+def driver_pdf(key: str) -> Any:
+    p = _driver_pass(key)
+    valid, _state = driver_state(p, web.now(), None)
+    if not valid and p.trips_used < p.max_trips:  # (used up is still a record to keep)
+        abort(404)
+    return pdf_response(p, request.args.get("size", "phone"))

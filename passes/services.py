@@ -25,7 +25,7 @@ from passes.models import Pass, PassSerial
 from passes.schemas import PassApplication
 from sms import outbox
 from sms.models import SmsMessage
-from sms.text import approval_text
+from sms.text import approval_text, rejected_text, revoked_text
 from trust import keys, tokens
 
 
@@ -199,17 +199,27 @@ def _approve(
     )
 
 
+def driver_url(public_base_url: str, key: str) -> str:
+    return f"{public_base_url}/d/{key}"
+
+
+def _fresh_driver_key(session: Session) -> str:
+    while True:  # a repeat is a one-in-10**14 event; the unique index is the last word
+        key = domain.new_driver_key()
+        if not session.scalar(select(Pass.id).where(Pass.driver_key == key)):
+            return key
+
+
 def _queue_pass_sms(
     session: Session, p: Pass, dedupe_key: str, *, now: datetime, issuer: Issuer
 ) -> None:
+    if p.driver_key is None:  # approved before short links existed
+        p.driver_key = _fresh_driver_key(session)
     body = approval_text(
         issuer.sms_locale,
         number=p.number,
         plate=p.vehicle.plate,
-        valid_from=p.valid_from,
-        valid_until=p.valid_until,
-        url=p.code or "",
-        tz=issuer.timezone,
+        url=driver_url(issuer.public_base_url, p.driver_key),
     )
     outbox.enqueue(
         session,
@@ -258,6 +268,7 @@ def _decide(
     reason: str | None,
     *,
     now: datetime,
+    sms_locale: str = "zh_CN",
 ) -> Pass:
     p = _locked_pass(session, pass_id)
     p.status = domain.next_pass_status(p.status, target)
@@ -266,6 +277,7 @@ def _decide(
         p.reviewer_id = actor.id
         if target == PassStatus.REJECTED:
             p.reviewed_at = now
+    _tell(session, p, target, reason or "", now=now, locale=sms_locale)
     audit.record(
         session,
         actor_id=actor.id,
@@ -279,16 +291,53 @@ def _decide(
     return p
 
 
+def _tell(session: Session, p: Pass, target: str, reason: str, *, now: datetime, locale: str):  # noqa: ANN202
+    """The SMS people must hear: the driver when a pass is revoked (do not travel), the
+    enterprise's contact when an application is rejected (with the reason)."""
+    if target == PassStatus.REVOKED:
+        to, body = p.driver.phone, revoked_text(locale, number=p.number, plate=p.vehicle.plate)
+    elif target == PassStatus.REJECTED:
+        to = p.enterprise.contact_phone
+        body = rejected_text(locale, number=p.number, plate=p.vehicle.plate, reason=reason)
+    else:
+        return
+    outbox.enqueue(
+        session,
+        dedupe_key=f"pass:{p.id}:{target}",
+        to=to,
+        body=body,
+        now=now,
+        pass_id=p.id,
+        enterprise_id=p.enterprise_id,
+    )
+
+
 def reject_pass(
-    session: Session, pass_id: int, reviewer: User, reason: str, *, now: datetime
+    session: Session,
+    pass_id: int,
+    reviewer: User,
+    reason: str,
+    *,
+    now: datetime,
+    sms_locale: str = "zh_CN",
 ) -> Pass:
-    return _decide(session, pass_id, reviewer, PassStatus.REJECTED, reason, now=now)
+    return _decide(
+        session, pass_id, reviewer, PassStatus.REJECTED, reason, now=now, sms_locale=sms_locale
+    )
 
 
 def revoke_pass(
-    session: Session, pass_id: int, reviewer: User, reason: str, *, now: datetime
+    session: Session,
+    pass_id: int,
+    reviewer: User,
+    reason: str,
+    *,
+    now: datetime,
+    sms_locale: str = "zh_CN",
 ) -> Pass:
-    return _decide(session, pass_id, reviewer, PassStatus.REVOKED, reason, now=now)
+    return _decide(
+        session, pass_id, reviewer, PassStatus.REVOKED, reason, now=now, sms_locale=sms_locale
+    )
 
 
 def cancel_pass(session: Session, pass_id: int, actor: User, *, now: datetime) -> Pass:

@@ -18,7 +18,7 @@ from accounts.models import Enterprise
 from accounts.scoping import get_scoped, scoped
 from errors import DomainError, ValidationFailed
 from fleet.models import Driver, Vehicle
-from passes import context, services
+from passes import context, public, services
 from passes.domain import PassStatus
 from passes.forms import CATEGORIES, PassForm, ReasonForm
 from passes.models import Pass
@@ -188,6 +188,13 @@ def printable(pass_id: int) -> Any:
     return render_template("passes/print.html", p=p, categories=CATEGORIES)
 
 
+@bp.get("/passes/<int:pass_id>/pass.pdf")
+@web.roles_required(*READERS)
+def pass_pdf(pass_id: int) -> Any:
+    p = get_scoped(web.db(), Pass, pass_id, current_user)
+    return public.pdf_response(p, request.args.get("size", "a4"))
+
+
 def _act(pass_id: int, do: Any, success: str) -> Any:
     try:
         do()
@@ -247,8 +254,11 @@ def _with_reason(pass_id: int, decide: Any, success: str) -> Any:
     except ValidationFailed:
         flash(gettext("Give a reason (at least 2 characters)."), "error")
         return redirect(url_for("passes.detail", pass_id=pass_id))
+    locale = context.issuer().sms_locale
     return _act(
-        pass_id, lambda: decide(web.db(), pass_id, current_user, reason, now=web.now()), success
+        pass_id,
+        lambda: decide(web.db(), pass_id, current_user, reason, now=web.now(), sms_locale=locale),
+        success,
     )
 
 

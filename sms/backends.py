@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from privacy import mask_mobile
+from sms.domain import is_gsm7, segments
+from sms.text import signed
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +28,15 @@ class SmsError(Exception):
 
 
 class SmsBackend:
+    """`signature` goes before Chinese messages and `signature_en` before GSM-7 (English)
+    ones when sent, as mainland carriers require a registered sender signature."""
+
     name = "base"
+    signature = ""
+    signature_en = ""
+
+    def delivered_text(self, body: str) -> str:
+        return signed(body, self.signature_en if is_gsm7(body) else self.signature)
 
     def send(self, to: str, body: str, status_callback: str | None) -> str:
         """Hand the message to the provider; returns its id or raises SmsError."""
@@ -45,7 +55,16 @@ class ConsoleBackend(SmsBackend):
 
     def send(self, to: str, body: str, status_callback: str | None) -> str:
         provider_id = f"console-{uuid.uuid4().hex[:16]}"
-        log.info("sms %s to %s (%d chars)", provider_id, mask_mobile(to), len(body))
+        encoding, units, parts = segments(self.delivered_text(body))
+        log.info(
+            "sms %s to %s (%d %s units, %d segment%s)",
+            provider_id,
+            mask_mobile(to),
+            units,
+            encoding,
+            parts,
+            "" if parts == 1 else "s",
+        )
         return provider_id
 
 
@@ -77,7 +96,7 @@ class TwilioBackend(SmsBackend):
     def send(self, to: str, body: str, status_callback: str | None) -> str:
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
-        params: dict[str, Any] = {"to": to, "body": body}
+        params: dict[str, Any] = {"to": to, "body": self.delivered_text(body)}
         if self.messaging_service_sid:
             params["messaging_service_sid"] = self.messaging_service_sid
         else:
@@ -107,7 +126,8 @@ class TwilioBackend(SmsBackend):
             )
         except (TwilioException, OSError) as exc:
             raise SmsError(None, type(exc).__name__, None) from None
-        return next((m.sid for m in recent if m.body == body), None)
+        text = self.delivered_text(body)
+        return next((m.sid for m in recent if m.body == text), None)
 
 
 def _console(_config: Mapping[str, Any], _http_client: Any) -> SmsBackend:
@@ -132,4 +152,7 @@ BACKENDS: dict[str, Callable[[Mapping[str, Any], Any], SmsBackend]] = {
 
 
 def make_backend(config: Mapping[str, Any], http_client: Any = None) -> SmsBackend:
-    return BACKENDS[config["SMS_BACKEND"]](config, http_client)
+    backend = BACKENDS[config["SMS_BACKEND"]](config, http_client)
+    backend.signature = config.get("SMS_SIGNATURE", "")
+    backend.signature_en = config.get("SMS_SIGNATURE_EN", "")
+    return backend

@@ -82,3 +82,35 @@ def sms_error_message(code: str | None) -> str:
     return SMS_ERROR_MESSAGES.get(
         code or "", N_("The message could not be delivered. Check the number and resend.")
     )
+
+
+# --- length as carriers bill it ------------------------------------------------------------
+
+# GSM 03.38: the default alphabet (one septet each) and its extension table (two: escape +
+# character). A message entirely in these is GSM-7: 160 per single SMS, 153 per part of a
+# long one. Anything else (Chinese) makes the whole message UCS-2: 70, or 67 per part.
+GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
+
+
+def is_gsm7(text: str) -> bool:
+    return all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in text)
+
+
+def segments(text: str) -> tuple[str, int, int]:
+    """(encoding, length in that encoding's units, billed segments) of one SMS."""
+    if is_gsm7(text):
+        units = sum(2 if ch in GSM_EXTENSION else 1 for ch in text)
+        single, part = 160, 153
+        encoding = "GSM-7"
+    else:
+        # UCS-2 counts UTF-16 code units: a character outside the BMP takes two.
+        units = len(text.encode("utf-16-le")) // 2
+        single, part = 70, 67
+        encoding = "UCS-2"
+    if units <= single:
+        return encoding, units, 1
+    return encoding, units, -(-units // part)

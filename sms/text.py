@@ -1,44 +1,136 @@
 """SMS bodies, per language. Kept out of the gettext catalog because messages are built by
 workers and services outside any request; the pass number comes before the link because
-some networks drop messages with URLs."""
+some networks drop messages with URLs. Every template fits two segments at most and the
+approval one (tests/unit/test_sms_rules.py counts them as carriers do)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from sms.domain import is_gsm7
 
+# The sender's signature (SMS_SIGNATURE, e.g. 【平湖通行】) is added by the backend when a
+# message is sent, as mainland providers add their registered signature: these bodies
+# leave room for it. The approval carries the plate and the number before the short link.
 APPROVAL = {
-    "zh_CN": "【货运通行码】{plate}通行证已批准，编号{number}，有效期{start}至{end}。查看：{url}",
-    "en": "Freight pass {number} for {plate} approved, valid {start} to {end}. View: {url}",
+    "zh_CN": "{plate}通行证{number}已批准，出示：{url}",
+    "en": "Pass {number} for {plate} approved. Show it at the gate: {url}",
+}
+REVOKED = {
+    "zh_CN": "{plate}通行证{number}已被吊销，请勿出行。",
+    "en": "Pass {number} for {plate} has been revoked. Do not travel.",
+}
+REJECTED = {
+    "zh_CN": "{plate}通行证申请{number}未获批准：{reason}",
+    "en": "Pass application {number} for {plate} was rejected: {reason}",
+}
+ENTERPRISE_STATUS = {
+    "zh_CN": {
+        "approved": "{name}已通过审核，可以登录申请通行证。",
+        "suspended": "{name}的账户已被暂停，暂停期间不能申请，已批准的车辆不得入境。",
+    },
+    "en": {
+        "approved": "{name} is approved: sign in to apply for passes.",
+        "suspended": "{name} is suspended: no new passes, and its vehicles may not enter.",
+    },
 }
 ANOMALY = {
-    "zh_CN": "【货运通行码】{plate}（通行证{number}）出现异常：{kind}，请及时处理。",
+    "zh_CN": "{plate}（通行证{number}）出现异常：{kind}，请及时处理。",
     "en": "Freight pass {number} ({plate}): anomaly {kind}. Please follow up.",
 }
+# A reason or a name is cut so that the message, with a signature of up to this many
+# characters, stays within two segments (306 GSM-7 characters, or 134 UCS-2).
+SIGNATURE_ROOM = 16
 
-
-def _short(moment: datetime, tz: str) -> str:
-    return moment.astimezone(ZoneInfo(tz)).strftime("%m-%d %H:%M")
-
-
-def approval_text(
-    locale: str,
-    *,
-    number: str,
-    plate: str,
-    valid_from: datetime,
-    valid_until: datetime,
-    url: str,
-    tz: str,
-) -> str:
-    template = APPROVAL.get(locale, APPROVAL["zh_CN"])
-    return template.format(
-        plate=plate,
-        number=number,
-        start=_short(valid_from, tz),
-        end=_short(valid_until, tz),
-        url=url,
+# English messages stay GSM-7 (160 characters a segment, not 70): the plate's province
+# character is written in pinyin.
+PROVINCE_PINYIN = dict(
+    zip(
+        "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼挂",
+        [
+            "Jing",
+            "Jin",
+            "Hu",
+            "Yu",
+            "Ji",
+            "Yu",
+            "Yun",
+            "Liao",
+            "Hei",
+            "Xiang",
+            "Wan",
+            "Lu",
+            "Xin",
+            "Su",
+            "Zhe",
+            "Gan",
+            "E",
+            "Gui",
+            "Gan",
+            "Jin",
+            "Meng",
+            "Shaan",
+            "Ji",
+            "Min",
+            "Gui",
+            "Yue",
+            "Qing",
+            "Zang",
+            "Chuan",
+            "Ning",
+            "Qiong",
+            "gua",
+        ],
+        strict=True,
     )
+)
+
+
+def latin_plate(plate: str) -> str:
+    """浙F12345 -> Zhe F12345; 浙F1234挂 -> Zhe F1234 gua."""
+    head = PROVINCE_PINYIN.get(plate[:1], plate[:1])
+    rest = "".join(f" {PROVINCE_PINYIN[ch]}" if ch in PROVINCE_PINYIN else ch for ch in plate[1:])
+    return f"{head} {rest}"
+
+
+def _plate(locale: str, plate: str) -> str:
+    return plate if locale == "zh_CN" else latin_plate(plate)
+
+
+def _fill(template: str, field: str, value: str, **others: str) -> str:
+    """`template` with `value` in `field`, cut (with an ellipsis) to fit two segments."""
+    value = " ".join(value.split())
+    rest = template.format(**{field: ""}, **others)
+    gsm = is_gsm7(rest + value)
+    budget = (306 if gsm else 134) - SIGNATURE_ROOM - len(rest)
+    if len(value) > budget:
+        value = value[: budget - 3] + "..." if gsm else value[: budget - 1] + "…"
+    return template.format(**{field: value}, **others)
+
+
+def _template(table: dict[str, str], locale: str) -> str:
+    return table.get(locale, table["zh_CN"])
+
+
+def approval_text(locale: str, *, number: str, plate: str, url: str) -> str:
+    return _template(APPROVAL, locale).format(plate=_plate(locale, plate), number=number, url=url)
+
+
+def revoked_text(locale: str, *, number: str, plate: str) -> str:
+    return _template(REVOKED, locale).format(plate=_plate(locale, plate), number=number)
+
+
+def rejected_text(locale: str, *, number: str, plate: str, reason: str) -> str:
+    template = _template(REJECTED, locale)
+    return _fill(template, "reason", reason, plate=_plate(locale, plate), number=number)
+
+
+def enterprise_status_text(locale: str, *, name: str, status: str) -> str:
+    table = ENTERPRISE_STATUS.get(locale, ENTERPRISE_STATUS["zh_CN"])
+    return _fill(table[status], "name", name)
+
+
+def signed(body: str, signature: str) -> str:
+    """The text as delivered: the sender's signature first, as carriers require."""
+    return f"{signature}{body}" if signature else body
 
 
 ANOMALY_NAMES = {
@@ -64,17 +156,16 @@ ANOMALY_NAMES = {
 def anomaly_text(locale: str, *, number: str, plate: str, kind: str) -> str:
     names = ANOMALY_NAMES.get(locale, ANOMALY_NAMES["zh_CN"])
     template = ANOMALY.get(locale, ANOMALY["zh_CN"])
-    return template.format(number=number, plate=plate, kind=names.get(kind, kind))
+    return template.format(number=number, plate=_plate(locale, plate), kind=names.get(kind, kind))
 
 
 ALERT = {
-    "zh_CN": "【货运通行码】监管提醒：{plate}（通行证{number}）{kind}。",
+    "zh_CN": "监管提醒：{plate}（通行证{number}）{kind}。",
     "en": "Alert: {plate} (pass {number}): {kind}.",
 }
 DAILY = {
     "zh_CN": (
-        "【货运通行码】{day}日报：入境{opened}车次，闭环率{loop}，新增异常{anomalies}起，"
-        "待审批申请{pending}件。"
+        "{day}日报：入境{opened}车次，闭环率{loop}，新增异常{anomalies}起，待审批申请{pending}件。"
     ),
     "en": (
         "Daily summary {day}: {opened} trips, closed loop {loop}, {anomalies} new anomalies, "
@@ -86,7 +177,7 @@ DAILY = {
 def alert_text(locale: str, *, number: str, plate: str, kind: str) -> str:
     names = ANOMALY_NAMES.get(locale, ANOMALY_NAMES["zh_CN"])
     template = ALERT.get(locale, ALERT["zh_CN"])
-    return template.format(number=number, plate=plate, kind=names.get(kind, kind))
+    return template.format(number=number, plate=_plate(locale, plate), kind=names.get(kind, kind))
 
 
 def daily_text(

@@ -70,8 +70,10 @@ def test_demo_seed_prints_a_login_for_every_role_and_is_idempotent(runner, db):
     assert statuses == {"approved", "pending"}
     from sms.models import SmsMessage
 
-    # The demo runs no worker: the seeded approval's SMS is already handed to the console.
-    assert [m.status for m in db.scalars(select(SmsMessage))] == ["sent"]
+    # The demo runs no worker: the seeded approval's SMS (and the approved enterprises'
+    # notices) are already handed to the console.
+    assert {m.status for m in db.scalars(select(SmsMessage))} == {"sent"}
+    assert len(db.scalars(select(SmsMessage).where(SmsMessage.pass_id.is_not(None))).all()) == 1
 
 
 def test_demo_officer_and_receiver_can_scan_the_demo_pass_round_its_loop(runner, client, db):

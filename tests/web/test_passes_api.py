@@ -117,10 +117,13 @@ def test_approval_signs_issues_the_code_and_queues_the_sms(client, shipper, revi
     assert body["code"].startswith("HTTP://127.0.0.1:5000/P/")
     assert body["code"] == body["code"].upper()
     assert body["auto_approved"] is False
-    [message] = db.scalars(select(SmsMessage)).all()
+    [message] = db.scalars(select(SmsMessage).where(SmsMessage.pass_id == pass_id)).all()
     assert message.to == shipper["driver"].phone
     assert body["number"] in message.body
     assert shipper["vehicle"].plate in message.body
+    key = db.get(Pass, pass_id).driver_key
+    assert message.body.endswith(f"http://127.0.0.1:5000/d/{key}")  # the short link
+    assert "/P/" not in message.body
     listed = client.get(f"/api/v1/passes/{pass_id}/messages", headers=shipper["headers"])
     assert listed.get_json()["items"][0]["status"] == "sent"  # console, delivered inline
 
@@ -259,7 +262,9 @@ def test_resend_queues_a_new_message_to_the_corrected_number(client, shipper, re
     response = client.post(f"/api/v1/passes/{pass_id}/messages", headers=shipper["headers"])
     assert response.status_code == 202
     db.rollback()
-    messages = db.scalars(select(SmsMessage).order_by(SmsMessage.id)).all()
+    messages = db.scalars(
+        select(SmsMessage).where(SmsMessage.pass_id == pass_id).order_by(SmsMessage.id)
+    ).all()
     assert [m.to for m in messages] == [driver.phone, "+8613999999999"]
 
 
