@@ -64,6 +64,6 @@ class Throttled(DomainError):
     status = 429
     title = N_("Too many attempts")
 
-    def __init__(self, retry_after_seconds: int):
-        super().__init__()
+    def __init__(self, retry_after_seconds: int, detail: str | None = None):
+        super().__init__(detail)
         self.retry_after = retry_after_seconds

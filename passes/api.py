@@ -270,7 +270,10 @@ def pass_messages(user: User, pass_id: int) -> MessageList:
     status=202,
     tag="passes",
 )
-def resend_pass_message(user: User, pass_id: int) -> dict[str, bool]:
+def resend_pass_message(user: User, pass_id: int) -> dict[str, Any]:
+    """202 with what remains; 429 (problem+json, Retry-After) past the limits."""
     p = get_scoped(web.db(), Pass, pass_id, user)
-    services.resend_sms(web.db(), p, user, now=web.now(), issuer=context.issuer())
-    return {"queued": True}
+    limits = context.resend_limits()
+    services.resend_sms(web.db(), p, user, now=web.now(), issuer=context.issuer(), limits=limits)
+    left = services.resend_allowance(web.db(), p, now=web.now(), limits=limits)
+    return {"queued": True, "left_this_hour": left.pass_left, "left_today": left.enterprise_left}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from passes.services import FilingRules, Issuer
+from passes.services import FilingRules, Issuer, ResendLimits
 
 
 def issuer() -> Issuer:
@@ -23,3 +23,8 @@ def issuer() -> Issuer:
 def filing_rules() -> FilingRules:
     cfg = current_app.config
     return FilingRules(area_code=cfg["AREA_CODE"], max_span=timedelta(days=cfg["PASS_MAX_DAYS"]))
+
+
+def resend_limits() -> ResendLimits:
+    cfg = current_app.config
+    return ResendLimits(cfg["SMS_RESENDS_PER_HOUR"], cfg["SMS_RESENDS_PER_DAY"])

@@ -174,6 +174,9 @@ def detail(pass_id: int) -> Any:
         reason=ReasonForm(),
         categories=CATEGORIES,
         now=web.now(),
+        resends=services.resend_allowance(
+            web.db(), p, now=web.now(), limits=context.resend_limits()
+        ),
         error_message=sms_error_message,
         failed={SmsStatus.FAILED, SmsStatus.UNDELIVERED},
     )
@@ -229,7 +232,12 @@ def resend(pass_id: int) -> Any:
     return _act(
         pass_id,
         lambda: services.resend_sms(
-            web.db(), p, current_user, now=web.now(), issuer=context.issuer()
+            web.db(),
+            p,
+            current_user,
+            now=web.now(),
+            issuer=context.issuer(),
+            limits=context.resend_limits(),
         ),
         gettext("The SMS is queued again, to the driver's current number."),
     )

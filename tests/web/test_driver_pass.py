@@ -166,3 +166,32 @@ def test_revocation_rejection_and_enterprise_changes_are_texted(client, make, db
     notices = [m.body for m in texts(enterprise_id=enterprise.id)]
     assert any("已通过审核" in b for b in notices)
     assert any("已被暂停" in b for b in notices)
+
+
+def test_resending_is_limited_per_pass_and_per_enterprise(app, client, make):
+    from tests.support import login
+
+    p = make.pass_(status="approved")
+    owner = make.enterprise_user(p.enterprise)
+    headers = api_token(client, owner.username)
+    url = f"/api/v1/passes/{p.id}/messages"
+    answers = [client.post(url, headers=headers) for _ in range(4)]
+    assert [a.status_code for a in answers] == [202, 202, 202, 429]
+    assert [a.get_json().get("left_this_hour") for a in answers[:3]] == [2, 1, 0]
+    refused = answers[3]
+    assert refused.mimetype == "application/problem+json"
+    assert int(refused.headers["Retry-After"]) > 3000
+    assert "一小时" in refused.get_json()["detail"]
+    page = client.application.test_client()
+    login(page, owner.username)
+    html = page.get(f"/passes/{p.id}").get_data(as_text=True)
+    assert 'id="resends-left"' in html
+    assert "disabled" in html.split('id="resends-left"')[0].rsplit("<button", 1)[1]
+    # An hour later the pass may be sent again; the enterprise's day still counts.
+    app.extensions["clock"] = lambda: now() + timedelta(minutes=61)
+    assert client.post(url, headers=headers).status_code == 202
+    app.config["SMS_RESENDS_PER_DAY"] = 4
+    other = make.pass_(enterprise=p.enterprise, status="approved")
+    capped = client.post(f"/api/v1/passes/{other.id}/messages", headers=headers)
+    assert capped.status_code == 429
+    assert "一天" in capped.get_json()["detail"]
