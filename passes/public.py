@@ -16,7 +16,6 @@ from flask import (
     current_app,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import format_datetime, gettext
@@ -198,9 +197,8 @@ def driver_manifest(key: str) -> Any:
 @bp.get("/d/sw.js")
 def driver_service_worker() -> Any:
     """Served from /d/ so that it may control every driver's page under /d/."""
-    response = send_from_directory(
-        Path(current_app.static_folder or "static") / "js", "driver-sw.js", max_age=0
-    )
+    script = Path(current_app.static_folder or "static") / "js" / "driver-sw.js"
+    response = current_app.response_class(script.read_bytes(), mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/d/"
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -42,8 +42,12 @@
   document.addEventListener("visibilitychange", stayAwake);
   stayAwake();
 
-  if ("serviceWorker" in navigator) {
+  // Keep this page for offline use: the worker serves it when the network is gone. The
+  // first visit came before the worker, so the page puts itself into the worker's cache.
+  if ("serviceWorker" in navigator && window.caches) {
     navigator.serviceWorker.register(card.dataset.sw, { scope: card.dataset.sw.replace(/sw\.js$/, "") })
+      .then(() => navigator.onLine && caches.open("driver-v1").then((cache) => cache.add(location.href)))
+      .then(() => { card.dataset.offlineReady = "true"; })
       .catch(() => {});
   }
 })();

@@ -114,6 +114,12 @@ PAGES = [
     ("POST", "/passes/new", {}, expect(ENT, 422, anonymous=302)),
     ("GET", "/passes/{pass}", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/passes/{pass}/print", None, expect(READERS, 200, anonymous=302)),
+    ("GET", "/passes/{pass}/pass.pdf", None, expect(READERS, 200, anonymous=302)),
+    # The driver's link: anyone holding the key (it is in the SMS), signed in or not.
+    ("GET", "/d/{key}", None, expect(ALL, 200, anonymous=200)),
+    ("GET", "/d/{key}/manifest.webmanifest", None, expect(ALL, 200, anonymous=200)),
+    ("GET", "/d/{key}/pass.pdf", None, expect(ALL, 200, anonymous=200)),
+    ("GET", "/d/sw.js", None, expect(ALL, 200, anonymous=200)),
     ("POST", "/passes/{waiting}/cancel", {}, expect(ENT, 302, anonymous=302)),
     ("POST", "/passes/{pass}/resend", {}, expect(ENT | REV, 302, anonymous=302)),
     ("POST", "/passes/{waiting}/approve", {}, expect(REV, 302, anonymous=302)),
@@ -333,6 +339,7 @@ def world(make):
         "anomaly": anomaly,
         "code": approved.code,
         "plate": approved.vehicle.plate,
+        "key": approved.driver_key,
     }
 
 
@@ -350,6 +357,7 @@ def fill(path, world):
         scan=world["scan"],
         anomaly=world["anomaly"],
         plate=world["plate"],
+        key=world["key"],
         kind="trips",
         **{"pass": world["pass"]},
     )
