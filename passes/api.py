@@ -50,6 +50,7 @@ def pass_out(p: Pass) -> dict[str, Any]:
         code=p.code,
         status_url=p.code,
         qr_png_url=f"{base}/api/v1/passes/{p.id}/qr.png" if p.code else None,
+        driver_url=services.driver_url(base, p.driver_key) if p.driver_key else None,
         auto_approved=p.auto_approved,
         decision_reason=p.decision_reason,
         created_at=p.created_at,

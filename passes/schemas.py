@@ -59,6 +59,7 @@ class PassOut(BaseModel):
     code: str | None
     status_url: str | None
     qr_png_url: str | None
+    driver_url: str | None = None  # the short link sent to the driver
     auto_approved: bool
     decision_reason: str | None
     created_at: datetime

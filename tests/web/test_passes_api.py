@@ -123,6 +123,7 @@ def test_approval_signs_issues_the_code_and_queues_the_sms(client, shipper, revi
     assert shipper["vehicle"].plate in message.body
     key = db.get(Pass, pass_id).driver_key
     assert message.body.endswith(f"http://127.0.0.1:5000/d/{key}")  # the short link
+    assert body["driver_url"] == f"http://127.0.0.1:5000/d/{key}"
     assert "/P/" not in message.body
     listed = client.get(f"/api/v1/passes/{pass_id}/messages", headers=shipper["headers"])
     assert listed.get_json()["items"][0]["status"] == "sent"  # console, delivered inline
