@@ -15,3 +15,8 @@ user_created = _events.signal("user-created")
 # The admin's user list asks which places officers can be assigned to: sender is the
 # Session, with `users=`; a receiver returns (places, {user_id: set of assigned place ids}).
 officer_places = _events.signal("officer-places")
+
+# An enterprise's status changed, in the changing transaction: sender is the Enterprise,
+# with `session=`, `before=`, `after=` and `now=` (the pass workflow lists or unlists the
+# passes of a suspended enterprise on the revocation list).
+enterprise_status_changed = _events.signal("enterprise-status-changed")

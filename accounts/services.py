@@ -97,6 +97,9 @@ def set_enterprise_status(
     before = enterprise.status
     enterprise.status = next_enterprise_status(before, target)
     enterprise.reviewed_at = now
+    events.enterprise_status_changed.send(
+        enterprise, session=session, before=before, after=enterprise.status, now=now
+    )
     if target in (EnterpriseStatus.APPROVED, EnterpriseStatus.SUSPENDED) and before != target:
         changes = session.scalar(
             select(func.count()).where(SmsMessage.dedupe_key.like(f"enterprise:{enterprise.id}:%"))

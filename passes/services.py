@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 import audit
+from accounts import events as account_events
 from accounts.domain import EnterpriseStatus, filing_block_reason
 from accounts.models import Enterprise, User
 from errors import N_, Conflict, Forbidden, NotFound, Throttled, ValidationFailed
@@ -26,7 +27,7 @@ from passes.schemas import PassApplication
 from sms import outbox
 from sms.models import SmsMessage
 from sms.text import approval_text, rejected_text, revoked_text
-from trust import keys, tokens
+from trust import keys, revocations, tokens
 
 
 @dataclass(frozen=True)
@@ -277,6 +278,8 @@ def _decide(
         p.reviewer_id = actor.id
         if target == PassStatus.REJECTED:
             p.reviewed_at = now
+    if target == PassStatus.REVOKED:  # checkpoints that decide offline must hear of it
+        revocations.record(session, [revocations.Entry(p.id, True, p.valid_until)], now=now)
     _tell(session, p, target, reason or "", now=now, locale=sms_locale)
     audit.record(
         session,
@@ -440,3 +443,27 @@ def _keep_signed_plates(vehicle: Vehicle, *, session: Session) -> None:
             "plate",
             N_("Passes were issued for this plate; register the new plate as a new vehicle."),
         )
+
+
+@account_events.enterprise_status_changed.connect
+def _list_suspended_passes(
+    enterprise: Enterprise, *, session: Session, before: str, after: str, now: datetime
+) -> None:
+    """Suspension puts the enterprise's live approved passes on the revocation list (entry
+    refused everywhere, offline too); lifting it takes them off again."""
+    if after == EnterpriseStatus.SUSPENDED and before != after:
+        listed = True
+    elif before == EnterpriseStatus.SUSPENDED and after != before:
+        listed = False
+    else:
+        return
+    live = session.execute(
+        select(Pass.id, Pass.valid_until).where(
+            Pass.enterprise_id == enterprise.id,
+            Pass.status == PassStatus.APPROVED,
+            Pass.valid_until > now,
+        )
+    ).all()
+    revocations.record(
+        session, [revocations.Entry(pass_id, listed, until) for pass_id, until in live], now=now
+    )

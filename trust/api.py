@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, request
 from pydantic import BaseModel
 
 import web
 from api.core import endpoint
-from trust import keys
+from errors import N_, ValidationFailed
+from trust import keys, revocations
 
 
 class TrustedKeyOut(BaseModel):
@@ -20,6 +25,7 @@ class TrustedKeyOut(BaseModel):
 
 class TrustList(BaseModel):
     keys: list[TrustedKeyOut]
+    revocations_ctr: int  # the revocation list's counter: fetch when it moved
 
 
 @endpoint(
@@ -42,5 +48,44 @@ def trust(_user: None) -> TrustList:
                 status="retired" if k.retired_at else "active",
             )
             for k in rows
-        ]
+        ],
+        revocations_ctr=revocations.current_ctr(web.db()),
     )
+
+
+class RevokedOut(BaseModel):
+    pass_id: int
+    until: str
+
+
+class RevocationList(BaseModel):
+    ctr: int
+    issued_at: str
+    kid: str
+    revoked: list[RevokedOut]
+    since: int | None = None
+    restored: list[int] | None = None
+    signature: str
+
+
+@endpoint(
+    "/revocations",
+    "GET",
+    summary="Signed list of passes to refuse (revoked, enterprise suspended); ?since=ctr",
+    response=RevocationList,
+    query={"since": "integer"},
+    tag="trust",
+)
+def revocation_list(_user: None) -> dict[str, Any]:
+    raw = request.args.get("since", "").strip()
+    since = None
+    if raw:
+        if not raw.isdigit() or int(raw) > web.MAX_ID:
+            raise ValidationFailed.one("since", N_("Enter a whole number of at least 0."))
+        since = int(raw)
+    session, now = web.db(), web.now()
+    # A GET that may write (the first key, before any pass was signed): its own session.
+    with current_app.extensions["sessions"]() as writer:
+        signer = keys.current_signer(writer, Path(current_app.instance_path) / "keys", now)
+        writer.commit()
+    return revocations.sign(revocations.snapshot(session, now=now, since=since), signer)

@@ -252,6 +252,7 @@ API = [
     ("GET", "/api/v1/passes/{pass}/messages", None, expect(READERS, 200, anonymous=401)),
     ("POST", "/api/v1/passes/{pass}/messages", None, expect(ENT | REV, 202, anonymous=401)),
     ("GET", "/api/v1/trust", None, expect(ALL, 200, anonymous=200)),
+    ("GET", "/api/v1/revocations", None, expect(ALL, 200, anonymous=200)),
     ("GET", "/api/v1/health", None, expect(ALL, 200, anonymous=200)),
     ("GET", "/api/v1/dashboard", None, expect(OVERSIGHT, 200, anonymous=401)),
     ("GET", "/api/v1/statistics", None, expect(READERS, 200, anonymous=401)),
