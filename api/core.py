@@ -42,15 +42,22 @@ class Problem(BaseModel):
     errors: dict[str, list[str]] | None = None
 
 
-def problem(
+def problem_body(
     status: int, title: str, detail: str | None = None, errors: dict[str, list[str]] | None = None
-) -> Response:
+) -> dict[str, Any]:
+    """RFC 9457 problem details, as a dict (for one item of a batch answer, too)."""
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if errors:
         body["errors"] = {k: [gettext(m) for m in v] for k, v in errors.items()}
-    response = jsonify(body)
+    return body
+
+
+def problem(
+    status: int, title: str, detail: str | None = None, errors: dict[str, list[str]] | None = None
+) -> Response:
+    response = jsonify(problem_body(status, title, detail, errors))
     response.status_code = status
     response.mimetype = "application/problem+json"
     return response

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, request
+from flask_babel import gettext
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -14,10 +15,21 @@ import web
 from accounts.domain import OVERSIGHT_ROLES, Role
 from accounts.models import User
 from accounts.scoping import get_scoped
-from api.core import Page, endpoint, paginate
+from api.core import Page, endpoint, paginate, problem_body
 from checkpoints import history, scanning, services
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
-from checkpoints.schemas import CheckpointIn, CheckpointOut, NoteIn, ReasonIn, ScanIn, ScanOut
+from checkpoints.schemas import (
+    CheckpointIn,
+    CheckpointOut,
+    NoteIn,
+    OfflineScanIn,
+    ReasonIn,
+    ScanBatchIn,
+    ScanBatchOut,
+    ScanIn,
+    ScanOut,
+)
+from errors import DomainError, ValidationFailed
 from trust import keys
 
 ALL = frozenset(Role)
@@ -105,6 +117,66 @@ def record_scan(user: User, body: ScanIn) -> dict[str, Any]:
     now = web.now()
     cache = current_app.extensions.setdefault("trust_cache", keys.TrustCache())
     return scanning.record_scan(web.db(), user, body, keys=cache.view(web.db(), now), now=now)
+
+
+def _item_problem(exc: DomainError) -> dict[str, Any]:
+    errors = exc.errors if isinstance(exc, ValidationFailed) else None
+    detail = gettext(exc.detail) if exc.detail else None
+    return problem_body(exc.status, gettext(exc.title), detail, errors)
+
+
+@endpoint(
+    "/scans/batch",
+    "POST",
+    summary="Upload scans decided offline (idempotent per scan_id; an answer per item)",
+    roles=SCANNERS,
+    body=ScanBatchIn,
+    response=ScanBatchOut,
+    tag="scans",
+)
+def record_batch(user: User, body: ScanBatchIn) -> dict[str, Any]:
+    """Each item is recorded as it happened, in the order of the phones' clocks, in its
+    own transaction: a bad item gets its problem and the good ones are kept."""
+    session, now = web.db(), web.now()
+    cache = current_app.extensions.setdefault("trust_cache", keys.TrustCache())
+    answers: list[dict[str, Any] | None] = [None] * len(body.items)
+    parsed = []
+    for index, raw in enumerate(body.items):
+        scan_id = raw.get("scan_id") if isinstance(raw, dict) else None
+        try:
+            item = web.validate(OfflineScanIn, raw)
+        except ValidationFailed as exc:
+            answers[index] = {
+                "scan_id": scan_id if isinstance(scan_id, str) else None,
+                "status": "error",
+                "problem": _item_problem(exc),
+            }
+        else:
+            parsed.append((item.scanned_at, index, item))
+    for _at, index, item in sorted(parsed, key=lambda entry: (entry[0], entry[1])):
+        scan_id = str(item.scan_id)
+        first = session.execute(
+            select(Scan.officer_id, Scan.response).where(Scan.scan_id == scan_id)
+        ).one_or_none()
+        if first is not None and first.officer_id == user.id:
+            answers[index] = {"scan_id": scan_id, "status": "duplicate", "result": first.response}
+            continue
+        device = scanning.DeviceVerdict(item.decision, item.event, item.scanned_at)
+        try:
+            result = scanning.record_scan(
+                session, user, item, keys=cache.view(session, now), now=now, device=device
+            )
+        except DomainError as exc:
+            session.rollback()
+            answers[index] = {"scan_id": scan_id, "status": "error", "problem": _item_problem(exc)}
+            continue
+        conflict = "offline_conflict" in [*result["reasons"], *result["anomalies"]]
+        answers[index] = {
+            "scan_id": scan_id,
+            "status": "conflict" if conflict else "recorded",
+            "result": result,
+        }
+    return {"items": answers}
 
 
 class ScanRow(BaseModel):

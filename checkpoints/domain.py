@@ -43,6 +43,7 @@ class AnomalyKind(StrEnum):
     OVERSTAY = "overstay"
     NO_ARRIVAL_YET = "no_arrival_yet"
     EXPIRED_OPEN = "expired_open"
+    OFFLINE_CONFLICT = "offline_conflict"  # a phone offline decided otherwise than the server
 
 
 OFFICER_DENIALS = ("plate_mismatch", "driver_mismatch")
@@ -84,6 +85,7 @@ class Outcome:
     counts_trip: bool = True  # ...and uses one of the pass's trips (False: an exit-only record)
     closes_previous: bool = False  # an override entry closes the open trip first
     anomalies: tuple[str, ...] = ()
+    stamps: bool = True  # the event is written on the trip (False: the scan only joins it)
 
     @property
     def allowed(self) -> bool:
@@ -174,6 +176,43 @@ def _exit_without_entry(live: LivePass, problems: tuple[str, ...]) -> Outcome:
         opens_trip=True,
         counts_trip=not problems,
         anomalies=(AnomalyKind.NO_ENTRY,),
+    )
+
+
+def offline_outcome(
+    server: Outcome,
+    *,
+    device_decision: str,
+    device_event: str | None,
+    live: LivePass | None,
+    open_trip: OpenTrip | None,
+) -> Outcome:
+    """An offline scan as it happened. The phone's verdict stands (the truck went through,
+    or was turned away); where the server, deciding now at the scan's device time, would
+    have decided otherwise (revoked meanwhile, no trips left, another gate already let it
+    in), the scan is recorded all the same and raises `offline_conflict`. A forced scan
+    never opens a second trip, and uses a trip only when the pass had one to give."""
+    if device_decision != "allow":
+        return Outcome("deny", None, server.reasons if not server.allowed else ())
+    if server.allowed and server.event == device_event and device_event is not None:
+        return server
+    conflict = (*server.reasons, *(() if server.reasons else ("offline_conflict",)))
+    counts = live is not None and live.status == "approved" and live.trips_used < live.max_trips
+    anomalies: tuple[str, ...] = (AnomalyKind.OFFLINE_CONFLICT,)
+    if open_trip is not None:
+        stamps = device_event == Event.EXIT or (
+            device_event == Event.ARRIVAL and not open_trip.arrived
+        )
+        return Outcome("allow", device_event, conflict, anomalies=anomalies, stamps=stamps)
+    if device_event != Event.ENTRY:
+        anomalies = (AnomalyKind.NO_ENTRY, AnomalyKind.OFFLINE_CONFLICT)
+    return Outcome(
+        "allow",
+        device_event or Event.ENTRY,
+        conflict,
+        opens_trip=True,
+        counts_trip=counts,
+        anomalies=anomalies,
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -114,6 +115,8 @@ class Scan(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     scanned_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Decided on a phone without network and synced later (scanned_at is the phone's time).
+    offline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     checkpoint: Mapped[Checkpoint] = relationship()

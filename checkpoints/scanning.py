@@ -3,7 +3,8 @@ lock, the pure decision, trip and anomaly changes, the immutable scan row, the a
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from checkpoints.domain import (
     TripState,
     decide,
     may_annul,
+    offline_outcome,
     replay,
 )
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
@@ -169,7 +171,7 @@ def _apply(
             opened_at=now,
         )
         session.add(trip)
-    if trip is not None and outcome.event:
+    if trip is not None and outcome.event and outcome.stamps:
         _stamp(trip, outcome.event, now, checkpoint_id)
     session.flush()
     for kind in outcome.anomalies:
@@ -232,6 +234,19 @@ def _response(
     ).model_dump(mode="json", by_alias=True)
 
 
+@dataclass(frozen=True)
+class DeviceVerdict:
+    """What a phone offline decided, and when by its clock."""
+
+    decision: str  # allow | deny
+    event: str | None
+    at: datetime
+
+
+# A device clock this far from the server's is kept but flagged on the scan.
+CLOCK_FLAG = timedelta(minutes=5)
+
+
 def record_scan(
     session: Session,
     user: User,
@@ -239,8 +254,13 @@ def record_scan(
     *,
     keys: dict[int, tokens.TrustedKey],
     now: datetime,
+    device: DeviceVerdict | None = None,
 ) -> dict[str, Any]:
-    """Decide and record one scan; the same scan_id again returns the first answer."""
+    """Decide and record one scan; the same scan_id again returns the first answer.
+
+    With `device` (an offline scan synced later) the decision is the server's at the
+    device's time, and the scan is recorded as the phone decided it (domain.offline_outcome):
+    trips are stamped with the device's time, conflicts raise `offline_conflict`."""
     scan_id = str(data.scan_id)
     # A repeated scan_id is caught by its unique index when the scan row is written, so
     # the common case costs no extra query.
@@ -249,24 +269,45 @@ def record_scan(
     checkpoint = session.get(Checkpoint, data.checkpoint_id)
     if checkpoint is None or not checkpoint.active:
         raise ValidationFailed.one("checkpoint_id", N_("No such checkpoint."))
+    at = device.at if device else now  # when it happened
     assigned = _is_assigned(session, user, checkpoint)
-    p, token_reason = _find_pass(session, data, keys, now) if assigned else (None, None)
+    p, token_reason = _find_pass(session, data, keys, at) if assigned else (None, None)
     open_trip = _open_trip(session, p.id) if p is not None else None
+    live = _live(p) if p is not None else None
+    seen_trip = (
+        OpenTrip(open_trip.id, open_trip.seq, open_trip.arrived_at is not None)
+        if open_trip
+        else None
+    )
     outcome = decide(
         token_reason=token_reason,
-        live=_live(p) if p is not None else None,
-        open_trip=OpenTrip(open_trip.id, open_trip.seq, open_trip.arrived_at is not None)
-        if open_trip
-        else None,
+        live=live,
+        open_trip=seen_trip,
         place=Place(checkpoint.id, checkpoint.kind, checkpoint.enterprise_id),
-        now=now,
+        now=at,
         assigned=assigned,
         direction=data.direction,
         deny_reason=data.deny_reason,
     )
-    trip = _apply(session, p, open_trip, outcome, checkpoint.id, now) if p is not None else None
+    reasons = list(outcome.reasons)
+    if device is not None:
+        outcome = offline_outcome(
+            outcome,
+            device_decision=device.decision,
+            device_event=device.event,
+            live=live,
+            open_trip=seen_trip,
+        )
+        reasons = list(outcome.reasons)
+        if abs(device.at - now) > CLOCK_FLAG and device.at > now:
+            reasons.append("device_clock")
+        if p is None and outcome.allowed:  # a phone let through what the server cannot find
+            outcome = replace(outcome, decision="deny", event=None, anomalies=())
+            reasons = [token_reason or "not_found", "offline_conflict"]
+    trip = _apply(session, p, open_trip, outcome, checkpoint.id, at) if p is not None else None
     full = p is not None and _shows_everything(outcome, p, user, checkpoint)
-    response = _response(data, outcome, p, trip, now, full=full)
+    response = _response(data, replace(outcome, reasons=tuple(reasons)), p, trip, now, full=full)
+    response["offline"] = device is not None  # (ScanOut.offline)
     scan = Scan(
         scan_id=scan_id,
         pass_id=p.id if p else None,
@@ -275,10 +316,11 @@ def record_scan(
         officer_id=user.id,
         event=outcome.event or "none",
         decision=outcome.decision,
-        reasons=list(outcome.reasons),
+        reasons=reasons,
         direction=data.direction,
         scanned_at=data.scanned_at or now,
         recorded_at=now,
+        offline=device is not None,
         response=response,
     )
     session.add(scan)

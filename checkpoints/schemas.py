@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
@@ -76,6 +76,7 @@ class ScanOut(BaseModel):
     pass_: ScanPass | None = Field(default=None, alias="pass", serialization_alias="pass")
     trip: ScanTrip | None
     recorded_at: datetime
+    offline: bool = False  # decided on a phone without network, synced later
 
     model_config = {"populate_by_name": True}
 
@@ -86,3 +87,28 @@ class NoteIn(Input):
 
 class ReasonIn(Input):
     reason: Note
+
+
+class OfflineScanIn(ScanIn):
+    """A scan a phone decided without network: its verdict and its own clock's time."""
+
+    offline: Literal[True]
+    decision: Literal["allow", "deny"]
+    event: Literal["entry", "arrival", "exit"] | None = None
+    scanned_at: Moment  # required: when it happened
+
+
+class ScanBatchIn(Input):
+    # Items are checked one by one, so one bad item is its own problem, not the batch's.
+    items: list[Any] = Field(min_length=1, max_length=500)
+
+
+class BatchItemOut(BaseModel):
+    scan_id: str | None
+    status: Literal["recorded", "conflict", "duplicate", "error"]
+    result: dict[str, Any] | None = None
+    problem: dict[str, Any] | None = None
+
+
+class ScanBatchOut(BaseModel):
+    items: list[BatchItemOut]

@@ -140,6 +140,7 @@ ANOMALY_NAMES = {
         "no_exit": "未登记离开",
         "overstay": "滞留超时",
         "no_arrival_yet": "入境后长时间未到达",
+        "offline_conflict": "离线扫码与记录冲突",
         "expired_open": "通行证过期仍未离开",
     },
     "en": {
@@ -148,6 +149,7 @@ ANOMALY_NAMES = {
         "no_exit": "no exit recorded",
         "overstay": "stayed too long",
         "no_arrival_yet": "not arrived yet",
+        "offline_conflict": "offline scan conflict",
         "expired_open": "pass expired inside",
     },
 }

@@ -393,3 +393,88 @@ def test_a_suspended_applicant_may_leave_but_not_enter_or_arrive():
     leave = decide(**base, open_trip=ENTERED, place=GATE)
     assert (leave.decision, leave.event) == ("allow", "exit")
     assert leave.reasons == ("enterprise_suspended",)
+
+
+# --- offline scans, as they happened ---------------------------------------------------
+
+from checkpoints.domain import Outcome, offline_outcome  # noqa: E402
+
+
+def offline(device_decision, device_event, server, *, live=PASS, open_trip=None):
+    return offline_outcome(
+        server,
+        device_decision=device_decision,
+        device_event=device_event,
+        live=live,
+        open_trip=open_trip,
+    )
+
+
+def test_offline_agreeing_with_the_server_is_the_servers_outcome():
+    server = decide(token_reason=None, live=PASS, open_trip=None, place=GATE, now=NOW)
+    assert offline("allow", "entry", server) == server
+
+
+def test_offline_denial_stands_and_changes_nothing():
+    server = decide(token_reason=None, live=PASS, open_trip=None, place=GATE, now=NOW)
+    out = offline("deny", None, server)
+    assert (out.decision, out.opens_trip, out.anomalies) == ("deny", False, ())
+
+
+@pytest.mark.parametrize(
+    ("name", "live", "open_trip", "event", "opens", "counts", "stamps", "anomalies"),
+    [
+        (
+            "revoked meanwhile",
+            replace(PASS, status="revoked"),
+            None,
+            "entry",
+            True,
+            False,
+            True,
+            ("offline_conflict",),
+        ),
+        (
+            "no trips left",
+            replace(PASS, trips_used=2),
+            None,
+            "entry",
+            True,
+            False,
+            True,
+            ("offline_conflict",),
+        ),
+        (
+            "another gate let it in",
+            PASS,
+            ENTERED,
+            "entry",
+            False,
+            True,
+            False,
+            ("offline_conflict",),
+        ),
+        (
+            "arrival elsewhere, no entry",
+            PASS,
+            None,
+            "arrival",
+            True,
+            True,
+            True,
+            ("no_entry", "offline_conflict"),
+        ),
+        ("exit already recorded", PASS, ARRIVED, "exit", False, True, True, ("offline_conflict",)),
+    ],
+)
+def test_offline_conflicts_are_recorded_as_they_happened(
+    name, live, open_trip, event, opens, counts, stamps, anomalies
+):
+    server = Outcome("deny", None, ("whatever",))
+    out = offline("allow", event, server, live=live, open_trip=open_trip)
+    assert (out.decision, out.event) == ("allow", event)
+    assert out.opens_trip == opens
+    assert out.counts_trip == counts
+    assert out.stamps == stamps
+    assert out.anomalies == anomalies
+    assert out.reasons == ("whatever",)

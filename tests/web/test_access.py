@@ -274,6 +274,12 @@ API = [
     ("GET", "/api/v1/scans", None, expect(ALL, 200, anonymous=401)),
     (
         "POST",
+        "/api/v1/scans/batch",
+        "batch",
+        expect({"officer", "enterprise"}, 200, anonymous=401),
+    ),
+    (
+        "POST",
         "/api/v1/scans/{scan}/annul",
         {"reason": "误扫"},
         {**expect({"officer", "supervisor"}, 200, anonymous=401), "enterprise": 404},
@@ -387,11 +393,20 @@ def body_for(body, world):
             "checkpoint_id": world["gate"].id,
             "code": world["code"],
         }
+    if body == "batch":
+        scan = body_for("scan", world)
+        return {"items": [{**scan, "offline": True, "decision": "deny", "scanned_at": now_iso()}]}
     if body == "signup":
         return signup_body()
     if isinstance(body, dict):
         return {k: fill(v, world) if isinstance(v, str) else v for k, v in body.items()}
     return body
+
+
+def now_iso():
+    from tests.support import now
+
+    return now().isoformat()
 
 
 def signup_body():
