@@ -76,3 +76,21 @@ def test_sms_link_code_scanned_offline_then_revoked(
     s.shot("revoked")
     s.assert_fits()
     context.close()
+
+
+def test_past_its_validity_by_the_phones_clock_the_page_shows_no_code(
+    screen, live_server, make, db
+):
+    from datetime import timedelta
+
+    p = make.pass_(status="approved")
+    body = db.scalars(select(SmsMessage.body).where(SmsMessage.pass_id == p.id)).one()
+    link = body.split("http://127.0.0.1:5000", 1)[1]
+    s = screen(PHONE)
+    s.page.clock.install(time=p.valid_until - timedelta(seconds=3))
+    s.page.goto(f"{live_server}{link}")
+    s.page.wait_for_selector("#driver-code img")
+    s.page.clock.run_for(5000)
+    s.page.wait_for_selector("#driver-expired", state="visible")
+    assert s.page.locator("#driver-code").count() == 0
+    s.assert_fits()
