@@ -77,6 +77,8 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "SMS_RESENDS_PER_HOUR": int(env.get("SMS_RESENDS_PER_HOUR", "3")),
         "SMS_RESENDS_PER_DAY": int(env.get("SMS_RESENDS_PER_DAY", "200")),
         "DRIVER_PAGE_PER_MINUTE": int(env.get("DRIVER_PAGE_PER_MINUTE", "30")),
+        # Offline scanners: lists older than this give amber verdicts, never plain green.
+        "SCANNER_LIST_MAX_AGE_HOURS": int(env.get("SCANNER_LIST_MAX_AGE_HOURS", "24")),
         "STATUS_PAGE_PER_MINUTE": int(env.get("STATUS_PAGE_PER_MINUTE", "60")),
         "LOOP_MAX_STAY_HOURS": int(env.get("LOOP_MAX_STAY_HOURS", "24")),
         "LOOP_ARRIVAL_HOURS": int(env.get("LOOP_ARRIVAL_HOURS", "6")),

@@ -63,6 +63,59 @@
     }
   }
 
+  // A scan goes to the server when it answers quickly; otherwise this phone decides
+  // (offline.js) and queues the scan. The officer never sees a network error.
+  const ONLINE_TIMEOUT = 1500;
+  const MAX_LIST_AGE = Number(root.dataset.listMaxAgeHours || 24) * 3600 * 1000;
+  let online = navigator.onLine;
+
+  async function postScan(body) {
+    if (!navigator.onLine || !window.ScannerOffline) return post(root.dataset.api, body);
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), ONLINE_TIMEOUT);
+    try {
+      const response = await fetch(root.dataset.api, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify(body),
+        signal: abort.signal,
+      });
+      if (response.status >= 500) return { offline: true };
+      online = true;
+      return { ok: response.ok, data: await response.json() };
+    } catch (error) {
+      return { offline: true };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function decideHere(body) {
+    online = false;
+    if (!body.code) {
+      status(text.manual_offline);
+      return;
+    }
+    const verdict = await ScannerOffline.decide({
+      code: body.code, kind: kind(), direction: body.direction, maxAgeMs: MAX_LIST_AGE,
+    });
+    await ScannerOffline.enqueue(body, verdict);
+    const token = verdict.token;
+    current = null; // corrections need the server
+    render({
+      decision: verdict.decision,
+      event: verdict.event,
+      reasons: verdict.reasons,
+      anomalies: [],
+      offline: true,
+      stale: verdict.stale,
+      pass: token ? { plate: token.plate, valid_until: new Date(token.validUntil).toISOString() } : null,
+      trip: null,
+    });
+    showNetwork();
+  }
+
   async function submit(fields) {
     if (busy) return;
     busy = true;
@@ -74,7 +127,11 @@
     };
     if (direction && kind() === "gate" && !body.direction) body.direction = direction;
     try {
-      const result = await post(root.dataset.api, body);
+      const result = window.ScannerOffline ? await postScan(body) : await post(root.dataset.api, body);
+      if (result && result.offline) {
+        await decideHere(body);
+        return;
+      }
       if (!result) return;
       if (!result.ok) {
         const errors = result.data.errors || {};
@@ -92,17 +149,22 @@
   function render(data) {
     const panel = $("result");
     const allowed = data.decision === "allow";
-    panel.className = `result ${allowed ? "result-allow" : "result-deny"}`;
+    // Lists too old to confirm revocation: amber, never a plain green.
+    const amber = allowed && data.offline && data.stale;
+    panel.className = `result ${amber ? "result-amber" : allowed ? "result-allow" : "result-deny"}`;
+    $("offline-band").hidden = !data.offline;
+    $("stale-band").hidden = !(data.offline && data.stale);
     $("verdict").textContent = allowed ? text.allow : text.deny;
     $("event").textContent = data.event ? text[data.event] : "";
     const p = data.pass;
     $("plate").textContent = p ? p.plate : "";
-    $("r-driver").textContent = p ? p.driver_name : "—";
+    // An offline verdict knows only what the token carries (plate, validity).
+    $("r-driver").textContent = (p && p.driver_name) || "—";
     const category = p ? text.categories[p.category] || p.category : "";
     // A denial away from the pass's destination carries only the public facts.
     $("r-cargo").textContent = p && p.cargo ? `${p.cargo} · ${category}` : "—";
     $("r-cargo").classList.toggle("emergency-cargo", Boolean(p && p.category === "emergency"));
-    $("r-destination").textContent = p ? p.destination_enterprise : "—";
+    $("r-destination").textContent = (p && p.destination_enterprise) || "—";
     let trip = "—";
     if (data.trip && p) {
       trip = data.trip.seq === null
@@ -118,7 +180,7 @@
       item.textContent = text.reasons[code] || code;
       reasons.append(item);
     }
-    const canCorrect = allowed && Boolean(data.event);
+    const canCorrect = allowed && Boolean(data.event) && !data.offline;
     $("deny-plate").hidden = !canCorrect;
     $("deny-driver").hidden = !canCorrect;
     $("switch").hidden = !(canCorrect && kind() === "gate" && data.event !== "arrival");
@@ -313,8 +375,69 @@
     }
   }
 
+  // --- the network line: online or not, the lists' age, what waits to be synced -------
+  function minutesAgo(at) {
+    return Math.max(0, Math.round((Date.now() - at) / 60000));
+  }
+
+  async function showNetwork() {
+    if (!window.ScannerOffline) return;
+    const state = await ScannerOffline.summary();
+    const parts = [online && navigator.onLine ? text.online : text.offline];
+    parts.push(state.listsAt === null ? text.no_lists
+      : text.lists_age.replace("{n}", minutesAgo(state.listsAt)));
+    if (state.pending) parts.push(text.queued.replace("{n}", state.pending));
+    const line = $("net-status");
+    line.textContent = parts.join(" · ");
+    const stale = state.listsAt === null || Date.now() - state.listsAt > MAX_LIST_AGE;
+    line.className = `net-status ${online && navigator.onLine ? "net-online" : "net-offline"}${stale ? " net-stale" : ""}`;
+    const skew = Math.abs(state.clockOffset);
+    $("clock-warning").hidden = skew <= 5 * 60000;
+    $("clock-warning").textContent = text.clock_off.replace("{n}", Math.round(skew / 60000));
+    const refused = $("refused");
+    refused.replaceChildren();
+    for (const item of state.refused) {
+      const row = document.createElement("li");
+      const why = item.problem.detail || Object.values(item.problem.errors || {}).flat().join(" ") || item.problem.title;
+      row.textContent = `${new Date(item.scanned_at).toLocaleTimeString(lang, when)} · ${text.refused} ${why} `;
+      const ok = document.createElement("button");
+      ok.type = "button";
+      ok.className = "button small";
+      ok.textContent = text.acknowledge;
+      ok.addEventListener("click", () => ScannerOffline.acknowledge(item.scan_id).then(showNetwork));
+      row.append(ok);
+      refused.append(row);
+    }
+    refused.hidden = state.refused.length === 0;
+  }
+
+  // Upload first, then fetch the lists: a failed upload never blocks the next download.
+  async function syncNow() {
+    if (!window.ScannerOffline || !navigator.onLine) {
+      showNetwork();
+      return;
+    }
+    try {
+      const result = await ScannerOffline.sync(csrf);
+      if (!result.failed) online = true;
+      if (result.sent) loadHistory();
+    } catch (error) { /* kept for the next round */ }
+    try {
+      await ScannerOffline.refreshLists();
+      online = true;
+    } catch (error) {
+      online = false;
+    }
+    showNetwork();
+  }
+
+  window.addEventListener("online", syncNow);
+  window.addEventListener("offline", () => { online = false; showNetwork(); });
+  setInterval(syncNow, 30000);
+
   $("camera-start").addEventListener("click", startCamera);
   showDirection();
   loadHistory();
+  syncNow();
   window.addEventListener("load", startCamera);
 })();

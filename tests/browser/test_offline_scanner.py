@@ -1,0 +1,120 @@
+"""The scanner when the server does not answer, in Chromium at 360x740 with a fake camera
+filming real pass codes: the phone decides (WebCrypto signature, its clock, the signed
+revocation list), shows an offline band, queues the scan, and syncs it when the network
+returns; the trip then carries the phone's time and the scan is marked offline."""
+
+import pytest
+from sqlalchemy import select
+
+from checkpoints.models import Scan, Trip
+from tests.browser.conftest import PHONE, Screen
+from tests.browser.test_scanner import open_scanner
+
+pytestmark = pytest.mark.browser
+
+
+def wait_status(s, present, text, timeout=20.0):
+    """Until the network line does (or does not) say `text` (no eval: the page's CSP)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (text in s.page.locator("#net-status").inner_text()) == present:
+            return
+        s.page.wait_for_timeout(100)
+    raise AssertionError(f"network line: {s.page.locator('#net-status').inner_text()!r}")
+
+
+def scans_fail(route, request):
+    """The server does not answer scans (the lists still load)."""
+    if request.method == "POST" and request.url.endswith("/api/v1/scans"):
+        route.abort("timedout")
+    else:
+        route.continue_()
+
+
+def offline_scanner(camera_browser, live_server, officer, code, name):
+    context = camera_browser(code).new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    page.route("**/api/v1/scans*", scans_fail)
+    s = Screen(page, name)
+    open_scanner(s, live_server, officer)
+    wait_status(s, True, "名单")
+    return context, s
+
+
+@pytest.fixture
+def post(make):
+    destination = make.enterprise()
+    gate = make.checkpoint("gate")
+    return {
+        "pass": make.pass_(status="approved", destination_enterprise_id=destination.id),
+        "gate": gate,
+        "officer": make.officer(gate),
+    }
+
+
+def test_a_valid_code_offline_is_green_queued_and_synced(camera_browser, live_server, post, db):
+    p = post["pass"]
+    context, s = offline_scanner(
+        camera_browser, live_server, post["officer"], p.code, "offline-valid"
+    )
+    s.page.wait_for_selector("#result.result-allow", timeout=20_000)
+    assert s.page.locator("#offline-band").is_visible()
+    assert s.page.locator("#plate").inner_text() == p.vehicle.plate  # from the token
+    assert s.page.locator("#event").inner_text() == "入境"
+    wait_status(s, True, "待同步")
+    s.shot("verdict")
+    # The failed requests are the simulated outage, logged by the browser itself.
+    s.console_errors = [e for e in s.console_errors if "net::ERR_" not in e]
+    s.assert_fits()
+    context.set_offline(True)
+    db.rollback()
+    assert db.scalars(select(Scan)).all() == []  # nothing reached the server yet
+    # The network returns: the queue empties into the record.
+    s.page.unroute("**/api/v1/scans*")
+    context.set_offline(False)
+    wait_status(s, False, "待同步")
+    db.rollback()
+    [scan] = db.scalars(select(Scan)).all()
+    assert scan.offline
+    trip = db.scalars(select(Trip).where(Trip.pass_id == p.id)).one()
+    assert trip.state == "entered"
+    assert abs((trip.entered_at - scan.scanned_at).total_seconds()) < 1
+    context.close()
+
+
+def test_a_revoked_code_offline_is_red(camera_browser, live_server, make, post):
+    revoked = make.pass_(status="revoked")
+    context, s = offline_scanner(
+        camera_browser, live_server, post["officer"], revoked.code, "offline-revoked"
+    )
+    s.page.wait_for_selector("#result.result-deny", timeout=20_000)
+    assert s.page.locator("#offline-band").is_visible()
+    assert "吊销" in s.page.locator("#reasons").inner_text()
+    context.close()
+
+
+def test_a_forged_code_offline_is_red(camera_browser, live_server, post):
+    from trust import tokens
+
+    code = post["pass"].code
+    token = tokens.token_from_text(code)
+    forged = code.replace(token, token[:60] + ("A" if token[60] != "A" else "B") + token[61:])
+    context, s = offline_scanner(
+        camera_browser, live_server, post["officer"], forged, "offline-forged"
+    )
+    s.page.wait_for_selector("#result.result-deny", timeout=20_000)
+    assert "签名不符" in s.page.locator("#reasons").inner_text()
+    context.close()
+
+
+def test_stale_lists_give_amber_never_green(app, camera_browser, live_server, post):
+    app.config["SCANNER_LIST_MAX_AGE_HOURS"] = 0
+    context, s = offline_scanner(
+        camera_browser, live_server, post["officer"], post["pass"].code, "offline-stale"
+    )
+    s.page.wait_for_selector("#result.result-amber", timeout=20_000)
+    assert s.page.locator("#stale-band").is_visible()
+    s.shot("amber")
+    context.close()
