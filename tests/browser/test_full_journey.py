@@ -152,16 +152,16 @@ def test_whole_journey_through_the_pages(
         assert png.headers["content-type"] == "image/png"
         video = png_video(png.body(), tmp_path / f"{label}.y4m")
 
-        # 5. The SMS went out (console backend); its link opens a green status page.
+        # 5. The SMS went out (console backend); its short link opens the driver's pass.
         clerk.page.goto(pass_url)
         body = clerk.page.locator("#messages .sms-body").first.inner_text()
         assert number in body
         j.step(clerk, "07-sms")
-        link = body[body.index("HTTP://") :].split()[0]
+        link = body[body.index("http://") :].split()[0]
         driver = j.open("driver")
-        driver.page.goto(link.replace("HTTP://127.0.0.1:5000", live_server))
-        expect(driver.page.locator("#pass-status")).to_have_class("status-card status-valid")
-        assert plate in driver.page.locator("#pass-status").inner_text()
+        driver.page.goto(link.replace("http://127.0.0.1:5000", live_server))
+        expect(driver.page.locator("#driver-pass")).to_have_class("driver-pass driver-valid")
+        assert plate in driver.page.locator("#driver-pass").inner_text()
         j.step(driver, "08-status-page")
 
         # 6. Gate entry, site arrival, gate exit: each by the camera filming the PNG.
