@@ -431,6 +431,16 @@
     showNetwork();
   }
 
+  // Installable: the worker keeps the page and its files; the first visit came before
+  // the worker, so the page puts itself into the worker's cache.
+  if ("serviceWorker" in navigator && window.caches && root.dataset.sw) {
+    navigator.serviceWorker.register(root.dataset.sw, { scope: "/scan" })
+      .then(() => navigator.serviceWorker.ready)
+      .then(() => navigator.onLine && caches.open("scanner-v1").then((cache) => cache.add(location.href)))
+      .then(() => { root.dataset.offlineReady = "true"; })
+      .catch(() => {});
+  }
+
   window.addEventListener("online", syncNow);
   window.addEventListener("offline", () => { online = false; showNetwork(); });
   setInterval(syncNow, 30000);

@@ -118,3 +118,17 @@ def test_stale_lists_give_amber_never_green(app, camera_browser, live_server, po
     assert s.page.locator("#stale-band").is_visible()
     s.shot("amber")
     context.close()
+
+
+def test_the_scanner_opens_with_no_network_after_one_online_visit(live_server, screen, post):
+    s = screen(PHONE)
+    open_scanner(s, live_server, post["officer"])
+    s.page.wait_for_selector("#scanner[data-offline-ready=true]", timeout=20_000)
+    wait_status(s, True, "名单")
+    s.page.context.set_offline(True)
+    s.page.reload()
+    s.page.wait_for_selector("#scanner")
+    wait_status(s, True, "离线")
+    assert s.page.locator("#manual").is_visible()
+    s.shot("reloaded-offline")
+    s.page.context.set_offline(False)
