@@ -195,6 +195,7 @@ class ScanRow(BaseModel):
     plate: str | None
     scanned_at: datetime
     recorded_at: datetime
+    offline: bool  # decided on a phone without network; scanned_at is the phone's time
 
 
 def _visible_scans(user: User) -> Any:

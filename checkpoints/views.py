@@ -222,7 +222,7 @@ def _timeline(pass_id: int, only: Trip | None = None) -> dict[str, Any]:
     session = web.db()
     stmt = select(Scan).options(selectinload(Scan.checkpoint), selectinload(Scan.officer))
     stmt = stmt.where(Scan.trip_id == only.id) if only else stmt.where(Scan.pass_id == pass_id)
-    scans = session.scalars(stmt.order_by(Scan.recorded_at, Scan.id)).all()
+    scans = session.scalars(stmt.order_by(Scan.scanned_at, Scan.id)).all()
     annulled = {s.annuls_id for s in scans if s.annuls_id}
     anomalies = session.scalars(
         select(Anomaly)

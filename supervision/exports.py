@@ -67,6 +67,7 @@ HEADERS = {
         N_("Event"),
         N_("Decision"),
         N_("Reasons"),
+        N_("Offline"),
     ],
     "anomalies": [
         N_("Detected"),
@@ -155,6 +156,7 @@ def query(kind: str, args: Mapping[str, str], user: User, tz: str) -> Select[Any
                 Scan.event,
                 Scan.decision,
                 Scan.reasons,
+                Scan.offline,
             )
             .join(Checkpoint, Checkpoint.id == Scan.checkpoint_id)
             .join(User, User.id == Scan.officer_id)
@@ -201,4 +203,6 @@ def rows(session: Any, kind: str, stmt: Select[Any], tz: str) -> Iterator[list[A
         if kind == "passes":
             values[5] = mask_id_number(values[5])
             values[11:13] = [f"{values[11]}/{values[12]}"]
+        if kind == "scans":  # the Offline column: a mark, not a raw boolean
+            values[-1] = "✓" if values[-1] else ""
         yield [_cell(v, zone) for v in values]

@@ -168,3 +168,27 @@ def test_a_forged_code_allowed_offline_is_a_denial_with_a_conflict(client, post,
     assert "offline_conflict" in answers[0]["result"]["reasons"]
     db.rollback()
     assert db.scalar(select(func.count()).select_from(Trip)) == 0
+
+
+def test_supervisors_see_offline_scans_on_timelines_lists_and_exports(client, make, post, db):
+    import csv
+    import io
+
+    from tests.support import login
+
+    p = post["pass"]
+    at = now() + timedelta(minutes=3)
+    upload(client, post["officer"], [item(post["gate"], p, at)])
+    supervisor = api_token(client, make.user("supervisor").username)
+    listed = client.get("/api/v1/scans", headers=supervisor).get_json()["items"]
+    assert [s["offline"] for s in listed] == [True]
+    db.rollback()
+    trip = db.scalars(select(Trip).where(Trip.pass_id == p.id)).one()
+    page = client.application.test_client()
+    login(page, make.user("supervisor").username)
+    html = page.get(f"/trips/{trip.id}").get_data(as_text=True)
+    assert "badge-offline" in html
+    with page.get("/exports/scans.csv") as response:
+        rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0][-1] == "离线"
+    assert rows[1][-1] == "✓"
