@@ -79,6 +79,9 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "DRIVER_PAGE_PER_MINUTE": int(env.get("DRIVER_PAGE_PER_MINUTE", "30")),
         # Offline scanners: lists older than this give amber verdicts, never plain green.
         "SCANNER_LIST_MAX_AGE_HOURS": int(env.get("SCANNER_LIST_MAX_AGE_HOURS", "24")),
+        # Live passes an offline scanner keeps for manual entry (about 200 bytes of JSON each:
+        # 20,000 is 3.9 MiB, 0.45 MiB gzipped by the proxy).
+        "SCANNER_PASS_LIST_CAP": int(env.get("SCANNER_PASS_LIST_CAP", "20000")),
         "STATUS_PAGE_PER_MINUTE": int(env.get("STATUS_PAGE_PER_MINUTE", "60")),
         "LOOP_MAX_STAY_HOURS": int(env.get("LOOP_MAX_STAY_HOURS", "24")),
         "LOOP_ARRIVAL_HOURS": int(env.get("LOOP_ARRIVAL_HOURS", "6")),

@@ -16,7 +16,7 @@ from accounts.domain import OVERSIGHT_ROLES, Role
 from accounts.models import User
 from accounts.scoping import get_scoped
 from api.core import Page, endpoint, paginate, problem_body
-from checkpoints import history, scanning, services
+from checkpoints import history, scanner_lists, scanning, services
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from checkpoints.schemas import (
     CheckpointIn,
@@ -30,7 +30,7 @@ from checkpoints.schemas import (
     ScanOut,
 )
 from errors import DomainError, ValidationFailed
-from trust import keys
+from trust import keys, revocations
 
 ALL = frozenset(Role)
 SCANNERS = {Role.OFFICER, Role.ENTERPRISE}
@@ -117,6 +117,43 @@ def record_scan(user: User, body: ScanIn) -> dict[str, Any]:
     now = web.now()
     cache = current_app.extensions.setdefault("trust_cache", keys.TrustCache())
     return scanning.record_scan(web.db(), user, body, keys=cache.view(web.db(), now), now=now)
+
+
+class LivePassOut(BaseModel):
+    pass_id: int
+    number: str
+    plate_hash: str
+    valid_from: str
+    valid_until: str
+    destination_enterprise_id: int
+
+
+class LivePassList(BaseModel):
+    ctr: int
+    issued_at: str
+    key: str  # hex: the key of the plate hashes
+    truncated: bool  # more live passes than the cap
+    items: list[LivePassOut]
+
+
+@endpoint(
+    "/scanner/passes",
+    "GET",
+    summary="Compact list of live passes for manual entry offline (plates as keyed hashes)",
+    roles=SCANNERS,
+    response=LivePassList,
+    tag="scans",
+)
+def scanner_passes(user: User) -> dict[str, Any]:
+    session, cfg = web.db(), current_app.config
+    body = scanner_lists.live_passes(
+        session,
+        user,
+        key=scanner_lists.plate_key(cfg["SECRET_KEY"]),
+        now=web.now(),
+        cap=cfg["SCANNER_PASS_LIST_CAP"],
+    )
+    return {"ctr": revocations.current_ctr(session), **body}
 
 
 def _item_problem(exc: DomainError) -> dict[str, Any]:

@@ -68,9 +68,10 @@
   const ONLINE_TIMEOUT = 1500;
   const MAX_LIST_AGE = Number(root.dataset.listMaxAgeHours || 24) * 3600 * 1000;
   let online = navigator.onLine;
+  let refreshing = Promise.resolve();
 
   async function postScan(body) {
-    if (!navigator.onLine || !window.ScannerOffline) return post(root.dataset.api, body);
+    if (!navigator.onLine) return { offline: true };
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), ONLINE_TIMEOUT);
     try {
@@ -93,12 +94,10 @@
 
   async function decideHere(body) {
     online = false;
-    if (!body.code) {
-      status(text.manual_offline);
-      return;
-    }
+    await refreshing; // a list download under way finishes first: decide on the newest
     const verdict = await ScannerOffline.decide({
-      code: body.code, kind: kind(), direction: body.direction, maxAgeMs: MAX_LIST_AGE,
+      code: body.code, number: body.number, plate: body.plate,
+      kind: kind(), direction: body.direction, maxAgeMs: MAX_LIST_AGE,
     });
     await ScannerOffline.enqueue(body, verdict);
     const token = verdict.token;
@@ -422,12 +421,8 @@
       if (!result.failed) online = true;
       if (result.sent) loadHistory();
     } catch (error) { /* kept for the next round */ }
-    try {
-      await ScannerOffline.refreshLists();
-      online = true;
-    } catch (error) {
-      online = false;
-    }
+    refreshing = ScannerOffline.refreshLists().then(() => { online = true; }, () => { online = false; });
+    await refreshing;
     showNetwork();
   }
 

@@ -132,3 +132,27 @@ def test_the_scanner_opens_with_no_network_after_one_online_visit(live_server, s
     assert s.page.locator("#manual").is_visible()
     s.shot("reloaded-offline")
     s.page.context.set_offline(False)
+
+
+def test_a_number_and_plate_typed_offline_are_checked_against_the_kept_list(
+    live_server, screen, post
+):
+    p = post["pass"]
+    s = screen(PHONE)
+    s.page.route("**/api/v1/scans*", scans_fail)
+    open_scanner(s, live_server, post["officer"])
+    wait_status(s, True, "名单")
+    s.page.context.set_offline(True)
+    s.page.fill("#m-number", p.number)
+    s.page.fill("#m-plate", p.vehicle.plate.lower())
+    s.page.click("#m-submit")
+    s.page.wait_for_selector("#result.result-allow")
+    assert s.page.locator("#offline-band").is_visible()
+    assert s.page.locator("#plate").inner_text() == p.vehicle.plate
+    s.page.click("#next")
+    s.page.fill("#m-number", p.number)
+    s.page.fill("#m-plate", "浙A00000")
+    s.page.click("#m-submit")
+    s.page.wait_for_selector("#result.result-deny")
+    assert "不存在" in s.page.locator("#reasons").inner_text()
+    s.page.context.set_offline(False)

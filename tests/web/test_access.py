@@ -274,6 +274,7 @@ API = [
     ("POST", "/api/v1/checkpoints/site", None, expect(ENT, 201, anonymous=401)),
     ("POST", "/api/v1/scans", "scan", expect({"officer", "enterprise"}, 200, anonymous=401)),
     ("GET", "/api/v1/scans", None, expect(ALL, 200, anonymous=401)),
+    ("GET", "/api/v1/scanner/passes", None, expect({"officer", "enterprise"}, 200, anonymous=401)),
     (
         "POST",
         "/api/v1/scans/batch",

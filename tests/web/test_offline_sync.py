@@ -192,3 +192,23 @@ def test_supervisors_see_offline_scans_on_timelines_lists_and_exports(client, ma
         rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert rows[0][-1] == "离线"
     assert rows[1][-1] == "✓"
+
+
+def test_the_live_pass_list_for_manual_entry(app, client, make, post):
+    from checkpoints.scanner_lists import plate_hash
+
+    p = post["pass"]
+    body = client.get("/api/v1/scanner/passes", headers=post["officer"]).get_json()
+    [entry] = [i for i in body["items"] if i["number"] == p.number]
+    assert entry["plate_hash"] == plate_hash(bytes.fromhex(body["key"]), p.vehicle.plate)
+    assert p.vehicle.plate not in str(body)  # plates travel hashed
+    # An enterprise's site gets only the passes bound for it.
+    site_user = make.enterprise_user(p.destination)
+    mine = client.get("/api/v1/scanner/passes", headers=api_token(client, site_user.username))
+    assert [i["number"] for i in mine.get_json()["items"]] == [p.number]
+    other = make.enterprise_user(make.enterprise())
+    theirs = client.get("/api/v1/scanner/passes", headers=api_token(client, other.username))
+    assert theirs.get_json()["items"] == []
+    app.config["SCANNER_PASS_LIST_CAP"] = 0
+    capped = client.get("/api/v1/scanner/passes", headers=post["officer"]).get_json()
+    assert (capped["items"], capped["truncated"]) == ([], True)
