@@ -15,6 +15,7 @@
   let busy = false;
   let current = null; // {body, data} of the scan on screen
   let lastText = { value: null, at: 0 };
+  let frameAt = null; // when the frame that gave the code on screen was grabbed
   let camera = null;
   // Times in the page's language and the jurisdiction's time zone, not the phone's.
   const when = { timeZone: root.dataset.tz || undefined };
@@ -185,6 +186,9 @@
     $("switch").hidden = !(canCorrect && kind() === "gate" && data.event !== "arrival");
     panel.hidden = false;
     $("next").focus();
+    // Camera frame to verdict on screen, for the record (read by the browser tests).
+    if (frameAt !== null) root.dataset.lastVerdictMs = String(Math.round(performance.now() - frameAt));
+    frameAt = null;
   }
 
   function ready() {
@@ -331,8 +335,12 @@
       canvas.height = Math.round(video.videoHeight * scale);
       context.drawImage(video, 0, 0, canvas.width, canvas.height);
       try {
+        const grabbed = performance.now();
         const found = await decode(context.getImageData(0, 0, canvas.width, canvas.height));
-        if (found) onDecoded(found);
+        if (found) {
+          frameAt = grabbed;
+          onDecoded(found);
+        }
       } catch (error) {
         // An undecodable frame: keep going.
       }
