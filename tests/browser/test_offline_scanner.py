@@ -166,3 +166,38 @@ def test_a_number_and_plate_typed_offline_are_checked_against_the_kept_list(
     s.page.wait_for_selector("#result.result-deny")
     assert "不存在" in s.page.locator("#reasons").inner_text()
     s.page.context.set_offline(False)
+
+
+def test_two_offline_gates_admitting_one_pass_make_one_trip_and_a_conflict(
+    camera_browser, live_server, make, post, db
+):
+    from checkpoints.models import Anomaly
+
+    p = post["pass"]
+    second_gate = make.checkpoint("gate")
+    other = make.officer(second_gate)
+    browser = camera_browser(p.code)
+    phones = []
+    for officer, name in ((post["officer"], "gate-a"), (other, "gate-b")):
+        context = browser.new_context(viewport=PHONE, locale="zh-CN")
+        page = context.new_page()
+        page.route("**/api/v1/scans*", scans_fail)
+        s = Screen(page, f"offline-two-{name}")
+        open_scanner(s, live_server, officer)
+        s.page.wait_for_selector("#result.result-allow", timeout=20_000)
+        assert s.page.locator("#offline-band").is_visible()
+        wait_status(s, True, "待同步")
+        phones.append((context, s))
+    for context, s in phones:  # the network returns to both
+        s.page.unroute("**/api/v1/scans*")
+        context.set_offline(True)
+        context.set_offline(False)
+        wait_status(s, False, "待同步")
+    db.rollback()
+    assert len(db.scalars(select(Trip).where(Trip.pass_id == p.id)).all()) == 1
+    assert db.scalars(select(Anomaly.kind).where(Anomaly.pass_id == p.id)).all() == [
+        "offline_conflict"
+    ]
+    assert all(s.offline for s in db.scalars(select(Scan)))
+    for context, _s in phones:
+        context.close()
