@@ -7,11 +7,12 @@ import mimetypes
 import os
 import traceback
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, render_template, request
-from flask_babel import Babel, gettext
+from flask_babel import Babel, format_datetime, gettext
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -122,6 +123,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.extensions["csrf"].exempt(sms.views.sms_status)  # signed by Twilio instead
     app.jinja_env.filters["mask_mobile"] = mask_mobile
+    # Moments that reach a template as ISO text (JSON-shaped figures) shown like the rest.
+    app.jinja_env.filters["isotime"] = lambda text, fmt="short": format_datetime(
+        datetime.fromisoformat(text), fmt
+    )
 
     @app.context_processor
     def layout_context() -> dict[str, Any]:

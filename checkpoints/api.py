@@ -27,6 +27,7 @@ from checkpoints.schemas import (
     ScanBatchIn,
     ScanBatchOut,
     ScanIn,
+    ScannerReportIn,
     ScanOut,
 )
 from errors import DomainError, ValidationFailed
@@ -154,6 +155,28 @@ def scanner_passes(user: User) -> dict[str, Any]:
         cap=cfg["SCANNER_PASS_LIST_CAP"],
     )
     return {"ctr": revocations.current_ctr(session), **body}
+
+
+@endpoint(
+    "/scanner/report",
+    "POST",
+    summary="A scanning phone's state after a sync (lists' age, queued scans)",
+    roles=SCANNERS,
+    body=ScannerReportIn,
+    tag="scans",
+)
+def scanner_report(user: User, body: ScannerReportIn) -> dict[str, bool]:
+    services.report_device(
+        web.db(),
+        user,
+        device_id=str(body.device_id),
+        checkpoint_id=body.checkpoint_id,
+        lists_at=body.lists_at,
+        queued=body.queued,
+        oldest_queued_at=body.oldest_queued_at,
+        now=web.now(),
+    )
+    return {"ok": True}
 
 
 def _item_problem(exc: DomainError) -> dict[str, Any]:

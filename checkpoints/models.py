@@ -148,3 +148,21 @@ class Anomaly(Base):
 
     trip: Mapped[Trip] = relationship()
     resolved_by: Mapped[User | None] = relationship()
+
+
+class ScannerDevice(Base):
+    """What each scanning phone last reported: how old its kept lists are and what waits
+    in its queue, so supervisors see scanners that are stale or have not synced."""
+
+    __tablename__ = "scanner_device"
+
+    device_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    checkpoint_id: Mapped[int | None] = mapped_column(ForeignKey("checkpoint.id"))
+    lists_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    queued: Mapped[int] = mapped_column(Integer, default=0)
+    oldest_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    user: Mapped[User] = relationship()
+    checkpoint: Mapped[Checkpoint | None] = relationship()

@@ -112,3 +112,13 @@ class BatchItemOut(BaseModel):
 
 class ScanBatchOut(BaseModel):
     items: list[BatchItemOut]
+
+
+class ScannerReportIn(Input):
+    """A scanning phone's state, sent after each sync."""
+
+    device_id: UUID
+    checkpoint_id: Id | None = None
+    lists_at: Moment | None = None
+    queued: int = Field(default=0, ge=0, le=1_000_000)
+    oldest_queued_at: Moment | None = None

@@ -17,11 +17,12 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from accounts.models import User
 from checkpoints.domain import OPEN_STATES, TripState
-from checkpoints.models import Anomaly, Checkpoint, Scan, Trip
+from checkpoints.models import Anomaly, Checkpoint, Scan, ScannerDevice, Trip
 from passes.domain import Category, PassStatus
 from passes.models import Pass
 from sms.domain import SmsStatus
@@ -92,7 +93,51 @@ def _void_trips(session: Session) -> int:
     return session.scalar(select(func.count()).where(Trip.state == TripState.VOID)) or 0
 
 
-def figures(session: Session, *, now: datetime, tz: str) -> dict[str, Any]:
+SYNC_OVERDUE = timedelta(hours=1)
+
+
+def scanners_attention(
+    session: Session, *, now: datetime, list_max_age: timedelta
+) -> list[dict[str, Any]]:
+    """Phones whose kept lists are older than the limit, or whose queued offline scans
+    have waited more than an hour, as each last reported."""
+    rows = session.execute(
+        select(ScannerDevice, User.username, Checkpoint.code)
+        .join(User, User.id == ScannerDevice.user_id)
+        .outerjoin(Checkpoint, Checkpoint.id == ScannerDevice.checkpoint_id)
+        .where(
+            or_(
+                ScannerDevice.lists_at.is_(None),
+                ScannerDevice.lists_at < now - list_max_age,
+                and_(
+                    ScannerDevice.queued > 0,
+                    ScannerDevice.oldest_queued_at < now - SYNC_OVERDUE,
+                ),
+            )
+        )
+        .order_by(ScannerDevice.reported_at.desc())
+        .limit(50)
+    ).all()
+    return [
+        {
+            "device": device.device_id[:8],
+            "user": username,
+            "checkpoint": code,
+            "lists_at": device.lists_at.isoformat() if device.lists_at else None,
+            "stale": device.lists_at is None or device.lists_at < now - list_max_age,
+            "queued": device.queued,
+            "unsynced": device.queued > 0
+            and device.oldest_queued_at is not None
+            and device.oldest_queued_at < now - SYNC_OVERDUE,
+            "reported_at": device.reported_at.isoformat(),
+        }
+        for device, username, code in rows
+    ]
+
+
+def figures(
+    session: Session, *, now: datetime, tz: str, list_max_age: timedelta = timedelta(hours=24)
+) -> dict[str, Any]:
     zone = ZoneInfo(tz)
     cache = _cache()
     local_now = now.astimezone(zone)
@@ -164,4 +209,5 @@ def figures(session: Session, *, now: datetime, tz: str) -> dict[str, Any]:
             "series": dict(sorted(series.items())),
         },
         "daily_trips": {"days": [d.isoformat() for d in days], "counts": daily},
+        "scanners_attention": scanners_attention(session, now=now, list_max_age=list_max_age),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,6 +42,17 @@ class Dashboard(BaseModel):
     sms_failures: int
     scans_per_gate_hourly: dict[str, Any]
     daily_trips: dict[str, Any]
+    scanners_attention: list[dict[str, Any]]  # stale lists, or queues unsynced for an hour
+
+
+def _figures() -> dict[str, Any]:
+    cfg = current_app.config
+    return dashboard.figures(
+        web.db(),
+        now=web.now(),
+        tz=cfg["TIMEZONE"],
+        list_max_age=timedelta(hours=cfg["SCANNER_LIST_MAX_AGE_HOURS"]),
+    )
 
 
 @endpoint(
@@ -52,13 +64,13 @@ class Dashboard(BaseModel):
     tag="supervision",
 )
 def dashboard_figures(_user: object) -> dict[str, Any]:
-    return dashboard.figures(web.db(), now=web.now(), tz=current_app.config["TIMEZONE"])
+    return _figures()
 
 
 @bp.get("/dashboard")
 @web.roles_required(*OVERSIGHT_ROLES)
 def page() -> Any:
-    figures = dashboard.figures(web.db(), now=web.now(), tz=current_app.config["TIMEZONE"])
+    figures = _figures()
     return render_template("supervision/dashboard.html", figures=figures)
 
 

@@ -288,10 +288,13 @@
   async function summary() {
     const lists = await get("lists", "current");
     const queue = await all("queue");
+    const pending = queue.filter((i) => i.state === "pending");
+    pending.sort((a, b) => a.scanned_at.localeCompare(b.scanned_at));
     return {
       listsAt: lists ? lists.fetchedAt : null,
       clockOffset: lists ? lists.clockOffset : 0,
-      pending: queue.filter((i) => i.state === "pending").length,
+      pending: pending.length,
+      oldestPending: pending.length ? pending[0].scanned_at : null,
       refused: queue.filter((i) => i.state === "refused"),
     };
   }

@@ -432,6 +432,35 @@
     refreshing = ScannerOffline.refreshLists().then(() => { online = true; }, () => { online = false; });
     await refreshing;
     showNetwork();
+    report();
+  }
+
+  // Tell the server this phone's state, so supervisors see stale or unsynced scanners.
+  function deviceId() {
+    let id = localStorage.getItem("scanner.device");
+    if (!id) {
+      id = uuid();
+      localStorage.setItem("scanner.device", id);
+    }
+    return id;
+  }
+
+  async function report() {
+    if (!online) return;
+    const state = await ScannerOffline.summary();
+    const body = {
+      device_id: deviceId(),
+      checkpoint_id: Number(select.value) || null,
+      lists_at: state.listsAt === null ? null : new Date(state.listsAt).toISOString(),
+      queued: state.pending,
+      oldest_queued_at: state.oldestPending,
+    };
+    fetch(root.dataset.report, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(body),
+    }).catch(() => {});
   }
 
   // Installable: the worker keeps the page and its files; the first visit came before

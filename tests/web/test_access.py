@@ -277,6 +277,12 @@ API = [
     ("GET", "/api/v1/scanner/passes", None, expect({"officer", "enterprise"}, 200, anonymous=401)),
     (
         "POST",
+        "/api/v1/scanner/report",
+        "report",
+        expect({"officer", "enterprise"}, 200, anonymous=401),
+    ),
+    (
+        "POST",
         "/api/v1/scans/batch",
         "batch",
         expect({"officer", "enterprise"}, 200, anonymous=401),
@@ -396,6 +402,8 @@ def body_for(body, world):
             "checkpoint_id": world["gate"].id,
             "code": world["code"],
         }
+    if body == "report":
+        return {"device_id": str(uuid.uuid4()), "queued": 0}
     if body == "batch":
         scan = body_for("scan", world)
         return {"items": [{**scan, "offline": True, "decision": "deny", "scanned_at": now_iso()}]}

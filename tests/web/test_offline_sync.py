@@ -212,3 +212,38 @@ def test_the_live_pass_list_for_manual_entry(app, client, make, post):
     app.config["SCANNER_PASS_LIST_CAP"] = 0
     capped = client.get("/api/v1/scanner/passes", headers=post["officer"]).get_json()
     assert (capped["items"], capped["truncated"]) == ([], True)
+
+
+def test_the_dashboard_shows_scanners_stale_or_unsynced(client, make, post):
+    from tests.support import login
+
+    report = "/api/v1/scanner/report"
+    fresh, stale, unsynced = (str(uuid.uuid4()) for _ in range(3))
+    server_now = now() + LATER
+    bodies = [
+        {"device_id": fresh, "lists_at": server_now.isoformat(), "queued": 0},
+        {"device_id": stale, "lists_at": (server_now - timedelta(hours=30)).isoformat()},
+        {
+            "device_id": unsynced,
+            "checkpoint_id": post["gate"].id,
+            "lists_at": server_now.isoformat(),
+            "queued": 7,
+            "oldest_queued_at": (server_now - timedelta(hours=2)).isoformat(),
+        },
+    ]
+    for body in bodies:
+        assert client.post(report, json=body, headers=post["officer"]).status_code == 200
+    taken = client.post(report, json=bodies[0], headers=post["other"])
+    assert taken.status_code == 409  # another scanner cannot report as this device
+    figures = client.get(
+        "/api/v1/dashboard", headers=api_token(client, make.user("supervisor").username)
+    ).get_json()
+    seen = {d["device"]: d for d in figures["scanners_attention"]}
+    assert set(seen) == {stale[:8], unsynced[:8]}
+    assert seen[stale[:8]]["stale"]
+    assert (seen[unsynced[:8]]["unsynced"], seen[unsynced[:8]]["queued"]) == (True, 7)
+    page = client.application.test_client()
+    login(page, make.user("supervisor").username)
+    html = page.get("/dashboard").get_data(as_text=True)
+    assert "名单过旧" in html
+    assert "7 条离线扫码超过一小时未同步" in html
