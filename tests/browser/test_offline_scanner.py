@@ -201,3 +201,45 @@ def test_two_offline_gates_admitting_one_pass_make_one_trip_and_a_conflict(
     assert all(s.offline for s in db.scalars(select(Scan)))
     for context, _s in phones:
         context.close()
+
+
+def test_a_tampered_list_is_refused_and_a_wrong_clock_is_flagged(live_server, screen, make, post):
+    import json
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    revoked = make.pass_(status="revoked")
+    s = screen(PHONE)
+    open_scanner(s, live_server, post["officer"])
+    wait_status(s, True, "名单")
+    kept = s.page.evaluate("async () => (await window.ScannerOffline.refreshLists()).lists.revoked")
+    assert str(revoked.id) in kept
+
+    def tampered(route, request):
+        body = json.loads(route.fetch().text())
+        body["ctr"] += 100  # skip ahead, so the phone would never ask for what came between
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    s.page.route("**/api/v1/revocations*", tampered)
+    answer = s.page.evaluate("async () => window.ScannerOffline.refreshLists()")
+    assert answer == {"ok": False, "reason": "bad_list_signature"}
+    s.page.unroute("**/api/v1/revocations*")
+
+    def clock_off(route, request):
+        response = route.fetch()
+        late = datetime.now(UTC) + timedelta(minutes=12)
+        route.fulfill(
+            response=response,
+            headers={**response.headers, "date": format_datetime(late, usegmt=True)},
+        )
+
+    s.page.route("**/api/v1/trust", clock_off)
+    s.page.evaluate("async () => window.ScannerOffline.refreshLists()")
+    s.page.reload()
+    s.page.wait_for_selector("#clock-warning", state="visible")
+    assert "12" in s.page.locator("#clock-warning").inner_text()
+    # The kept list still holds the revocation the tampered copy tried to remove.
+    still = s.page.evaluate(
+        "async () => (await window.ScannerOffline.refreshLists()).lists.revoked"
+    )
+    assert str(revoked.id) in still
