@@ -243,8 +243,10 @@ class DeviceVerdict:
     at: datetime
 
 
-# A device clock this far from the server's is kept but flagged on the scan.
+# A device time this far ahead of the server's, or this far behind (longer than a phone
+# plausibly holds a queue), is kept but flagged on the scan.
 CLOCK_FLAG = timedelta(minutes=5)
+QUEUE_FLAG = timedelta(days=7)
 
 
 def record_scan(
@@ -299,11 +301,11 @@ def record_scan(
             open_trip=seen_trip,
         )
         reasons = list(outcome.reasons)
-        if abs(device.at - now) > CLOCK_FLAG and device.at > now:
-            reasons.append("device_clock")
         if p is None and outcome.allowed:  # a phone let through what the server cannot find
             outcome = replace(outcome, decision="deny", event=None, anomalies=())
             reasons = [token_reason or "not_found", "offline_conflict"]
+        if device.at - now > CLOCK_FLAG or now - device.at > QUEUE_FLAG:
+            reasons.append("device_clock")
     trip = _apply(session, p, open_trip, outcome, checkpoint.id, at) if p is not None else None
     full = p is not None and _shows_everything(outcome, p, user, checkpoint)
     response = _response(data, replace(outcome, reasons=tuple(reasons)), p, trip, now, full=full)

@@ -153,6 +153,14 @@ def test_a_denial_offline_is_recorded_and_changes_nothing(client, post, db):
     assert db.scalar(select(func.count()).select_from(Trip)) == 0
 
 
+def test_a_device_time_far_in_the_past_is_kept_and_flagged(client, post, db):
+    long_ago = now() - timedelta(days=8)
+    answers = upload(client, post["officer"], [item(post["gate"], post["pass"], long_ago)])
+    assert "device_clock" in answers[0]["result"]["reasons"]
+    db.rollback()
+    assert abs(db.scalars(select(Scan.scanned_at)).one() - long_ago) < timedelta(seconds=1)
+
+
 def test_a_device_clock_in_the_future_is_kept_and_flagged(client, post, db):
     ahead = now() + LATER + timedelta(hours=3)
     answers = upload(client, post["officer"], [item(post["gate"], post["pass"], ahead)])
