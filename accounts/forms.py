@@ -48,8 +48,13 @@ ROLE_LABELS = {
 class UserForm(Form):
     username = StringField(_l("Username"), render_kw={"autocapitalize": "none"})
     password = PasswordField(_l("Initial password"), render_kw={"autocomplete": "new-password"})
+    # No role is preselected: an administrator account must be a deliberate choice.
     role = SelectField(
-        _l("Role"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()]
+        _l("Role"),
+        choices=[
+            SelectChoice("", _l("Choose a role")),
+            *(SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()),
+        ],
     )
     enterprise_id = SelectField(_l("Enterprise (enterprise staff only)"), choices=[], coerce=str)
     submit = SubmitField(_l("Create user"))

@@ -33,7 +33,7 @@ class VehicleForm(Form):
 
 
 class DriverForm(Form):
-    name = StringField(_l("Name"))
+    name = StringField(_l("Full name"))
     id_number = StringField(
         _l("Resident ID number"), render_kw={"maxlength": 18, "autocapitalize": "characters"}
     )

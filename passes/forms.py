@@ -37,7 +37,11 @@ class PassForm(Form):
     destination_enterprise_id = SelectField(_l("Destination enterprise"), choices=[])
     origin = StringField(_l("Origin"), description=_l("Where the trip starts"))
     cargo = StringField(_l("Cargo"))
-    category = SelectField(_l("Category"), choices=choices(CATEGORIES.items()))
+    # No category is preselected: the green channel jumps the review queue, so it must be
+    # a deliberate choice.
+    category = SelectField(
+        _l("Category"), choices=choices(CATEGORIES.items(), blank=_l("Choose a category"))
+    )
     valid_from = DateTimeLocalField(_l("Valid from"), format="%Y-%m-%dT%H:%M")
     valid_until = DateTimeLocalField(_l("Valid until"), format="%Y-%m-%dT%H:%M")
     max_trips = IntegerField(_l("Number of trips"), default=1, render_kw={"min": 1, "max": 100})
