@@ -43,6 +43,8 @@ def home() -> Any:
 def login() -> Any:
     form = LoginForm()
     status = 200
+    if not form.is_submitted() and (name := request.args.get("username", "").strip()):
+        form.username.data = name[:64]  # carried over from sign-up
     if form.is_submitted():
         try:
             user = services.authenticate(
@@ -106,7 +108,7 @@ def signup() -> Any:
                 ),
                 "success",
             )
-            return redirect(url_for("accounts.login"))
+            return redirect(url_for("accounts.login", username=data.admin_username))
     return render_template("accounts/signup.html", form=form), status
 
 

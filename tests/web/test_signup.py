@@ -140,3 +140,10 @@ def test_suspended_enterprise_sees_the_suspension_reason(client, make):
     make.enterprise(status="suspended", username="susp")
     login(client, "susp")
     assert "暂停" in client.get("/").get_data(as_text=True)
+
+
+def test_after_sign_up_the_login_page_carries_the_username(client):
+    response = post_form(client, "/signup", {**GOOD, "credit_code": credit_code()})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f'value="{GOOD["admin_username"]}"' in page
