@@ -150,7 +150,7 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Any:
         errors = exc.errors if isinstance(exc, ValidationFailed) else None
-        detail = gettext(exc.detail) if exc.detail else None
+        detail = gettext(exc.detail, **exc.params) if exc.detail else None
         if _wants_json():
             response = problem(exc.status, gettext(exc.title), detail, errors=errors)
         else:

@@ -15,9 +15,10 @@ class DomainError(Exception):
     title = N_("Bad request")
     detail: str | None = None
 
-    def __init__(self, detail: str | None = None):
+    def __init__(self, detail: str | None = None, **params: object):
         super().__init__(detail)
         self.detail = detail
+        self.params = params  # filled into the translated detail
 
 
 class ValidationFailed(DomainError):
@@ -48,6 +49,20 @@ class Forbidden(DomainError):
 class Conflict(DomainError):
     status = 409
     title = N_("Conflict")
+
+
+class OverlappingPass(Conflict):
+    """The vehicle already has a waiting or approved pass for an overlapping window."""
+
+    def __init__(self, number: str, pass_id: int):
+        super().__init__(
+            N_(
+                "This vehicle already has pass %(number)s for an overlapping time. Check it, "
+                "or tick \u201cfile anyway\u201d if a second pass is really needed."
+            ),
+            number=number,
+        )
+        self.number, self.pass_id = number, pass_id
 
 
 class InvalidTransition(Conflict):

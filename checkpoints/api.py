@@ -181,7 +181,7 @@ def scanner_report(user: User, body: ScannerReportIn) -> dict[str, bool]:
 
 def _item_problem(exc: DomainError) -> dict[str, Any]:
     errors = exc.errors if isinstance(exc, ValidationFailed) else None
-    detail = gettext(exc.detail) if exc.detail else None
+    detail = gettext(exc.detail, **exc.params) if exc.detail else None
     return problem_body(exc.status, gettext(exc.title), detail, errors)
 
 

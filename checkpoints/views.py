@@ -203,7 +203,7 @@ def resolve(anomaly_id: int) -> Any:
     except ValidationFailed:
         flash(gettext("Write a note on how it was resolved (at least 2 characters)."), "error")
     except DomainError as exc:
-        flash(gettext(exc.detail or exc.title), "error")
+        flash(gettext(exc.detail, **exc.params) if exc.detail else gettext(exc.title), "error")
     else:
         flash(gettext("Anomaly resolved."), "success")
     return redirect(web.safe_next(request.form.get("next"), url_for("checkpoints.anomalies")))

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     IntegerField,
     SelectField,
@@ -45,6 +46,7 @@ class PassForm(Form):
     valid_from = DateTimeLocalField(_l("Valid from"), format="%Y-%m-%dT%H:%M")
     valid_until = DateTimeLocalField(_l("Valid until"), format="%Y-%m-%dT%H:%M")
     max_trips = IntegerField(_l("Number of trips"), default=1, render_kw={"min": 1, "max": 100})
+    file_anyway = BooleanField(_l("File anyway, although this vehicle has a pass for that time"))
     submit = SubmitField(_l("Submit application"))
 
     def payload(self) -> dict[str, Any]:

@@ -29,6 +29,8 @@ class PassApplication(Input):
     valid_until: Moment
     max_trips: int = Field(default=1, ge=1, le=100)
     route_checkpoint_ids: list[Id] = Field(default_factory=list, max_length=50)
+    # A second pass for the same vehicle and an overlapping window is refused unless asked.
+    file_anyway: bool = False
 
 
 class ReasonIn(Input):

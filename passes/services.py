@@ -17,7 +17,15 @@ import audit
 from accounts import events as account_events
 from accounts.domain import EnterpriseStatus, filing_block_reason
 from accounts.models import Enterprise, User
-from errors import N_, Conflict, Forbidden, NotFound, Throttled, ValidationFailed
+from errors import (
+    N_,
+    Conflict,
+    Forbidden,
+    NotFound,
+    OverlappingPass,
+    Throttled,
+    ValidationFailed,
+)
 from fleet import events as fleet_events
 from fleet.models import Driver, Vehicle
 from passes import domain
@@ -118,6 +126,20 @@ def submit_pass(
         errors.setdefault(field, []).extend(messages)
     if errors:
         raise ValidationFailed(errors)
+    if not data.file_anyway:  # Back, then submit again, must not file the same pass twice
+        overlapping = session.execute(
+            select(Pass.number, Pass.id)
+            .where(
+                Pass.vehicle_id == data.vehicle_id,
+                Pass.status.in_((PassStatus.SUBMITTED, PassStatus.APPROVED)),
+                Pass.valid_from < data.valid_until,
+                Pass.valid_until > data.valid_from,
+            )
+            .order_by(Pass.id)
+            .limit(1)
+        ).first()
+        if overlapping:
+            raise OverlappingPass(*overlapping)
     application = Pass(
         number=next_number(session, rules.area_code),
         enterprise_id=enterprise.id,

@@ -16,7 +16,7 @@ from accounts.domain import OVERSIGHT_ROLES, EnterpriseStatus, Role, filing_bloc
 from accounts.forms import ActionForm
 from accounts.models import Enterprise
 from accounts.scoping import get_scoped, scoped
-from errors import DomainError, ValidationFailed
+from errors import DomainError, OverlappingPass, ValidationFailed
 from fleet.models import Driver, Vehicle
 from passes import context, public, services
 from passes.domain import PassStatus
@@ -122,6 +122,7 @@ def new() -> Any:
     )
     form = _pass_form(copy_from)
     status = 200
+    overlap = None
     if form.is_submitted() and not block:
         try:
             p = services.submit_pass(
@@ -135,6 +136,10 @@ def new() -> Any:
         except ValidationFailed as exc:
             form.show(exc)
             status = 422
+        except OverlappingPass as exc:
+            overlap = exc
+            form.form_errors.append(gettext(exc.detail or "", **exc.params))
+            status = 409
         else:
             if p.status == PassStatus.APPROVED:
                 flash(
@@ -151,7 +156,7 @@ def new() -> Any:
                 )
             return redirect(url_for("passes.detail", pass_id=p.id))
     return render_template(
-        "passes/new.html", form=form, block_reason=block, copy_from=copy_from
+        "passes/new.html", form=form, block_reason=block, copy_from=copy_from, overlap=overlap
     ), status
 
 
@@ -206,7 +211,7 @@ def _act(pass_id: int, do: Any, success: str) -> Any:
             for message in messages:
                 flash(gettext(message), "error")
     except DomainError as exc:
-        flash(gettext(exc.detail or exc.title), "error")
+        flash(gettext(exc.detail, **exc.params) if exc.detail else gettext(exc.title), "error")
     else:
         flash(success, "success")
     return redirect(

@@ -131,6 +131,7 @@ def submit_passes(
             valid_from=now,
             valid_until=now + timedelta(days=7),
             max_trips=max_trips,
+            file_anyway=True,  # a small fleet carries many passes at once, on purpose
         )
         ids.append(
             services.submit_pass(j.session, j.owner, data, now=now, rules=rules, issuer=issuer).id

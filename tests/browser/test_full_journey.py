@@ -93,7 +93,8 @@ def test_whole_journey_through_the_pages(
         clerk.page.fill("#admin_password", "Journey-pass-1")
         j.step(clerk, "01-signup")
         clerk.page.click("#submit")
-        clerk.page.wait_for_url(f"{live_server}/login")
+        clerk.page.wait_for_url(f"{live_server}/login?username=*")
+        assert clerk.page.input_value("#username") == f"clerk-{label}".lower()  # carried over
 
         # 2. An admin approves it.
         boss = j.open("admin")

@@ -70,3 +70,42 @@ def test_a_drivers_name_is_labelled_as_a_persons_name(client, make):
     html = client.get("/fleet/drivers").get_data(as_text=True)
     assert re.search(r'<label for="name">姓名</label>', html)
     assert "<th>姓名</th>" in html
+
+
+def test_filing_the_same_pass_twice_is_refused_unless_asked(client, make, db):
+    from tests.support import api_token, application
+
+    enterprise = make.enterprise()
+    owner = make.enterprise_user(enterprise)
+    vehicle, driver = make.vehicle(owner), make.driver(owner)
+    headers = api_token(client, owner.username)
+    body = application(vehicle.id, driver.id)
+    first = client.post("/api/v1/passes", json=body, headers=headers)
+    assert first.status_code == 201
+    again = client.post("/api/v1/passes", json=body, headers=headers)
+    assert again.status_code == 409
+    assert first.get_json()["number"] in again.get_json()["detail"]
+    anyway = client.post("/api/v1/passes", json={**body, "file_anyway": True}, headers=headers)
+    assert anyway.status_code == 201
+    # On the page: the refusal names the pass and offers "file anyway".
+    login(client, owner.username)
+    start = now() + timedelta(hours=1)
+    local = lambda t: t.astimezone().strftime("%Y-%m-%dT%H:%M")  # noqa: E731
+    form = {
+        "vehicle_id": vehicle.id,
+        "driver_id": driver.id,
+        "destination_enterprise_id": enterprise.id,
+        "origin": "平湖",
+        "cargo": "大米",
+        "category": "products",
+        "valid_from": local(start),
+        "valid_until": local(start + timedelta(days=2)),
+    }
+    page = post_form(client, "/passes/new", form)
+    assert page.status_code == 409
+    html = page.get_data(as_text=True)
+    assert first.get_json()["number"] in html
+    assert 'name="file_anyway"' in html
+    assert post_form(client, "/passes/new", {**form, "file_anyway": "y"}).status_code == 302
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Pass)) == 3
