@@ -109,3 +109,14 @@ def test_filing_the_same_pass_twice_is_refused_unless_asked(client, make, db):
     assert post_form(client, "/passes/new", {**form, "file_anyway": "y"}).status_code == 302
     db.rollback()
     assert db.scalar(select(func.count()).select_from(Pass)) == 3
+
+
+def test_whitelisting_asks_first(client, make):
+    """Whitelisting means automatic approval: the button asks before it acts."""
+    enterprise = make.enterprise()
+    login(client, make.user("admin").username)
+    html = client.get("/admin/enterprises").get_data(as_text=True)
+    pattern = rf'<form[^>]*enterprises/{enterprise.id}/whitelist"[^>]*>'
+    form = re.search(pattern, html).group(0)
+    assert "data-confirm=" in form
+    assert "自动" in form
