@@ -120,3 +120,24 @@ def test_whitelisting_asks_first(client, make):
     form = re.search(pattern, html).group(0)
     assert "data-confirm=" in form
     assert "自动" in form
+
+
+def test_an_unresolved_anomaly_is_not_called_open_as_in_a_door(client, make, db):
+    """'Open' meant four things and was translated once, as 打开 (open a door)."""
+    import uuid
+
+    p = make.pass_(status="approved")
+    gate = make.checkpoint("gate")
+    officer = api_token_for(client, make.officer(gate))
+    body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": p.code}
+    client.post("/api/v1/scans", json={**body, "direction": "exit"}, headers=officer)
+    login(client, make.user("supervisor").username)
+    html = client.get("/anomalies").get_data(as_text=True)
+    assert "未处理" in html
+    assert "打开" not in html
+
+
+def api_token_for(client, user):
+    from tests.support import api_token
+
+    return api_token(client, user.username)
