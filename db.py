@@ -102,3 +102,22 @@ def storable(moment: datetime) -> bool:
 def utcnow() -> datetime:
     """The one place the web layer reads the clock; services take `now` as an argument."""
     return datetime.now(UTC)
+
+
+def bump_counter(session: Any, model: Any, counter: str, **key: Any) -> int:
+    """Add one to `counter` in the row of `model` named by `key` (created at 0 when it is
+    missing) and return the new value. The row stays locked until commit, so the values
+    commit in the order they were given."""
+    from sqlalchemy import update
+
+    column = getattr(model, counter)
+    bump = update(model).filter_by(**key).values({counter: column + 1}).returning(column)
+    value = session.scalar(bump)
+    if value is None:
+        if session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        session.execute(insert(model).values(**key, **{counter: 0}).on_conflict_do_nothing())
+        value = session.scalar(bump)
+    return value

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import audit
+import db
 from accounts import events as account_events
 from accounts.domain import EnterpriseStatus, filing_block_reason
 from accounts.models import Enterprise, User
@@ -56,23 +57,7 @@ class FilingRules:
 
 def next_number(session: Session, area_code: str) -> str:
     """Allocate the next 12-digit pass number; the serial row's lock makes it unique."""
-    bump = (
-        update(PassSerial)
-        .where(PassSerial.area_code == area_code)
-        .values(last=PassSerial.last + 1)
-        .returning(PassSerial.last)
-    )
-    serial = session.scalar(bump)
-    if serial is None:
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as upsert
-        session.execute(
-            upsert(PassSerial).values(area_code=area_code, last=0).on_conflict_do_nothing()
-        )
-        serial = session.scalar(bump)
+    serial = db.bump_counter(session, PassSerial, "last", area_code=area_code)
     return domain.pass_number(area_code, serial)
 
 

@@ -17,9 +17,10 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+import db
 from trust.keys import Signer
 from trust.models import RevocationChange, RevocationHead
 
@@ -32,22 +33,7 @@ class Entry:
 
 
 def _next_ctr(session: Session) -> int:
-    bump = (
-        update(RevocationHead)
-        .where(RevocationHead.id == 1)
-        .values(ctr=RevocationHead.ctr + 1)
-        .returning(RevocationHead.ctr)
-    )
-    ctr = session.scalar(bump)
-    if ctr is None:
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as upsert
-        session.execute(upsert(RevocationHead).values(id=1, ctr=0).on_conflict_do_nothing())
-        ctr = session.scalar(bump)
-    return ctr
+    return db.bump_counter(session, RevocationHead, "ctr", id=1)
 
 
 def record(session: Session, entries: Iterable[Entry], *, now: datetime) -> None:
