@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import abort, current_app, g, request
+from flask import Response, abort, current_app, g, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -219,3 +221,41 @@ class IdConverter(IntegerConverter):
 def choices(pairs: Any, blank: str | None = None) -> list[SelectChoice]:
     options = [SelectChoice("", blank)] if blank is not None else []
     return options + [SelectChoice(str(value), label) for value, label in pairs]
+
+
+# --- installable pages: a web manifest and a service worker -------------------------------
+
+
+def web_manifest(*, name: str, short_name: str, start: str, theme: str) -> Response:
+    """A manifest that installs the page at `start` (its own scope) with the app's icons."""
+    manifest = {
+        "name": name,
+        "short_name": short_name,
+        "start_url": start,
+        "scope": start,
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": theme,
+        "icons": [
+            {
+                "src": url_for("static", filename=f"img/icon-{n}.png"),
+                "sizes": f"{n}x{n}",
+                "type": "image/png",
+            }
+            for n in (192, 512)
+        ],
+    }
+    response = current_app.response_class(
+        json.dumps(manifest, ensure_ascii=False), mimetype="application/manifest+json"
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def service_worker(filename: str, scope: str) -> Response:
+    """static/js/`filename`, served where it may control `scope` (read whole: it is small)."""
+    script = Path(current_app.static_folder or "static") / "js" / filename
+    response = current_app.response_class(script.read_bytes(), mimetype="text/javascript")
+    response.headers["Service-Worker-Allowed"] = scope
+    response.headers["Cache-Control"] = "no-cache"
+    return response

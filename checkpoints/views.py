@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -61,34 +59,16 @@ def scanner() -> Any:
 @bp.get("/scan/sw.js")
 def scanner_service_worker() -> Any:
     """The scanner's service worker, served under /scan so that it may control /scan."""
-    script = Path(current_app.static_folder or "static") / "js" / "scanner-sw.js"
-    response = current_app.response_class(script.read_bytes(), mimetype="text/javascript")
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["Service-Worker-Allowed"] = "/scan"
-    return response
+    return web.service_worker("scanner-sw.js", "/scan")
 
 
 @bp.get("/scan/manifest.webmanifest")
 def scanner_manifest() -> Any:
-    manifest = {
-        "name": gettext("Checkpoint scanner"),
-        "short_name": gettext("Scanner"),
-        "start_url": url_for("checkpoints.scanner"),
-        "scope": url_for("checkpoints.scanner"),
-        "display": "standalone",
-        "background_color": "#ffffff",
-        "theme_color": "#0b3d91",
-        "icons": [
-            {
-                "src": url_for("static", filename=f"img/icon-{n}.png"),
-                "sizes": f"{n}x{n}",
-                "type": "image/png",
-            }
-            for n in (192, 512)
-        ],
-    }
-    return current_app.response_class(
-        json.dumps(manifest, ensure_ascii=False), mimetype="application/manifest+json"
+    return web.web_manifest(
+        name=gettext("Checkpoint scanner"),
+        short_name=gettext("Scanner"),
+        start=url_for("checkpoints.scanner"),
+        theme="#0b3d91",
     )
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections import deque
-from pathlib import Path
 from threading import Lock
 from typing import Any
 
@@ -165,43 +163,18 @@ def driver_page(key: str) -> Any:
 @bp.get("/d/<key>/manifest.webmanifest")
 def driver_manifest(key: str) -> Any:
     p = _driver_pass(key)
-    start = url_for("public.driver_page", key=p.driver_key)
-    manifest = {
-        "name": gettext("Freight pass %(plate)s", plate=p.vehicle.plate),
-        "short_name": p.vehicle.plate,
-        "start_url": start,
-        "scope": start,
-        "display": "standalone",
-        "background_color": "#ffffff",
-        "theme_color": "#0b6b3a",
-        "icons": [
-            {
-                "src": url_for("static", filename="img/icon-192.png"),
-                "sizes": "192x192",
-                "type": "image/png",
-            },
-            {
-                "src": url_for("static", filename="img/icon-512.png"),
-                "sizes": "512x512",
-                "type": "image/png",
-            },
-        ],
-    }
-    response = current_app.response_class(
-        json.dumps(manifest, ensure_ascii=False), mimetype="application/manifest+json"
+    return web.web_manifest(
+        name=gettext("Freight pass %(plate)s", plate=p.vehicle.plate),
+        short_name=p.vehicle.plate,
+        start=url_for("public.driver_page", key=p.driver_key),
+        theme="#0b6b3a",
     )
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
 
 
 @bp.get("/d/sw.js")
 def driver_service_worker() -> Any:
     """Served from /d/ so that it may control every driver's page under /d/."""
-    script = Path(current_app.static_folder or "static") / "js" / "driver-sw.js"
-    response = current_app.response_class(script.read_bytes(), mimetype="text/javascript")
-    response.headers["Service-Worker-Allowed"] = "/d/"
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return web.service_worker("driver-sw.js", "/d/")
 
 
 def pdf_response(p: Pass, size: str) -> Any:
