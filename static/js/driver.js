@@ -46,7 +46,7 @@
   // first visit came before the worker, so the page puts itself into the worker's cache.
   if ("serviceWorker" in navigator && window.caches) {
     navigator.serviceWorker.register(card.dataset.sw, { scope: card.dataset.sw.replace(/sw\.js$/, "") })
-      .then(() => navigator.onLine && caches.open("driver-v1").then((cache) => cache.add(location.href)))
+      .then(() => navigator.onLine && caches.open("driver-v2").then((cache) => cache.add(location.href)))
       .then(() => { card.dataset.offlineReady = "true"; })
       .catch(() => {});
   }
