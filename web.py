@@ -22,6 +22,7 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.routing import IntegerConverter
 from wtforms.fields.choices import SelectChoice
 
+import tabular
 from db import utcnow
 from errors import N_, ValidationFailed
 
@@ -95,15 +96,14 @@ def is_id(raw: str) -> bool:
     return raw.isdigit() and 1 <= int(raw) <= MAX_ID
 
 
-# C0 and C1 control characters: never text anyone typed. Tab and line breaks pass here;
-# the input models refuse them too except in fields that hold several lines.
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# C0 and C1 control characters (tabular.CONTROL): never text anyone typed. Tab and line
+# breaks pass here; the input models refuse them too except in fields that hold lines.
 CONTROL_MESSAGE = N_("Text must not contain control characters.")
 
 
 def _control_fields(data: Any, path: str = "") -> list[str]:
     if isinstance(data, str):
-        return [path or "body"] if CONTROL.search(data) else []
+        return [path or "body"] if tabular.CONTROL.search(data) else []
     if isinstance(data, Mapping):
         items: Any = data.items()
     elif isinstance(data, list | tuple):

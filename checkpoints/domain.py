@@ -196,7 +196,7 @@ def offline_outcome(
         return Outcome("deny", None, server.reasons if not server.allowed else ())
     if server.allowed and server.event == device_event and device_event is not None:
         return server
-    conflict = (*server.reasons, *(() if server.reasons else ("offline_conflict",)))
+    conflict = server.reasons or ("offline_conflict",)
     counts = live is not None and live.status == "approved" and live.trips_used < live.max_trips
     anomalies: tuple[str, ...] = (AnomalyKind.OFFLINE_CONFLICT,)
     if open_trip is not None:

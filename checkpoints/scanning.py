@@ -291,7 +291,6 @@ def record_scan(
         direction=data.direction,
         deny_reason=data.deny_reason,
     )
-    reasons = list(outcome.reasons)
     if device is not None:
         outcome = offline_outcome(
             outcome,
@@ -300,7 +299,8 @@ def record_scan(
             live=live,
             open_trip=seen_trip,
         )
-        reasons = list(outcome.reasons)
+    reasons = list(outcome.reasons)
+    if device is not None:
         if p is None and outcome.allowed:  # a phone let through what the server cannot find
             outcome = replace(outcome, decision="deny", event=None, anomalies=())
             reasons = [token_reason or "not_found", "offline_conflict"]

@@ -301,7 +301,9 @@ def _decide(
     return p
 
 
-def _tell(session: Session, p: Pass, target: str, reason: str, *, now: datetime, locale: str):  # noqa: ANN202
+def _tell(
+    session: Session, p: Pass, target: str, reason: str, *, now: datetime, locale: str
+) -> None:
     """The SMS people must hear: the driver when a pass is revoked (do not travel), the
     enterprise's contact when an application is rejected (with the reason)."""
     if target == PassStatus.REVOKED:

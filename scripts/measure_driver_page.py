@@ -53,6 +53,7 @@ def main() -> None:
     from sqlalchemy import select
     from werkzeug.serving import make_server
 
+    from db import utcnow
     from passes import context as pass_context
     from passes import services
     from passes.models import Pass
@@ -65,7 +66,7 @@ def main() -> None:
             j.session,
             pass_id,
             j.reviewer,
-            now=__import__("db").utcnow(),
+            now=utcnow(),
             issuer=pass_context.issuer(),
         )
     key = j.session.scalar(select(Pass.driver_key).where(Pass.id == pass_id))
