@@ -3,12 +3,15 @@ filming real pass codes: the phone decides (WebCrypto signature, its clock, the 
 revocation list), shows an offline band, queues the scan, and syncs it when the network
 returns; the trip then carries the phone's time and the scan is marked offline."""
 
+from datetime import datetime, timedelta
+
 import pytest
 from sqlalchemy import select
 
 from checkpoints.models import Scan, Trip
 from tests.browser.conftest import PHONE, Screen
 from tests.browser.test_scanner import open_scanner
+from tests.support import api_token
 
 pytestmark = pytest.mark.browser
 
@@ -60,7 +63,9 @@ def post(make):
     }
 
 
-def test_a_valid_code_offline_is_green_queued_and_synced(camera_browser, live_server, post, db):
+def test_a_valid_code_offline_is_green_queued_and_synced(
+    camera_browser, live_server, post, db, client, make
+):
     p = post["pass"]
     context, s = offline_scanner(
         camera_browser, live_server, post["officer"], p.code, "offline-valid"
@@ -91,6 +96,14 @@ def test_a_valid_code_offline_is_green_queued_and_synced(camera_browser, live_se
     trip = db.scalars(select(Trip).where(Trip.pass_id == p.id)).one()
     assert trip.state == "entered"
     assert abs((trip.entered_at - scan.scanned_at).total_seconds()) < 1
+    # As a supervisor's client sees it: the trip at the phone's time, the scan offline.
+    headers = api_token(client, make.user("supervisor").username)
+    [listed] = client.get(f"/api/v1/trips?number={p.number}", headers=headers).get_json()["items"]
+    assert abs(datetime.fromisoformat(listed["entered_at"]) - scan.scanned_at) < timedelta(
+        seconds=1
+    )
+    scans = client.get("/api/v1/scans", headers=headers).get_json()["items"]
+    assert [s["offline"] for s in scans] == [True]
     context.close()
 
 
