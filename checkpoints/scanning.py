@@ -273,7 +273,9 @@ def record_scan(
         raise ValidationFailed.one("checkpoint_id", N_("No such checkpoint."))
     at = device.at if device else now  # when it happened
     assigned = _is_assigned(session, user, checkpoint)
-    p, token_reason = _find_pass(session, data, keys, at) if assigned else (None, None)
+    # The signature is judged with today's trust list (a phone clock a little behind must
+    # not make a fresh key look unknown); validity, with the time the scan happened.
+    p, token_reason = _find_pass(session, data, keys, now) if assigned else (None, None)
     open_trip = _open_trip(session, p.id) if p is not None else None
     live = _live(p) if p is not None else None
     seen_trip = (
