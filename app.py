@@ -23,6 +23,7 @@ import logs
 import web
 from db import make_engine, make_session_factory
 from errors import DomainError, Throttled, ValidationFailed
+from trust.auditlog import AuditLog
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_commands(app)
     register_security_headers(app)
     register_inline_sms(app)
+    if app.config["AUDIT_SEQUENCER"] == "thread":
+        from trust.context import start_sequencer_with_requests
+
+        start_sequencer_with_requests(app)
     app.before_request(refuse_control_in_queries_and_forms)
     logs.install()  # the development server's request log masks tokens and queries
     return app
@@ -60,6 +65,7 @@ def register_extensions(app: Flask) -> None:
     app.extensions["engine"] = engine
     app.extensions["sessions"] = make_session_factory(engine)
     app.extensions["read_sessions"] = make_session_factory(engine, read_only=True)
+    app.extensions["audit_log"] = AuditLog.from_config(Path(app.instance_path), app.config)
     app.teardown_appcontext(web.close_db)
 
     app.extensions["csrf"] = csrf = CSRFProtect(app)

@@ -54,6 +54,9 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         raise ConfigError(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}")
 
     production = app_env == "production"
+    audit_sequencer = env.get("AUDIT_SEQUENCER", "off" if app_env == "testing" else "thread")
+    if audit_sequencer not in ("thread", "off"):
+        raise ConfigError("AUDIT_SEQUENCER must be thread (in each server process) or off")
     return {
         "APP_ENV": app_env,
         "SECRET_KEY": _secret_key(instance_path, env, app_env),
@@ -83,6 +86,11 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         # 20,000 is 3.9 MiB, 0.45 MiB gzipped by the proxy).
         "SCANNER_PASS_LIST_CAP": int(env.get("SCANNER_PASS_LIST_CAP", "20000")),
         "STATUS_PAGE_PER_MINUTE": int(env.get("STATUS_PAGE_PER_MINUTE", "60")),
+        # The audit log's sequencer: "off" when `flask audit sequencer` runs beside the app.
+        # An entry is in a signed checkpoint within about this many seconds.
+        "AUDIT_SEQUENCER": audit_sequencer,
+        "AUDIT_INTERVAL_SECONDS": float(env.get("AUDIT_INTERVAL_SECONDS", "1")),
+        "AUDIT_WITNESS_FILE": env.get("AUDIT_WITNESS_FILE"),
         "LOOP_MAX_STAY_HOURS": int(env.get("LOOP_MAX_STAY_HOURS", "24")),
         "LOOP_ARRIVAL_HOURS": int(env.get("LOOP_ARRIVAL_HOURS", "6")),
         # scrypt by default; tests lower the cost so thousands of logins stay fast.

@@ -1,7 +1,7 @@
 """Imports every model module so Base.metadata is complete (Alembic, tests)."""
 
 from accounts.models import ApiToken, Enterprise, LoginAttempt, User
-from audit import AuditEntry, AuditHead
+from audit import AuditCheckpoint, AuditEntry, AuditTree
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from fleet.models import Driver, Vehicle
 from passes.models import Pass, PassSerial
@@ -13,8 +13,9 @@ __all__ = [
     "AlertSettings",
     "Anomaly",
     "ApiToken",
+    "AuditCheckpoint",
     "AuditEntry",
-    "AuditHead",
+    "AuditTree",
     "Checkpoint",
     "Driver",
     "Enterprise",

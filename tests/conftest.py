@@ -15,9 +15,10 @@ from sqlalchemy import text, update
 
 import models  # noqa: F401 - every table in the metadata
 from app import create_app
-from audit import GENESIS_HASH, AuditHead
+from audit import AuditTree
 from db import Base
 from tests.support import Factory, app_config
+from trust.merkle import EMPTY_ROOT
 
 
 @pytest.fixture(scope="session")
@@ -45,8 +46,8 @@ def is_postgres(database_url: str) -> bool:
 def empty_tables(app: Flask) -> None:
     with app.extensions["engine"].begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
-            if table.name == AuditHead.__tablename__:
-                conn.execute(update(table).values(seq=0, hash=GENESIS_HASH))
+            if table.name == AuditTree.__tablename__:
+                conn.execute(update(table).values(size=0, root_hash=EMPTY_ROOT.hex(), frontier=[]))
             else:
                 conn.execute(table.delete())
 

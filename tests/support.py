@@ -24,6 +24,7 @@ def app_config(database_url: str, instance: Path, **extra: Any) -> dict[str, Any
     return {
         "TESTING": True,
         "APP_ENV": "testing",
+        "AUDIT_SEQUENCER": "off",  # tests integrate the audit log when they mean to
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key",
         "PASSWORD_HASH_METHOD": FAST_HASH,
@@ -244,3 +245,16 @@ def application(vehicle_id: int, driver_id: int, **kw: Any) -> dict[str, Any]:
         "valid_until": (start + timedelta(days=3)).isoformat(),
         **kw,
     }
+
+
+def audit_log_verifies(app: Flask) -> Any:
+    """Integrate what is pending, as the sequencer would, then verify the whole log."""
+    from trust import auditlog
+    from trust.context import audit_log, sequencer
+
+    sequencer(app).tick()
+    settings = audit_log(app)
+    with app.extensions["read_sessions"]() as session:
+        result = auditlog.verify(session, settings.keys, settings.origin)
+    assert result.pending == 0, result
+    return result

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import audit
-from audit import AuditHead
+from audit import AuditTree
 from trust.models import SigningKey
 from trust.tokens import TrustedKey
 
@@ -85,9 +85,9 @@ def current_signer(session: Session, key_dir: Path, now: datetime) -> Signer:
     ).first()
     if key is not None and _key_file(key_dir, key.kid).exists():
         return _load(key_dir, key.kid)
-    # Creating one: hold the audit chain's lock (every writer takes it anyway) so two
-    # first approvals on PostgreSQL cannot both create key 1.
-    session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update())
+    # Creating one: hold the audit tree's row (seeded by the migration; only the sequencer
+    # takes it otherwise) so two first approvals on PostgreSQL cannot both create key 1.
+    session.execute(select(AuditTree).where(AuditTree.id == 1).with_for_update())
     key = session.scalars(
         select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.kid.desc())
     ).first()

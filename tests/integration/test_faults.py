@@ -19,12 +19,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-import audit
 from checkpoints.models import Scan
 from sms import outbox
 from sms.backends import TwilioBackend
 from sms.models import SmsMessage
-from tests.support import api_token, now
+from tests.support import api_token, audit_log_verifies, now
 from tests.twilio_stub import LocalTwilioHttpClient, TwilioStub
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -192,7 +191,7 @@ def test_killing_a_worker_mid_burst_loses_no_acknowledged_scan(app, client, make
     for scan_id, decision in acked.items():
         assert stored.get(scan_id) == decision, scan_id
     assert db.scalar(select(func.count()).select_from(Scan)) == len(acked)  # no duplicates
-    assert audit.verify(db).ok
+    assert audit_log_verifies(app).ok
     assert victim not in workers_of(server.pid)  # gunicorn replaced it
     assert len(workers_of(server.pid)) == 2
 

@@ -7,10 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-import audit
 from sms.models import SmsMessage
 from supervision.models import AlertSettings, Notification
-from tests.support import api_token, login, now, post_form
+from tests.support import api_token, audit_log_verifies, login, now, post_form
 
 PHONE = "+8613900001111"
 
@@ -86,7 +85,7 @@ def test_subscriber_hears_of_a_new_anomaly_in_the_app_and_by_sms(app, client, ma
     assert "未到达目的地即离开" in message.body
     assert message.enterprise_id is None
     assert message.pass_id is None
-    assert audit.verify(db).ok
+    assert audit_log_verifies(app).ok
 
 
 def test_in_app_only_sends_no_sms_and_inactive_users_hear_nothing(

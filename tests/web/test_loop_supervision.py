@@ -6,10 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-import audit
 from checkpoints.models import Anomaly
 from sms.models import SmsMessage
-from tests.support import api_token, login, now, post_form
+from tests.support import api_token, audit_log_verifies, login, now, post_form
 
 
 @pytest.fixture
@@ -48,7 +47,7 @@ def test_sweep_raises_each_anomaly_once_and_notifies_the_enterprise(app, runner,
     assert len(messages) == 3
     assert inside["pass"].vehicle.plate in messages[0].body
     assert messages[0].to == inside["pass"].enterprise.contact_phone
-    assert audit.verify(db).ok
+    assert audit_log_verifies(app).ok
 
 
 def test_loop_sweep_command(runner, inside):
