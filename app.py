@@ -109,7 +109,7 @@ def register_blueprints(app: Flask) -> None:
     import passes.views
     import sms.views
     import supervision.alert_views
-    import supervision.audit_views  # noqa: F401
+    import supervision.audit_views
     import supervision.views
     import trust.api  # noqa: F401
     from api.core import bp as api_bp
@@ -126,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(checkpoints.views.bp)
     app.register_blueprint(supervision.views.bp)
     app.register_blueprint(supervision.alert_views.bp)
+    app.register_blueprint(supervision.audit_views.bp)
     app.register_blueprint(api_bp)
     app.extensions["csrf"].exempt(sms.views.sms_status)  # signed by Twilio instead
     app.jinja_env.filters["mask_mobile"] = mask_mobile

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, render_template, request
+from flask_babel import gettext
 from pydantic import BaseModel
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
@@ -199,3 +201,174 @@ def entry_out(entry: AuditEntry) -> dict[str, Any]:
 )
 def list_entries(_user: object) -> dict[str, Any]:
     return paginate(entries_query(request.args), serialize=entry_out)
+
+
+# --- the audit page ---------------------------------------------------------------------
+
+# Entries store codes ("pass.revoke"); the page shows words for both halves.
+OBJECT_WORDS = {
+    "alerts": N_("Alert settings"),
+    "anomaly": N_("Anomaly"),
+    "checkpoint": N_("Checkpoint"),
+    "driver": N_("Driver"),
+    "enterprise": N_("Enterprise"),
+    "export": N_("Export"),
+    "fleet": N_("Fleet"),
+    "key": N_("Signing key"),
+    "pass": N_("Pass"),
+    "scan": N_("Scan"),
+    "user": N_("User"),
+    "vehicle": N_("Vehicle"),
+}
+VERB_WORDS = {
+    "activate": N_("activated"),
+    "add": N_("added"),
+    "allow": N_("allowed"),
+    "annul": N_("annulled"),
+    "approve": N_("approved"),
+    "approved": N_("approved"),
+    "archive": N_("archived"),
+    "assign_checkpoints": N_("checkpoints assigned"),
+    "cancel": N_("cancelled"),
+    "cancelled": N_("cancelled"),
+    "create": N_("created"),
+    "deny": N_("denied"),
+    "edit": N_("edited"),
+    "import": N_("imported"),
+    "anomalies": N_("anomalies"),
+    "passes": N_("passes"),
+    "raise": N_("raised"),
+    "rejected": N_("rejected"),
+    "resend_sms": N_("SMS sent again"),
+    "reset_password": N_("password reset"),
+    "resolve": N_("resolved"),
+    "scans": N_("scans"),
+    "restore": N_("restored"),
+    "revoke_tokens": N_("sign-ins ended"),
+    "revoked": N_("revoked"),
+    "rotate": N_("rotated"),
+    "sign_up": N_("signed up"),
+    "submit": N_("submitted"),
+    "suspended": N_("suspended"),
+    "trips": N_("trips"),
+    "update": N_("updated"),
+    "whitelist": N_("whitelist changed"),
+}
+
+
+# Object types as stored (signing keys are "signing_key"; fleet imports name their fleet).
+OBJECT_TYPES = {
+    "anomaly": "anomaly",
+    "checkpoint": "checkpoint",
+    "driver": "driver",
+    "enterprise": "enterprise",
+    "export": "export",
+    "pass": "pass",
+    "scan": "scan",
+    "signing_key": "key",
+    "user": "user",
+    "vehicle": "vehicle",
+}
+
+
+def object_words(code: str) -> str:
+    thing = OBJECT_TYPES.get(code)
+    return gettext(OBJECT_WORDS[thing]) if thing else code
+
+
+def action_words(code: str) -> str:
+    thing, _, verb = code.partition(".")
+    if thing not in OBJECT_WORDS or verb not in VERB_WORDS:
+        return code
+    return f"{gettext(OBJECT_WORDS[thing])} · {gettext(VERB_WORDS[verb])}"
+
+
+PER_PAGE = 50
+
+
+@bp.route("/audit", methods=["GET", "POST"])
+@web.roles_required(*AUDIT_READERS)
+def page() -> Any:
+    """Browse the log, see its latest signed checkpoint, verify it on demand."""
+    errors: dict[str, list[str]] = {}
+    try:
+        stmt = entries_query(request.args)
+    except ValidationFailed as exc:
+        errors = {k: [gettext(m) for m in v] for k, v in exc.errors.items()}
+        stmt = entries_query({})
+    page_number = web.page_number()
+    rows = list(web.db().scalars(stmt.limit(PER_PAGE + 1).offset((page_number - 1) * PER_PAGE)))
+    verification = run_verification() if request.method == "POST" else None
+    return render_template(
+        "supervision/audit.html",
+        entries=rows[:PER_PAGE],
+        has_next=len(rows) > PER_PAGE,
+        page=page_number,
+        args=request.args,
+        errors=errors,
+        checkpoint=latest_checkpoint(),
+        verification=verification,
+        action_words=action_words,
+        object_words=object_words,
+        object_types=sorted(OBJECT_TYPES),
+        actions=sorted(KNOWN_ACTIONS),
+    )
+
+
+KNOWN_ACTIONS = {
+    "alerts.update",
+    "anomaly.raise",
+    "anomaly.resolve",
+    "checkpoint.activate",
+    "checkpoint.create",
+    "driver.add",
+    "driver.archive",
+    "driver.edit",
+    "driver.restore",
+    "enterprise.approved",
+    "enterprise.rejected",
+    "enterprise.sign_up",
+    "enterprise.suspended",
+    "enterprise.whitelist",
+    "export.anomalies",
+    "export.passes",
+    "export.scans",
+    "export.trips",
+    "fleet.import",
+    "key.create",
+    "key.rotate",
+    "pass.approve",
+    "pass.cancelled",
+    "pass.rejected",
+    "pass.resend_sms",
+    "pass.revoked",
+    "pass.submit",
+    "scan.allow",
+    "scan.annul",
+    "scan.deny",
+    "user.activate",
+    "user.assign_checkpoints",
+    "user.create",
+    "user.reset_password",
+    "user.revoke_tokens",
+    "vehicle.add",
+    "vehicle.archive",
+    "vehicle.edit",
+    "vehicle.restore",
+}
+
+
+@bp.get("/audit/checkpoint.json")
+@web.roles_required(*AUDIT_READERS)
+def download_checkpoint() -> Any:
+    """The latest signed checkpoint as a file to keep outside the database."""
+    found = latest_checkpoint()
+    if found is None:
+        raise NotFound(N_("The audit log has no signed checkpoint yet."))
+    return Response(
+        json.dumps(found, ensure_ascii=False, indent=2) + "\n",
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": f"attachment; filename=audit-checkpoint-{found['size']}.json"
+        },
+    )

@@ -168,6 +168,9 @@ PAGES = [
     ("GET", "/alerts", None, expect(OVERSIGHT, 200, anonymous=302)),
     ("POST", "/alerts", {"kinds": "overstay"}, expect(OVERSIGHT, 302, anonymous=302)),
     ("GET", "/notifications", None, expect(OVERSIGHT, 200, anonymous=302)),
+    ("GET", "/audit", None, expect({"admin", "supervisor"}, 200, anonymous=302)),
+    ("POST", "/audit", {}, expect({"admin", "supervisor"}, 200, anonymous=302)),
+    ("GET", "/audit/checkpoint.json", None, expect({"admin", "supervisor"}, 200, anonymous=302)),
     ("POST", "/notifications/read", {}, expect(OVERSIGHT, 302, anonymous=302)),
 ]
 
