@@ -264,10 +264,13 @@ def record_scan(
     device's time, and the scan is recorded as the phone decided it (domain.offline_outcome):
     trips are stamped with the device's time, conflicts raise `offline_conflict`."""
     scan_id = str(data.scan_id)
-    # A repeated scan_id is caught by its unique index when the scan row is written, so
-    # the common case costs no extra query.
     if not data.code and not (data.number and data.plate):
         raise ValidationFailed.one("code", N_("Scan a code, or enter the pass number and plate."))
+    # A retry is answered from the stored scan before anything is verified, locked or
+    # written; two copies racing each other meet at the scan's unique index below.
+    first = _recorded(session, scan_id, user)
+    if first is not None:
+        return first
     checkpoint = session.get(Checkpoint, data.checkpoint_id)
     if checkpoint is None or not checkpoint.active:
         raise ValidationFailed.one("checkpoint_id", N_("No such checkpoint."))
@@ -330,32 +333,43 @@ def record_scan(
     session.add(scan)
     try:
         session.flush()
+        audit.record(
+            session,
+            actor_id=user.id,
+            action=f"scan.{outcome.decision}",
+            object_type="scan",
+            object_id=scan.id,
+            data={
+                "checkpoint": checkpoint.code,
+                "event": outcome.event,
+                "pass": p.id if p else None,
+                "reasons": list(outcome.reasons),
+            },
+            now=now,
+        )
+        session.commit()
     except IntegrityError:
-        # The scan_id was recorded already (a retry, or the same scan twice at once):
-        # answer as the first time, but only to the scanner who sent it.
+        # The same scan_id committed meanwhile (the same scan sent twice at once): answer
+        # as the first time. Any other clash wrote nothing and is the scanner's to retry.
         session.rollback()
-        scanner, first = session.execute(
-            select(Scan.officer_id, Scan.response).where(Scan.scan_id == scan_id)
-        ).one()
-        if scanner != user.id:
-            raise Conflict(N_("This scan_id was already used by another scanner.")) from None
+        first = _recorded(session, scan_id, user)
+        if first is None:
+            message = N_("The pass changed while this scan was recorded; scan again.")
+            raise Conflict(message) from None
         return first
-    audit.record(
-        session,
-        actor_id=user.id,
-        action=f"scan.{outcome.decision}",
-        object_type="scan",
-        object_id=scan.id,
-        data={
-            "checkpoint": checkpoint.code,
-            "event": outcome.event,
-            "pass": p.id if p else None,
-            "reasons": list(outcome.reasons),
-        },
-        now=now,
-    )
-    session.commit()
     return response
+
+
+def _recorded(session: Session, scan_id: str, user: User) -> dict[str, Any] | None:
+    """The answer given to `scan_id`, only for the scanner who sent it."""
+    found = session.execute(
+        select(Scan.officer_id, Scan.response).where(Scan.scan_id == scan_id)
+    ).one_or_none()
+    if found is None:
+        return None
+    if found.officer_id != user.id:
+        raise Conflict(N_("This scan_id was already used by another scanner."))
+    return found.response
 
 
 def annul_scan(session: Session, user: User, scan_id: str, reason: str, *, now: datetime) -> Scan:
@@ -420,7 +434,9 @@ def _replay_trip(session: Session, trip: Trip) -> None:
             Scan.event.in_([e.value for e in Event]),
             Scan.id.not_in(annulled),
         )
-        .order_by(Scan.recorded_at, Scan.id)
+        # Ids follow commit order for one pass (its row is locked while a scan is
+        # recorded); `recorded_at` need not, as a scan may read the clock, then wait.
+        .order_by(Scan.id)
     ).all()
     result = replay(standing)
     was_void = trip.state == TripState.VOID

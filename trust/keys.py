@@ -155,21 +155,33 @@ def trusted_keys(session: Session, now: datetime) -> dict[int, TrustedKey]:
 class TrustCache:
     """The published keys, reloaded at most every `ttl` seconds per process, so the scan
     path does not rebuild public keys on every request. A key id the cache does not know
-    (a key created since) reloads at once."""
+    (a key created since) reloads it, but at most once every `miss_interval` seconds: codes
+    naming made-up key ids must not turn into a database read each."""
 
-    def __init__(self, ttl: float = 10.0):
-        self.ttl = ttl
+    def __init__(self, ttl: float = 10.0, miss_interval: float = 2.0):
+        self.ttl, self.miss_interval = ttl, miss_interval
         self.loaded_at: datetime | None = None
         self.keys: dict[int, TrustedKey] = {}
+        self.reloads = 0
+
+    def _age(self, now: datetime) -> float | None:
+        return None if self.loaded_at is None else (now - self.loaded_at).total_seconds()
+
+    def _load(self, session: Session, now: datetime) -> dict[int, TrustedKey]:
+        self.keys, self.loaded_at = trusted_keys(session, now), now
+        self.reloads += 1
+        return self.keys
 
     def view(self, session: Session, now: datetime) -> dict[int, TrustedKey]:
-        age = None if self.loaded_at is None else (now - self.loaded_at).total_seconds()
+        age = self._age(now)
         if age is None or not 0 <= age <= self.ttl:
-            self.keys, self.loaded_at = trusted_keys(session, now), now
+            self._load(session, now)
 
         def reload() -> dict[int, TrustedKey]:
-            self.keys, self.loaded_at = trusted_keys(session, now), now
-            return self.keys
+            age = self._age(now)
+            if age is not None and 0 <= age < self.miss_interval:
+                return self.keys
+            return self._load(session, now)
 
         return _ReloadOnMiss(self.keys, reload)
 
@@ -178,9 +190,11 @@ class _ReloadOnMiss(dict):  # type: ignore[type-arg]
     def __init__(self, keys: dict[int, TrustedKey], reload: Any):
         super().__init__(keys)
         self._reload = reload
+        self._tried = False
 
     def get(self, kid: int, default: Any = None) -> Any:  # type: ignore[override]
-        if kid not in self:
+        if kid not in self and not self._tried:
+            self._tried = True
             self.update(self._reload())
         return super().get(kid, default)
 
