@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, joinedload
 
 import audit
 import db
@@ -187,24 +189,37 @@ def _approve(
 ) -> None:
     if _suspended(session, p):  # no new code, no new SMS while suspended
         raise Conflict(SUSPENDED_MESSAGE)
-    p.status = domain.next_pass_status(p.status, PassStatus.APPROVED)
     signer = keys.current_signer(session, issuer.key_dir, now)
+    _issue(p, signer, reviewer, now=now, issuer=issuer)
+    _queue_pass_sms(session, p, f"pass:{p.id}:approved", now=now, issuer=issuer)
+    audit.record(session, **_approval_entry(p, reviewer, signer, now))
+
+
+def _issue(
+    p: Pass, signer: keys.Signer, reviewer: User | None, *, now: datetime, issuer: Issuer
+) -> None:
+    """The approval itself: the signed code and who decided, on the pass row."""
+    status = domain.next_pass_status(p.status, PassStatus.APPROVED)
     claims = tokens.Claims(signer.kid, p.id, p.valid_from, p.valid_until, p.vehicle.plate)
     p.code = tokens.qr_text(issuer.public_base_url, tokens.sign(claims, signer.private_key))
+    p.status = status
     p.key_id = signer.kid
     p.reviewer_id = reviewer.id if reviewer else None
     p.auto_approved = reviewer is None
     p.reviewed_at = now
-    _queue_pass_sms(session, p, f"pass:{p.id}:approved", now=now, issuer=issuer)
-    audit.record(
-        session,
-        actor_id=reviewer.id if reviewer else None,
-        action="pass.approve",
-        object_type="pass",
-        object_id=p.id,
-        data={"auto": reviewer is None, "kid": signer.kid},
-        now=now,
-    )
+
+
+def _approval_entry(
+    p: Pass, reviewer: User | None, signer: keys.Signer, now: datetime
+) -> dict[str, Any]:
+    return {
+        "actor_id": reviewer.id if reviewer else None,
+        "action": "pass.approve",
+        "object_type": "pass",
+        "object_id": p.id,
+        "data": {"auto": reviewer is None, "kid": signer.kid},
+        "now": now,
+    }
 
 
 def driver_url(public_base_url: str, key: str) -> str:
@@ -212,10 +227,27 @@ def driver_url(public_base_url: str, key: str) -> str:
 
 
 def _fresh_driver_key(session: Session) -> str:
-    while True:  # a repeat is a one-in-10**14 event; the unique index is the last word
-        key = domain.new_driver_key()
-        if not session.scalar(select(Pass.id).where(Pass.driver_key == key)):
-            return key
+    return _fresh_driver_keys(session, 1)[0]
+
+
+def _fresh_driver_keys(session: Session, n: int) -> list[str]:
+    """`n` driver-page keys no pass uses (one look-up for all of them)."""
+    found: list[str] = []
+    while len(found) < n:  # a repeat is a one-in-10**14 event; the unique index is the last word
+        batch = {domain.new_driver_key() for _ in range(n - len(found))} - set(found)
+        taken = set(session.scalars(select(Pass.driver_key).where(Pass.driver_key.in_(batch))))
+        found += [key for key in batch if key not in taken]
+    return found
+
+
+def _approval_sms(p: Pass, issuer: Issuer) -> outbox.Outgoing:
+    body = approval_text(
+        issuer.sms_locale,
+        number=p.number,
+        plate=p.vehicle.plate,
+        url=driver_url(issuer.public_base_url, p.driver_key),
+    )
+    return outbox.Outgoing(f"pass:{p.id}:approved", p.driver.phone, body, p.id, p.enterprise_id)
 
 
 def _queue_pass_sms(
@@ -223,17 +255,12 @@ def _queue_pass_sms(
 ) -> None:
     if p.driver_key is None:  # approved before short links existed
         p.driver_key = _fresh_driver_key(session)
-    body = approval_text(
-        issuer.sms_locale,
-        number=p.number,
-        plate=p.vehicle.plate,
-        url=driver_url(issuer.public_base_url, p.driver_key),
-    )
+    message = _approval_sms(p, issuer)
     outbox.enqueue(
         session,
         dedupe_key=dedupe_key,
-        to=p.driver.phone,
-        body=body,
+        to=message.to,
+        body=message.body,
         now=now,
         pass_id=p.id,
         enterprise_id=p.enterprise_id,
@@ -249,23 +276,79 @@ def approve_pass(
     return p
 
 
+BULK_BATCH = 250  # passes approved in one transaction
+
+
 def bulk_approve(
     session: Session, pass_ids: list[int], reviewer: User, *, now: datetime, issuer: Issuer
 ) -> tuple[list[int], list[int]]:
-    """Approve every listed pass still waiting; returns (approved ids, skipped ids)."""
-    approved, skipped = [], []
-    for pass_id in dict.fromkeys(pass_ids):
-        stmt = select(Pass).where(Pass.id == pass_id, Pass.status == PassStatus.SUBMITTED)
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        p = session.scalars(stmt).one_or_none()
-        if p is None or _suspended(session, p):
-            skipped.append(pass_id)
+    """Approve every listed pass still waiting; returns (approved ids, skipped ids).
+
+    Batches of BULK_BATCH commit together: one read for the batch's passes, one for their
+    SMS dedupe keys, one for fresh driver keys, then the rows written in one flush. A batch
+    that fails to commit is redone a pass at a time, so one bad pass costs only itself."""
+    wanted = list(dict.fromkeys(pass_ids))
+    approved: list[int] = []
+    signer = keys.current_signer(session, issuer.key_dir, now)
+    for start in range(0, len(wanted), BULK_BATCH):
+        batch = wanted[start : start + BULK_BATCH]
+        try:
+            done = _approve_batch(session, batch, reviewer, signer, now=now, issuer=issuer)
+            session.commit()
+        except (IntegrityError, OperationalError):
+            session.rollback()
+            done = []
+            for pass_id in batch:
+                try:
+                    done += _approve_batch(
+                        session, [pass_id], reviewer, signer, now=now, issuer=issuer
+                    )
+                    session.commit()
+                except (IntegrityError, OperationalError):
+                    session.rollback()
+        approved += done
+    approved_set = set(approved)
+    return approved, [i for i in wanted if i not in approved_set]
+
+
+def _approve_batch(
+    session: Session,
+    batch: list[int],
+    reviewer: User,
+    signer: keys.Signer,
+    *,
+    now: datetime,
+    issuer: Issuer,
+) -> list[int]:
+    stmt = (
+        select(Pass)
+        .join(Enterprise, Enterprise.id == Pass.enterprise_id)
+        .where(
+            Pass.id.in_(batch),
+            Pass.status == PassStatus.SUBMITTED,
+            Enterprise.status != EnterpriseStatus.SUSPENDED,
+        )
+        .options(joinedload(Pass.vehicle, innerjoin=True), joinedload(Pass.driver, innerjoin=True))
+        .execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Pass, skip_locked=True)
+    found = {p.id: p for p in session.scalars(stmt).unique()}
+    needing_keys = [p for p in found.values() if p.driver_key is None]
+    for p, key in zip(needing_keys, _fresh_driver_keys(session, len(needing_keys)), strict=True):
+        p.driver_key = key
+    done, messages = [], []
+    for pass_id in batch:
+        p = found.get(pass_id)
+        if p is None:
             continue
-        _approve(session, p, reviewer, now=now, issuer=issuer)
-        approved.append(pass_id)
-    session.commit()
-    return approved, skipped
+        _issue(p, signer, reviewer, now=now, issuer=issuer)
+        messages.append(_approval_sms(p, issuer))
+        audit.record(session, **_approval_entry(p, reviewer, signer, now))
+        done.append(pass_id)
+    outbox.enqueue_many(session, messages, now=now)
+    session.flush()
+    return done
 
 
 def _decide(

@@ -105,6 +105,14 @@ def report(folder: Path) -> str:
                 ),
             )
             + " |",
+            "| approve passes in bulk (batches committed together) | "
+            + cells(
+                approve,
+                lambda a: (
+                    f"{a['bulk_approved']} in {a['bulk_seconds']} s" if "bulk_seconds" in a else "-"
+                ),
+            )
+            + " |",
             f"| render one QR PNG | {cells(approve, lambda a: str(a['png_ms']) + ' ms')} |",
         ]
     if history:

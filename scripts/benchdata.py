@@ -91,9 +91,15 @@ def jurisdiction(app: Any) -> Jurisdiction:
 
 
 def submit_passes(
-    j: Jurisdiction, n: int, *, fleet_size: int | None = None, max_trips: int = 1
+    j: Jurisdiction,
+    n: int,
+    *,
+    fleet_size: int | None = None,
+    max_trips: int = 1,
+    first: int = 0,
 ) -> list[int]:
-    """`n` applications over `fleet_size` vehicles and drivers (one each by default)."""
+    """`n` applications over `fleet_size` vehicles and drivers (one each by default), the
+    fleet numbered from `first` (so a second call registers a fleet of its own)."""
     from db import utcnow
     from fleet import services as fleet
     from fleet.domain import id_check_char
@@ -103,7 +109,7 @@ def submit_passes(
 
     now, size = utcnow(), fleet_size or n
     vehicles, drivers = [], []
-    for i in range(size):
+    for i in range(first, first + size):
         vehicles.append(
             fleet.add_vehicle(
                 j.session, j.owner, VehicleIn(plate=f"浙F{10000 + i}", vehicle_type="van"), now=now

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, event, or_, select, update
@@ -62,6 +63,42 @@ def enqueue(
     )
     session.add(message)
     return message
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    dedupe_key: str
+    to: str
+    body: str
+    pass_id: int | None = None
+    enterprise_id: int | None = None
+
+
+def enqueue_many(session: Session, messages: list[Outgoing], *, now: datetime) -> int:
+    """`enqueue` for many at once: one look-up for the dedupe keys. Returns how many
+    were added."""
+    keys = [m.dedupe_key for m in messages]
+    taken = set(
+        session.scalars(select(SmsMessage.dedupe_key).where(SmsMessage.dedupe_key.in_(keys)))
+    )
+    fresh = [
+        m for m in dict((m.dedupe_key, m) for m in messages).values() if m.dedupe_key not in taken
+    ]
+    session.add_all(
+        SmsMessage(
+            dedupe_key=m.dedupe_key,
+            to=m.to,
+            body=m.body,
+            status=SmsStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            pass_id=m.pass_id,
+            enterprise_id=m.enterprise_id,
+        )
+        for m in fresh
+    )
+    return len(fresh)
 
 
 def _due(now: datetime):  # noqa: ANN202 - a SQL condition
