@@ -52,14 +52,17 @@ clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache test-artifacts
 
 ## bench: benchmarks on SQLite and on a throw-away PostgreSQL, written to docs/benchmarks.md
-##        (BENCH_TRIPS=1000000 trips for the query benchmark; SOAK=600 adds a 10-minute soak)
+##        (BENCH_TRIPS=1000000 trips for the query benchmark; BENCH_AUDIT=1000000 audit entries
+##        sealed and verified; SOAK=600 adds a 10-minute soak)
 BENCH_TRIPS ?= 1000000
+BENCH_AUDIT ?= 1000000
 SOAK ?= 0
 BENCH_OUT := bench-results
 BENCH_RUN = $(PY) scripts/bench_approve.py --json $(BENCH_OUT)/approve-$(1).json && \
 	$(PY) scripts/bench_scan.py --soak $(SOAK) --passes $(if $(filter 0,$(SOAK)),200,1500) \
 		--json $(BENCH_OUT)/scan-$(1).json && \
-	$(PY) scripts/bench_history.py --trips $(BENCH_TRIPS) --export --json $(BENCH_OUT)/history-$(1).json
+	$(PY) scripts/bench_history.py --trips $(BENCH_TRIPS) --export --json $(BENCH_OUT)/history-$(1).json && \
+	$(PY) scripts/bench_audit.py --entries $(BENCH_AUDIT) --json $(BENCH_OUT)/audit-$(1).json
 bench: $(VENV)/.dev $(MO)
 	rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT) docs
 	$(call BENCH_RUN,sqlite)

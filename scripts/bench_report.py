@@ -61,6 +61,7 @@ def rate(r: dict) -> str:
 
 def report(folder: Path) -> str:
     approve, scan, history = load(folder, "approve"), load(folder, "scan"), load(folder, "history")
+    audit_log = load(folder, "audit")
     lines = [
         "# Benchmarks",
         "",
@@ -114,6 +115,20 @@ def report(folder: Path) -> str:
             )
             + " |",
             f"| render one QR PNG | {cells(approve, lambda a: str(a['png_ms']) + ' ms')} |",
+        ]
+    if audit_log:
+        lines += [
+            "",
+            "## The audit log",
+            "",
+            "| | SQLite | PostgreSQL |",
+            "|---|---|---|",
+            "| seal entries into the Merkle tree (sign a checkpoint per batch) | "
+            + cells(audit_log, lambda a: f"{a['entries']} in {a['seal_seconds']} s")
+            + " |",
+            "| verify the whole log (recompute the tree, check every checkpoint) | "
+            + cells(audit_log, lambda a: f"{a['entries']} in {a['verify_seconds']} s")
+            + " |",
         ]
     if history:
         trips = next(iter(history.values()))["trips"]
