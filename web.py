@@ -34,6 +34,7 @@ CONTENT_SECURITY_POLICY = (
 
 M = TypeVar("M", bound=BaseModel)
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def db() -> Session:
@@ -259,3 +260,19 @@ def service_worker(filename: str, scope: str) -> Response:
     response.headers["Service-Worker-Allowed"] = scope
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+def field_errors(exc: ValidationFailed) -> dict[str, list[str]]:
+    """A validation failure's messages, translated, by field (for a page)."""
+    return {k: [gettext(m) for m in v] for k, v in exc.errors.items()}
+
+
+def filtered(
+    build: Callable[[Mapping[str, Any]], T], args: Mapping[str, Any]
+) -> tuple[T, dict[str, list[str]]]:
+    """`build(args)` for a page's filters; with bad filters, `build({})` and their messages,
+    so the page still shows everything and says what was wrong."""
+    try:
+        return build(args), {}
+    except ValidationFailed as exc:
+        return build({}), field_errors(exc)

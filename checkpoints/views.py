@@ -95,7 +95,7 @@ def admin() -> Any:
                 web.db(), web.validate(CheckpointIn, form), actor=current_user, now=web.now()
             )
         except ValidationFailed as exc:
-            errors = {k: [gettext(m) for m in v] for k, v in exc.errors.items()}
+            errors = web.field_errors(exc)
             status = 422
         else:
             flash(gettext("Checkpoint %(code)s created.", code=created.code), "success")

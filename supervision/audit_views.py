@@ -290,12 +290,7 @@ PER_PAGE = 50
 @web.roles_required(*AUDIT_READERS)
 def page() -> Any:
     """Browse the log, see its latest signed checkpoint, verify it on demand."""
-    errors: dict[str, list[str]] = {}
-    try:
-        stmt = entries_query(request.args)
-    except ValidationFailed as exc:
-        errors = {k: [gettext(m) for m in v] for k, v in exc.errors.items()}
-        stmt = entries_query({})
+    stmt, errors = web.filtered(entries_query, request.args)
     page_number = web.page_number()
     rows = list(web.db().scalars(stmt.limit(PER_PAGE + 1).offset((page_number - 1) * PER_PAGE)))
     verification = run_verification() if request.method == "POST" else None

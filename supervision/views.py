@@ -22,7 +22,6 @@ from api.core import endpoint
 from checkpoints import history
 from checkpoints.domain import AnomalyKind, TripState
 from checkpoints.models import Checkpoint, Trip
-from errors import ValidationFailed
 from fleet.models import Driver, Vehicle
 from passes.models import Pass
 from supervision import dashboard, exports, statistics
@@ -79,12 +78,7 @@ def page() -> Any:
 def trips() -> Any:
     """Trip history: search, sort, page; each row opens its timeline."""
     tz = current_app.config["TIMEZONE"]
-    errors: dict[str, list[str]] = {}
-    try:
-        stmt = history.search(request.args, current_user, tz=tz)
-    except ValidationFailed as exc:
-        errors = {k: [gettext(m) for m in v] for k, v in exc.errors.items()}
-        stmt = history.search({}, current_user, tz=tz)
+    stmt, errors = web.filtered(lambda a: history.search(a, current_user, tz=tz), request.args)
     page = web.page_number()
     rows = list(
         web.db().scalars(
@@ -173,12 +167,9 @@ def statistics_figures(user: Any) -> dict[str, Any]:
 @web.roles_required(*OVERSIGHT_ROLES, Role.ENTERPRISE)
 def statistics_page() -> Any:
     tz = current_app.config["TIMEZONE"]
-    try:
-        figures = statistics.figures(web.db(), current_user, request.args, now=web.now(), tz=tz)
-        errors: dict[str, list[str]] = {}
-    except ValidationFailed as exc:
-        errors = {k: [gettext(m) for m in v] for k, v in exc.errors.items()}
-        figures = statistics.figures(web.db(), current_user, {}, now=web.now(), tz=tz)
+    figures, errors = web.filtered(
+        lambda a: statistics.figures(web.db(), current_user, a, now=web.now(), tz=tz), request.args
+    )
     return render_template(
         "supervision/statistics.html", s=figures, errors=errors, args=request.args
     ), 422 if errors else 200
