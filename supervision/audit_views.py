@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
@@ -294,6 +295,7 @@ def page() -> Any:
     page_number = web.page_number()
     rows = list(web.db().scalars(stmt.limit(PER_PAGE + 1).offset((page_number - 1) * PER_PAGE)))
     verification = run_verification() if request.method == "POST" else None
+    checkpoint = latest_checkpoint()
     return render_template(
         "supervision/audit.html",
         entries=rows[:PER_PAGE],
@@ -301,7 +303,8 @@ def page() -> Any:
         page=page_number,
         args=request.args,
         errors=errors,
-        checkpoint=latest_checkpoint(),
+        checkpoint=checkpoint,
+        signed_at=datetime.fromisoformat(checkpoint["time"]) if checkpoint else None,
         verification=verification,
         action_words=action_words,
         object_words=object_words,
