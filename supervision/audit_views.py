@@ -97,13 +97,24 @@ def checkpoint(_user: None) -> Any:
     return found
 
 
-def _whole(name: str, *, required: bool = False) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        if required:
-            raise ValidationFailed.one(name, N_("Enter a whole number."))
-        return None
-    return history.id_filter(raw, name)
+def _wholes(*names: str, required: tuple[str, ...] = ()) -> list[int | None]:
+    """The named query values as whole numbers; every bad or missing one is reported."""
+    values: list[int | None] = []
+    errors: dict[str, list[str]] = {}
+    for name in names:
+        raw = request.args.get(name) or ""
+        try:
+            if raw:
+                values.append(history.id_filter(raw, name))
+                continue
+            if name in required:
+                raise ValidationFailed.one(name, N_("Enter a whole number."))
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+        values.append(None)
+    if errors:
+        raise ValidationFailed(errors)
+    return values
 
 
 @endpoint(
@@ -118,10 +129,11 @@ def proof(_user: object) -> dict[str, Any]:
     session = web.db()
     try:
         if "entry" in request.args:
-            return auditlog.inclusion(session, _whole("entry", required=True), _whole("size"))
+            entry, size = _wholes("entry", "size", required=("entry",))
+            return auditlog.inclusion(session, entry, size)  # type: ignore[arg-type]
         if "from" in request.args or "to" in request.args:
-            first, second = _whole("from", required=True), _whole("to", required=True)
-            return auditlog.consistency(session, first, second)
+            first, second = _wholes("from", "to", required=("from", "to"))
+            return auditlog.consistency(session, first, second)  # type: ignore[arg-type]
     except auditlog.ProofRequestError as exc:
         raise ValidationFailed.one("size", exc.args[0]) from exc
     raise ValidationFailed.one(
@@ -147,7 +159,7 @@ def entries_query(args: Any) -> Select[Any]:
     stmt = select(AuditEntry).options(selectinload(AuditEntry.actor))
     if actor := args.get("actor"):
         if actor.isdigit():
-            stmt = stmt.where(AuditEntry.actor_id == int(actor))
+            stmt = stmt.where(AuditEntry.actor_id == history.id_filter(actor, "actor"))
         else:
             stmt = stmt.where(
                 AuditEntry.actor_id.in_(select(User.id).where(User.username == actor))
