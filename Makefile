@@ -61,9 +61,14 @@ BENCH_OUT := bench-results
 BENCH_RUN = $(PY) scripts/bench_approve.py --json $(BENCH_OUT)/approve-$(1).json && \
 	$(PY) scripts/bench_scan.py --soak $(SOAK) --passes $(if $(filter 0,$(SOAK)),200,1500) \
 		--json $(BENCH_OUT)/scan-$(1).json && \
+	$(PY) scripts/bench_scan.py --workers 2 --json $(BENCH_OUT)/scan2-$(1).json && \
 	$(PY) scripts/bench_history.py --trips $(BENCH_TRIPS) --export --json $(BENCH_OUT)/history-$(1).json && \
 	$(PY) scripts/bench_audit.py --entries $(BENCH_AUDIT) --json $(BENCH_OUT)/audit-$(1).json
+# The scan benchmark's load generator: wrk (C, Debian's package), installed when missing.
+WRK_INSTALL = command -v wrk >/dev/null || { apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 bench: $(VENV)/.dev $(MO)
+	$(WRK_INSTALL)
 	rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT) docs
 	$(call BENCH_RUN,sqlite)
 	$(PY) scripts/bench_import.py --json $(BENCH_OUT)/import.json
@@ -73,6 +78,7 @@ bench: $(VENV)/.dev $(MO)
 
 ## soak: ten minutes of scans at half the peak rate on both databases, added to the report
 soak: $(VENV)/.dev $(MO)
+	$(WRK_INSTALL)
 	mkdir -p $(BENCH_OUT) docs
 	$(PY) scripts/bench_scan.py --soak 600 --passes 1500 --json $(BENCH_OUT)/soak-sqlite.json
 	TEST_DATABASE_URL= scripts/with-postgres.sh sh -c 'DATABASE_URL=$$TEST_DATABASE_URL $(PY) scripts/bench_scan.py --soak 600 --passes 1500 --json $(BENCH_OUT)/soak-postgresql.json'

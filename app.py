@@ -21,6 +21,7 @@ import config as settings
 import i18n
 import logs
 import web
+from accounts.services import TokenCache
 from db import make_engine, make_session_factory
 from errors import DomainError, Throttled, ValidationFailed
 from trust.auditlog import AuditLog
@@ -66,6 +67,7 @@ def register_extensions(app: Flask) -> None:
     app.extensions["sessions"] = make_session_factory(engine)
     app.extensions["read_sessions"] = make_session_factory(engine, read_only=True)
     app.extensions["audit_log"] = AuditLog.from_config(Path(app.instance_path), app.config)
+    app.extensions["token_cache"] = TokenCache(app.config["API_TOKEN_CACHE_SECONDS"])
     app.teardown_appcontext(web.close_db)
 
     app.extensions["csrf"] = csrf = CSRFProtect(app)

@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, Connection, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from db import Base, UTCDateTime
@@ -97,13 +97,41 @@ def record(
     now: datetime,
 ) -> AuditEntry:
     """Append a pending entry in the caller's transaction (it commits or rolls back with it)."""
-    entry = AuditEntry(
-        at=now.astimezone(UTC),
-        actor_id=actor_id,
-        action=action,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        data=data or {},
-    )
+    entry = AuditEntry(**_values(actor_id, action, object_type, object_id, data, now))
     session.add(entry)
     return entry
+
+
+def _values(
+    actor_id: int | None,
+    action: str,
+    object_type: str,
+    object_id: object,
+    data: dict[str, Any] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "at": now.astimezone(UTC),
+        "actor_id": actor_id,
+        "action": action,
+        "object_type": object_type,
+        "object_id": None if object_id is None else str(object_id),
+        "data": data or {},
+    }
+
+
+_INSERT = AuditEntry.__table__.insert()
+
+
+def append(
+    connection: Connection,
+    *,
+    actor_id: int | None,
+    action: str,
+    object_type: str,
+    object_id: object = None,
+    data: dict[str, Any] | None = None,
+    now: datetime,
+) -> None:
+    """`record`, as one INSERT on the caller's connection (the scan path uses no ORM)."""
+    connection.execute(_INSERT, _values(actor_id, action, object_type, object_id, data, now))

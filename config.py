@@ -72,6 +72,9 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "10")),
         "LOGIN_WINDOW_MINUTES": int(env.get("LOGIN_WINDOW_MINUTES", "15")),
         "API_TOKEN_HOURS": int(env.get("API_TOKEN_HOURS", "12")),
+        # How long a process trusts a bearer token it checked, on the scan path: a token
+        # revoked by another process stops working there within this many seconds.
+        "API_TOKEN_CACHE_SECONDS": float(env.get("API_TOKEN_CACHE_SECONDS", "5")),
         "PASS_MAX_DAYS": int(env.get("PASS_MAX_DAYS", "14")),
         "SMS_LOCALE": env.get("SMS_LOCALE", "zh_CN"),
         # The sender signature carriers require, before Chinese and before English texts.

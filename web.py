@@ -48,7 +48,29 @@ def db() -> Session:
     return g.db_session
 
 
+def reads() -> Session:
+    """A session for what a write reads before it writes. On SQLite a separate read-only
+    session, so the database's write lock is taken only once writing starts; elsewhere
+    the request's own session (no second connection)."""
+    session = db()
+    if session.get_bind().dialect.name != "sqlite" or request.method in ("GET", "HEAD"):
+        return session
+    if "read_session" not in g:
+        g.read_session = current_app.extensions["read_sessions"]()
+    return g.read_session
+
+
+def end_transaction() -> None:
+    """Commit whatever the request's session began (nothing to write yet: a user loaded),
+    keeping its objects usable, so the next statement begins a new transaction."""
+    session = g.get("db_session")
+    if session is not None and session.in_transaction():
+        session.commit()
+
+
 def close_db(_exc: BaseException | None = None) -> None:
+    if (reader := g.pop("read_session", None)) is not None:
+        reader.close()
     session = g.pop("db_session", None)
     if session is not None:
         session.close()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 import web
 from accounts import services
-from accounts.domain import EnterpriseStatus, Role
+from accounts.domain import Caller, EnterpriseStatus, Role
 from accounts.models import Enterprise, User
 from accounts.schemas import (
     Created,
@@ -24,7 +24,7 @@ from accounts.schemas import (
     WhitelistChange,
 )
 from accounts.scoping import get_scoped, scoped
-from api.core import Page, endpoint, paginate, token_loader
+from api.core import Page, endpoint, paginate, snapshot_loaders, token_loader
 from errors import ValidationFailed
 
 ALL_ROLES = frozenset(Role)
@@ -42,6 +42,14 @@ def _login_policy() -> dict[str, Any]:
 @token_loader
 def user_of_token(token: str) -> User | None:
     return services.user_for_token(web.db(), token, now=web.now())
+
+
+def _caller_of_token(token: str) -> Caller | None:
+    cache = current_app.extensions["token_cache"]
+    return cache.caller(current_app.extensions["read_sessions"], token, now=web.now())
+
+
+snapshot_loaders(_caller_of_token, lambda user: Caller(user.id, user.role, user.enterprise_id))
 
 
 @endpoint(

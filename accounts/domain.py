@@ -7,6 +7,7 @@ untranslated message (marked with N_ so the catalog picks it up).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 
 from errors import N_, InvalidTransition
@@ -18,6 +19,15 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     OFFICER = "officer"
     ENTERPRISE = "enterprise"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as the scan path needs it: a snapshot, bound to no session."""
+
+    id: int
+    role: str
+    enterprise_id: int | None
 
 
 # Roles that see every enterprise's data (DESIGN.md section 2).

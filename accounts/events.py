@@ -20,3 +20,8 @@ officer_places = _events.signal("officer-places")
 # with `session=`, `before=`, `after=` and `now=` (the pass workflow lists or unlists the
 # passes of a suspended enterprise on the revocation list).
 enterprise_status_changed = _events.signal("enterprise-status-changed")
+
+# API tokens stopped working, in the revoking transaction: sender is the user id, with
+# `token_hash=` (one token signed out) or None (all of the user's). The token cache of
+# this process forgets them at once.
+tokens_revoked = _events.signal("tokens-revoked")

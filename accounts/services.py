@@ -10,6 +10,7 @@ import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
@@ -17,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 import audit
 from accounts import events
-from accounts.domain import EnterpriseStatus, Role, next_enterprise_status
+from accounts.domain import Caller, EnterpriseStatus, Role, next_enterprise_status
 from accounts.models import ApiToken, Enterprise, LoginAttempt, User
 from accounts.schemas import EnterpriseSignup, UserCreate
 from errors import N_, NotFound, Throttled, ValidationFailed
@@ -199,6 +200,7 @@ def end_browser_sessions(session: Session, user_id: int) -> None:
 
 def _end_sessions_and_tokens(session: Session, user: User, now: datetime) -> None:
     user.session_version += 1
+    events.tokens_revoked.send(user.id, token_hash=None)
     session.execute(
         update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
@@ -252,6 +254,7 @@ def reset_password(
 def revoke_user_tokens(session: Session, user_id: int, *, actor: User, now: datetime) -> int:
     if session.get(User, user_id) is None:
         raise NotFound()
+    events.tokens_revoked.send(user_id, token_hash=None)
     result = session.execute(
         update(ApiToken)
         .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
@@ -341,12 +344,64 @@ def user_for_token(session: Session, raw_token: str, *, now: datetime) -> User |
 
 
 def revoke_token(session: Session, raw_token: str, *, now: datetime) -> None:
-    session.execute(
+    digest = _digest(raw_token)
+    user_id = session.scalar(
         update(ApiToken)
-        .where(ApiToken.token_hash == _digest(raw_token), ApiToken.revoked_at.is_(None))
+        .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
         .values(revoked_at=now)
+        .returning(ApiToken.user_id)
     )
+    events.tokens_revoked.send(user_id, token_hash=digest)
     session.commit()
+
+
+class TokenCache:
+    """Bearer tokens checked in the last `ttl` seconds, per process, as Callers: the scan
+    path authenticates without the database. A token signed out, or a user deactivated
+    or whose tokens are revoked, in this process is forgotten at once (tokens_revoked);
+    done in another process (another worker or node), the token keeps working here for
+    at most `ttl` seconds. A role change takes effect within the same bound."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, ttl: float):
+        self.ttl = timedelta(seconds=ttl)
+        self._entries: dict[str, tuple[Caller, datetime, datetime]] = {}
+        events.tokens_revoked.connect(self.forget)
+
+    def caller(self, session_factory: Any, raw_token: str, *, now: datetime) -> Caller | None:
+        """The token's caller; on a miss, read with a session from `session_factory`."""
+        digest = _digest(raw_token)
+        entry = self._entries.get(digest)
+        if entry is not None:
+            caller, checked_at, expires_at = entry
+            if checked_at <= now < checked_at + self.ttl and now < expires_at:
+                return caller
+            self._entries.pop(digest, None)
+        with session_factory() as session:
+            found = session.execute(
+                select(User.id, User.role, User.enterprise_id, ApiToken.expires_at)
+                .join(ApiToken, ApiToken.user_id == User.id)
+                .where(
+                    ApiToken.token_hash == digest,
+                    ApiToken.revoked_at.is_(None),
+                    ApiToken.expires_at > now,
+                    User.active.is_(True),
+                )
+            ).one_or_none()
+        if found is None:
+            return None
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        caller = Caller(found.id, found.role, found.enterprise_id)
+        if self.ttl:
+            self._entries[digest] = (caller, now, found.expires_at)
+        return caller
+
+    def forget(self, user_id: int | None, *, token_hash: str | None = None) -> None:
+        for digest, (caller, _, _) in list(self._entries.items()):
+            if digest == token_hash or (token_hash is None and caller.id == user_id):
+                self._entries.pop(digest, None)
 
 
 def remember_locale(session: Session, user_id: int, locale: str) -> None:

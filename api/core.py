@@ -95,16 +95,31 @@ def token_loader(load: TokenLoader) -> TokenLoader:
     return load
 
 
-def api_user() -> Any:
-    """The caller: a bearer token wins; otherwise the browser session, with CSRF on writes."""
+SnapshotLoaders = tuple[TokenLoader, Callable[[Any], Any]]
+_snapshot_loaders: SnapshotLoaders | None = None
+
+
+def snapshot_loaders(of_token: TokenLoader, of_user: Callable[[Any], Any]) -> None:
+    """Register how endpoints with `snapshot=True` get their caller: from a bearer token
+    (through a cache, without the database), or as a snapshot of a signed-in user."""
+    global _snapshot_loaders
+    _snapshot_loaders = (of_token, of_user)
+
+
+def api_user(*, snapshot: bool = False) -> Any:
+    """The caller: a bearer token wins; otherwise the browser session, with CSRF on writes.
+
+    With `snapshot`, a Caller bound to no session, and the request's session is left
+    with no transaction open (so a scan's write transaction begins only when it writes)."""
     header = request.headers.get("Authorization", "")
+    loaders = _snapshot_loaders if snapshot else (_token_loader, None)
+    if loaders is None or loaders[0] is None:
+        raise RuntimeError("no bearer token loader registered")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized()
-        if _token_loader is None:
-            raise RuntimeError("no bearer token loader registered")
-        user = _token_loader(token.strip())
+        user = loaders[0](token.strip())
         if user is None:
             raise Unauthorized()
         g.api_token = token.strip()
@@ -112,7 +127,11 @@ def api_user() -> Any:
     if current_user.is_authenticated:
         if request.method not in SAFE_METHODS:
             current_app.extensions["csrf"].protect()
-        return current_user._get_current_object()
+        user = current_user._get_current_object()
+        if loaders[1] is None:
+            return user
+        web.end_transaction()
+        return loaders[1](user)
     raise Unauthorized()
 
 
@@ -168,12 +187,13 @@ def endpoint(
     status: int = 200,
     query: dict[str, str] | None = None,
     tag: str = "api",
+    snapshot: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a JSON endpoint and its documentation.
 
     `roles=None` means public. The view is called as view(user, [body,] **url_args) and
     returns a model instance, an ORM object (serialised through `response`), a dict, or a
-    Response.
+    Response. With `snapshot` (the scan path) the user is an accounts.domain.Caller.
     """
     allowed = None if roles is None else frozenset(roles)
     REGISTRY.append(
@@ -185,7 +205,7 @@ def endpoint(
         def handler(**kwargs: Any) -> Any:
             user = None
             if allowed is not None:
-                user = api_user()
+                user = api_user(snapshot=snapshot)
                 if user.role not in allowed:
                     raise Forbidden()
             args: list[Any] = [user]

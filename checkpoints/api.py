@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, request
+import orjson
+from flask import Response, current_app, request
 from flask_babel import gettext
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 import web
-from accounts.domain import OVERSIGHT_ROLES, Role
+from accounts.domain import OVERSIGHT_ROLES, Caller, Role
 from accounts.models import User
 from accounts.scoping import get_scoped
 from api.core import Page, endpoint, paginate, problem_body
@@ -113,11 +114,17 @@ def request_site(user: User) -> Checkpoint:
     body=ScanIn,
     response=ScanOut,
     tag="scans",
+    snapshot=True,
 )
-def record_scan(user: User, body: ScanIn) -> dict[str, Any]:
-    now = web.now()
-    cache = current_app.extensions.setdefault("trust_cache", keys.TrustCache())
-    return scanning.record_scan(web.db(), user, body, keys=cache.view(web.db(), now), now=now)
+def record_scan(user: Caller, body: ScanIn) -> Response:
+    reads = web.reads()
+    trusted = _trust_cache().view(reads, web.now())
+    recorded = scanning.record(web.db(), user, body, keys=trusted, clock=web.now, reads=reads)
+    return Response(orjson.dumps(recorded.response), mimetype="application/json")
+
+
+def _trust_cache() -> keys.TrustCache:
+    return current_app.extensions.setdefault("trust_cache", keys.TrustCache())
 
 
 class LivePassOut(BaseModel):
@@ -193,12 +200,12 @@ def _item_problem(exc: DomainError) -> dict[str, Any]:
     body=ScanBatchIn,
     response=ScanBatchOut,
     tag="scans",
+    snapshot=True,
 )
-def record_batch(user: User, body: ScanBatchIn) -> dict[str, Any]:
+def record_batch(user: Caller, body: ScanBatchIn) -> dict[str, Any]:
     """Each item is recorded as it happened, in the order of the phones' clocks, in its
     own transaction: a bad item gets its problem and the good ones are kept."""
-    session, now = web.db(), web.now()
-    cache = current_app.extensions.setdefault("trust_cache", keys.TrustCache())
+    session, reads, now = web.db(), web.reads(), web.now()
     answers: list[dict[str, Any] | None] = [None] * len(body.items)
     parsed = []
     for index, raw in enumerate(body.items):
@@ -215,27 +222,25 @@ def record_batch(user: User, body: ScanBatchIn) -> dict[str, Any]:
             parsed.append((item.scanned_at, index, item))
     for _at, index, item in sorted(parsed, key=lambda entry: (entry[0], entry[1])):
         scan_id = str(item.scan_id)
-        first = session.execute(
-            select(Scan.officer_id, Scan.response).where(Scan.scan_id == scan_id)
-        ).one_or_none()
-        if first is not None and first.officer_id == user.id:
-            answers[index] = {"scan_id": scan_id, "status": "duplicate", "result": first.response}
-            continue
         device = scanning.DeviceVerdict(item.decision, item.event, item.scanned_at)
         try:
-            result = scanning.record_scan(
-                session, user, item, keys=cache.view(session, now), now=now, device=device
+            recorded = scanning.record(
+                session,
+                user,
+                item,
+                keys=_trust_cache().view(reads, now),
+                clock=web.now,
+                device=device,
+                reads=reads,
             )
         except DomainError as exc:
             session.rollback()
             answers[index] = {"scan_id": scan_id, "status": "error", "problem": _item_problem(exc)}
             continue
+        result = recorded.response
         conflict = "offline_conflict" in [*result["reasons"], *result["anomalies"]]
-        answers[index] = {
-            "scan_id": scan_id,
-            "status": "conflict" if conflict else "recorded",
-            "result": result,
-        }
+        status = "duplicate" if recorded.retry else "conflict" if conflict else "recorded"
+        answers[index] = {"scan_id": scan_id, "status": status, "result": result}
     return {"items": answers}
 
 

@@ -1,19 +1,23 @@
-"""Recording scans: the hot path. One transaction per scan: idempotency check, pass row
-lock, the pure decision, trip and anomaly changes, the immutable scan row, the audit entry."""
+"""Recording scans: the hot path, and the corrections to it (annulment).
+
+One short write transaction per scan (see `record`); the ORM serves everything else."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, exists, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 import audit
 from accounts.domain import EnterpriseStatus, Role
-from accounts.models import User
+from accounts.models import Enterprise, User
 from checkpoints import events
 from checkpoints.domain import (
     OPEN_STATES,
@@ -30,98 +34,13 @@ from checkpoints.domain import (
     replay,
 )
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
-from checkpoints.schemas import ScanIn, ScanOut, ScanPass, ScanTrip
+from checkpoints.schemas import ScanIn
 from errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from fleet.domain import normalise_plate
+from fleet.models import Driver, Vehicle
 from passes.models import Pass
+from privacy import mask_name
 from trust import tokens
-
-
-def _is_assigned(session: Session, user: User, checkpoint: Checkpoint) -> bool:
-    if user.role == Role.ENTERPRISE:
-        return checkpoint.kind == "site" and checkpoint.enterprise_id == user.enterprise_id
-    return bool(
-        session.scalar(
-            select(officer_checkpoint.c.user_id).where(
-                officer_checkpoint.c.user_id == user.id,
-                officer_checkpoint.c.checkpoint_id == checkpoint.id,
-            )
-        )
-    )
-
-
-def _locked_pass(session: Session, **where: Any) -> Pass | None:
-    """The pass with what the verdict shows, its row locked against concurrent scans."""
-    stmt = (
-        select(Pass)
-        .filter_by(**where)
-        .options(
-            joinedload(Pass.vehicle, innerjoin=True),
-            joinedload(Pass.driver, innerjoin=True),
-            joinedload(Pass.destination, innerjoin=True),
-            joinedload(Pass.enterprise, innerjoin=True),
-        )
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=Pass)
-    return session.scalars(stmt).unique().one_or_none()
-
-
-def _find_pass(
-    session: Session, data: ScanIn, keys: dict[int, tokens.TrustedKey], now: datetime
-) -> tuple[Pass | None, str | None]:
-    """The scanned pass, or the reason it cannot be trusted."""
-    if data.code:
-        token = tokens.token_from_text(data.code)
-        if token is None:
-            return None, "malformed"
-        try:
-            claims = tokens.verify(token, keys, now)
-        except tokens.TokenRejected as exc:
-            return None, exc.reason
-        found = _locked_pass(session, id=claims.pass_id)
-        if found is not None and found.vehicle.plate != claims.plate:
-            return None, "bad_signature"
-        return found, None
-    # Manual entry: the number and the plate must both match.
-    try:
-        plate = normalise_plate(data.plate or "")
-    except ValueError:
-        return None, "not_found"
-    found = _locked_pass(session, number=(data.number or "").strip())
-    if found is None or found.vehicle.plate != plate:
-        return None, "not_found"
-    return found, None
-
-
-def _live(p: Pass) -> LivePass:
-    return LivePass(
-        id=p.id,
-        status=p.status,
-        valid_from=p.valid_from,
-        valid_until=p.valid_until,
-        max_trips=p.max_trips,
-        trips_used=p.trips_used,
-        destination_enterprise_id=p.destination_enterprise_id,
-        route=tuple(p.route_checkpoint_ids or ()),
-        enterprise_suspended=p.enterprise.status == EnterpriseStatus.SUSPENDED,
-    )
-
-
-def _open_trip(session: Session, pass_id: int) -> Trip | None:
-    return session.scalars(
-        select(Trip).where(Trip.pass_id == pass_id, Trip.state.in_(OPEN_STATES))
-    ).one_or_none()
-
-
-def _stamp(trip: Trip, event: str, at: datetime, checkpoint_id: int) -> None:
-    if event == Event.ENTRY:
-        trip.entered_at, trip.entry_checkpoint_id, trip.state = at, checkpoint_id, TripState.ENTERED
-    elif event == Event.ARRIVAL:
-        trip.arrived_at, trip.arrival_checkpoint_id = at, checkpoint_id
-        trip.state = TripState.ARRIVED
-    elif event == Event.EXIT:
-        trip.exited_at, trip.exit_checkpoint_id, trip.state = at, checkpoint_id, TripState.EXITED
 
 
 def raise_anomaly(session: Session, trip: Trip, kind: str, now: datetime) -> Anomaly | None:
@@ -144,42 +63,280 @@ def raise_anomaly(session: Session, trip: Trip, kind: str, now: datetime) -> Ano
     return anomaly
 
 
-def _apply(
-    session: Session,
-    p: Pass,
-    open_trip: Trip | None,
-    outcome: Outcome,
-    checkpoint_id: int,
-    now: datetime,
-) -> Trip | None:
+# ---------------------------------------------------------------------------------------
+# The hot path. Core statements, built once; what they read is judged by the pure
+# decide(). Before anything is locked: the caller (from the token cache), the signature
+# (cached trust list) and one read answering a retried scan_id and finding the checkpoint
+# and the caller's assignment. Then the write transaction: the pass and what the verdict
+# shows (its row locked), its open trip, the clock, the decision, and its few writes.
+
+_pass, _trip, _scan = Pass.__table__, Trip.__table__, Scan.__table__
+_anomaly, _checkpoint = Anomaly.__table__, Checkpoint.__table__
+_vehicle, _driver = Vehicle.__table__, Driver.__table__
+_applicant, _destination = Enterprise.__table__.alias("applicant"), Enterprise.__table__.alias()
+_one = select(literal(1).label("one")).subquery("one")
+
+# A retry's first answer, the checkpoint, and whether the caller is assigned to it.
+_BEFORE = select(
+    _scan.c.officer_id.label("first_officer"),
+    _scan.c.response.label("first_response"),
+    _checkpoint.c.id,
+    _checkpoint.c.code,
+    _checkpoint.c.kind,
+    _checkpoint.c.enterprise_id,
+    _checkpoint.c.active,
+    exists()
+    .where(
+        officer_checkpoint.c.user_id == bindparam("user_id"),
+        officer_checkpoint.c.checkpoint_id == _checkpoint.c.id,
+    )
+    .label("officer_assigned"),
+).select_from(
+    _one.outerjoin(_scan, _scan.c.scan_id == bindparam("scan_id")).outerjoin(
+        _checkpoint, _checkpoint.c.id == bindparam("checkpoint_id")
+    )
+)
+
+_PASS_COLUMNS = (
+    _pass.c.id,
+    _pass.c.number,
+    _pass.c.status,
+    _pass.c.enterprise_id,
+    _pass.c.valid_from,
+    _pass.c.valid_until,
+    _pass.c.max_trips,
+    _pass.c.trips_used,
+    _pass.c.destination_enterprise_id,
+    _pass.c.route_checkpoint_ids,
+    _pass.c.cargo,
+    _pass.c.category,
+    _vehicle.c.plate,
+    _driver.c.name.label("driver_name"),
+    _applicant.c.status.label("enterprise_status"),
+    _destination.c.name.label("destination_name"),
+)
+_PASS_FROM = (
+    _pass.join(_vehicle, _vehicle.c.id == _pass.c.vehicle_id)
+    .join(_driver, _driver.c.id == _pass.c.driver_id)
+    .join(_applicant, _applicant.c.id == _pass.c.enterprise_id)
+    .join(_destination, _destination.c.id == _pass.c.destination_enterprise_id)
+)
+_OPEN_TRIP_COLUMNS = (
+    _trip.c.id.label("trip_id"),
+    _trip.c.seq.label("trip_seq"),
+    _trip.c.state.label("trip_state"),
+    _trip.c.arrived_at.label("trip_arrived_at"),
+)
+_is_open = _trip.c.state.in_([str(s) for s in OPEN_STATES])
+# SQLite: the transaction holds the database's write lock, so one joined read sees the
+# pass and its open trip as they stand.
+_PASS_AND_TRIP = select(*_PASS_COLUMNS, *_OPEN_TRIP_COLUMNS).select_from(
+    _PASS_FROM.outerjoin(_trip, and_(_trip.c.pass_id == _pass.c.id, _is_open))
+)
+# PostgreSQL: the pass row is locked first. The open trip is read by a second statement:
+# a row lock waited for re-reads the locked row only, so a trip opened by the scan that
+# held the lock would be missing from a join in the same statement.
+_PASS_LOCKED = select(*_PASS_COLUMNS).select_from(_PASS_FROM).with_for_update(of=_pass)
+_OPEN_TRIP = select(*_OPEN_TRIP_COLUMNS).where(_trip.c.pass_id == bindparam("pass_id"), _is_open)
+
+_SCAN_INSERT = _scan.insert()
+_TRIP_INSERT = _trip.insert()
+_PASS_COUNT_TRIP = (
+    _pass.update()
+    .where(_pass.c.id == bindparam("pass_id"))
+    .values(trips_used=_pass.c.trips_used + 1)
+)
+
+
+def _trip_update(*columns: str) -> Any:
+    values = {c: bindparam(c) for c in columns}
+    return _trip.update().where(_trip.c.id == bindparam("trip_id")).values(values)
+
+
+_TRIP_CLOSE = _trip_update("state")
+
+
+def _anomaly_insert(dialect: str) -> Any:
+    """Adds an anomaly once per trip and kind; returns its id only when it is new."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(_anomaly)
+        .on_conflict_do_nothing(index_elements=["trip_id", "kind"])
+        .returning(_anomaly.c.id)
+    )
+
+
+_ANOMALY_INSERT = {name: _anomaly_insert(name) for name in ("postgresql", "sqlite")}
+
+
+@dataclass(frozen=True)
+class _Before:
+    first: tuple[int, dict[str, Any]] | None
+    place: Place | None
+    code: str
+    active: bool
+    assigned: bool
+
+
+def _before(reads: Session, user: Any, data: ScanIn, scan_id: str) -> _Before:
+    row = (
+        reads.connection()
+        .execute(
+            _BEFORE,
+            {"user_id": user.id, "scan_id": scan_id, "checkpoint_id": data.checkpoint_id},
+        )
+        .one()
+    )
+    first = (row.first_officer, row.first_response) if row.first_officer is not None else None
+    if row.id is None:
+        return _Before(first, None, "", False, False)
+    place = Place(row.id, row.kind, row.enterprise_id)
+    if user.role == Role.ENTERPRISE:
+        assigned = row.kind == "site" and row.enterprise_id == user.enterprise_id
+    else:
+        assigned = bool(row.officer_assigned)
+    return _Before(first, place, row.code, bool(row.active), assigned)
+
+
+def _answer_retry(first: tuple[int, dict[str, Any]], user: Any) -> dict[str, Any]:
+    officer_id, response = first
+    if officer_id != user.id:
+        raise Conflict(N_("This scan_id was already used by another scanner."))
+    return response
+
+
+def _claims(
+    data: ScanIn, keys: dict[int, tokens.TrustedKey], now: datetime
+) -> tuple[Any, str | None]:
+    """Which pass the scan names (by "id" or "number", and the key), the plate it must
+    carry and the reason to give if it does not; or why the code cannot be trusted."""
+    if data.code:
+        token = tokens.token_from_text(data.code)
+        if token is None:
+            return None, "malformed"
+        try:
+            claims = tokens.verify(token, keys, now)
+        except tokens.TokenRejected as exc:
+            return None, exc.reason
+        return ("id", claims.pass_id, claims.plate, "bad_signature"), None
+    # Manual entry: the number and the plate must both match.
+    try:
+        plate = normalise_plate(data.plate or "")
+    except ValueError:
+        return None, "not_found"
+    return ("number", (data.number or "").strip(), plate, "not_found"), None
+
+
+_PASS_BY = {
+    "id": _PASS_AND_TRIP.where(_pass.c.id == bindparam("key")),
+    "number": _PASS_AND_TRIP.where(_pass.c.number == bindparam("key")),
+}
+_PASS_LOCKED_BY = {
+    "id": _PASS_LOCKED.where(_pass.c.id == bindparam("key")),
+    "number": _PASS_LOCKED.where(_pass.c.number == bindparam("key")),
+}
+_NO_TRIP = {"trip_id": None, "trip_seq": None, "trip_state": None, "trip_arrived_at": None}
+
+
+def _read_pass(session: Session, by: str, key: Any) -> Any:
+    """The pass row and its open trip (columns trip_*), the pass locked; None if missing."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return connection.execute(_PASS_BY[by], {"key": key}).one_or_none()
+    found = connection.execute(_PASS_LOCKED_BY[by], {"key": key}).one_or_none()
+    if found is None:
+        return None
+    trip = connection.execute(_OPEN_TRIP, {"pass_id": found.id}).one_or_none()
+    return SimpleNamespace(**found._asdict(), **(trip._asdict() if trip else _NO_TRIP))
+
+
+def _live_of(row: Any) -> LivePass:
+    return LivePass(
+        id=row.id,
+        status=row.status,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        max_trips=row.max_trips,
+        trips_used=row.trips_used,
+        destination_enterprise_id=row.destination_enterprise_id,
+        route=tuple(row.route_checkpoint_ids or ()),
+        enterprise_suspended=row.enterprise_status == EnterpriseStatus.SUSPENDED,
+    )
+
+
+@dataclass
+class _TripNow:
+    id: int
+    seq: int | None
+    state: str
+
+
+_STAMPS = {
+    Event.ENTRY: ("entered_at", "entry_checkpoint_id", TripState.ENTERED),
+    Event.ARRIVAL: ("arrived_at", "arrival_checkpoint_id", TripState.ARRIVED),
+    Event.EXIT: ("exited_at", "exit_checkpoint_id", TripState.EXITED),
+}
+_TRIP_STAMP = {event: _trip_update(*columns[:2], "state") for event, columns in _STAMPS.items()}
+
+
+def _stamp_values(event: str, at: datetime, checkpoint_id: int) -> dict[str, Any]:
+    moment, where, state = _STAMPS[Event(event)]
+    return {moment: at, where: checkpoint_id, "state": str(state)}
+
+
+def _add_anomaly(session: Session, row: Any, trip_id: int, kind: str, now: datetime) -> None:
+    connection = session.connection()
+    values = {
+        "trip_id": trip_id,
+        "pass_id": row.id,
+        "enterprise_id": row.enterprise_id,
+        "kind": str(kind),
+        "detected_at": now,
+    }
+    anomaly_id = connection.execute(_ANOMALY_INSERT[connection.dialect.name], values).scalar()
+    if anomaly_id is not None:
+        events.anomaly_raised.send(Anomaly(id=anomaly_id, **values), session=session, now=now)
+
+
+def _write_trip(
+    session: Session, row: Any, outcome: Outcome, checkpoint_id: int, at: datetime
+) -> _TripNow | None:
+    """The trip changes the outcome implies (its anomalies too); the trip as it stands."""
     if not outcome.allowed:
         return None
-    trip = open_trip
-    if outcome.closes_previous and open_trip is not None:
-        open_trip.state = TripState.EXITED
-        raise_anomaly(session, open_trip, AnomalyKind.NO_EXIT, now)
-        session.flush()
+    connection = session.connection()
+    trip = _TripNow(row.trip_id, row.trip_seq, row.trip_state) if row.trip_id else None
+    stamp = (
+        _stamp_values(outcome.event, at, checkpoint_id) if outcome.event and outcome.stamps else {}
+    )
+    if outcome.closes_previous and trip is not None:
+        connection.execute(_TRIP_CLOSE, {"trip_id": trip.id, "state": str(TripState.EXITED)})
+        _add_anomaly(session, row, trip.id, AnomalyKind.NO_EXIT, at)
     if outcome.opens_trip:
+        seq = None
         if outcome.counts_trip:
-            p.trips_used += 1
-        trip = Trip(
-            pass_id=p.id,
-            enterprise_id=p.enterprise_id,
-            plate=p.vehicle.plate,
-            seq=p.trips_used if outcome.counts_trip else None,
-            state=TripState.ENTERED,
-            opened_at=now,
-        )
-        session.add(trip)
-    if trip is not None and outcome.event and outcome.stamps:
-        _stamp(trip, outcome.event, now, checkpoint_id)
-    session.flush()
+            connection.execute(_PASS_COUNT_TRIP, {"pass_id": row.id})
+            seq = row.trips_used + 1
+        values = {
+            "pass_id": row.id,
+            "enterprise_id": row.enterprise_id,
+            "plate": row.plate,
+            "seq": seq,
+            "state": str(TripState.ENTERED),
+            "opened_at": at,
+            **stamp,
+        }
+        trip_id = connection.execute(_TRIP_INSERT, values).inserted_primary_key[0]
+        trip = _TripNow(trip_id, seq, values["state"])
+    elif trip is not None and stamp:
+        connection.execute(_TRIP_STAMP[Event(outcome.event)], {"trip_id": trip.id, **stamp})
+        trip.state = stamp["state"]
     for kind in outcome.anomalies:
-        raise_anomaly(session, trip, kind, now)
+        _add_anomaly(session, row, trip.id, kind, at)
     return trip
 
 
-def _shows_everything(outcome: Outcome, p: Pass, user: User, checkpoint: Checkpoint) -> bool:
+def _shows_everything(outcome: Outcome, row: Any, user: Any, place: Place) -> bool:
     """An allowed scan shows the whole pass; a denial shows the scanner no more than the
     public status page, unless an officer denies it at the pass's own destination. So a
     rival enterprise with a site of its own learns nothing by scanning others' passes."""
@@ -187,51 +344,60 @@ def _shows_everything(outcome: Outcome, p: Pass, user: User, checkpoint: Checkpo
         return True
     if user.role == Role.ENTERPRISE:
         return False
-    return checkpoint.enterprise_id == p.destination_enterprise_id
+    return place.enterprise_id == row.destination_enterprise_id
 
 
-def _pass_view(p: Pass, full: bool) -> ScanPass:
-    if not full:  # what GET /P/<token> shows
-        return ScanPass(
-            number=p.number,
-            plate=p.vehicle.plate,
-            driver_name=p.driver.name_masked,
-            destination_enterprise=p.destination.name,
-            valid_until=p.valid_until,
+def _iso(moment: datetime) -> str:
+    """A UTC moment as the API writes it (as pydantic does: 'Z' for UTC)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _pass_view(row: Any, full: bool, trips_used: int) -> dict[str, Any]:
+    """ScanPass, as JSON. A denial outside the destination shows what GET /P/<token> shows."""
+    shown = {
+        "number": row.number,
+        "plate": row.plate,
+        "driver_name": row.driver_name if full else mask_name(row.driver_name),
+        "destination_enterprise": row.destination_name,
+        "valid_until": _iso(row.valid_until),
+        "id": None,
+        "cargo": None,
+        "category": None,
+        "max_trips": None,
+        "trips_used": None,
+    }
+    if full:
+        shown.update(
+            id=row.id,
+            cargo=row.cargo,
+            category=row.category,
+            max_trips=row.max_trips,
+            trips_used=trips_used,
         )
-    return ScanPass(
-        id=p.id,
-        number=p.number,
-        plate=p.vehicle.plate,
-        driver_name=p.driver.name,
-        cargo=p.cargo,
-        category=p.category,
-        destination_enterprise=p.destination.name,
-        valid_until=p.valid_until,
-        max_trips=p.max_trips,
-        trips_used=p.trips_used,
-    )
+    return shown
 
 
 def _response(
-    data: ScanIn,
+    scan_id: str,
     outcome: Outcome,
-    p: Pass | None,
-    trip: Trip | None,
+    reasons: list[str],
+    shown: dict[str, Any] | None,
+    trip: _TripNow | None,
     now: datetime,
-    *,
-    full: bool,
+    offline: bool,
 ) -> dict[str, Any]:
-    return ScanOut(
-        scan_id=str(data.scan_id),
-        decision=outcome.decision,
-        event=outcome.event,
-        reasons=list(outcome.reasons),
-        anomalies=list(outcome.anomalies),
-        pass_=_pass_view(p, full) if p is not None else None,
-        trip=ScanTrip(id=trip.id, seq=trip.seq, state=trip.state) if trip else None,
-        recorded_at=now,
-    ).model_dump(mode="json", by_alias=True)
+    """ScanOut, as JSON (tests/web/test_scan_path.py holds the two to the same output)."""
+    return {
+        "scan_id": scan_id,
+        "decision": outcome.decision,
+        "event": outcome.event,
+        "reasons": reasons,
+        "anomalies": list(outcome.anomalies),
+        "pass": shown,
+        "trip": {"id": trip.id, "seq": trip.seq, "state": trip.state} if trip else None,
+        "recorded_at": _iso(now),
+        "offline": offline,
+    }
 
 
 @dataclass(frozen=True)
@@ -249,100 +415,126 @@ CLOCK_FLAG = timedelta(minutes=5)
 QUEUE_FLAG = timedelta(days=7)
 
 
-def record_scan(
+@dataclass(frozen=True)
+class Recorded:
+    response: dict[str, Any]
+    retry: bool  # the scan_id was recorded before: this is its first answer
+
+
+def record(
     session: Session,
-    user: User,
+    user: Any,
     data: ScanIn,
     *,
     keys: dict[int, tokens.TrustedKey],
-    now: datetime,
+    clock: Callable[[], datetime],
     device: DeviceVerdict | None = None,
-) -> dict[str, Any]:
-    """Decide and record one scan; the same scan_id again returns the first answer.
+    reads: Session | None = None,
+) -> Recorded:
+    """Decide and record one scan, in one short write transaction on `session`.
+
+    `user` needs only id, role and enterprise_id (accounts.domain.Caller). `reads` serves
+    what is read before the write transaction begins (on SQLite a read-only session, so
+    the database's write lock is taken only once there is something to write); by
+    default `session`. `clock` is read once the pass is locked, so the times recorded for
+    one pass follow the order its scans commit in.
 
     With `device` (an offline scan synced later) the decision is the server's at the
     device's time, and the scan is recorded as the phone decided it (domain.offline_outcome):
     trips are stamped with the device's time, conflicts raise `offline_conflict`."""
+    reads = reads or session
     scan_id = str(data.scan_id)
     if not data.code and not (data.number and data.plate):
         raise ValidationFailed.one("code", N_("Scan a code, or enter the pass number and plate."))
     # A retry is answered from the stored scan before anything is verified, locked or
     # written; two copies racing each other meet at the scan's unique index below.
-    first = _recorded(session, scan_id, user)
-    if first is not None:
-        return first
-    checkpoint = session.get(Checkpoint, data.checkpoint_id)
-    if checkpoint is None or not checkpoint.active:
+    before = _before(reads, user, data, scan_id)
+    if reads is not session:
+        reads.close()
+    if before.first is not None:
+        return Recorded(_answer_retry(before.first, user), retry=True)
+    if before.place is None or not before.active:
         raise ValidationFailed.one("checkpoint_id", N_("No such checkpoint."))
-    at = device.at if device else now  # when it happened
-    assigned = _is_assigned(session, user, checkpoint)
+    place = before.place
     # The signature is judged with today's trust list (a phone clock a little behind must
     # not make a fresh key look unknown); validity, with the time the scan happened.
-    p, token_reason = _find_pass(session, data, keys, now) if assigned else (None, None)
-    open_trip = _open_trip(session, p.id) if p is not None else None
-    live = _live(p) if p is not None else None
-    seen_trip = (
-        OpenTrip(open_trip.id, open_trip.seq, open_trip.arrived_at is not None)
-        if open_trip
-        else None
-    )
-    outcome = decide(
-        token_reason=token_reason,
-        live=live,
-        open_trip=seen_trip,
-        place=Place(checkpoint.id, checkpoint.kind, checkpoint.enterprise_id),
-        now=at,
-        assigned=assigned,
-        direction=data.direction,
-        deny_reason=data.deny_reason,
-    )
-    if device is not None:
-        outcome = offline_outcome(
-            outcome,
-            device_decision=device.decision,
-            device_event=device.event,
+    named, token_reason = _claims(data, keys, clock()) if before.assigned else (None, None)
+    row = None
+    try:
+        if named is not None:
+            by, key, plate, mismatch = named
+            row = _read_pass(session, by, key)
+            if row is not None and row.plate != plate:
+                row, token_reason = None, mismatch
+        now = clock()  # after the lock: see the docstring
+        at = device.at if device else now  # when it happened
+        live = _live_of(row) if row is not None else None
+        seen_trip = (
+            OpenTrip(row.trip_id, row.trip_seq, row.trip_arrived_at is not None)
+            if row is not None and row.trip_id is not None
+            else None
+        )
+        outcome = decide(
+            token_reason=token_reason,
             live=live,
             open_trip=seen_trip,
+            place=place,
+            now=at,
+            assigned=before.assigned,
+            direction=data.direction,
+            deny_reason=data.deny_reason,
         )
-    reasons = list(outcome.reasons)
-    if device is not None:
-        if p is None and outcome.allowed:  # a phone let through what the server cannot find
-            outcome = replace(outcome, decision="deny", event=None, anomalies=())
-            reasons = [token_reason or "not_found", "offline_conflict"]
-        if device.at - now > CLOCK_FLAG or now - device.at > QUEUE_FLAG:
-            reasons.append("device_clock")
-    trip = _apply(session, p, open_trip, outcome, checkpoint.id, at) if p is not None else None
-    full = p is not None and _shows_everything(outcome, p, user, checkpoint)
-    response = _response(data, replace(outcome, reasons=tuple(reasons)), p, trip, now, full=full)
-    response["offline"] = device is not None  # (ScanOut.offline)
-    scan = Scan(
-        scan_id=scan_id,
-        pass_id=p.id if p else None,
-        trip_id=trip.id if trip else None,
-        checkpoint_id=checkpoint.id,
-        officer_id=user.id,
-        event=outcome.event or "none",
-        decision=outcome.decision,
-        reasons=reasons,
-        direction=data.direction,
-        scanned_at=data.scanned_at or now,
-        recorded_at=now,
-        offline=device is not None,
-        response=response,
-    )
-    session.add(scan)
-    try:
-        session.flush()
-        audit.record(
-            session,
+        if device is not None:
+            outcome = offline_outcome(
+                outcome,
+                device_decision=device.decision,
+                device_event=device.event,
+                live=live,
+                open_trip=seen_trip,
+            )
+        reasons = list(outcome.reasons)
+        if device is not None:
+            if row is None and outcome.allowed:  # a phone let through what the server cannot find
+                outcome = replace(outcome, decision="deny", event=None, anomalies=())
+                reasons = [token_reason or "not_found", "offline_conflict"]
+            if device.at - now > CLOCK_FLAG or now - device.at > QUEUE_FLAG:
+                reasons.append("device_clock")
+        trip = _write_trip(session, row, outcome, place.id, at) if row is not None else None
+        shown = None
+        if row is not None:
+            counted = trip is not None and outcome.opens_trip and outcome.counts_trip
+            full = _shows_everything(outcome, row, user, place)
+            shown = _pass_view(row, full, row.trips_used + counted)
+        response = _response(scan_id, outcome, reasons, shown, trip, now, device is not None)
+        connection = session.connection()
+        scan_pk = connection.execute(
+            _SCAN_INSERT,
+            {
+                "scan_id": scan_id,
+                "pass_id": row.id if row is not None else None,
+                "trip_id": trip.id if trip else None,
+                "checkpoint_id": place.id,
+                "officer_id": user.id,
+                "event": outcome.event or "none",
+                "decision": outcome.decision,
+                "reasons": reasons,
+                "direction": data.direction,
+                "scanned_at": data.scanned_at or now,
+                "recorded_at": now,
+                "offline": device is not None,
+                "response": response,
+            },
+        ).inserted_primary_key[0]
+        audit.append(
+            connection,
             actor_id=user.id,
             action=f"scan.{outcome.decision}",
             object_type="scan",
-            object_id=scan.id,
+            object_id=scan_pk,
             data={
-                "checkpoint": checkpoint.code,
+                "checkpoint": before.code,
                 "event": outcome.event,
-                "pass": p.id if p else None,
+                "pass": row.id if row is not None else None,
                 "reasons": list(outcome.reasons),
             },
             now=now,
@@ -352,24 +544,21 @@ def record_scan(
         # The same scan_id committed meanwhile (the same scan sent twice at once): answer
         # as the first time. Any other clash wrote nothing and is the scanner's to retry.
         session.rollback()
-        first = _recorded(session, scan_id, user)
+        first = _recorded(reads, scan_id)
+        if reads is not session:
+            reads.close()
         if first is None:
             message = N_("The pass changed while this scan was recorded; scan again.")
             raise Conflict(message) from None
-        return first
-    return response
+        return Recorded(_answer_retry(first, user), retry=True)
+    return Recorded(response, retry=False)
 
 
-def _recorded(session: Session, scan_id: str, user: User) -> dict[str, Any] | None:
-    """The answer given to `scan_id`, only for the scanner who sent it."""
-    found = session.execute(
+def _recorded(reads: Session, scan_id: str) -> tuple[int, dict[str, Any]] | None:
+    found = reads.execute(
         select(Scan.officer_id, Scan.response).where(Scan.scan_id == scan_id)
     ).one_or_none()
-    if found is None:
-        return None
-    if found.officer_id != user.id:
-        raise Conflict(N_("This scan_id was already used by another scanner."))
-    return found.response
+    return (found.officer_id, found.response) if found is not None else None
 
 
 def annul_scan(session: Session, user: User, scan_id: str, reason: str, *, now: datetime) -> Scan:

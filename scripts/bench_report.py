@@ -59,6 +59,21 @@ def rate(r: dict) -> str:
     return f"{r['rps']:.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms"
 
 
+def sealing(d: dict | None) -> str:
+    if not d:
+        return "—"
+    return f"p50 {d['p50']:.2f} s, p99 {d['p99']:.2f} s, max {d['max']:.2f} s ({d['n']:,} entries)"
+
+
+def invariants(d: dict | None) -> str:
+    if not d:
+        return "—"
+    return (
+        f"hold: {d['scans']:,} scans each audited, one open trip per pass at most, trips_used"
+        f" = trips, log verifies ({d['audit_entries']:,} entries, nothing pending)"
+    )
+
+
 def report(folder: Path) -> str:
     approve, scan, history = load(folder, "approve"), load(folder, "scan"), load(folder, "history")
     audit_log = load(folder, "audit")
@@ -67,7 +82,7 @@ def report(folder: Path) -> str:
         "",
         f"Written on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from the last `make bench` run (the"
         " soak section from the last `make soak`); each section's figures come from one run."
-        " The load generator shares the machine with the server.",
+        " The scans' load generator, wrk (in C), shares the two cores with the server.",
         "",
         *machine(),
     ]
@@ -77,9 +92,11 @@ def report(folder: Path) -> str:
     lines += ["", "## Scans under gunicorn", ""]
     if scan:
         any_run = next(iter(scan.values()))
+        two = load(folder, "scan2")
         lines += [
             f"`scripts/bench_scan.py`: gunicorn {any_run['workers']} workers, "
-            f"{any_run['clients']} closed-loop clients, {any_run['seconds']:.0f} s per phase.",
+            f"{any_run['clients']} connections from wrk, {any_run['seconds']:.0f} s per phase;"
+            " the half rate paced by a delay between each connection's requests.",
             "",
             "| | SQLite | PostgreSQL |",
             "|---|---|---|",
@@ -90,7 +107,20 @@ def report(folder: Path) -> str:
             f"| scans at half the peak rate | {cells(scan, lambda s: rate(s['half']))} |",
             f"| ratio scan / no-op | {cells(scan, lambda s: str(s['ratio_scan']))} |",
             f"| ratio smallest write / no-op | {cells(scan, lambda s: str(s['ratio_write']))} |",
+            "| audit sealing delay of the peak's scans | "
+            + cells(scan, lambda s: sealing(s.get("sealing")))
+            + " |",
+            "| invariants after the run | "
+            + cells(scan, lambda s: invariants(s.get("invariants")))
+            + " |",
         ]
+        if two:
+            lines += [
+                "| **gunicorn 2 workers**: no-op | " + cells(two, lambda s: rate(s["noop"])) + " |",
+                f"| 2 workers: scans, peak | {cells(two, lambda s: rate(s['scan']))} |",
+                f"| 2 workers: ratio scan / no-op | {cells(two, lambda s: str(s['ratio_scan']))} |",
+                f"| 2 workers: scans at half the peak | {cells(two, lambda s: rate(s['half']))} |",
+            ]
     if approve:
         lines += [
             "",

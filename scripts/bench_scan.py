@@ -8,17 +8,18 @@ at half the peak rate. Uses DATABASE_URL if set (e.g. PostgreSQL), else a temp S
 from __future__ import annotations
 
 import argparse
+import bisect
 import http.client
 import json
 import os
+import random
+import shutil
 import socket
-import statistics
 import subprocess
 import sys
-import threading
+import tempfile
 import time
-import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,94 +65,224 @@ def seed(app, passes: int) -> tuple[str, int, list[str], str]:
     return raw, j.gate.id, codes, reviewer
 
 
+WRK = shutil.which("wrk") or "/usr/bin/wrk"  # make bench installs it (Debian's package)
+WRK_SCRIPT = r"""
+local kind, token, gate, nonce, delay_ms = "%(kind)s", "%(token)s", %(gate)d, %(nonce)d, %(delay)d
+local codes, threads, counter = {}, {}, 0
+errors = 0  -- globals: read by done() through thread:get, and tid set by setup()
+
+setup = function(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+init = function(args)
+  for line in io.lines("%(codes)s") do table.insert(codes, line) end
+  tid = tonumber(tid) or 0
+end
+
+request = function()
+  counter = counter + 1
+  if kind == "noop" then
+    return wrk.format("GET", "/api/v1/health")
+  end
+  local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}
+  if kind == "write" then
+    return wrk.format("POST", "/api/v1/notifications/read", headers, '{"ids": []}')
+  end
+  -- a UUID no other request of the run uses: the run, the thread, the request
+  local id = string.format("%%08x-%%04x-4000-8000-%%012x", nonce, tid, counter)
+  local code = codes[((counter * #threads + tid) %% #codes) + 1]
+  local body = string.format('{"scan_id":"%%s","checkpoint_id":%%d,"code":"%%s"}', id, gate, code)
+  return wrk.format("POST", "/api/v1/scans", headers, body)
+end
+
+response = function(status, headers, body)
+  if status ~= 200 then errors = errors + 1 end
+end
+
+%(delay_function)s
+
+done = function(summary, latency, requests)
+  local bad = 0
+  for _, thread in ipairs(threads) do bad = bad + thread:get("errors") end
+  local e = summary.errors
+  io.write(string.format(
+    'WRK {"n": %%d, "us": %%d, "p50": %%d, "p99": %%d, "bad": %%d, "socket": %%d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    bad, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
 class Load:
-    """Closed-loop clients (as fast as they can) or open-loop ones (a fixed total rate)."""
+    """wrk, a load generator in C in its own process (two threads), so the clients take as
+    little as possible of the two cores the server runs on. Closed loop (as fast as the
+    server answers), or paced: each connection waits between requests for a total rate."""
 
     def __init__(self, port: int, token: str, gate: int, codes: list[str], reviewer: str):
-        self.port, self.token, self.gate, self.codes = port, token, gate, codes
-        self.reviewer = reviewer
-
-    def _request(self, conn: http.client.HTTPConnection, kind: str, code: str) -> float:
-        started = time.perf_counter()
-        if kind == "noop":
-            conn.request("GET", "/api/v1/health")
-        elif kind == "write":
-            # The smallest authenticated write: token, JSON body, one UPDATE, a commit.
-            conn.request(
-                "POST",
-                "/api/v1/notifications/read",
-                body='{"ids": []}',
-                headers={
-                    "Content-Type": "application/json",
-                    "Authorization": f"Bearer {self.reviewer}",
-                },
-            )
-        else:
-            body = json.dumps(
-                {"scan_id": str(uuid.uuid4()), "checkpoint_id": self.gate, "code": code}
-            )
-            conn.request(
-                "POST",
-                "/api/v1/scans",
-                body=body,
-                headers={
-                    "Content-Type": "application/json",
-                    "Authorization": f"Bearer {self.token}",
-                },
-            )
-        response = conn.getresponse()
-        response.read()
-        if response.status != 200:
-            raise RuntimeError(f"{kind}: HTTP {response.status}")
-        return time.perf_counter() - started
+        self.port, self.token, self.gate, self.reviewer = port, token, gate, reviewer
+        self.codes = Path(tempfile.mkdtemp()) / "codes.txt"
+        self.codes.write_text("\n".join(codes) + "\n")
+        self.scans = self.scan_runs = 0  # acknowledged (HTTP 200) scans, all runs
 
     def run(self, kind: str, clients: int, seconds: float, rate: float | None = None) -> dict:
-        latencies: list[float] = []
-        errors: list[str] = []
-        lock = threading.Lock()
-        deadline = time.perf_counter() + seconds
-        interval = clients / rate if rate else 0.0
-
-        def client(index: int) -> None:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            mine = self.codes[index::clients] or self.codes
-            # Open loop: clients take turns, evenly spaced, instead of firing in bursts.
-            n, next_at = 0, time.perf_counter() + interval * index / clients
-            while time.perf_counter() < deadline:
-                if interval:
-                    next_at += interval
-                    pause = next_at - time.perf_counter()
-                    if pause > 0:
-                        time.sleep(pause)
-                try:
-                    took = self._request(conn, kind, mine[n % len(mine)])
-                except Exception as exc:  # noqa: BLE001 - counted and reported
-                    with lock:
-                        errors.append(str(exc))
-                    conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-                    continue
-                n += 1
-                with lock:
-                    latencies.append(took)
-            conn.close()
-
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-        started = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - started
-        latencies.sort()
-        q = statistics.quantiles(latencies, n=100) if len(latencies) > 100 else [0.0] * 99
-        return {
-            "rps": len(latencies) / elapsed,
-            "p50": q[49] * 1000,
-            "p99": q[98] * 1000,
-            "n": len(latencies),
-            "errors": len(errors),
+        delay = int(1000 * clients / rate) if rate else 0
+        script = Path(tempfile.mkdtemp()) / f"{kind}.lua"
+        script.write_text(
+            WRK_SCRIPT
+            % {
+                "kind": kind,
+                "token": self.reviewer if kind == "write" else self.token,
+                "gate": self.gate,
+                "nonce": random.getrandbits(32),
+                "delay": delay,
+                "codes": self.codes,
+                "delay_function": f"delay = function() return {delay} end" if delay else "",
+            }
+        )
+        out = subprocess.run(
+            [
+                WRK,
+                "--threads",
+                "2",
+                "--connections",
+                str(clients),
+                "--duration",
+                f"{seconds:g}s",
+                "--timeout",
+                "30s",
+                "--script",
+                str(script),
+                f"http://127.0.0.1:{self.port}",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        line = next((x for x in out.stdout.splitlines() if x.startswith("WRK ")), None)
+        if out.returncode or line is None:
+            raise SystemExit(f"wrk failed: {out.stdout}{out.stderr}")
+        r = json.loads(line[4:])
+        result = {
+            "rps": r["n"] / (r["us"] / 1e6),
+            "p50": r["p50"] / 1000,
+            "p99": r["p99"] / 1000,
+            "n": r["n"] - r["bad"],
+            "errors": r["bad"] + r["socket"],
         }
+        if kind == "scan":
+            self.scans += r["n"] - r["bad"]
+            self.scan_runs += 1
+        return result
+
+
+def wait_for_sealing(app, limit: float = 30.0) -> float:
+    """Seconds until the servers' sequencers left nothing pending (they run in gunicorn)."""
+    from trust.auditlog import has_pending
+
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        with app.extensions["read_sessions"]() as session:
+            if not has_pending(session):
+                return time.monotonic() - started
+        time.sleep(0.1)
+    raise SystemExit(f"INVARIANT BROKEN: audit entries still pending after {limit:.0f} s")
+
+
+def sealing_delays(app, since: datetime, until: datetime) -> dict:
+    """How long the scans' audit entries written in [since, until] waited to be sealed:
+    from the entry's time to the signing time of the first checkpoint that covers it."""
+    from sqlalchemy import select
+
+    from audit import AuditCheckpoint, AuditEntry
+
+    with app.extensions["read_sessions"]() as session:
+        entries = session.execute(
+            select(AuditEntry.seq, AuditEntry.at).where(
+                AuditEntry.action.like("scan.%"), AuditEntry.at.between(since, until)
+            )
+        ).all()
+        heads = session.execute(
+            select(AuditCheckpoint.size, AuditCheckpoint.at).order_by(AuditCheckpoint.size)
+        ).all()
+    sizes = [h.size for h in heads]
+    delays = sorted(
+        (heads[bisect.bisect_left(sizes, e.seq)].at - e.at).total_seconds() for e in entries
+    )
+    if not delays:
+        return {"n": 0, "p50": 0.0, "p99": 0.0, "max": 0.0}
+    return {
+        "n": len(delays),
+        "p50": delays[len(delays) // 2],
+        "p99": delays[min(len(delays) - 1, int(len(delays) * 0.99))],
+        "max": delays[-1],
+    }
+
+
+def check_invariants(app, acknowledged: int, in_flight: int) -> dict:
+    """What must hold after any load, checked in the database; exits loudly if one breaks."""
+    from sqlalchemy import func, select
+
+    from audit import AuditEntry
+    from checkpoints.domain import OPEN_STATES, TripState
+    from checkpoints.models import Scan, Trip
+    from passes.models import Pass
+    from trust import auditlog
+    from trust.context import audit_log
+
+    broken = []
+    with app.extensions["read_sessions"]() as session:
+        scans = session.scalar(select(func.count()).select_from(Scan))
+        # wrk stops with up to one request per connection unanswered: recorded, not counted
+        if not acknowledged <= scans <= acknowledged + in_flight:
+            broken.append(f"{acknowledged} scans acknowledged (+{in_flight}), {scans} recorded")
+        two_open = session.scalars(
+            select(Trip.pass_id)
+            .where(Trip.state.in_(OPEN_STATES))
+            .group_by(Trip.pass_id)
+            .having(func.count() > 1)
+        ).all()
+        if two_open:
+            broken.append(f"passes with two open trips: {two_open[:10]}")
+        counted = (
+            select(Trip.pass_id, func.count().label("n"))
+            .where(Trip.seq.is_not(None), Trip.state != TripState.VOID)
+            .group_by(Trip.pass_id)
+            .subquery()
+        )
+        miscounted = session.scalars(
+            select(Pass.id)
+            .outerjoin(counted, counted.c.pass_id == Pass.id)
+            .where(Pass.trips_used != func.coalesce(counted.c.n, 0))
+        ).all()
+        if miscounted:
+            broken.append(f"passes whose trips_used is not their trips: {miscounted[:10]}")
+        over = session.scalars(select(Pass.id).where(Pass.trips_used > Pass.max_trips)).all()
+        if over:
+            broken.append(f"passes over max_trips: {over[:10]}")
+        audited = set(
+            session.scalars(
+                select(AuditEntry.object_id).where(
+                    AuditEntry.object_type == "scan", AuditEntry.action.like("scan.%")
+                )
+            )
+        )
+        unaudited = [i for i in session.scalars(select(Scan.id)) if str(i) not in audited]
+        if unaudited:
+            broken.append(f"{len(unaudited)} scans without their audit entry")
+        settings = audit_log(app)
+        verified = auditlog.verify(session, settings.keys, settings.origin)
+        if not verified.ok or verified.pending:
+            broken.append(f"audit log: {verified}")
+    if broken:
+        raise SystemExit("INVARIANT BROKEN: " + "; ".join(broken))
+    return {
+        "ok": True,
+        "scans": scans,
+        "audit_entries": verified.entries,
+        "checkpoints": verified.checkpoints,
+    }
 
 
 def main() -> None:
@@ -208,7 +339,9 @@ def main() -> None:
         load.run("scan", args.clients, 2)
         noop = load.run("noop", args.clients, args.seconds)
         write = load.run("write", args.clients, args.seconds)
+        peak_from = datetime.now(UTC)
         scan = load.run("scan", args.clients, args.seconds)
+        peak_until = datetime.now(UTC)
         half = load.run("scan", args.clients, args.seconds, rate=scan["rps"] / 2)
         soak = []
         started = time.monotonic()
@@ -222,9 +355,12 @@ def main() -> None:
                 f"workers {minute['workers_rss_mib']:.0f} MiB",
                 flush=True,
             )
+        drained = wait_for_sealing(app)
     finally:
         server.terminate()
         server.wait()
+    delays = sealing_delays(app, peak_from, peak_until)
+    invariants = check_invariants(app, load.scans, load.scan_runs * args.clients)
     print(
         f"database: {engine.dialect.name}; gunicorn {args.workers} workers; "
         f"{args.clients} clients; {args.seconds:.0f} s per phase; {os.cpu_count()} cores"
@@ -240,6 +376,16 @@ def main() -> None:
             f"  ({r['n']} ok, {r['errors']} errors)"
         )
     print(f"ratio scan/no-op: {scan['rps'] / noop['rps']:.2f}")
+    print(
+        f"audit sealing delay at peak: p50 {delays['p50']:.2f} s  p99 {delays['p99']:.2f} s  "
+        f"max {delays['max']:.2f} s ({delays['n']} entries); nothing pending "
+        f"{drained:.1f} s after the load"
+    )
+    print(
+        f"invariants hold: {invariants['scans']} scans, each audited; no pass with two open "
+        f"trips, trips_used = trips, none over max_trips; log verifies "
+        f"({invariants['audit_entries']} entries, {invariants['checkpoints']} checkpoints)"
+    )
     save_json(
         args.json,
         {
@@ -254,6 +400,8 @@ def main() -> None:
             "ratio_scan": round(scan["rps"] / noop["rps"], 2),
             "ratio_write": round(write["rps"] / noop["rps"], 2),
             "soak": soak,
+            "sealing": delays,
+            "invariants": invariants,
         },
     )
     print(f"ratio smallest authenticated write/no-op: {write['rps'] / noop['rps']:.2f}")

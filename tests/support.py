@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from accounts import services
 from accounts.domain import EnterpriseStatus, Role, credit_code_check_char
@@ -258,3 +259,23 @@ def audit_log_verifies(app: Flask) -> Any:
         result = auditlog.verify(session, settings.keys, settings.origin)
     assert result.pending == 0, result
     return result
+
+
+class Statements:
+    """The SQL the app sends while the block runs, upper-cased on one line each; with
+    `flagged`, as (read_only, statement): whether it ran on a read-only connection."""
+
+    def __init__(self, engine: Any, *, flagged: bool = False):
+        self.engine, self.flagged, self.seen = engine, flagged, []
+
+    def __enter__(self) -> list[Any]:
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self.seen
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sql = " ".join(statement.split()).upper()
+        read_only = bool(conn.get_execution_options().get("read_only"))
+        self.seen.append((read_only, sql) if self.flagged else sql)

@@ -342,15 +342,15 @@ def world(make):
 
     with make.session() as session:
         # Leaving without an entry scan: a trip, a scan and a no_entry anomaly to point at.
-        scanned = scanning.record_scan(
+        scanned = scanning.record(
             session,
             users["officer"],
             ScanIn(
                 scan_id=uuid.uuid4(), checkpoint_id=gate.id, code=approved.code, direction="exit"
             ),
             keys=keys.trusted_keys(session, now()),
-            now=now(),
-        )
+            clock=now,
+        ).response
         anomaly = session.scalar(select(Anomaly.id))
     sequencer(make.app).tick()  # the audit log's entries so far, in a signed checkpoint
     return {

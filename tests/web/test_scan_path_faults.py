@@ -6,12 +6,12 @@ from dataclasses import replace
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from checkpoints import scanning
 from checkpoints.models import Anomaly, Scan, Trip
-from tests.support import api_token
+from tests.support import Statements, api_token
 from trust import tokens
 
 
@@ -34,23 +34,6 @@ def gate(client, make):
     return p, scan
 
 
-class Statements:
-    """The SQL the app sends while the block runs."""
-
-    def __init__(self, engine):
-        self.engine, self.seen = engine, []
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._record)
-        return self.seen
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._record)
-
-    def _record(self, _conn, _cursor, statement, *_args):
-        self.seen.append(" ".join(statement.split()).upper())
-
-
 def test_a_retry_is_answered_from_the_stored_scan_before_any_work(app, gate):
     p, scan = gate
     scan_id = str(uuid.uuid4())
@@ -70,7 +53,7 @@ def test_a_clash_at_commit_is_a_clear_conflict_and_writes_nothing(app, gate, db,
     def clash(*_args, **_kwargs):
         raise IntegrityError("INSERT ...", {}, Exception("a constraint"))
 
-    monkeypatch.setattr(scanning.audit, "record", clash)
+    monkeypatch.setattr(scanning.audit, "append", clash)
     body = scan(p.code, status=409)
     assert body["detail"]
     db.rollback()

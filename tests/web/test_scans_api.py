@@ -241,7 +241,7 @@ def test_concurrent_scans_at_two_gates_open_one_trip_and_lose_nothing(app, loop,
                 trusted = keys.trusted_keys(session, now())
                 data = ScanIn(scan_id=uuid.uuid4(), checkpoint_id=gate.id, code=loop["pass"].code)
                 results.append(
-                    scanning.record_scan(session, officer, data, keys=trusted, now=now())
+                    scanning.record(session, officer, data, keys=trusted, clock=now).response
                 )
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
