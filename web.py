@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
@@ -181,6 +182,21 @@ def page_number(limit: int = 100_000) -> int:
     """The `page` query argument of an HTML list: a positive whole number, else 1."""
     raw = request.args.get("page", "1")
     return min(int(raw), limit) if raw.isdigit() and int(raw) > 0 else 1
+
+
+@dataclass(frozen=True)
+class Paged:
+    rows: list[Any]
+    page: int
+    has_next: bool
+
+
+def page_of(stmt: Any, per_page: int) -> Paged:
+    """The page of `stmt` an HTML list asks for (?page=), and whether another follows:
+    one row more than a page is read instead of counting them all."""
+    page = page_number()
+    rows = list(db().scalars(stmt.limit(per_page + 1).offset((page - 1) * per_page)))
+    return Paged(rows[:per_page], page, len(rows) > per_page)
 
 
 # Browsers drop tabs and line breaks inside URLs and read a backslash as a slash, so

@@ -66,9 +66,8 @@ def users() -> Any:
     stmt = select(User).order_by(User.username)
     if role in set(Role):
         stmt = stmt.where(User.role == role)
-    page = web.page_number()
-    rows = web.db().scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
-    users = rows[:PER_PAGE]
+    listed = web.page_of(stmt, PER_PAGE)
+    users = listed.rows
     gates: list[Any] = []
     assigned: dict[int, set[int]] = {}
     for _receiver, (places, chosen) in events.officer_places.send(web.db(), users=users):
@@ -81,8 +80,8 @@ def users() -> Any:
         form=form,
         users=users,
         role=role,
-        page=page,
-        has_next=len(rows) > PER_PAGE,
+        page=listed.page,
+        has_next=listed.has_next,
         role_labels=ROLE_LABELS,
         action=ActionForm(),
     ), status
@@ -160,15 +159,14 @@ def enterprises() -> Any:
             Enterprise.name.contains(query, autoescape=True)
             | (Enterprise.credit_code == query.upper())
         )
-    page = web.page_number()
-    rows = web.db().scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
+    listed = web.page_of(stmt, PER_PAGE)
     return render_template(
         "admin/enterprises.html",
-        enterprises=rows[:PER_PAGE],
+        enterprises=listed.rows,
         status=status,
         q=query,
-        page=page,
-        has_next=len(rows) > PER_PAGE,
+        page=listed.page,
+        has_next=listed.has_next,
         action=ActionForm(),
     )
 

@@ -31,13 +31,11 @@ def _listing(model: type[Vehicle] | type[Driver], search_column: Any, order: Any
         stmt = stmt.where(
             search_column.startswith(q.upper() if model is Vehicle else q, autoescape=True)
         )
-    page = web.page_number()
-    rows = web.db().scalars(stmt.order_by(order).limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE))
-    rows = list(rows)
+    listed = web.page_of(stmt.order_by(order), PER_PAGE)
     return {
-        "rows": rows[:PER_PAGE],
-        "has_next": len(rows) > PER_PAGE,
-        "page": page,
+        "rows": listed.rows,
+        "has_next": listed.has_next,
+        "page": listed.page,
         "archived": archived,
         "q": q,
         "action": ActionForm(),

@@ -57,21 +57,16 @@ def index() -> Any:
     counts = dict(web.db().execute(counts_stmt).all())
     if status in set(PassStatus):
         stmt = stmt.where(Pass.status == status)
-    page = web.page_number()
-    rows = list(
-        web.db().scalars(
-            stmt.order_by(Pass.id.desc()).limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)
-        )
-    )
+    listed = web.page_of(stmt.order_by(Pass.id.desc()), PER_PAGE)
     enterprise = current_user.enterprise if current_user.role == Role.ENTERPRISE else None
     return render_template(
         "passes/index.html",
-        passes=rows[:PER_PAGE],
-        has_next=len(rows) > PER_PAGE,
-        page=page,
+        passes=listed.rows,
+        has_next=listed.has_next,
+        page=listed.page,
         counts=counts,
         status=status,
-        sms=_latest_sms([p.id for p in rows]),
+        sms=_latest_sms([p.id for p in listed.rows]),
         now=web.now(),
         categories=CATEGORIES,
         action=ActionForm(),

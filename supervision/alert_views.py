@@ -142,15 +142,12 @@ def settings_page() -> Any:
 @bp.get("/notifications")
 @web.roles_required(*OVERSIGHT_ROLES)
 def inbox_page() -> Any:
-    session = web.db()
-    page = web.page_number()
-    stmt = alerts.inbox(current_user)
-    rows = session.scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
+    listed = web.page_of(alerts.inbox(current_user), PER_PAGE)
     return render_template(
         "supervision/notifications.html",
-        notifications=rows[:PER_PAGE],
-        page=page,
-        more=len(rows) > PER_PAGE,
+        notifications=listed.rows,
+        page=listed.page,
+        more=listed.has_next,
         form=ActionForm(),
     )
 

@@ -304,15 +304,14 @@ PER_PAGE = 50
 def page() -> Any:
     """Browse the log, see its latest signed checkpoint, verify it on demand."""
     stmt, errors = web.filtered(entries_query, request.args)
-    page_number = web.page_number()
-    rows = list(web.db().scalars(stmt.limit(PER_PAGE + 1).offset((page_number - 1) * PER_PAGE)))
+    listed = web.page_of(stmt, PER_PAGE)
     verification = run_verification() if request.method == "POST" else None
     checkpoint = latest_checkpoint()
     return render_template(
         "supervision/audit.html",
-        entries=rows[:PER_PAGE],
-        has_next=len(rows) > PER_PAGE,
-        page=page_number,
+        entries=listed.rows,
+        has_next=listed.has_next,
+        page=listed.page,
         args=request.args,
         errors=errors,
         checkpoint=checkpoint,

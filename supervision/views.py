@@ -79,24 +79,20 @@ def trips() -> Any:
     """Trip history: search, sort, page; each row opens its timeline."""
     tz = current_app.config["TIMEZONE"]
     stmt, errors = web.filtered(lambda a: history.search(a, current_user, tz=tz), request.args)
-    page = web.page_number()
-    rows = list(
-        web.db().scalars(
-            stmt.options(
-                selectinload(Trip.pass_),
-                selectinload(Trip.entry_checkpoint),
-                selectinload(Trip.exit_checkpoint),
-            )
-            .limit(PER_PAGE + 1)
-            .offset((page - 1) * PER_PAGE)
-        )
+    listed = web.page_of(
+        stmt.options(
+            selectinload(Trip.pass_),
+            selectinload(Trip.entry_checkpoint),
+            selectinload(Trip.exit_checkpoint),
+        ),
+        PER_PAGE,
     )
     gates = web.db().execute(select(Checkpoint.id, Checkpoint.code).order_by(Checkpoint.code))
     return render_template(
         "supervision/trips.html",
-        trips=rows[:PER_PAGE],
-        has_next=len(rows) > PER_PAGE,
-        page=page,
+        trips=listed.rows,
+        has_next=listed.has_next,
+        page=listed.page,
         args=request.args,
         errors=errors,
         checkpoints=gates.all(),
