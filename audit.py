@@ -12,10 +12,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, ForeignKey, Integer, String
+from sqlalchemy import JSON, Connection, ForeignKey, Integer, String, bindparam
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from db import Base, UTCDateTime
+from db import Base, Prepared, UTCDateTime
 
 
 class AuditEntry(Base):
@@ -120,7 +120,11 @@ def _values(
     }
 
 
-_INSERT = AuditEntry.__table__.insert()
+_INSERT = Prepared(
+    AuditEntry.__table__.insert().values(
+        {c: bindparam(c) for c in ("at", "actor_id", "action", "object_type", "object_id", "data")}
+    )
+)
 
 
 def append(
@@ -134,4 +138,4 @@ def append(
     now: datetime,
 ) -> None:
     """`record`, as one INSERT on the caller's connection (the scan path uses no ORM)."""
-    connection.execute(_INSERT, _values(actor_id, action, object_type, object_id, data, now))
+    _INSERT(connection, **_values(actor_id, action, object_type, object_id, data, now))

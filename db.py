@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
 import time
+from collections import namedtuple
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 
 from errors import N_
@@ -59,9 +63,22 @@ class _WriteLock:
     lock and busy timeout, so correctness never depends on it."""
 
     POLL = 0.0005  # seconds between attempts while another writer holds it
+    # SQLite copies the write-ahead log back into the database (a checkpoint: up to a
+    # thousand pages and an fsync) inside the commit that fills it, which here would hold
+    # every other writer for milliseconds. Connections of the product turn that off and
+    # checkpoint every this many of the process's commits, once they have let go of the lock.
+    CHECKPOINT_EVERY = 100
 
     def __init__(self, path: str, timeout: float):
         self.path, self.timeout = path, timeout
+        self.commits = 0
+
+    def committed(self, dbapi_connection: Any) -> None:
+        self.commits += 1
+        if self.commits % self.CHECKPOINT_EVERY == 0:
+            # A failure (another checkpoint runs) leaves its pages to the next one.
+            with contextlib.suppress(sqlite3.Error):
+                dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
 
     def acquire(self, dbapi_connection: Any) -> None:
         fd = getattr(dbapi_connection, "write_lock_fd", None)
@@ -73,6 +90,7 @@ class _WriteLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 dbapi_connection.write_locked = True
+                dbapi_connection.write_lock = self
                 return
             except BlockingIOError:
                 if time.monotonic() > deadline:
@@ -85,6 +103,7 @@ class _Connection(sqlite3.Connection):
 
     write_lock_fd: int | None = None
     write_locked = False
+    write_lock: _WriteLock | None = None
 
     def _release(self) -> None:
         if self.write_locked:
@@ -92,10 +111,13 @@ class _Connection(sqlite3.Connection):
             fcntl.flock(self.write_lock_fd, fcntl.LOCK_UN)
 
     def commit(self) -> None:
+        wrote = self.write_locked
         try:
             super().commit()
         finally:
             self._release()
+        if wrote and self.write_lock is not None:
+            self.write_lock.committed(self)
 
     def rollback(self) -> None:
         try:
@@ -123,6 +145,8 @@ def _configure_sqlite(engine: Engine, write_lock: _WriteLock | None) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if write_lock is not None:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")  # see _WriteLock.CHECKPOINT_EVERY
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -160,6 +184,87 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # so after a database restart each process fails at most one request cleanly
     # (tests/integration/test_faults.py restarts PostgreSQL under load).
     return create_engine(url, pool_pre_ping=False, **kwargs)
+
+
+class Prepared:
+    """A Core statement compiled once per dialect and run on the driver's cursor.
+
+    For the scan path, where SQLAlchemy's per-execution work (the compiled cache, the
+    execution context, the result object: about 30 µs a statement) is most of what a
+    statement costs. Values go through the columns' own bind and result processors, so what
+    is stored and read is exactly what the ORM stores and reads; `before_cursor_execute`
+    listeners see the statement; driver errors are raised as SQLAlchemy raises them
+    (IntegrityError, and a dead connection invalidates the pool as usual).
+
+    The statement must name every bound value: an INSERT lists its columns with
+    `values()` (columns left out take their server defaults, never Python-side ones)."""
+
+    def __init__(self, statement: Executable):
+        self.statement = statement
+        self._forms: dict[str, _Form] = {}
+
+    def __call__(self, connection: Connection, **values: Any) -> list[Any]:
+        """Run it in `connection`'s transaction; the rows, as named tuples."""
+        dialect = connection.dialect
+        form = self._forms.get(dialect.name) or self._forms.setdefault(
+            dialect.name, _Form(self.statement, dialect)
+        )
+        parameters = form.parameters(values)
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            if connection.dispatch.before_cursor_execute:
+                connection.dispatch.before_cursor_execute(
+                    connection, cursor, form.sql, parameters, None, False
+                )
+            cursor.execute(form.sql, parameters)
+            described = cursor.description
+            rows = cursor.fetchall() if described else []
+        except dialect.loaded_dbapi.Error as exc:
+            connection._handle_dbapi_exception(exc, form.sql, parameters, cursor, None)
+        finally:
+            cursor.close()
+        return form.rows(rows, described) if rows else rows
+
+
+class _Form:
+    """One statement as one dialect runs it."""
+
+    def __init__(self, statement: Executable, dialect: Dialect):
+        compiled = statement.compile(dialect=dialect)
+        if "POSTCOMPILE" in compiled.string:
+            raise ValueError("Prepared statements take no expanding IN (); use or_()")
+        self.sql = compiled.string
+        self.defaults = compiled.construct_params(_check=False)
+        self.names = compiled.positiontup  # qmark dialects: the values' order
+        self.binds: dict[str, Callable[[Any], Any]] = dict(compiled._bind_processors)
+        self.columns = [(column[0], column[3]) for column in compiled._result_columns]
+        self.dialect = dialect
+        self.row = namedtuple("Row", [key for key, _ in self.columns], rename=True)
+        self.results: list[Callable[[Any], Any] | None] | None = None
+
+    def parameters(self, values: dict[str, Any]) -> Any:
+        unknown = values.keys() - self.defaults.keys()
+        if unknown:
+            raise TypeError(f"no such bound values: {sorted(unknown)}")
+        merged = {**self.defaults, **values}
+        for name, process in self.binds.items():
+            merged[name] = process(merged[name])  # None too, as SQLAlchemy does (JSON null)
+        return tuple(merged[name] for name in self.names) if self.names else merged
+
+    def rows(self, rows: list[Any], description: Any) -> list[Any]:
+        if self.results is None:
+            self.results = [
+                type_._cached_result_processor(self.dialect, described[1])
+                for (_, type_), described in zip(self.columns, description, strict=True)
+            ]
+        processors = [(i, p) for i, p in enumerate(self.results) if p is not None]
+        made = []
+        for row in rows:
+            row = list(row)
+            for i, process in processors:
+                row[i] = process(row[i])
+            made.append(self.row._make(row))
+        return made
 
 
 def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker:

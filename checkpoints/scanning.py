@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, literal, select
+from sqlalchemy import Connection, and_, bindparam, exists, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -35,6 +35,7 @@ from checkpoints.domain import (
 )
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from checkpoints.schemas import ScanIn
+from db import Prepared
 from errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from fleet.domain import normalise_plate
 from fleet.models import Driver, Vehicle
@@ -77,23 +78,25 @@ _applicant, _destination = Enterprise.__table__.alias("applicant"), Enterprise._
 _one = select(literal(1).label("one")).subquery("one")
 
 # A retry's first answer, the checkpoint, and whether the caller is assigned to it.
-_BEFORE = select(
-    _scan.c.officer_id.label("first_officer"),
-    _scan.c.response.label("first_response"),
-    _checkpoint.c.id,
-    _checkpoint.c.code,
-    _checkpoint.c.kind,
-    _checkpoint.c.enterprise_id,
-    _checkpoint.c.active,
-    exists()
-    .where(
-        officer_checkpoint.c.user_id == bindparam("user_id"),
-        officer_checkpoint.c.checkpoint_id == _checkpoint.c.id,
-    )
-    .label("officer_assigned"),
-).select_from(
-    _one.outerjoin(_scan, _scan.c.scan_id == bindparam("scan_id")).outerjoin(
-        _checkpoint, _checkpoint.c.id == bindparam("checkpoint_id")
+_BEFORE = Prepared(
+    select(
+        _scan.c.officer_id.label("first_officer"),
+        _scan.c.response.label("first_response"),
+        _checkpoint.c.id,
+        _checkpoint.c.code,
+        _checkpoint.c.kind,
+        _checkpoint.c.enterprise_id,
+        _checkpoint.c.active,
+        exists()
+        .where(
+            officer_checkpoint.c.user_id == bindparam("user_id"),
+            officer_checkpoint.c.checkpoint_id == _checkpoint.c.id,
+        )
+        .label("officer_assigned"),
+    ).select_from(
+        _one.outerjoin(_scan, _scan.c.scan_id == bindparam("scan_id")).outerjoin(
+            _checkpoint, _checkpoint.c.id == bindparam("checkpoint_id")
+        )
     )
 )
 
@@ -127,7 +130,7 @@ _OPEN_TRIP_COLUMNS = (
     _trip.c.state.label("trip_state"),
     _trip.c.arrived_at.label("trip_arrived_at"),
 )
-_is_open = _trip.c.state.in_([str(s) for s in OPEN_STATES])
+_is_open = or_(*(_trip.c.state == str(s) for s in OPEN_STATES))  # no expanding IN: Prepared
 # SQLite: the transaction holds the database's write lock, so one joined read sees the
 # pass and its open trip as they stand.
 _PASS_AND_TRIP = select(*_PASS_COLUMNS, *_OPEN_TRIP_COLUMNS).select_from(
@@ -137,30 +140,54 @@ _PASS_AND_TRIP = select(*_PASS_COLUMNS, *_OPEN_TRIP_COLUMNS).select_from(
 # a row lock waited for re-reads the locked row only, so a trip opened by the scan that
 # held the lock would be missing from a join in the same statement.
 _PASS_LOCKED = select(*_PASS_COLUMNS).select_from(_PASS_FROM).with_for_update(of=_pass)
-_OPEN_TRIP = select(*_OPEN_TRIP_COLUMNS).where(_trip.c.pass_id == bindparam("pass_id"), _is_open)
+_OPEN_TRIP = Prepared(
+    select(*_OPEN_TRIP_COLUMNS).where(_trip.c.pass_id == bindparam("pass_id"), _is_open)
+)
 
-_SCAN_INSERT = _scan.insert()
-_TRIP_INSERT = _trip.insert()
-_PASS_COUNT_TRIP = (
+
+def _insert(table: Any, *columns: str) -> Prepared:
+    values = {c: bindparam(c) for c in columns}
+    return Prepared(table.insert().values(values).returning(table.c.id))
+
+
+_SCAN_INSERT = _insert(
+    _scan,
+    "scan_id",
+    "pass_id",
+    "trip_id",
+    "checkpoint_id",
+    "officer_id",
+    "event",
+    "decision",
+    "reasons",
+    "direction",
+    "scanned_at",
+    "recorded_at",
+    "offline",
+    "response",
+)
+_PASS_COUNT_TRIP = Prepared(
     _pass.update()
     .where(_pass.c.id == bindparam("pass_id"))
     .values(trips_used=_pass.c.trips_used + 1)
 )
 
 
-def _trip_update(*columns: str) -> Any:
+def _trip_update(*columns: str) -> Prepared:
     values = {c: bindparam(c) for c in columns}
-    return _trip.update().where(_trip.c.id == bindparam("trip_id")).values(values)
+    return Prepared(_trip.update().where(_trip.c.id == bindparam("trip_id")).values(values))
 
 
 _TRIP_CLOSE = _trip_update("state")
 
 
-def _anomaly_insert(dialect: str) -> Any:
+def _anomaly_insert(dialect: str) -> Prepared:
     """Adds an anomaly once per trip and kind; returns its id only when it is new."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
+    columns = ("trip_id", "pass_id", "enterprise_id", "kind", "detected_at")
+    return Prepared(
         insert(_anomaly)
+        .values({c: bindparam(c) for c in columns})
         .on_conflict_do_nothing(index_elements=["trip_id", "kind"])
         .returning(_anomaly.c.id)
     )
@@ -178,15 +205,15 @@ class _Before:
     assigned: bool
 
 
-def _before(reads: Session, user: Any, data: ScanIn, scan_id: str) -> _Before:
-    row = (
-        reads.connection()
-        .execute(
-            _BEFORE,
-            {"user_id": user.id, "scan_id": scan_id, "checkpoint_id": data.checkpoint_id},
-        )
-        .one()
-    )
+def _before(reads: Session, separate: bool, user: Any, data: ScanIn, scan_id: str) -> _Before:
+    values = {"user_id": user.id, "scan_id": scan_id, "checkpoint_id": data.checkpoint_id}
+    if separate and not reads.in_transaction():
+        # SQLite's separate reader: one statement is its own snapshot, so no BEGIN and
+        # no ROLLBACK around it
+        with reads.get_bind().connect() as connection:
+            (row,) = _BEFORE(connection, **values)
+    else:
+        (row,) = _BEFORE(reads.connection(), **values)
     first = (row.first_officer, row.first_response) if row.first_officer is not None else None
     if row.id is None:
         return _Before(first, None, "", False, False)
@@ -228,26 +255,26 @@ def _claims(
 
 
 _PASS_BY = {
-    "id": _PASS_AND_TRIP.where(_pass.c.id == bindparam("key")),
-    "number": _PASS_AND_TRIP.where(_pass.c.number == bindparam("key")),
+    "id": Prepared(_PASS_AND_TRIP.where(_pass.c.id == bindparam("key"))),
+    "number": Prepared(_PASS_AND_TRIP.where(_pass.c.number == bindparam("key"))),
 }
 _PASS_LOCKED_BY = {
-    "id": _PASS_LOCKED.where(_pass.c.id == bindparam("key")),
-    "number": _PASS_LOCKED.where(_pass.c.number == bindparam("key")),
+    "id": Prepared(_PASS_LOCKED.where(_pass.c.id == bindparam("key"))),
+    "number": Prepared(_PASS_LOCKED.where(_pass.c.number == bindparam("key"))),
 }
 _NO_TRIP = {"trip_id": None, "trip_seq": None, "trip_state": None, "trip_arrived_at": None}
 
 
-def _read_pass(session: Session, by: str, key: Any) -> Any:
+def _read_pass(connection: Connection, by: str, key: Any) -> Any:
     """The pass row and its open trip (columns trip_*), the pass locked; None if missing."""
-    connection = session.connection()
     if connection.dialect.name != "postgresql":
-        return connection.execute(_PASS_BY[by], {"key": key}).one_or_none()
-    found = connection.execute(_PASS_LOCKED_BY[by], {"key": key}).one_or_none()
-    if found is None:
+        found = _PASS_BY[by](connection, key=key)
+        return found[0] if found else None
+    found = _PASS_LOCKED_BY[by](connection, key=key)
+    if not found:
         return None
-    trip = connection.execute(_OPEN_TRIP, {"pass_id": found.id}).one_or_none()
-    return SimpleNamespace(**found._asdict(), **(trip._asdict() if trip else _NO_TRIP))
+    trip = _OPEN_TRIP(connection, pass_id=found[0].id)
+    return SimpleNamespace(**found[0]._asdict(), **(trip[0]._asdict() if trip else _NO_TRIP))
 
 
 def _live_of(row: Any) -> LivePass:
@@ -277,6 +304,12 @@ _STAMPS = {
     Event.EXIT: ("exited_at", "exit_checkpoint_id", TripState.EXITED),
 }
 _TRIP_STAMP = {event: _trip_update(*columns[:2], "state") for event, columns in _STAMPS.items()}
+_TRIP_OPENS = ("pass_id", "enterprise_id", "plate", "seq", "state", "opened_at")
+# A new trip, stamped with the event that opened it (or none: an exit that opens no trip)
+_TRIP_INSERT = {
+    event: _insert(_trip, *_TRIP_OPENS, *(columns[:2] if columns else ()))
+    for event, columns in (*_STAMPS.items(), (None, None))
+}
 
 
 def _stamp_values(event: str, at: datetime, checkpoint_id: int) -> dict[str, Any]:
@@ -284,8 +317,9 @@ def _stamp_values(event: str, at: datetime, checkpoint_id: int) -> dict[str, Any
     return {moment: at, where: checkpoint_id, "state": str(state)}
 
 
-def _add_anomaly(session: Session, row: Any, trip_id: int, kind: str, now: datetime) -> None:
-    connection = session.connection()
+def _add_anomaly(
+    session: Session, connection: Connection, row: Any, trip_id: int, kind: str, now: datetime
+) -> None:
     values = {
         "trip_id": trip_id,
         "pass_id": row.id,
@@ -293,29 +327,33 @@ def _add_anomaly(session: Session, row: Any, trip_id: int, kind: str, now: datet
         "kind": str(kind),
         "detected_at": now,
     }
-    anomaly_id = connection.execute(_ANOMALY_INSERT[connection.dialect.name], values).scalar()
-    if anomaly_id is not None:
-        events.anomaly_raised.send(Anomaly(id=anomaly_id, **values), session=session, now=now)
+    added = _ANOMALY_INSERT[connection.dialect.name](connection, **values)
+    if added:
+        events.anomaly_raised.send(Anomaly(id=added[0].id, **values), session=session, now=now)
 
 
 def _write_trip(
-    session: Session, row: Any, outcome: Outcome, checkpoint_id: int, at: datetime
+    session: Session,
+    connection: Connection,
+    row: Any,
+    outcome: Outcome,
+    checkpoint_id: int,
+    at: datetime,
 ) -> _TripNow | None:
     """The trip changes the outcome implies (its anomalies too); the trip as it stands."""
     if not outcome.allowed:
         return None
-    connection = session.connection()
     trip = _TripNow(row.trip_id, row.trip_seq, row.trip_state) if row.trip_id else None
     stamp = (
         _stamp_values(outcome.event, at, checkpoint_id) if outcome.event and outcome.stamps else {}
     )
     if outcome.closes_previous and trip is not None:
-        connection.execute(_TRIP_CLOSE, {"trip_id": trip.id, "state": str(TripState.EXITED)})
-        _add_anomaly(session, row, trip.id, AnomalyKind.NO_EXIT, at)
+        _TRIP_CLOSE(connection, trip_id=trip.id, state=str(TripState.EXITED))
+        _add_anomaly(session, connection, row, trip.id, AnomalyKind.NO_EXIT, at)
     if outcome.opens_trip:
         seq = None
         if outcome.counts_trip:
-            connection.execute(_PASS_COUNT_TRIP, {"pass_id": row.id})
+            _PASS_COUNT_TRIP(connection, pass_id=row.id)
             seq = row.trips_used + 1
         values = {
             "pass_id": row.id,
@@ -326,13 +364,13 @@ def _write_trip(
             "opened_at": at,
             **stamp,
         }
-        trip_id = connection.execute(_TRIP_INSERT, values).inserted_primary_key[0]
-        trip = _TripNow(trip_id, seq, values["state"])
+        (inserted,) = _TRIP_INSERT[Event(outcome.event) if stamp else None](connection, **values)
+        trip = _TripNow(inserted.id, seq, values["state"])
     elif trip is not None and stamp:
-        connection.execute(_TRIP_STAMP[Event(outcome.event)], {"trip_id": trip.id, **stamp})
+        _TRIP_STAMP[Event(outcome.event)](connection, trip_id=trip.id, **stamp)
         trip.state = stamp["state"]
     for kind in outcome.anomalies:
-        _add_anomaly(session, row, trip.id, kind, at)
+        _add_anomaly(session, connection, row, trip.id, kind, at)
     return trip
 
 
@@ -448,7 +486,7 @@ def record(
         raise ValidationFailed.one("code", N_("Scan a code, or enter the pass number and plate."))
     # A retry is answered from the stored scan before anything is verified, locked or
     # written; two copies racing each other meet at the scan's unique index below.
-    before = _before(reads, user, data, scan_id)
+    before = _before(reads, reads is not session, user, data, scan_id)
     if reads is not session:
         reads.close()
     if before.first is not None:
@@ -461,9 +499,10 @@ def record(
     named, token_reason = _claims(data, keys, clock()) if before.assigned else (None, None)
     row = None
     try:
+        connection = session.connection()  # the write transaction (SQLite: its lock) begins
         if named is not None:
             by, key, plate, mismatch = named
-            row = _read_pass(session, by, key)
+            row = _read_pass(connection, by, key)
             if row is not None and row.plate != plate:
                 row, token_reason = None, mismatch
         now = clock()  # after the lock: see the docstring
@@ -499,32 +538,29 @@ def record(
                 reasons = [token_reason or "not_found", "offline_conflict"]
             if device.at - now > CLOCK_FLAG or now - device.at > QUEUE_FLAG:
                 reasons.append("device_clock")
-        trip = _write_trip(session, row, outcome, place.id, at) if row is not None else None
+        trip = _write_trip(session, connection, row, outcome, place.id, at) if row else None
         shown = None
         if row is not None:
             counted = trip is not None and outcome.opens_trip and outcome.counts_trip
             full = _shows_everything(outcome, row, user, place)
             shown = _pass_view(row, full, row.trips_used + counted)
         response = _response(scan_id, outcome, reasons, shown, trip, now, device is not None)
-        connection = session.connection()
-        scan_pk = connection.execute(
-            _SCAN_INSERT,
-            {
-                "scan_id": scan_id,
-                "pass_id": row.id if row is not None else None,
-                "trip_id": trip.id if trip else None,
-                "checkpoint_id": place.id,
-                "officer_id": user.id,
-                "event": outcome.event or "none",
-                "decision": outcome.decision,
-                "reasons": reasons,
-                "direction": data.direction,
-                "scanned_at": data.scanned_at or now,
-                "recorded_at": now,
-                "offline": device is not None,
-                "response": response,
-            },
-        ).inserted_primary_key[0]
+        ((scan_pk,),) = _SCAN_INSERT(
+            connection,
+            scan_id=scan_id,
+            pass_id=row.id if row is not None else None,
+            trip_id=trip.id if trip else None,
+            checkpoint_id=place.id,
+            officer_id=user.id,
+            event=outcome.event or "none",
+            decision=outcome.decision,
+            reasons=reasons,
+            direction=data.direction,
+            scanned_at=data.scanned_at or now,
+            recorded_at=now,
+            offline=device is not None,
+            response=response,
+        )
         audit.append(
             connection,
             actor_id=user.id,

@@ -1,8 +1,12 @@
 """Benchmark POST /api/v1/scans under gunicorn next to a no-op JSON endpoint, same server,
-same run. Prints requests/s and p50/p99 for both, the ratio scan/no-op, and p99 of scans
-at half the peak rate. Uses DATABASE_URL if set (e.g. PostgreSQL), else a temp SQLite.
+same run, and next to bare_scan.py (the same statements on the bare driver, no framework):
+the database's own bound. Rounds of the phases in turn; prints requests/s and p50/p99 of
+each, the ratios to the no-op (each round's, and their median), p99 of scans at half the
+peak rate, the audit log's sealing delay, and the invariants checked after the load.
+Uses DATABASE_URL if set (e.g. PostgreSQL), else a temp SQLite.
 
-    .venv/bin/python scripts/bench_scan.py [--clients 16] [--seconds 10] [--workers 4]
+    .venv/bin/python scripts/bench_scan.py [--clients 16] [--seconds 10] [--rounds 3]
+                                           [--workers 4] [--soak SECONDS] [--json FILE]
 """
 
 from __future__ import annotations
@@ -44,9 +48,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def seed(app, passes: int) -> tuple[str, int, list[str], str]:
-    """An officer's API token, the gate id, the QR texts of `passes` approved passes, and a
-    reviewer's API token (for the smallest authenticated write)."""
+def seed(app, passes: int, bare: int = 0) -> tuple[str, int, list[str], str, int, list[int]]:
+    """An officer's API token, the gate id, the QR texts of `passes` approved passes, a
+    reviewer's API token (for the smallest authenticated write), the officer's id and the
+    ids of `bare` more passes (for bare_scan.py, so the two servers' passes never meet)."""
     from accounts import services as accounts
     from db import utcnow
     from passes import context, services
@@ -54,20 +59,24 @@ def seed(app, passes: int) -> tuple[str, int, list[str], str]:
 
     j = jurisdiction(app)
     now, issuer = utcnow(), context.issuer()
-    for pass_id in submit_passes(j, passes, max_trips=100):
+    for pass_id in submit_passes(j, passes + bare, max_trips=100):
         services.approve_pass(j.session, pass_id, j.reviewer, now=now, issuer=issuer)
-    codes = [p.code for p in j.session.query(Pass).order_by(Pass.id)]
+    found = j.session.query(Pass).order_by(Pass.id).all()
+    codes, bare_ids = [p.code for p in found[:passes]], [p.id for p in found[passes:]]
     raw, _ = accounts.issue_api_token(j.session, j.officer, now=now, lifetime=timedelta(hours=2))
     reviewer, _ = accounts.issue_api_token(
         j.session, j.reviewer, now=now, lifetime=timedelta(hours=2)
     )
+    officer = j.officer.id
     j.session.close()
-    return raw, j.gate.id, codes, reviewer
+    return raw, j.gate.id, codes, reviewer, officer, bare_ids
 
 
+WRK_THREADS = 2
 WRK = shutil.which("wrk") or "/usr/bin/wrk"  # make bench installs it (Debian's package)
 WRK_SCRIPT = r"""
-local kind, token, gate, nonce, delay_ms = "%(kind)s", "%(token)s", %(gate)d, %(nonce)d, %(delay)d
+local kind, token, gate, nonce = "%(kind)s", "%(token)s", %(gate)d, %(nonce)d
+local officer, nthreads = %(officer)d, %(threads)d
 local codes, threads, counter = {}, {}, 0
 errors = 0  -- globals: read by done() through thread:get, and tid set by setup()
 
@@ -92,7 +101,14 @@ request = function()
   end
   -- a UUID no other request of the run uses: the run, the thread, the request
   local id = string.format("%%08x-%%04x-4000-8000-%%012x", nonce, tid, counter)
-  local code = codes[((counter * #threads + tid) %% #codes) + 1]
+  -- (each thread's Lua state is its own: `threads` is filled in the main state only)
+  local code = codes[((counter * nthreads + tid) %% #codes) + 1]
+  if kind == "bare" then
+    local body = string.format(
+      '{"scan_id":"%%s","pass_id":%%s,"checkpoint_id":%%d,"officer_id":%%d}',
+      id, code, gate, officer)
+    return wrk.format("POST", "/bare/scans", {["Content-Type"] = "application/json"}, body)
+  end
   local body = string.format('{"scan_id":"%%s","checkpoint_id":%%d,"code":"%%s"}', id, gate, code)
   return wrk.format("POST", "/api/v1/scans", headers, body)
 end
@@ -125,9 +141,16 @@ class Load:
         self.codes = Path(tempfile.mkdtemp()) / "codes.txt"
         self.codes.write_text("\n".join(codes) + "\n")
         self.scans = self.scan_runs = 0  # acknowledged (HTTP 200) scans, all runs
+        self.bare: tuple[int, int, Path] | None = None  # bare_scan.py: port, officer, ids
+
+    def serve_bare(self, port: int, officer: int, pass_ids: list[int]) -> None:
+        ids = Path(tempfile.mkdtemp()) / "ids.txt"
+        ids.write_text("\n".join(map(str, pass_ids)) + "\n")
+        self.bare = (port, officer, ids)
 
     def run(self, kind: str, clients: int, seconds: float, rate: float | None = None) -> dict:
         delay = int(1000 * clients / rate) if rate else 0
+        port, officer, codes = self.bare if kind == "bare" else (self.port, 0, self.codes)
         script = Path(tempfile.mkdtemp()) / f"{kind}.lua"
         script.write_text(
             WRK_SCRIPT
@@ -135,9 +158,10 @@ class Load:
                 "kind": kind,
                 "token": self.reviewer if kind == "write" else self.token,
                 "gate": self.gate,
+                "officer": officer,
+                "threads": WRK_THREADS,
                 "nonce": random.getrandbits(32),
-                "delay": delay,
-                "codes": self.codes,
+                "codes": codes,
                 "delay_function": f"delay = function() return {delay} end" if delay else "",
             }
         )
@@ -145,7 +169,7 @@ class Load:
             [
                 WRK,
                 "--threads",
-                "2",
+                str(WRK_THREADS),
                 "--connections",
                 str(clients),
                 "--duration",
@@ -154,7 +178,7 @@ class Load:
                 "30s",
                 "--script",
                 str(script),
-                f"http://127.0.0.1:{self.port}",
+                f"http://127.0.0.1:{port}",
             ],
             capture_output=True,
             text=True,
@@ -171,7 +195,7 @@ class Load:
             "n": r["n"] - r["bad"],
             "errors": r["bad"] + r["socket"],
         }
-        if kind == "scan":
+        if kind in ("scan", "bare"):
             self.scans += r["n"] - r["bad"]
             self.scan_runs += 1
         return result
@@ -285,14 +309,54 @@ def check_invariants(app, acknowledged: int, in_flight: int) -> dict:
     }
 
 
+def gunicorn(workers: int, port: int, env: dict, *app: str) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            *app,
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(100):
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("HEAD", "/")
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.terminate()
+    raise SystemExit(f"gunicorn did not start on port {port}")
+
+
+def middle(runs: list[dict]) -> dict:
+    """The round with the median rate: its own p50 and p99 go with it."""
+    return sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="no-op, write, scan and bare phases, in turn"
+    )
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--passes", type=int, default=200)
     parser.add_argument(
         "--soak", type=float, default=0, help="then scan at half the peak rate this many seconds"
+    )
+    parser.add_argument(
+        "--sequencer",
+        choices=("process", "thread"),
+        default="thread",
+        help="the audit log's sequencer in its own process (`flask audit sequencer`, as"
+        " docs/deploy.md runs it), or a thread in each server process",
     )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
@@ -300,7 +364,7 @@ def main() -> None:
     app, instance = bench_app()
     engine = app.extensions["engine"]
     with app.app_context():
-        token, gate, codes, reviewer = seed(app, args.passes)
+        token, gate, codes, reviewer, officer, bare_ids = seed(app, args.passes, args.passes)
     engine.dispose()
     env = {
         **os.environ,
@@ -308,40 +372,31 @@ def main() -> None:
         "SECRET_KEY": "bench-secret",
         "APP_ENV": "production",
         "INSTANCE_PATH": str(instance),
+        "AUDIT_SEQUENCER": "off" if args.sequencer == "process" else "thread",
     }
 
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "--workers",
-            str(args.workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "app:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    port, bare_port = free_port(), free_port()
+    server = gunicorn(args.workers, port, env, "app:create_app()")
+    bare_app = ("--pythonpath", "scripts", "bare_scan:application")
+    bare = gunicorn(args.workers, bare_port, env, *bare_app)
+    processes = [server, bare]
+    if args.sequencer == "process":
+        flask = [str(ROOT / ".venv/bin/flask"), "--app", "app", "audit", "sequencer"]
+        processes.append(subprocess.Popen(flask, cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
     try:
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request(
-                    "GET", "/api/v1/health"
-                )
-                break
-            except OSError:
-                time.sleep(0.1)
         load = Load(port, token, gate, codes, reviewer)
-        load.run("noop", args.clients, 2)  # warm-up
-        load.run("scan", args.clients, 2)
-        noop = load.run("noop", args.clients, args.seconds)
-        write = load.run("write", args.clients, args.seconds)
+        load.serve_bare(bare_port, officer, bare_ids)
+        for kind in ("noop", "scan", "bare"):  # warm-up
+            load.run(kind, args.clients, 2)
+        # Each round measures every kind once, in turn, so a slow spell of the machine
+        # falls on all of them; the ratios are each round's, their median reported.
+        rounds: dict[str, list[dict]] = {"noop": [], "write": [], "scan": [], "bare": []}
         peak_from = datetime.now(UTC)
-        scan = load.run("scan", args.clients, args.seconds)
+        for _ in range(args.rounds):
+            for kind, runs in rounds.items():
+                runs.append(load.run(kind, args.clients, args.seconds))
         peak_until = datetime.now(UTC)
+        scan = middle(rounds["scan"])
         half = load.run("scan", args.clients, args.seconds, rate=scan["rps"] / 2)
         soak = []
         started = time.monotonic()
@@ -357,25 +412,39 @@ def main() -> None:
             )
         drained = wait_for_sealing(app)
     finally:
-        server.terminate()
-        server.wait()
+        for process in processes:
+            process.terminate()
+            process.wait()
     delays = sealing_delays(app, peak_from, peak_until)
     invariants = check_invariants(app, load.scans, load.scan_runs * args.clients)
+
+    def ratios(kind: str) -> list[float]:
+        pairs = zip(rounds[kind], rounds["noop"], strict=True)
+        return [round(r["rps"] / n["rps"], 3) for r, n in pairs]
+
+    def ratio(kind: str) -> float:
+        return round(sorted(ratios(kind))[args.rounds // 2], 2)
+
+    noop, write, bare_scan = (middle(rounds[k]) for k in ("noop", "write", "bare"))
     print(
         f"database: {engine.dialect.name}; gunicorn {args.workers} workers; "
-        f"{args.clients} clients; {args.seconds:.0f} s per phase; {os.cpu_count()} cores"
+        f"{args.clients} clients; {args.rounds} rounds of {args.seconds:.0f} s phases; "
+        f"{os.cpu_count()} cores"
     )
     for name, r in (
         ("no-op GET /api/v1/health", noop),
         ("smallest authenticated write (mark read)", write),
         ("POST /api/v1/scans (peak)", scan),
+        ("bare DBAPI scan (bare_scan.py)", bare_scan),
         ("POST /api/v1/scans at half the peak rate", half),
     ):
         print(
             f"{name:44} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms"
             f"  ({r['n']} ok, {r['errors']} errors)"
         )
-    print(f"ratio scan/no-op: {scan['rps'] / noop['rps']:.2f}")
+    for kind in ("scan", "bare", "write"):
+        per_round = ", ".join(f"{x:.2f}" for x in ratios(kind))
+        print(f"ratio {kind}/no-op: {ratio(kind):.2f} (rounds: {per_round})")
     print(
         f"audit sealing delay at peak: p50 {delays['p50']:.2f} s  p99 {delays['p99']:.2f} s  "
         f"max {delays['max']:.2f} s ({delays['n']} entries); nothing pending "
@@ -393,18 +462,22 @@ def main() -> None:
             "workers": args.workers,
             "clients": args.clients,
             "seconds": args.seconds,
+            "rounds": args.rounds,
+            "sequencer": args.sequencer,
             "noop": noop,
             "write": write,
             "scan": scan,
+            "bare": bare_scan,
             "half": half,
-            "ratio_scan": round(scan["rps"] / noop["rps"], 2),
-            "ratio_write": round(write["rps"] / noop["rps"], 2),
+            "ratio_scan": ratio("scan"),
+            "ratio_bare": ratio("bare"),
+            "ratio_write": ratio("write"),
+            "ratios": {k: ratios(k) for k in ("scan", "bare", "write")},
             "soak": soak,
             "sealing": delays,
             "invariants": invariants,
         },
     )
-    print(f"ratio smallest authenticated write/no-op: {write['rps'] / noop['rps']:.2f}")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def main() -> None:
 
     app, _ = bench_app()
     with app.app_context():
-        token, gate, codes, reviewer = seed(app, args.requests + args.warmup)
+        token, gate, codes, reviewer, *_ = seed(app, args.requests + args.warmup)
     client = app.test_client()
     statements = [0]
     event.listen(

@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import model_validator
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 import audit
@@ -22,6 +22,7 @@ from accounts.schemas import Input, Mobile
 from checkpoints import events
 from checkpoints.domain import AnomalyKind
 from checkpoints.models import Anomaly, Trip
+from db import Prepared
 from errors import N_, ValidationFailed
 from passes.models import Pass
 from sms import outbox
@@ -99,17 +100,18 @@ def _on_anomaly_raised(anomaly: Anomaly, *, session: Session, now: datetime) -> 
 
 # Who listens for anomalies at all: one small Core read, as this runs inside every scan
 # that raises an anomaly (the ORM read of settings and users follows only when someone does).
-_SUBSCRIBED_KINDS = (
+_users = User.__table__
+_SUBSCRIBED_KINDS = Prepared(
     select(AlertSettings.__table__.c.kinds)
-    .join(User.__table__, User.__table__.c.id == AlertSettings.__table__.c.user_id)
-    .where(User.__table__.c.active.is_(True), User.__table__.c.role.in_(OVERSIGHT_ROLES))
+    .join(_users, _users.c.id == AlertSettings.__table__.c.user_id)
+    .where(_users.c.active.is_(True), or_(*(_users.c.role == r for r in OVERSIGHT_ROLES)))
 )
 
 
 def anomaly_raised(session: Session, anomaly: Anomaly, *, now: datetime) -> int:
     """Tell every subscriber of this kind, in the caller's transaction; returns how many."""
-    subscribed = session.connection().execute(_SUBSCRIBED_KINDS).scalars()
-    if not any(anomaly.kind in (kinds or []) for kinds in subscribed):
+    subscribed = _SUBSCRIBED_KINDS(session.connection())
+    if not any(anomaly.kind in (row.kinds or []) for row in subscribed):
         return 0
     listeners = [(s, u) for s, u in _listeners(session) if anomaly.kind in (s.kinds or [])]
     trip = session.get(Trip, anomaly.trip_id)

@@ -110,3 +110,123 @@ def test_the_hash_chain_migrates_into_the_transparency_log(tmp_path):
     with app.extensions["read_sessions"]() as session:
         assert not auditlog.verify(session, settings.keys, settings.origin).ok
     app.extensions["engine"].dispose()
+
+
+def _scan_row(app, make):
+    from db import utcnow
+
+    gate = make.checkpoint()
+    officer = make.officer(gate)
+    return app.extensions["sessions"](), {
+        "scan_id": "00000000-0000-4000-8000-000000000001",
+        "checkpoint_id": gate.id,
+        "officer_id": officer.id,
+        "event": "none",
+        "decision": "deny",
+        "reasons": ["malformed"],
+        "scanned_at": utcnow(),
+        "recorded_at": utcnow(),
+        "offline": True,
+        "response": {"ok": [1, "二"]},
+    }
+
+
+def test_a_prepared_statement_stores_and_reads_what_the_orm_does(app, make):
+    from sqlalchemy import bindparam, insert, select
+
+    from checkpoints.models import Scan
+    from db import Prepared
+
+    session, values = _scan_row(app, make)
+    table = Scan.__table__
+    add = Prepared(insert(table).values({c: bindparam(c) for c in values}).returning(table.c.id))
+    read = Prepared(
+        select(table.c.scan_id, table.c.recorded_at, table.c.response, table.c.offline).where(
+            table.c.id == bindparam("id")
+        )
+    )
+    ((scan_pk,),) = add(session.connection(), **values)
+    session.commit()
+    (row,) = read(session.connection(), id=scan_pk)
+    stored = session.get(Scan, scan_pk)
+    assert row.recorded_at == stored.recorded_at == values["recorded_at"]
+    assert row.recorded_at.tzinfo is not None
+    assert row.response == stored.response == {"ok": [1, "二"]}
+    assert row.offline is True
+    assert stored.offline is True
+    assert read(session.connection(), id=scan_pk + 1) == []
+    session.close()
+
+
+def test_a_prepared_statement_raises_as_sqlalchemy_does_and_is_seen_by_listeners(app, make):
+    from sqlalchemy import bindparam, event, insert, literal, or_, select
+    from sqlalchemy.exc import IntegrityError
+
+    from checkpoints.models import Scan
+    from db import Prepared
+
+    session, values = _scan_row(app, make)
+    table = Scan.__table__
+    add = Prepared(insert(table).values({c: bindparam(c) for c in values}))
+    seen = []
+    engine = app.extensions["engine"]
+    listener = lambda conn, cursor, statement, *_: seen.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        add(session.connection(), **values)
+        with pytest.raises(IntegrityError):
+            add(session.connection(), **values)  # the same scan_id again
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    session.rollback()
+    assert sum("INSERT INTO scan" in s for s in seen) == 2
+    with pytest.raises(TypeError, match="no such bound values"):
+        add(session.connection(), **values, colour="red")
+    with pytest.raises(ValueError, match="expanding"):
+        Prepared(select(table.c.id).where(table.c.event.in_(["entry", "exit"])))(
+            session.connection()
+        )
+    # what replaces such an IN
+    assert Prepared(select(literal(1)).where(or_(literal(1) == 1)))(session.connection()) == [(1,)]
+    session.close()
+
+
+def test_sqlite_checkpoints_its_log_outside_the_write_lock(tmp_path):
+    """SQLite copies the log back into the database inside the commit that fills it; the
+    product's connections do it after letting go of the write lock, every hundred commits."""
+    import fcntl
+    import os
+
+    from db import _WriteLock, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    lock_path = f"{tmp_path / 'x.db'}-writelock"
+    checkpoints, locked_during = [], []
+
+    def watch(statement: str) -> None:
+        if "wal_checkpoint" in statement:
+            checkpoints.append(statement)
+            fd = os.open(lock_path, os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            except BlockingIOError:
+                locked_during.append(statement)
+            finally:
+                os.close(fd)
+
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0
+        conn.connection.dbapi_connection.set_trace_callback(watch)
+        conn.execute(text("CREATE TABLE t (x BLOB)"))
+        conn.commit()
+        for _ in range(2 * _WriteLock.CHECKPOINT_EVERY):
+            conn.execute(text("INSERT INTO t VALUES (randomblob(3000))"))
+            conn.commit()
+        raw = conn.connection.dbapi_connection
+        raw.set_trace_callback(None)
+        busy, log, copied = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    engine.dispose()
+    assert len(checkpoints) == 2
+    assert locked_during == []
+    assert log - copied == 0
