@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
@@ -168,7 +169,13 @@ def _configure_sqlite(engine: Engine, write_lock: _WriteLock | None) -> None:
             raise
 
 
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # JSON columns are written and read with orjson (a scan stores its whole answer).
+    kwargs = {"json_serializer": _json_text, "json_deserializer": orjson.loads, **kwargs}
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
