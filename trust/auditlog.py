@@ -258,6 +258,9 @@ class Integration:
     oldest_at: datetime  # the earliest `at` among the integrated entries
 
 
+BATCH = 5000  # entries integrated under one signed checkpoint, at most
+
+
 def _tree(session: Session) -> AuditTree | None:
     """The tree row, locked; None while another sequencer holds it (PostgreSQL)."""
     tree = session.scalars(
@@ -276,7 +279,7 @@ def integrate(
     now: datetime,
     *,
     witness: Path | None = None,
-    limit: int = 5000,
+    limit: int = BATCH,
 ) -> Integration | None:
     """Integrate up to `limit` pending entries and sign a checkpoint of the grown tree.
     Commits. None when there was nothing to do or another sequencer is at work."""
@@ -359,7 +362,10 @@ class Sequencer:
         self.stopping = threading.Event()
 
     def tick(self) -> list[Integration]:
-        """Integrate everything pending now, batch after batch."""
+        """Integrate what is pending now, batch after batch while batches come full.
+        Entries written meanwhile wait for the next tick: under steady load a tick that
+        chased them would sign a checkpoint for every few entries, and a batch's fixed
+        work (the tree row, a signature, a commit) would cost more than its entries."""
         done = []
         with self.read_sessions() as reader:
             if not has_pending(reader):
@@ -367,11 +373,13 @@ class Sequencer:
         while True:
             with self.sessions() as session:
                 result = integrate(
-                    session, self.keys, self.origin, self.clock(), witness=self.witness
+                    session, self.keys, self.origin, self.clock(), witness=self.witness, limit=BATCH
                 )
             if result is None:
                 return done
             done.append(result)
+            if result.entries < BATCH:
+                return done
 
     def run(self, wait: Callable[[float], bool] | None = None) -> None:
         """Tick until stopped; `wait(seconds)` returns True to stop (tests pass a clock's)."""

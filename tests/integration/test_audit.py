@@ -353,3 +353,29 @@ def test_audit_integrate_command_takes_an_explicit_time(app, runner, db):
     result = runner.invoke(args=["audit", "integrate", "--now", "2026-11-24T08:00:00"])
     assert result.exit_code != 0
     assert "offset" in result.output
+
+
+def test_a_tick_integrates_what_is_pending_and_leaves_later_entries_to_the_next(app, monkeypatch):
+    """Under steady writing a tick that chased new entries would sign a checkpoint for
+    every few of them; it goes on only while batches come full (a backlog)."""
+    real = auditlog.integrate
+    calls = []
+
+    def integrate_while_writing(*args, **kwargs):
+        calls.append(1)
+        result = real(*args, **kwargs)
+        if len(calls) < 20:  # (a tick that chased them would otherwise never end)
+            append(app, 1, action="test.meanwhile")  # written while the batch was signed
+        return result
+
+    monkeypatch.setattr(auditlog, "integrate", integrate_while_writing)
+    append(app, 3)
+    done = integrate(app)
+    assert [d.entries for d in done] == [3]
+    assert len(calls) == 1
+    monkeypatch.setattr(auditlog, "BATCH", 2)  # a backlog: full batches, one after another
+    append(app, 4)
+    done = integrate(app)
+    # 1 + 4 pending; one more written during each batch; the last batch not full
+    assert [d.entries for d in done] == [2, 2, 2, 2, 1]
+    assert verify(app).pending == 1
