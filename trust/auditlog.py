@@ -272,27 +272,11 @@ def _tree(session: Session) -> AuditTree | None:
     return tree
 
 
-def integrate(
-    session: Session,
-    keys: CheckpointKeys,
-    origin: str,
-    now: datetime,
-    *,
-    witness: Path | None = None,
-    limit: int = BATCH,
-) -> Integration | None:
-    """Integrate up to `limit` pending entries and sign a checkpoint of the grown tree.
-    Commits. None when there was nothing to do or another sequencer is at work."""
-    tree = _tree(session)
-    if tree is None:
-        session.rollback()
-        return None
+def _pending(session: Session, size: int, limit: int) -> list[Any]:
+    """Up to `limit` entries to integrate after a tree of `size` leaves, in tree order."""
     # Entries of the hash chain that came before the tree keep their numbers and go first.
     rows = session.execute(
-        select(*ENTRY_COLUMNS)
-        .where(AuditEntry.seq > tree.size)
-        .order_by(AuditEntry.seq)
-        .limit(limit)
+        select(*ENTRY_COLUMNS).where(AuditEntry.seq > size).order_by(AuditEntry.seq).limit(limit)
     ).all()
     if len(rows) < limit:
         rows += session.execute(
@@ -301,10 +285,42 @@ def integrate(
             .order_by(AuditEntry.id)
             .limit(limit - len(rows))
         ).all()
+    return rows
+
+
+def integrate(
+    session: Session,
+    keys: CheckpointKeys,
+    origin: str,
+    now: datetime,
+    *,
+    witness: Path | None = None,
+    limit: int = BATCH,
+    reads: Session | None = None,
+) -> Integration | None:
+    """Integrate up to `limit` pending entries and sign a checkpoint of the grown tree.
+    Commits. None when there was nothing to do or another sequencer is at work.
+
+    With `reads` (a read-only session) the batch is read, hashed and signed before the
+    tree is locked, and `session` only checks that the tree has not grown meanwhile and
+    writes: on SQLite every scan waits while the database's write lock is held."""
+    reads = reads or session
+    if reads is session:
+        tree = _tree(session)
+        if tree is None:
+            session.rollback()
+            return None
+        size, nodes = tree.size, list(tree.frontier)
+    else:  # (no row yet: the write below creates it)
+        seen = reads.get(AuditTree, 1)
+        size, nodes = (seen.size, list(seen.frontier)) if seen is not None else (0, [])
+    rows = _pending(reads, size, limit)
+    if reads is not session:
+        reads.rollback()  # a read-only snapshot: nothing to keep
     if not rows:
         session.rollback()
         return None
-    frontier = merkle.Frontier(tree.size, [bytes.fromhex(h) for h in tree.frontier])
+    frontier = merkle.Frontier(size, [bytes.fromhex(h) for h in nodes])
     changes = []
     for row in rows:
         seq = frontier.size + 1
@@ -313,11 +329,16 @@ def integrate(
         leaf = merkle.leaf_hash(leaf_data(row, seq))
         frontier.append(leaf)
         changes.append({"id": row.id, "seq": seq, "leaf_hash": leaf.hex()})
-    session.execute(update(AuditEntry), changes)
     root_hash = frontier.root().hex()
+    checkpoint = keys.sign(origin, frontier.size, root_hash, now)
+    if reads is not session:
+        tree = _tree(session)  # now locked; the batch holds only if nobody integrated since
+        if tree is None or tree.size != size:
+            session.rollback()
+            return None
+    session.execute(update(AuditEntry), changes)
     tree.size, tree.root_hash = frontier.size, root_hash
     tree.frontier = [node.hex() for node in frontier.nodes]
-    checkpoint = keys.sign(origin, frontier.size, root_hash, now)
     session.add(
         AuditCheckpoint(
             size=checkpoint.size,
@@ -371,9 +392,15 @@ class Sequencer:
             if not has_pending(reader):
                 return done
         while True:
-            with self.sessions() as session:
+            with self.sessions() as session, self.read_sessions() as reader:
                 result = integrate(
-                    session, self.keys, self.origin, self.clock(), witness=self.witness, limit=BATCH
+                    session,
+                    self.keys,
+                    self.origin,
+                    self.clock(),
+                    witness=self.witness,
+                    limit=BATCH,
+                    reads=reader,
                 )
             if result is None:
                 return done

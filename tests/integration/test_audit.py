@@ -379,3 +379,41 @@ def test_a_tick_integrates_what_is_pending_and_leaves_later_entries_to_the_next(
     # 1 + 4 pending; one more written during each batch; the last batch not full
     assert [d.entries for d in done] == [2, 2, 2, 2, 1]
     assert verify(app).pending == 1
+
+
+def test_a_batch_is_hashed_and_signed_before_the_tree_is_locked(app, monkeypatch, is_postgres):
+    """On SQLite the tree's lock is the database's write lock, which every scan waits for:
+    the sequencer reads, hashes and signs first, and writes only if nobody integrated
+    meanwhile."""
+    running = sequencer(app)
+    real_sign = running.keys.sign
+    state = {"writer_free": None, "raced": False}
+
+    def sign_while_another_sequencer_runs(*args, **kwargs):
+        if state.get("inside"):  # the other sequencer's own signature
+            return real_sign(*args, **kwargs)
+        state["inside"] = True
+        if not is_postgres:  # nobody holds the write lock while this batch is signed
+            with app.extensions["sessions"]() as other:
+                other.execute(text("UPDATE audit_tree SET size = size WHERE id = 1"))
+                other.commit()
+                state["writer_free"] = True
+        if not state["raced"]:  # a second sequencer integrates first
+            state["raced"] = True
+            append(app, 1, action="test.raced")
+            with app.extensions["sessions"]() as other:
+                assert auditlog.integrate(other, running.keys, running.origin, now()) is not None
+        state["inside"] = False
+        return real_sign(*args, **kwargs)
+
+    monkeypatch.setattr(running.keys, "sign", sign_while_another_sequencer_runs)
+    append(app, 3)
+    assert running.tick() == []  # the tree grew meanwhile: this batch is dropped, not forked
+    done = running.tick()  # the next tick finds what is still pending
+    assert sum(d.entries for d in done) == 0  # the racing sequencer took all four
+    result = verify(app)
+    assert result.ok
+    assert result.pending == 0
+    assert result.entries == 4
+    if not is_postgres:
+        assert state["writer_free"] is True
