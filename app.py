@@ -21,6 +21,7 @@ import config as settings
 import i18n
 import logs
 import web
+import words
 from accounts.services import TokenCache
 from db import make_engine, make_session_factory
 from errors import DomainError, Throttled, ValidationFailed
@@ -107,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
     import fleet.import_views
     import fleet.views
     import passes.api  # noqa: F401
+    import passes.key_views
     import passes.public
     import passes.views
     import sms.views
@@ -124,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(fleet.import_views.bp)
     app.register_blueprint(passes.views.bp)
     app.register_blueprint(passes.public.bp)
+    app.register_blueprint(passes.key_views.bp)
     app.register_blueprint(sms.views.bp)
     app.register_blueprint(checkpoints.views.bp)
     app.register_blueprint(supervision.views.bp)
@@ -132,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.extensions["csrf"].exempt(sms.views.sms_status)  # signed by Twilio instead
     app.jinja_env.filters["mask_mobile"] = mask_mobile
+    app.jinja_env.filters["word"] = lambda code, kind: words.word(kind, code)
     # Moments that reach a template as ISO text (JSON-shaped figures) shown like the rest.
     app.jinja_env.filters["isotime"] = lambda text, fmt="short": format_datetime(
         datetime.fromisoformat(text), fmt

@@ -13,7 +13,9 @@ import csv
 import io
 import re
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import IO, Any
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -27,6 +29,8 @@ def clean(value: str) -> str:
 
 
 def csv_cell(value: Any) -> Any:
+    if isinstance(value, datetime):  # local time, as the exports hand it over
+        return value.strftime("%Y-%m-%d %H:%M:%S")
     if not isinstance(value, str):
         return value
     value = clean(value)
@@ -52,6 +56,9 @@ def csv_bytes(header: list[str], rows: Iterable[list[Any]]) -> bytes:
     return b"".join(csv_stream(header, rows))
 
 
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+
+
 def _xlsx_row(sheet: Any, row: list[Any]) -> list[Any]:
     from openpyxl.cell import WriteOnlyCell
 
@@ -61,18 +68,42 @@ def _xlsx_row(sheet: Any, row: list[Any]) -> list[Any]:
             cell = WriteOnlyCell(sheet, clean(value))
             cell.data_type = "s"  # text, even when it starts with "="
             cells.append(cell)
+        elif isinstance(value, datetime):  # a real date and time, sortable in the sheet
+            cell = WriteOnlyCell(sheet, value.replace(tzinfo=None))
+            cell.number_format = DATETIME_FORMAT
+            cells.append(cell)
         else:
             cells.append(value)
     return cells
 
 
-def xlsx_into(out: IO[bytes], header: list[str], rows: Iterable[list[Any]], title: str) -> None:
-    """A write-only workbook: rows stream through, none is kept in memory."""
-    from openpyxl import Workbook
+def _width(value: Any) -> int:
+    """Columns a value takes in a sheet: Chinese characters count two."""
+    if isinstance(value, datetime):
+        return len("2026-01-01 00:00:00")
+    text = "" if value is None else str(value)
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
+
+def xlsx_into(out: IO[bytes], header: list[str], rows: Iterable[list[Any]], title: str) -> None:
+    """A write-only workbook: rows stream through, none is kept in memory. Widths come
+    from the header and the first row (all a streamed sheet can know before writing);
+    the header row stays in view while scrolling."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    rows = iter(rows)
+    first = next(rows, None)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title)
+    sheet.freeze_panes = "A2"
+    for i, heading in enumerate(header):
+        sample = first[i] if first is not None and i < len(first) else None
+        width = max(_width(heading), _width(sample), 6) + 2
+        sheet.column_dimensions[get_column_letter(i + 1)].width = min(width, 60)
     sheet.append(_xlsx_row(sheet, header))
+    if first is not None:
+        sheet.append(_xlsx_row(sheet, first))
     for row in rows:
         sheet.append(_xlsx_row(sheet, row))
     book.save(out)

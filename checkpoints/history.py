@@ -15,7 +15,7 @@ from sqlalchemy import Select, exists, select
 
 import db
 from accounts.scoping import scoped
-from checkpoints.domain import AnomalyKind, TripState
+from checkpoints.domain import OPEN_STATES, AnomalyKind, TripState
 from checkpoints.models import Anomaly, Scan, Trip
 from errors import N_, ValidationFailed
 from fleet.models import Driver
@@ -27,6 +27,7 @@ SORTS = {
     "plate": (Trip.plate.asc(), Trip.opened_at.desc()),
     "state": (Trip.state.asc(), Trip.opened_at.desc()),
 }
+INSIDE = "inside"  # a `state` filter value: entered or arrived, not yet left
 FILTERS = (
     "plate",
     "number",
@@ -89,7 +90,10 @@ def search(args: Mapping[str, str], user: Any, *, tz: str) -> Select[Any]:
             exists().where(Scan.trip_id == Trip.id, Scan.checkpoint_id == checkpoint_id)
         )
     if state := get("state"):
-        stmt = stmt.where(Trip.state == _choice(state, set(TripState), "state"))
+        if state == INSIDE:  # every open trip: the vehicles inside the jurisdiction now
+            stmt = stmt.where(Trip.state.in_([str(s) for s in OPEN_STATES]))
+        else:
+            stmt = stmt.where(Trip.state == _choice(state, {*TripState, INSIDE}, "state"))
     if kind := get("anomaly"):
         kind = _choice(kind, set(AnomalyKind), "anomaly")
         stmt = stmt.where(exists().where(Anomaly.trip_id == Trip.id, Anomaly.kind == kind))

@@ -21,14 +21,10 @@ from wtforms import (
 
 from passes.domain import Category
 from web import Form, choices
+from words import WORDS
 
-CATEGORIES = {
-    Category.EMERGENCY: _l("Emergency supplies (green channel)"),
-    Category.DAILY_NECESSITIES: _l("Daily necessities"),
-    Category.RAW_MATERIALS: _l("Raw materials"),
-    Category.PRODUCTS: _l("Finished products"),
-    Category.OTHER: _l("Other"),
-}
+# The form's choices in the words of words.py, the one mapping of stored codes.
+CATEGORIES = {Category(code): _l(text) for code, text in WORDS["category"].items()}
 
 
 class PassForm(Form):

@@ -25,7 +25,7 @@ REJECTED = {
 ENTERPRISE_STATUS = {
     "zh_CN": {
         "approved": "{name}已通过审核，可以登录申请通行证。",
-        "suspended": "{name}的账户已被暂停，暂停期间不能申请，已批准的车辆不得入境。",
+        "suspended": "{name}的账户已被暂停，暂停期间不能申请，已批准的车辆不得进入辖区。",
     },
     "en": {
         "approved": "{name} is approved: sign in to apply for passes.",
@@ -135,11 +135,11 @@ def signed(body: str, signature: str) -> str:
 
 ANOMALY_NAMES = {
     "zh_CN": {
-        "no_entry": "未经卡口入境",
+        "no_entry": "未经卡口进入辖区",
         "no_arrival": "未到达目的地即离开",
         "no_exit": "未登记离开",
         "overstay": "滞留超时",
-        "no_arrival_yet": "入境后长时间未到达",
+        "no_arrival_yet": "进入辖区后长时间未到达",
         "offline_conflict": "离线扫码与记录冲突",
         "expired_open": "通行证过期仍未离开",
     },
@@ -167,7 +167,7 @@ ALERT = {
 }
 DAILY = {
     "zh_CN": (
-        "{day}日报：入境{opened}车次，闭环率{loop}，新增异常{anomalies}起，待审批申请{pending}件。"
+        "{day}日报：进入辖区{opened}车次，闭环率{loop}，新增异常{anomalies}起，待审批申请{pending}件。"
     ),
     "en": (
         "Daily summary {day}: {opened} trips, closed loop {loop}, {anomalies} new anomalies, "

@@ -22,6 +22,7 @@ from errors import N_
 from fleet.models import Driver, Vehicle
 from passes.models import Pass
 from privacy import mask_id_number
+from words import word
 
 KINDS = ("trips", "passes", "scans", "anomalies")
 BATCH = 1000
@@ -41,6 +42,7 @@ HEADERS = {
         N_("Arrival site"),
         N_("Exited"),
         N_("Exit checkpoint"),
+        N_("State code"),
     ],
     "passes": [
         N_("Pass number"),
@@ -56,6 +58,8 @@ HEADERS = {
         N_("Valid until"),
         N_("Trips used/max"),
         N_("Submitted"),
+        N_("Status code"),
+        N_("Category code"),
     ],
     "scans": [
         N_("Recorded"),
@@ -68,6 +72,9 @@ HEADERS = {
         N_("Decision"),
         N_("Reasons"),
         N_("Offline"),
+        N_("Event code"),
+        N_("Decision code"),
+        N_("Reason codes"),
     ],
     "anomalies": [
         N_("Detected"),
@@ -77,7 +84,16 @@ HEADERS = {
         N_("Enterprise"),
         N_("Resolved"),
         N_("Note"),
+        N_("Kind code"),
     ],
+}
+# Which columns hold stored codes: shown in words, the codes repeated at the end for
+# machines (words.py is the one mapping).
+CODED = {
+    "trips": {5: "trip_state"},
+    "passes": {1: "pass_status", 8: "category"},
+    "scans": {6: "event", 7: "decision", 8: "reason"},
+    "anomalies": {1: "anomaly_kind"},
 }
 
 
@@ -189,8 +205,8 @@ def query(kind: str, args: Mapping[str, str], user: User, tz: str) -> Select[Any
 
 
 def _cell(value: Any, zone: ZoneInfo) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, datetime):  # the jurisdiction's local time, to the second
+        return value.astimezone(zone).replace(tzinfo=None, microsecond=0)
     if isinstance(value, list):
         return " ".join(map(str, value))
     return "" if value is None else value
@@ -198,11 +214,18 @@ def _cell(value: Any, zone: ZoneInfo) -> Any:
 
 def rows(session: Any, kind: str, stmt: Select[Any], tz: str) -> Iterator[list[Any]]:
     zone = ZoneInfo(tz)
+    coded = CODED[kind]
     for row in session.execute(stmt.execution_options(yield_per=BATCH)):
         values = list(row)
+        codes = [values[i] for i in coded]
+        for i, of in coded.items():
+            value = values[i]
+            values[i] = (
+                " ".join(word(of, v) for v in value) if isinstance(value, list) else word(of, value)
+            )
         if kind == "passes":
             values[5] = mask_id_number(values[5])
             values[11:13] = [f"{values[11]}/{values[12]}"]
         if kind == "scans":  # the Offline column: a mark, not a raw boolean
             values[-1] = "✓" if values[-1] else ""
-        yield [_cell(v, zone) for v in values]
+        yield [_cell(v, zone) for v in [*values, *codes]]

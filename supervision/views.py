@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+)
 from flask_babel import gettext
 from flask_login import current_user
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 import audit
@@ -22,6 +32,7 @@ from api.core import endpoint
 from checkpoints import history
 from checkpoints.domain import AnomalyKind, TripState
 from checkpoints.models import Checkpoint, Trip
+from errors import N_
 from fleet.models import Driver, Vehicle
 from passes.models import Pass
 from supervision import dashboard, exports, statistics
@@ -142,7 +153,8 @@ def export(kind: str, fmt: str) -> Any:
         with sessions() as session:
             yield from tabular.csv_stream(header, exports.rows(session, kind, stmt, tz))
 
-    return Response(stream(), mimetype="text/csv", headers=disposition)
+    # The request's context goes along, so the rows' words are in the user's language.
+    return Response(stream_with_context(stream()), mimetype="text/csv", headers=disposition)
 
 
 @endpoint(
@@ -169,6 +181,73 @@ def statistics_page() -> Any:
     return render_template(
         "supervision/statistics.html", s=figures, errors=errors, args=request.args
     ), 422 if errors else 200
+
+
+@bp.get("/inside")
+@web.roles_required(*OVERSIGHT_ROLES, Role.ENTERPRISE)
+def inside() -> Any:
+    """The vehicles inside the jurisdiction now (every open trip), longest inside first;
+    searchable by plate, exportable like any trip search."""
+    tz = current_app.config["TIMEZONE"]
+    args = {"plate": request.args.get("plate", ""), "state": history.INSIDE, "sort": "oldest"}
+    stmt, errors = web.filtered(lambda a: history.search(a, current_user, tz=tz), args)
+    count = web.db().scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    listed = web.page_of(
+        stmt.options(
+            selectinload(Trip.pass_).selectinload(Pass.destination),
+            selectinload(Trip.entry_checkpoint),
+        ),
+        PER_PAGE,
+    )
+    return render_template(
+        "supervision/inside.html",
+        trips=listed.rows,
+        has_next=listed.has_next,
+        page=listed.page,
+        total=count,
+        args=request.args,
+        errors=errors,
+        export_query=urlencode({k: v for k, v in args.items() if v}),
+        now=web.now(),
+    ), 422 if errors else 200
+
+
+STATISTICS_HEADER = [N_("Day"), N_("Applications"), N_("Approvals"), N_("Trips")]
+
+
+@bp.get("/statistics.<fmt>")
+@web.roles_required(*OVERSIGHT_ROLES, Role.ENTERPRISE)
+def statistics_export(fmt: str) -> Any:
+    """The figures by day for the range shown, as CSV or XLSX; audited like every export."""
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    tz = current_app.config["TIMEZONE"]
+    figures = statistics.figures(web.db(), current_user, request.args, now=web.now(), tz=tz)
+    audit.record(
+        web.db(),
+        actor_id=current_user.id,
+        action="export.statistics",
+        object_type="export",
+        object_id=fmt,
+        data={"from": figures["from"], "to": figures["to"]},
+        now=web.now(),
+    )
+    web.db().commit()
+    header = [gettext(h) for h in STATISTICS_HEADER]
+    rows = [
+        [date.fromisoformat(d["day"]), d["applications"], d["approvals"], d["trips"]]
+        for d in figures["by_day"]
+    ]
+    name = f"statistics-{figures['from']}-{figures['to']}.{fmt}"
+    if fmt == "xlsx":
+        return send_file(
+            tabular.xlsx_file(header, rows, "statistics"),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            as_attachment=True,
+            download_name=name,
+        )
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(tabular.csv_bytes(header, rows), mimetype="text/csv", headers=disposition)
 
 
 @bp.get("/history/plate/<plate>")

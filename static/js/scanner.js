@@ -151,9 +151,16 @@
     const allowed = data.decision === "allow";
     // Lists too old to confirm revocation: amber, never a plain green.
     const amber = allowed && data.offline && data.stale;
-    panel.className = `result ${amber ? "result-amber" : allowed ? "result-allow" : "result-deny"}`;
+    // Let through, but something is wrong with the trip: its own look, the anomaly in
+    // large words, so a tired officer cannot take it for a plain green.
+    const anomalies = data.anomalies || [];
+    const flagged = allowed && anomalies.length > 0;
+    const look = amber ? "result-amber" : flagged ? "result-allow result-anomaly" : allowed ? "result-allow" : "result-deny";
+    panel.className = `result ${look}`;
     $("offline-band").hidden = !data.offline;
     $("stale-band").hidden = !(data.offline && data.stale);
+    $("anomaly-band").hidden = !flagged;
+    $("anomaly-band").textContent = anomalies.map((code) => text.reasons[code] || code).join(" ");
     $("verdict").textContent = allowed ? text.allow : text.deny;
     $("event").textContent = data.event ? text[data.event] : "";
     const p = data.pass;
@@ -175,7 +182,7 @@
     $("r-valid").textContent = p ? new Date(p.valid_until).toLocaleString(lang, { ...when, dateStyle: "short", timeStyle: "short" }) : "—";
     const reasons = $("reasons");
     reasons.replaceChildren();
-    for (const code of [...data.reasons, ...(data.anomalies || [])]) {
+    for (const code of flagged ? data.reasons : [...data.reasons, ...anomalies]) {
       const item = document.createElement("li");
       item.textContent = text.reasons[code] || code;
       reasons.append(item);

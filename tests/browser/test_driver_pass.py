@@ -51,7 +51,7 @@ def test_sms_link_code_scanned_offline_then_revoked(
     o = Screen(officer_context.new_page(), f"driver-pass-officer-{lang}")
     open_scanner(o, live_server, officer)
     o.page.wait_for_selector("#result.result-allow", timeout=20_000)
-    assert o.page.locator("#event").inner_text() == "入境"
+    assert o.page.locator("#event").inner_text() == "进入"
     officer_context.close()
 
     # No network: the kept page still shows the code, and when it was last checked.

@@ -18,7 +18,7 @@ from tests.support import PASSWORD, credit_code, id_number, now
 pytestmark = pytest.mark.browser
 
 WORDS = {
-    "zh_CN": {"allow": "放行", "entry": "入境", "arrival": "到达", "exit": "离境"},
+    "zh_CN": {"allow": "放行", "entry": "进入", "arrival": "到达", "exit": "离开"},
     "en": {"allow": "ALLOW", "entry": "Entry", "arrival": "Arrival", "exit": "Exit"},
 }
 

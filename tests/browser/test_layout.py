@@ -90,3 +90,29 @@ def test_enterprise_signs_up_through_the_page_and_sees_it_is_pending(live_server
     assert s.page.is_visible("#filing-blocked")
     s.assert_fits()
     s.shot("pending-home")
+
+
+ONE_LINE = """() => [...document.querySelectorAll(
+  'table.list code, table.list .plate, table.list .button, table.list time')]
+  .filter((el) => el.getClientRects().length > 1)
+  .map((el) => el.textContent.trim())"""
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_the_review_queue_keeps_numbers_plates_and_buttons_on_one_line(
+    live_server, screen, make, viewport
+):
+    """At 1280 px the queue used to break "3304820000/02" and "浙/FD234/56" mid-word
+    beside long enterprise names."""
+    long_name = "嘉兴市平湖经济技术开发区长三角跨境冷链" + "物流供应链管理有限公司一分公司"
+    wordy = make.enterprise(name=long_name)
+    for _ in range(3):
+        make.pass_(wordy)
+    reviewer = make.user("reviewer")
+    s = screen(viewport)
+    sign_in(s, live_server, reviewer.username)
+    s.page.goto(f"{live_server}/review")
+    assert s.page.locator("table.list tbody tr").count() == 3
+    assert s.page.evaluate(ONE_LINE) == []
+    s.assert_fits()
+    s.shot("queue")

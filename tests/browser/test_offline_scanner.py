@@ -77,7 +77,7 @@ def test_a_valid_code_offline_is_green_queued_and_synced(
     stored = s.page.evaluate("navigator.storage.estimate().then((e) => e.usage)")
     print(f"offline: camera frame to verdict {frame_to_verdict} ms; stored {stored} bytes")
     assert frame_to_verdict < 5000
-    assert s.page.locator("#event").inner_text() == "入境"
+    assert s.page.locator("#event").inner_text() == "进入"
     wait_status(s, True, "待同步")
     s.shot("verdict")
     # The failed requests are the simulated outage, logged by the browser itself.

@@ -36,7 +36,7 @@ def test_manual_entry_gives_a_green_entry(live_server, screen, post):
     s.page.click("#m-submit")
     s.page.wait_for_selector("#result.result-allow")
     assert s.page.locator("#verdict").inner_text() == "放行"
-    assert s.page.locator("#event").inner_text() == "入境"
+    assert s.page.locator("#event").inner_text() == "进入"
     assert s.page.locator("#plate").inner_text() == p.vehicle.plate
     assert s.page.locator("#r-driver").inner_text() == p.driver.name
     s.shot("allow")
@@ -78,6 +78,51 @@ def test_real_code_on_camera_is_green(camera_browser, live_server, post):
     s = Screen(context.new_page(), "scanner-camera")
     open_scanner(s, live_server, post["officer"])
     s.page.wait_for_selector("#result.result-allow", timeout=20_000)
-    assert s.page.locator("#event").inner_text() == "入境"
+    assert s.page.locator("#event").inner_text() == "进入"
     s.shot("allow")
+    context.close()
+
+
+def test_an_allowed_exit_with_an_anomaly_has_its_own_amber_look(live_server, screen, post):
+    """Leaving without an arrival is let through, but must not look like a plain green."""
+    s = screen(PHONE)
+    open_scanner(s, live_server, post["officer"])
+    p = post["pass"]
+    for expected in ("#result.result-allow", "#result.result-anomaly"):  # entry, then exit
+        s.page.fill("#m-number", p.number)
+        s.page.fill("#m-plate", p.vehicle.plate)
+        s.page.click("#m-submit")
+        s.page.wait_for_selector(expected)
+        if expected.endswith("allow"):
+            assert s.page.locator("#anomaly-band").is_hidden()
+            s.page.click("#next")
+    assert s.page.locator("#verdict").inner_text() == "放行"
+    band = s.page.locator("#anomaly-band")
+    assert band.is_visible()
+    assert "到达" in band.inner_text()  # 异常：未扫到达即离开
+    assert float(band.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")) >= 24
+    assert "到达" not in s.page.locator("#reasons").inner_text()  # said once, in the band
+    s.shot("anomaly")
+
+
+def test_manual_entry_is_in_reach_without_scrolling_while_the_camera_runs(
+    camera_browser, live_server, post
+):
+    """At 360x740 the 查验 button used to sit below the fold under the camera."""
+    browser = camera_browser("HTTPS://EXAMPLE.COM/NOT-A-PASS")
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    s = Screen(context.new_page(), "scanner-reach")
+    open_scanner(s, live_server, post["officer"])
+    s.page.wait_for_function(
+        "() => { const v = document.querySelector('#reader video');"
+        " return v && v.getBoundingClientRect().height > 100; }",
+        timeout=20_000,
+    )
+    for selector in ("#m-number", "#m-plate", "#m-submit"):
+        box = s.page.locator(selector).bounding_box()
+        assert box["y"] >= 0, selector
+        assert box["y"] + box["height"] <= PHONE["height"], (selector, box)
+    assert s.page.evaluate("() => window.scrollY") == 0
+    s.assert_fits()
+    s.shot("reach")
     context.close()

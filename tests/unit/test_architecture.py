@@ -24,7 +24,19 @@ RANK = {
     "sms": 5,
 }
 # Beneath every package: plumbing each package may use, which uses no package.
-CORE = {"api", "audit", "config", "db", "errors", "i18n", "logs", "privacy", "tabular", "web"}
+CORE = {
+    "api",
+    "audit",
+    "config",
+    "db",
+    "errors",
+    "i18n",
+    "logs",
+    "privacy",
+    "tabular",
+    "web",
+    "words",
+}
 # Wiring at the top: may import anything, imported by nothing but each other.
 WIRING = {"app", "commands", "demo", "models"}
 # Modules that talk to Flask's requests, the command line or the browser's forms.

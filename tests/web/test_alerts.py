@@ -224,7 +224,7 @@ def test_daily_summary_once_per_day(app, client, make, runner, gate_world, db):
     again = runner.invoke(args=["alerts", "daily-summary", "--day", today])
     assert f"0 daily summaries for {today}" in again.output
     [message] = sms_to(db, PHONE)
-    assert "入境1车次" in message.body
+    assert "进入辖区1车次" in message.body
     assert "闭环率0%" in message.body
     assert "新增异常1起" in message.body
     assert "待审批申请1件" in message.body

@@ -49,7 +49,7 @@ def test_the_sms_link_opens_the_pass_with_its_code(client, make, db):
     assert p.driver.name_masked in html
     for secret in (p.driver.name, p.driver.id_number, p.driver.phone[3:]):
         assert secret not in html
-    assert "经卡口入境" in html
+    assert "经卡口进入辖区" in html
     assert client.get(path.lower()).status_code == 200  # read in any case
     assert page.headers["Cache-Control"] == "private, no-cache"
 

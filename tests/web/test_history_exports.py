@@ -179,3 +179,75 @@ def test_histories_are_scoped(client, make, trips):
     login(client, stranger.username)
     assert client.get(f"/history/plate/{done.vehicle.plate}").status_code == 404
     assert client.get(f"/history/driver/{done.driver_id}").status_code == 404
+
+
+def test_stored_codes_appear_in_words_and_exports_keep_them_for_machines(client, make, trips):
+    """The trip state filter, the plate history and the exports used to show `exited`."""
+    login(client, make.user("supervisor").username)
+    page = client.get("/trips").get_data(as_text=True)
+    options = re.findall(r'<option value="(entered|arrived|exited|void)"[^>]*>([^<]*)<', page)
+    assert [label for _, label in options] == [
+        "在辖区内，运输途中",
+        "已到达，尚未离开",
+        "已离开辖区",
+        "已作废",
+    ]
+    plate = trips["done"].vehicle.plate
+    history = client.get(f"/history/plate/{plate}").get_data(as_text=True)
+    assert ">exited<" not in history
+    assert "已离开辖区" in history
+    rows = list(csv.reader(io.StringIO(export(client, "/exports/trips.csv").decode("utf-8-sig"))))
+    assert rows[0][5] == "状态"
+    assert rows[0][-1] == "状态代码"
+    done = next(r for r in rows[1:] if r[1] == plate)
+    assert done[5] == "已离开辖区"
+    assert done[-1] == "exited"
+    scans = list(csv.reader(io.StringIO(export(client, "/exports/scans.csv").decode("utf-8-sig"))))
+    assert scans[0][-3:] == ["事件代码", "结果代码", "原因代码"]
+    assert {r[7] for r in scans[1:]} == {"放行"}
+    assert {r[-2] for r in scans[1:]} == {"allow"}
+
+
+def test_xlsx_holds_real_local_times_sensible_widths_and_a_frozen_header(client, make, trips, app):
+    login(client, make.user("supervisor").username)
+    with client.get("/exports/trips.xlsx") as response:
+        book = load_workbook(io.BytesIO(response.data))
+    sheet = book.active
+    assert sheet.freeze_panes == "A2"
+    header = [c.value for c in sheet[1]]
+    entered = header.index("进入时间")
+    cell = sheet.cell(row=2, column=entered + 1)
+    assert cell.is_date  # a date the sheet can sort and filter, not text
+    zone = ZoneInfo(app.config["TIMEZONE"])
+    assert abs(cell.value - now().astimezone(zone).replace(tzinfo=None)) < timedelta(minutes=5)
+    widths = {k: d.width for k, d in sheet.column_dimensions.items()}
+    assert widths["A"] >= 6
+    letter = chr(ord("A") + entered)
+    assert widths[letter] >= len("2026-01-01 00:00:00")
+    plate_column = chr(ord("A") + header.index("车牌号"))
+    assert widths[plate_column] >= 10
+
+
+def test_vehicles_inside_now_lists_open_trips_searchable_and_exportable(client, make, trips):
+    """The dashboard's "vehicles inside now" used to open the anomaly list."""
+    login(client, make.user("supervisor").username)
+    dashboard = client.get("/dashboard").get_data(as_text=True)
+    assert re.search(r'href="/inside" id="inside-now"', dashboard)
+    page = client.get("/inside").get_data(as_text=True)
+    inside, done = trips["inside"], trips["done"]
+    assert inside.vehicle.plate in page
+    assert done.vehicle.plate not in page  # it has left
+    assert 'id="inside-total">(1)' in page
+    assert inside.destination.name in page
+    link = re.search(r'href="(/exports/trips\.csv\?[^"]+)" id="inside-csv"', page).group(1)
+    rows = list(
+        csv.reader(io.StringIO(export(client, link.replace("&amp;", "&")).decode("utf-8-sig")))
+    )
+    assert [r[1] for r in rows[1:]] == [inside.vehicle.plate]
+    searched = client.get(f"/inside?plate={done.vehicle.plate}").get_data(as_text=True)
+    assert inside.vehicle.plate not in searched
+    assert "没有与该车牌相符的在辖区内车辆" in searched
+    # an enterprise sees its own trucks only
+    other = client.application.test_client()
+    login(other, make.enterprise_user(trips["second"]).username)
+    assert inside.vehicle.plate not in other.get("/inside").get_data(as_text=True)

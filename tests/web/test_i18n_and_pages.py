@@ -109,3 +109,14 @@ def test_every_message_in_the_code_has_a_chinese_translation(tmp_path):
         if not (catalog.get(mid) and catalog.get(mid).string and not catalog.get(mid).fuzzy)
     )
     assert untranslated == [], f"{len(untranslated)} messages lack a zh_CN translation"
+
+
+def test_the_loop_is_entering_and_leaving_the_jurisdiction_not_a_border():
+    """入境/离境 is a border crossing; a trip enters and leaves a jurisdiction (进入/离开),
+    in the pages' catalog and the SMS texts alike."""
+    border = ("入境", "离境", "出境")
+    with (ROOT / "translations/zh/LC_MESSAGES/messages.po").open("rb") as f:
+        found = [m.string for m in read_po(f) if any(w in str(m.string) for w in border)]
+    sms = (ROOT / "sms/text.py").read_text(encoding="utf-8")
+    found += [w for w in border if w in sms]
+    assert found == []

@@ -93,7 +93,7 @@ def test_anomaly_page_resolve(app, client, runner, make, inside):
     sweep(app, runner, 7)
     login(client, make.user("supervisor").username)
     page = client.get("/anomalies").get_data(as_text=True)
-    assert "入境后长时间未到达" in page
+    assert "进入辖区后长时间未到达" in page
     with app.extensions["sessions"]() as session:
         anomaly_id = session.scalar(select(Anomaly.id))
     post_form(client, f"/anomalies/{anomaly_id}/resolve", {"note": "已到达，补录"})
@@ -123,7 +123,7 @@ def test_trip_search_filters_and_timeline(client, make, inside):
     assert [e["event"] for e in detail["events"]] == ["entry"]
     login(client, make.user("supervisor").username)
     page = client.get(f"/trips/{inside['trip']}").get_data(as_text=True)
-    assert "入境" in page
+    assert "进入" in page
     assert inside["gate"].name in page
 
 

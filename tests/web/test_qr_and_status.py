@@ -141,3 +141,37 @@ def test_private_keys_stay_in_the_instance_folder(app, make):
     assert key_file.exists()
     assert key_file.stat().st_mode & 0o077 == 0
     assert "PRIVATE KEY" in key_file.read_text()
+
+
+def test_an_admin_sees_the_keys_and_rotates_from_the_page_with_the_rotation_audited(
+    app, client, make, db
+):
+    from sqlalchemy import select
+
+    from audit import AuditEntry
+    from tests.support import login, post_form
+
+    old = make.pass_(status="approved")
+    admin = make.user("admin")
+    login(client, admin.username)
+    page = client.get("/admin/keys").get_data(as_text=True)
+    assert 'id="key-1"' in page
+    assert "正在签发新通行证" in page
+    assert 'data-confirm="确定轮换签名密钥' in page  # asked before it happens
+    assert client.get("/admin/keys/rotate").status_code == 405
+    response = post_form(client, "/admin/keys/rotate", {})
+    assert response.status_code == 302
+    page = client.get("/admin/keys").get_data(as_text=True)
+    assert "新通行证现由密钥 2 签发" in page
+    retired = page[page.index('id="key-1"') :]
+    assert "已停用，仍受信任" in retired  # until the old pass expires
+    new = make.pass_(status="approved")
+    assert tokens.parse(token_of(new))[0].kid == 2
+    assert "status-valid" in status(client, token_of(old))
+    db.rollback()
+    rotation = db.scalars(select(AuditEntry).where(AuditEntry.action == "key.rotate")).one()
+    assert rotation.actor_id == admin.id
+    assert rotation.object_id == "2"
+    reviewer = app.test_client()
+    login(reviewer, make.user("reviewer").username)
+    assert post_form(reviewer, "/admin/keys/rotate", {}).status_code == 403

@@ -123,3 +123,33 @@ def test_days_follow_a_half_hour_time_zone(app, make):
         ("2026-03-01", 1),
         ("2026-03-02", 1),
     ]
+
+
+def test_the_figures_by_day_export_as_csv_and_xlsx_and_are_audited(app, client, make, db):
+    import csv
+    import io
+    from datetime import date
+
+    from openpyxl import load_workbook
+    from sqlalchemy import select
+
+    from audit import AuditEntry
+
+    make.pass_(status="approved")
+    login(client, make.user("supervisor").username)
+    page = client.get("/statistics?from=2026-11-01&to=2026-11-07").get_data(as_text=True)
+    assert "/statistics.csv?from=2026-11-01&amp;to=2026-11-07" in page
+    response = client.get("/statistics.csv?from=2026-11-01&to=2026-11-07")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0] == ["日期", "申请数", "批准数", "通行次数"]
+    assert [r[0] for r in rows[1:]] == [f"2026-11-0{d}" for d in range(1, 8)]
+    with client.get("/statistics.xlsx?from=2026-11-01&to=2026-11-07") as response:
+        sheet = load_workbook(io.BytesIO(response.data)).active
+    assert sheet.cell(row=2, column=1).value.date() == date(2026, 11, 1)
+    assert sheet.freeze_panes == "A2"
+    db.rollback()
+    logged = db.scalars(select(AuditEntry).where(AuditEntry.action == "export.statistics")).all()
+    assert [e.data for e in logged] == [{"from": "2026-11-01", "to": "2026-11-07"}] * 2
+    assert client.get("/statistics.csv?from=2026-13-01").status_code == 422
+    assert client.get("/statistics.pdf").status_code == 404

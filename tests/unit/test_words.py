@@ -1,0 +1,48 @@
+"""Every stored code the domain defines has words (words.py), in Chinese unlike the code."""
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from checkpoints.domain import AnomalyKind, Event, TripState
+from passes.domain import Category, PassStatus
+from sms.domain import SmsStatus
+from words import WORDS
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = {
+    "trip_state": [s.value for s in TripState],
+    "pass_status": [s.value for s in PassStatus],
+    "event": [*(e.value for e in Event), "annul", "none"],
+    "anomaly_kind": [k.value for k in AnomalyKind],
+    "category": [c.value for c in Category],
+    "sms_status": [s.value for s in SmsStatus],
+}
+
+
+def reason_codes() -> set[str]:
+    """Every reason the decision and the scan path can record."""
+    text = "".join(
+        (ROOT / path).read_text(encoding="utf-8")
+        for path in ("checkpoints/domain.py", "checkpoints/scanning.py")
+    )
+    found = set(re.findall(r'deny\("([a-z_]+)"', text))
+    found |= set(re.findall(r'"(offline_conflict|device_clock|not_found)"', text))
+    found |= {"plate_mismatch", "driver_mismatch", "malformed", "bad_signature", "unknown_key"}
+    return found
+
+
+@pytest.mark.parametrize("kind", [*DOMAIN, "reason"])
+def test_every_code_has_words_and_a_chinese_translation(kind):
+    codes = DOMAIN.get(kind) or sorted(reason_codes())
+    missing = [c for c in codes if c not in WORDS[kind]]
+    assert missing == [], f"{kind}: no words for {missing}"
+    with (ROOT / "translations/zh/LC_MESSAGES/messages.po").open("rb") as f:
+        catalog = read_po(f)
+    for code in codes:
+        message = catalog.get(WORDS[kind][code])
+        assert message is not None, (kind, code)
+        assert message.string, (kind, code)
+        assert message.string != code

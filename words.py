@@ -1,0 +1,91 @@
+"""Stored codes in the user's words: the one place pages and exports turn a trip state, a
+pass status, a scan's event, decision and reasons, an anomaly's kind, a cargo category or
+an SMS status into language. Templates use the `word` filter (`{{ t.state|word("trip_state") }}`);
+exports call `word()` and keep the code in a column of its own for machines.
+
+tests/unit/test_words.py holds every code the domain defines to having words here; a code
+found in the database without words is shown as itself, never dropped."""
+
+from __future__ import annotations
+
+from flask_babel import gettext
+
+from errors import N_
+
+WORDS: dict[str, dict[str, str]] = {
+    "trip_state": {
+        "entered": N_("Inside, on the way"),
+        "arrived": N_("Arrived, not left yet"),
+        "exited": N_("Left the jurisdiction"),
+        "void": N_("Annulled"),
+    },
+    "pass_status": {
+        "submitted": N_("Waiting for review"),
+        "approved": N_("Approved"),
+        "rejected": N_("Rejected"),
+        "revoked": N_("Revoked"),
+        "cancelled": N_("Cancelled"),
+    },
+    "event": {
+        "entry": N_("Entry"),
+        "arrival": N_("Arrival"),
+        "exit": N_("Exit"),
+        "annul": N_("Annulment"),
+        "none": N_("No event"),
+    },
+    "decision": {"allow": N_("Allowed"), "deny": N_("Denied")},
+    "anomaly_kind": {
+        "no_entry": N_("Arrived without an entry scan"),
+        "no_arrival": N_("Left without arriving"),
+        "no_exit": N_("No exit recorded"),
+        "overstay": N_("Stayed too long"),
+        "offline_conflict": N_("Offline scan against the record"),
+        "no_arrival_yet": N_("Not arrived in time"),
+        "expired_open": N_("Pass expired during the trip"),
+    },
+    "reason": {
+        "valid": N_("Valid"),
+        "malformed": N_("This is not a pass code."),
+        "bad_signature": N_("Forged or altered code: the signature does not match."),
+        "unknown_key": N_("Signed by an unknown key."),
+        "not_found": N_("No such pass."),
+        "not_approved": N_("The pass is not approved."),
+        "revoked": N_("The pass has been revoked."),
+        "expired": N_("The pass has expired."),
+        "not_yet_valid": N_("The pass is not valid yet."),
+        "no_trips_left": N_("All trips of this pass are used."),
+        "not_on_route": N_("This checkpoint is not on the pass's route."),
+        "wrong_destination": N_("This is not the pass's destination."),
+        "wrong_checkpoint": N_("You are not assigned to this checkpoint."),
+        "plate_mismatch": N_("The plate does not match the vehicle."),
+        "offline_conflict": N_("Decided offline against what the record shows."),
+        "device_clock": N_("The scanning phone's clock was far off."),
+        "enterprise_suspended": N_(
+            "The applicant enterprise is suspended: entry refused, leaving is allowed."
+        ),
+        "driver_mismatch": N_("The driver does not match."),
+    },
+    "category": {
+        "emergency": N_("Emergency supplies (green channel)"),
+        "daily_necessities": N_("Daily necessities"),
+        "raw_materials": N_("Raw materials"),
+        "products": N_("Finished products"),
+        "other": N_("Other"),
+    },
+    "sms_status": {
+        "pending": N_("SMS queued"),
+        "sending": N_("SMS sending"),
+        "sent": N_("SMS sent"),
+        "delivered": N_("SMS delivered"),
+        "undelivered": N_("SMS not delivered"),
+        "failed": N_("SMS failed"),
+    },
+}
+
+
+def word(kind: str, code: str | None) -> str:
+    """`code` of `kind` in the current language; an unknown code as itself, None as ""."""
+    if code is None:
+        return ""
+    text = WORDS[kind].get(str(code))
+    return gettext(text) if text is not None else str(code)
