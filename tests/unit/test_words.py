@@ -46,3 +46,25 @@ def test_every_code_has_words_and_a_chinese_translation(kind):
         assert message is not None, (kind, code)
         assert message.string, (kind, code)
         assert message.string != code
+
+
+CODED = re.compile(
+    r"\{\{\s*[\w.\[\]'\"]+?\.(state|status|event|decision|kind|category)\b(?![\w\]])"
+    r"\s*(\|\s*(\w+))?[^}]*\}\}"
+)
+
+
+def test_no_template_shows_a_stored_code_as_text():
+    """A code may sit in an attribute (a CSS class, data-kind), never in the text a user
+    reads: there it goes through the `word` filter (or a macro built on it)."""
+    shown = []
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        for match in CODED.finditer(text):
+            if match.group(3) == "word":
+                continue
+            before = text[max(0, match.start() - 80) : match.start()]
+            if re.search(r'[\w-]+="[^"]*$', before):  # inside an attribute's value
+                continue
+            shown.append(f"{path.relative_to(ROOT)}: {match.group(0)}")
+    assert shown == [], "map these through words.py: " + "; ".join(shown)
