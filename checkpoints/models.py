@@ -16,6 +16,8 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     false,
+    func,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -89,6 +91,12 @@ class Trip(Base):
         foreign_keys=[arrival_checkpoint_id]
     )
     exit_checkpoint: Mapped[Checkpoint | None] = relationship(foreign_keys=[exit_checkpoint_id])
+
+
+# Plates searched without the province character (f88 finds 浙F88A66): the same range walk
+# as on `plate`, over the plate after its first character (history.PLATE_TAIL).
+PLATE_TAIL = func.substr(Trip.plate, literal_column("2"))
+Index("ix_trip_plate_tail", PLATE_TAIL)
 
 
 class Scan(Base):

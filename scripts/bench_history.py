@@ -203,6 +203,7 @@ def main() -> None:
     figures: dict[str, dict[str, float]] = {}
     for label, url in (
         ("trips by plate prefix", f"/api/v1/trips?plate={plates[0][:5]}"),
+        ("trips by plate without its province", f"/api/v1/trips?plate={plates[0][1:5].lower()}"),
         ("trips by full plate", f"/api/v1/trips?plate={plates[1]}"),
         ("trips by pass number", "/api/v1/trips?number=330483000123"),
         ("dashboard", "/api/v1/dashboard"),

@@ -15,6 +15,7 @@ from pathlib import Path
 DATABASES = ("sqlite", "postgresql")
 QUERIES = (
     "trips by plate prefix",
+    "trips by plate without its province",
     "trips by full plate",
     "trips by pass number",
     "dashboard",

@@ -8,6 +8,8 @@ from sqlalchemy import inspect, text
 from db import Base
 
 
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 def test_models_and_migrations_do_not_drift(app):
     with app.extensions["engine"].connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})

@@ -251,3 +251,27 @@ def test_vehicles_inside_now_lists_open_trips_searchable_and_exportable(client, 
     other = client.application.test_client()
     login(other, make.enterprise_user(trips["second"]).username)
     assert inside.vehicle.plate not in other.get("/inside").get_data(as_text=True)
+
+
+def test_a_plate_typed_without_its_province_is_found_through_an_index(app, client, make, trips):
+    """ "f88" found nothing: the search walked the plate from its province character."""
+    from sqlalchemy import text as sql
+
+    from checkpoints import history
+
+    headers = api_token(client, make.user("supervisor").username)
+    plate = trips["done"].vehicle.plate  # 浙F…
+    tail = plate[1:].lower()  # "f12345"
+    assert set(ids(client, f"plate={tail}", headers)) == {trips["done"].id}
+    assert set(ids(client, f"plate={tail[:-1]}", headers)) >= {trips["done"].id}
+    assert set(ids(client, f"plate={plate}", headers)) == {trips["done"].id}  # as before
+    user = make.user("supervisor")
+    stmt = history.search({"plate": plate[1:4]}, user, tz=app.config["TIMEZONE"])
+    engine = app.extensions["engine"]
+    compiled = stmt.compile(engine, compile_kwargs={"literal_binds": True})
+    explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sql("SET enable_seqscan = off"))  # a tiny table: ask what it can use
+        plan = " ".join(str(row) for row in conn.execute(sql(explain + str(compiled))))
+    assert "ix_trip_plate_tail" in plan, plan
