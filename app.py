@@ -117,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
     import supervision.views
     import trust.api  # noqa: F401
     from api.core import bp as api_bp
+    from passes.domain import shown_status
     from privacy import mask_mobile
     from supervision.alerts import unread_count
 
@@ -136,6 +137,9 @@ def register_blueprints(app: Flask) -> None:
     app.extensions["csrf"].exempt(sms.views.sms_status)  # signed by Twilio instead
     app.jinja_env.filters["mask_mobile"] = mask_mobile
     app.jinja_env.filters["word"] = lambda code, kind: words.word(kind, code)
+    app.jinja_env.filters["pass_state"] = lambda p: shown_status(
+        p.status, p.trips_used, p.max_trips, p.valid_until, web.now()
+    )
     # Moments that reach a template as ISO text (JSON-shaped figures) shown like the rest.
     app.jinja_env.filters["isotime"] = lambda text, fmt="short": format_datetime(
         datetime.fromisoformat(text), fmt

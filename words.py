@@ -25,6 +25,8 @@ WORDS: dict[str, dict[str, str]] = {
         "rejected": N_("Rejected"),
         "revoked": N_("Revoked"),
         "cancelled": N_("Cancelled"),
+        "used_up": N_("All trips used"),  # approved, shown as it stands (passes.domain)
+        "expired": N_("Expired"),
     },
     "event": {
         "entry": N_("Entry"),

@@ -38,6 +38,19 @@ def next_pass_status(current: str, target: str) -> PassStatus:
     return then
 
 
+def shown_status(
+    status: str, trips_used: int, max_trips: int, valid_until: datetime, now: datetime
+) -> str:
+    """What a pass's status means to a reader now: an approved pass whose trips are all
+    used, or whose validity has ended, is shown as such ("used_up", "expired"), not as
+    approved."""
+    if status != PassStatus.APPROVED:
+        return str(status)
+    if valid_until <= now:
+        return "expired"
+    return "used_up" if trips_used >= max_trips else str(status)
+
+
 class Category(StrEnum):
     EMERGENCY = "emergency"
     DAILY_NECESSITIES = "daily_necessities"

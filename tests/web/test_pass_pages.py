@@ -137,3 +137,34 @@ def test_printable_pass_shows_the_qr_and_masked_driver(client, make):
     assert f"/api/v1/passes/{p.id}/qr.svg" in page
     assert p.driver.name_masked in page
     assert p.driver.id_number not in page
+
+
+def test_an_approved_pass_shows_used_up_or_expired_where_its_status_is_shown(client, make, db):
+    """A pass whose trips were all used still read 已通过."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from passes.models import Pass
+    from tests.support import now
+
+    enterprise = make.enterprise()
+    used = make.pass_(enterprise, status="approved", max_trips=1)
+    ended = make.pass_(enterprise, status="approved")
+    live = make.pass_(enterprise, status="approved")
+    db.execute(update(Pass).where(Pass.id == used.id).values(trips_used=1))
+    db.execute(
+        update(Pass).where(Pass.id == ended.id).values(valid_until=now() - timedelta(hours=1))
+    )
+    db.commit()
+    login(client, make.enterprise_user(enterprise).username)
+    index = client.get("/passes").get_data(as_text=True)
+
+    def row(p):
+        start = index.index(f'id="pass-{p.id}"')
+        return index[start : index.index("</tr>", start)]
+
+    assert "趟次已用完" in row(used)
+    assert "已过期" in row(ended)
+    assert "已通过" in row(live)
+    assert "趟次已用完" in client.get(f"/passes/{used.id}").get_data(as_text=True)
