@@ -94,6 +94,11 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "AUDIT_SEQUENCER": audit_sequencer,
         "AUDIT_INTERVAL_SECONDS": float(env.get("AUDIT_INTERVAL_SECONDS", "1")),
         "AUDIT_WITNESS_FILE": env.get("AUDIT_WITNESS_FILE"),
+        # Alerts on denied scans: this many codes that name no trusted pass at one
+        # checkpoint, or this many denials of one pass, within the window.
+        "ALERT_WINDOW_MINUTES": int(env.get("ALERT_WINDOW_MINUTES", "10")),
+        "ALERT_FORGED_PER_CHECKPOINT": int(env.get("ALERT_FORGED_PER_CHECKPOINT", "5")),
+        "ALERT_DENIALS_PER_PASS": int(env.get("ALERT_DENIALS_PER_PASS", "3")),
         "LOOP_MAX_STAY_HOURS": int(env.get("LOOP_MAX_STAY_HOURS", "24")),
         "LOOP_ARRIVAL_HOURS": int(env.get("LOOP_ARRIVAL_HOURS", "6")),
         # scrypt by default; tests lower the cost so thousands of logins stay fast.

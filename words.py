@@ -44,6 +44,9 @@ WORDS: dict[str, dict[str, str]] = {
         "offline_conflict": N_("Offline scan against the record"),
         "no_arrival_yet": N_("Not arrived in time"),
         "expired_open": N_("Pass expired during the trip"),
+        # and what supervisors may be alerted about besides (supervision.alerts.ScanAlert)
+        "forged_codes": N_("Forged or invalid codes, again and again at one checkpoint"),
+        "repeated_denials": N_("One pass denied again and again"),
     },
     "reason": {
         "valid": N_("Valid"),

@@ -10,3 +10,7 @@ _events = Namespace()
 # Sent inside the transaction that raised it, with `session=` and `now=`; receivers add
 # their rows (notifications, SMS) to that transaction. The sender is the Anomaly row.
 anomaly_raised = _events.signal("anomaly-raised")
+
+# Sent after a denied scan committed, with `session=` (its transaction over) and `now=`; the
+# sender describes it (checkpoint_id, checkpoint, pass_id, number, plate).
+scan_denied = _events.signal("scan-denied")

@@ -587,6 +587,15 @@ def record(
             message = N_("The pass changed while this scan was recorded; scan again.")
             raise Conflict(message) from None
         return Recorded(_answer_retry(first, user), retry=True)
+    if outcome.decision == "deny":  # oversight watches for forged codes and repeat refusals
+        denial = SimpleNamespace(
+            checkpoint_id=place.id,
+            checkpoint=before.code,
+            pass_id=row.id if row is not None else None,
+            number=row.number if row is not None else "",
+            plate=row.plate if row is not None else "",
+        )
+        events.scan_denied.send(denial, session=session, now=now)
     return Recorded(response, retry=False)
 
 

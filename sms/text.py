@@ -165,6 +165,28 @@ ALERT = {
     "zh_CN": "监管提醒：{plate}（通行证{number}）{kind}。",
     "en": "Alert: {plate} (pass {number}): {kind}.",
 }
+# Scans denied again and again: codes no pass stands behind at one checkpoint, or one
+# pass refused repeatedly (supervision.alerts.scan_denied).
+FORGED_ALERT = {
+    "zh_CN": "监管提醒：{checkpoint}卡口{minutes}分钟内{count}次扫到伪造或无效的通行码。",
+    "en": "Alert: {count} forged or invalid codes at checkpoint {checkpoint} in {minutes} min.",
+}
+DENIED_ALERT = {
+    "zh_CN": "监管提醒：{plate}（通行证{number}）{minutes}分钟内被拒绝放行{count}次。",
+    "en": "Alert: {plate} (pass {number}) denied {count} times in {minutes} min.",
+}
+
+
+def forged_alert_text(locale: str, *, checkpoint: str, count: int, minutes: int) -> str:
+    template = FORGED_ALERT.get(locale, FORGED_ALERT["zh_CN"])
+    return template.format(checkpoint=checkpoint, count=count, minutes=minutes)
+
+
+def denied_alert_text(locale: str, *, number: str, plate: str, count: int, minutes: int) -> str:
+    template = DENIED_ALERT.get(locale, DENIED_ALERT["zh_CN"])
+    return template.format(number=number, plate=_plate(locale, plate), count=count, minutes=minutes)
+
+
 DAILY = {
     "zh_CN": (
         "{day}日报：进入辖区{opened}车次，闭环率{loop}，新增异常{anomalies}起，待审批申请{pending}件。"

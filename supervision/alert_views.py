@@ -133,7 +133,7 @@ def settings_page() -> Any:
     return render_template(
         "supervision/alerts.html",
         settings=settings,
-        kinds=list(AnomalyKind),
+        kinds=[*AnomalyKind, *alerts.ScanAlert],
         form=form,
         errors=errors,
     )

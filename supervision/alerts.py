@@ -8,11 +8,14 @@ sweeps, retries and a repeated daily run are safe.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
 from pydantic import model_validator
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import audit
@@ -21,20 +24,31 @@ from accounts.models import User
 from accounts.schemas import Input, Mobile
 from checkpoints import events
 from checkpoints.domain import AnomalyKind
-from checkpoints.models import Anomaly, Trip
+from checkpoints.models import Anomaly, Scan, Trip
 from db import Prepared
 from errors import N_, ValidationFailed
 from passes.models import Pass
 from sms import outbox
-from sms.text import alert_text, daily_text
+from sms.text import alert_text, daily_text, denied_alert_text, forged_alert_text
 from supervision import statistics
 from supervision.models import AlertSettings, Notification
 
 DAILY_SUMMARY = "daily_summary"
 
 
+class ScanAlert(StrEnum):
+    """Alerts on denied scans (not anomalies: no trip stands behind them)."""
+
+    FORGED_CODES = "forged_codes"  # codes naming no trusted pass, again and again at a gate
+    REPEATED_DENIALS = "repeated_denials"  # one pass refused again and again
+
+
+# What a supervisor may subscribe to: every anomaly kind and the alerts on denied scans.
+AlertKind = StrEnum("AlertKind", {k.name: k.value for k in (*AnomalyKind, *ScanAlert)})
+
+
 class AlertSettingsIn(Input):
-    kinds: list[AnomalyKind] = []
+    kinds: list[AlertKind] = []  # type: ignore[valid-type]
     sms: bool = False
     phone: Mobile | None = None
     daily_summary: bool = False
@@ -137,6 +151,97 @@ def anomaly_raised(session: Session, anomaly: Anomaly, *, now: datetime) -> int:
                 now=now,
             )
     return len(listeners)
+
+
+DENIAL_LIMITS = {
+    "ALERT_WINDOW_MINUTES": 10,
+    "ALERT_FORGED_PER_CHECKPOINT": 5,
+    "ALERT_DENIALS_PER_PASS": 3,
+}
+
+
+@events.scan_denied.connect
+def _on_scan_denied(denial: Any, *, session: Session, now: datetime) -> None:
+    # (the configured limits; a scan recorded outside the app, as some tests do, uses these)
+    cfg = current_app.config if has_app_context() else DENIAL_LIMITS
+    scan_denied(
+        session,
+        denial,
+        now=now,
+        window=timedelta(minutes=cfg["ALERT_WINDOW_MINUTES"]),
+        forged=cfg["ALERT_FORGED_PER_CHECKPOINT"],
+        per_pass=cfg["ALERT_DENIALS_PER_PASS"],
+    )
+
+
+def scan_denied(
+    session: Session,
+    denial: Any,
+    *,
+    now: datetime,
+    window: timedelta,
+    forged: int,
+    per_pass: int,
+) -> int:
+    """After a denied scan: alert subscribers when its checkpoint has seen `forged` codes
+    that name no trusted pass (forged, altered, foreign, malformed, unknown number) within
+    `window`, or when its pass has been denied `per_pass` times; once per window and
+    checkpoint or pass. Returns how many notifications were added; commits."""
+    wanted = {k for row in _SUBSCRIBED_KINDS(session.connection()) for k in (row.kinds or [])}
+    since, minutes = now - window, int(window.total_seconds() // 60)
+    bucket = int(now.timestamp() // window.total_seconds())
+    raised = []
+    if ScanAlert.FORGED_CODES in wanted and denial.pass_id is None:
+        count = session.scalar(
+            select(func.count()).where(
+                Scan.checkpoint_id == denial.checkpoint_id,
+                Scan.recorded_at >= since,
+                Scan.decision == "deny",
+                Scan.pass_id.is_(None),
+            )
+        )
+        if count >= forged:
+            data = {"checkpoint": denial.checkpoint, "count": count, "minutes": minutes}
+            raised.append((ScanAlert.FORGED_CODES, f"forged:{denial.checkpoint_id}:{bucket}", data))
+    if ScanAlert.REPEATED_DENIALS in wanted and denial.pass_id is not None:
+        count = session.scalar(
+            select(func.count()).where(
+                Scan.pass_id == denial.pass_id,
+                Scan.recorded_at >= since,
+                Scan.decision == "deny",
+            )
+        )
+        if count >= per_pass:
+            data = {
+                "number": denial.number,
+                "plate": denial.plate,
+                "count": count,
+                "minutes": minutes,
+            }
+            raised.append((ScanAlert.REPEATED_DENIALS, f"denied:{denial.pass_id}:{bucket}", data))
+    added = 0
+    for kind, key, data in raised:
+        for settings, user in _listeners(session):
+            if kind not in (settings.kinds or []):
+                continue
+            notice = f"{key}:{user.id}"
+            if not _notify(session, notice, user.id, kind=kind, data=data, created_at=now):
+                continue
+            added += 1
+            if settings.sms and settings.phone:
+                locale = user.locale or "zh_CN"
+                text = (
+                    forged_alert_text(locale, **data)
+                    if kind == ScanAlert.FORGED_CODES
+                    else denied_alert_text(locale, **data)
+                )
+                outbox.enqueue(session, dedupe_key=notice, to=settings.phone, body=text, now=now)
+    try:
+        session.commit()
+    except IntegrityError:  # the same alert added meanwhile by another process: it stands
+        session.rollback()
+        return 0
+    return added
 
 
 def daily_summary(session: Session, day: date, *, now: datetime, tz: str) -> int:

@@ -9,6 +9,7 @@ are local hours and local days computed in Python, so no database time-zone supp
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from accounts.models import User
@@ -75,6 +76,20 @@ def _scan_counts(session: Session, lo: datetime, hi: datetime) -> list[tuple[int
         .group_by(Scan.checkpoint_id, Scan.event, Scan.decision)
     ).all()
     return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def _denials(session: Session, lo: datetime, hi: datetime) -> dict[str, int]:
+    """Scans denied in [lo, hi), each counted once under its first reason."""
+    rows = session.execute(
+        select(cast(Scan.reasons, String), func.count())
+        .where(Scan.recorded_at >= lo, Scan.recorded_at < hi, Scan.decision == "deny")
+        .group_by(cast(Scan.reasons, String))
+    ).all()
+    counts: Counter[str] = Counter()
+    for text, n in rows:
+        reasons = json.loads(text) if text else []
+        counts[reasons[0] if reasons else "unknown"] += n
+    return dict(counts)
 
 
 def _trips_opened(session: Session, lo: datetime, hi: datetime) -> int:
@@ -163,6 +178,13 @@ def figures(
             if lo in last_24 and event != "annul":
                 series[codes.get(checkpoint_id, "?")][last_24.index(lo)] += n
 
+    # Scans denied since midnight, by reason (forged and foreign codes among them).
+    denied: Counter[str] = Counter()
+    for lo in starts:
+        if lo >= midnight:
+            hi = lo + timedelta(hours=1)
+            denied.update(cache.get(("denied", lo), hi, now, lambda: _denials(session, lo, hi)))  # noqa: B023
+
     # Trips opened, day by day, over the last 30 days.
     void = _void_trips(session)
     days = [local_now.date() - timedelta(days=29 - i) for i in range(30)]
@@ -200,6 +222,7 @@ def figures(
         "inside_now": inside,
         "green_channel_inside": green,
         "today": {event: today[event] for event in EVENTS},
+        "denied_today": dict(denied.most_common()),
         "open_anomalies": anomalies,
         "pending_applications": pending,
         "oldest_pending_seconds": int((now - oldest).total_seconds()) if oldest else None,

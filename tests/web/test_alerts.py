@@ -237,3 +237,65 @@ def test_daily_summary_defaults_to_yesterday(runner):
     result = runner.invoke(args=["alerts", "daily-summary"])
     assert result.exit_code == 0
     assert "0 daily summaries for" in result.output
+
+
+def scan_code(client, world, code):
+    body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": world["gate"].id, "code": code}
+    response = client.post("/api/v1/scans", json=body, headers=world["officer"])
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_repeated_forged_codes_at_a_gate_and_a_pass_denied_repeatedly_raise_alerts(
+    app, client, make, gate_world, db
+):
+    """Forged and foreign codes raised nothing and the dashboard did not show them."""
+    from trust import tokens
+
+    app.config["SMS_DELIVER_INLINE"] = False
+    app.config.update(ALERT_FORGED_PER_CHECKPOINT=3, ALERT_DENIALS_PER_PASS=2)
+    watcher = make.user("supervisor")
+    headers = api_token(client, watcher.username)
+    saved = client.put(
+        "/api/v1/alerts",
+        json={"kinds": ["forged_codes", "repeated_denials"], "sms": True, "phone": "13900001111"},
+        headers=headers,
+    )
+    assert saved.status_code == 200, saved.get_json()
+    real = gate_world["pass"].code
+    token = tokens.token_from_text(real)
+    forged = real.replace(token, token[:60] + ("A" if token[60] != "A" else "B") + token[61:])
+    for _ in range(2):
+        assert scan_code(client, gate_world, forged)["reasons"] == ["bad_signature"]
+    assert client.get("/api/v1/notifications", headers=headers).get_json()["total"] == 0
+    for _ in range(3):  # the third reaches the threshold; the fourth and fifth add nothing
+        scan_code(client, gate_world, forged)
+    inbox = client.get("/api/v1/notifications", headers=headers).get_json()
+    assert [i["kind"] for i in inbox["items"]] == ["forged_codes"]
+    assert inbox["items"][0]["data"]["checkpoint"] == gate_world["gate"].code
+    # one pass refused again and again (revoked)
+    reviewer = api_token(client, make.user("reviewer").username)
+    revoked = client.post(
+        f"/api/v1/passes/{gate_world['pass'].id}/revoke",
+        json={"reason": "测试吊销"},
+        headers=reviewer,
+    )
+    assert revoked.status_code == 200, revoked.get_json()
+    for _ in range(3):
+        assert scan_code(client, gate_world, real)["decision"] == "deny"
+    inbox = client.get("/api/v1/notifications", headers=headers).get_json()
+    assert sorted(i["kind"] for i in inbox["items"]) == ["forged_codes", "repeated_denials"]
+    denied = next(i for i in inbox["items"] if i["kind"] == "repeated_denials")
+    assert denied["data"]["number"] == gate_world["pass"].number
+    bodies = sorted(m.body for m in sms_to(db, PHONE))
+    assert len(bodies) == 2
+    assert any("伪造或无效" in b for b in bodies)
+    assert any("被拒绝放行" in b for b in bodies)
+    # the dashboard shows today's denials by reason
+    login(client, watcher.username)
+    figures = client.get("/api/v1/dashboard", headers=headers).get_json()
+    assert figures["denied_today"] == {"bad_signature": 5, "revoked": 3}
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "今日拒绝放行（按原因）" in page
+    assert "伪造或被篡改的通行码" in page or "签名不符" in page
+    assert audit_log_verifies(app).ok
