@@ -174,25 +174,17 @@ def _on_scan_denied(denial: Any, *, session: Session, now: datetime) -> None:
     )
 
 
-def scan_denied(
-    session: Session,
-    denial: Any,
-    *,
-    now: datetime,
-    window: timedelta,
-    forged: int,
-    per_pass: int,
-) -> int:
-    """After a denied scan: alert subscribers when its checkpoint has seen `forged` codes
-    that name no trusted pass (forged, altered, foreign, malformed, unknown number) within
-    `window`, or when its pass has been denied `per_pass` times; once per window and
-    checkpoint or pass. Returns how many notifications were added; commits."""
-    wanted = {k for row in _SUBSCRIBED_KINDS(session.connection()) for k in (row.kinds or [])}
+def _denial_alerts(
+    reader: Any, denial: Any, *, now: datetime, window: timedelta, forged: int, per_pass: int
+) -> list[tuple[ScanAlert, str, dict[str, Any]]]:
+    """Which alerts this denial crosses the threshold of, among those anyone subscribes to:
+    (kind, key unique per window, what the notice says)."""
+    wanted = {k for row in _SUBSCRIBED_KINDS(reader) for k in (row.kinds or [])}
     since, minutes = now - window, int(window.total_seconds() // 60)
     bucket = int(now.timestamp() // window.total_seconds())
-    raised = []
+    raised: list[tuple[ScanAlert, str, dict[str, Any]]] = []
     if ScanAlert.FORGED_CODES in wanted and denial.pass_id is None:
-        count = session.scalar(
+        count = reader.scalar(
             select(func.count()).where(
                 Scan.checkpoint_id == denial.checkpoint_id,
                 Scan.recorded_at >= since,
@@ -204,7 +196,7 @@ def scan_denied(
             data = {"checkpoint": denial.checkpoint, "count": count, "minutes": minutes}
             raised.append((ScanAlert.FORGED_CODES, f"forged:{denial.checkpoint_id}:{bucket}", data))
     if ScanAlert.REPEATED_DENIALS in wanted and denial.pass_id is not None:
-        count = session.scalar(
+        count = reader.scalar(
             select(func.count()).where(
                 Scan.pass_id == denial.pass_id,
                 Scan.recorded_at >= since,
@@ -219,6 +211,30 @@ def scan_denied(
                 "minutes": minutes,
             }
             raised.append((ScanAlert.REPEATED_DENIALS, f"denied:{denial.pass_id}:{bucket}", data))
+    return raised
+
+
+def scan_denied(
+    session: Session,
+    denial: Any,
+    *,
+    now: datetime,
+    window: timedelta,
+    forged: int,
+    per_pass: int,
+) -> int:
+    """After a denied scan: alert subscribers when its checkpoint has seen `forged` codes
+    that name no trusted pass (forged, altered, foreign, malformed, unknown number) within
+    `window`, or when its pass has been denied `per_pass` times; once per window and
+    checkpoint or pass. Returns how many notifications were added; commits."""
+    # Read on a connection of its own, outside any transaction: on SQLite the request's
+    # session would take the database's write lock for every denied scan.
+    with session.get_bind().execution_options(read_only=True).connect() as reader:
+        raised = _denial_alerts(
+            reader, denial, now=now, window=window, forged=forged, per_pass=per_pass
+        )
+    if not raised:
+        return 0
     added = 0
     for kind, key, data in raised:
         for settings, user in _listeners(session):

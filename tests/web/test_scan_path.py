@@ -146,3 +146,16 @@ def test_a_token_revoked_by_another_process_stops_within_the_cache_bound(app, db
         scan(status=401, code=p.code)  # forgotten for good, not trusted again
     finally:
         del app.extensions["clock"]
+
+
+def test_a_denied_scan_takes_the_write_lock_once_whoever_watches(app, make, place):
+    """The check for repeated forged codes runs after the scan, on a read-only connection:
+    a flood of junk codes must not take the database's write lock twice per scan."""
+    if app.extensions["engine"].dialect.name != "sqlite":
+        pytest.skip("SQLite's database-wide write lock")
+    _, _, _, scan = place
+    scan(code="not a code")  # the token and the keys are cached
+    with Statements(app.extensions["engine"], flagged=True) as seen:
+        assert scan(code="still not a code")["decision"] == "deny"
+    writing = [statement for read_only, statement in seen if not read_only]
+    assert writing.count("BEGIN IMMEDIATE") == 1, writing
