@@ -215,14 +215,20 @@ def _cell(value: Any, zone: ZoneInfo) -> Any:
 def rows(session: Any, kind: str, stmt: Select[Any], tz: str) -> Iterator[list[Any]]:
     zone = ZoneInfo(tz)
     coded = CODED[kind]
+    said: dict[tuple[str, Any], str] = {}  # a few codes, a million rows: translate each once
+
+    def words(of: str, code: Any) -> str:
+        if (of, code) not in said:
+            said[(of, code)] = word(of, code)
+        return said[(of, code)]
+
     for row in session.execute(stmt.execution_options(yield_per=BATCH)):
         values = list(row)
         codes = [values[i] for i in coded]
         for i, of in coded.items():
             value = values[i]
-            values[i] = (
-                " ".join(word(of, v) for v in value) if isinstance(value, list) else word(of, value)
-            )
+            listed = value if isinstance(value, list) else [value]
+            values[i] = " ".join(words(of, v) for v in listed)
         if kind == "passes":
             values[5] = mask_id_number(values[5])
             values[11:13] = [f"{values[11]}/{values[12]}"]
