@@ -268,7 +268,9 @@ def test_a_plate_typed_without_its_province_is_found_through_an_index(app, clien
     user = make.user("supervisor")
     stmt = history.search({"plate": plate[1:4]}, user, tz=app.config["TIMEZONE"])
     engine = app.extensions["engine"]
-    compiled = stmt.compile(engine, compile_kwargs={"literal_binds": True})
+    # (without the listing's order: on a tiny table PostgreSQL may rather walk the
+    # opened_at index and filter, which says nothing about what the plate search can use)
+    compiled = stmt.order_by(None).compile(engine, compile_kwargs={"literal_binds": True})
     explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
