@@ -67,6 +67,9 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN"),
         "TWILIO_FROM": env.get("TWILIO_FROM"),
         "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID"),
+        # Where the twilio library's requests go instead of https://api.twilio.com: an
+        # egress proxy, or a stand-in for rehearsals (scripts/cluster.sh).
+        "TWILIO_API_BASE": (env.get("TWILIO_API_BASE") or "").rstrip("/") or None,
         "AREA_CODE": area_code,
         "TIMEZONE": timezone,
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "10")),

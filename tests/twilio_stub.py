@@ -14,11 +14,10 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
-from twilio.http.http_client import TwilioHttpClient
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-TWILIO_HOST = "https://api.twilio.com"
+from sms.backends import rebased_http_client
 
 ERRORS = {
     "21211": (400, "The 'To' number is not a valid phone number."),
@@ -127,12 +126,6 @@ class TwilioStub:
         )
 
 
-class LocalTwilioHttpClient(TwilioHttpClient):
-    """The library's own HTTP client, pointed at the stub."""
-
-    def __init__(self, base_url: str, timeout: float = 5):
-        super().__init__(timeout=timeout)
-        self.base_url = base_url
-
-    def request(self, method: str, uri: str, *args: Any, **kwargs: Any) -> Any:
-        return super().request(method, uri.replace(TWILIO_HOST, self.base_url), *args, **kwargs)
+def LocalTwilioHttpClient(base_url: str, timeout: float = 5) -> Any:  # noqa: N802
+    """The library's own HTTP client, pointed at the stub (what TWILIO_API_BASE does)."""
+    return rebased_http_client(base_url, timeout)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from sms import outbox
-from sms.backends import TwilioBackend
+from sms.backends import TwilioBackend, make_backend
 from sms.models import SmsMessage
 from tests.support import now
 from tests.twilio_stub import LocalTwilioHttpClient, TwilioStub
@@ -48,6 +48,21 @@ def run(app, backend, at=None, owner="w1"):
 def messages(app):
     with app.extensions["sessions"]() as session:
         return session.scalars(select(SmsMessage).order_by(SmsMessage.id)).all()
+
+
+def test_twilio_api_base_sends_the_librarys_requests_elsewhere(stub):
+    # How separate worker processes reach a stand-in (scripts/cluster.sh) or a proxy.
+    backend = make_backend(
+        {
+            "SMS_BACKEND": "twilio",
+            "TWILIO_ACCOUNT_SID": SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_FROM": "+15005550006",
+            "TWILIO_API_BASE": stub.url,
+        }
+    )
+    sid = backend.send("+8613800000009", "测试", None)
+    assert [m["sid"] for m in stub.sent] == [sid]
 
 
 def test_success_records_the_provider_id(app, stub, twilio):
