@@ -16,6 +16,7 @@ from flask_babel import Babel, format_datetime, gettext
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
 import i18n
@@ -25,6 +26,7 @@ import words
 from accounts.services import TokenCache
 from db import make_engine, make_session_factory
 from errors import DomainError, Throttled, ValidationFailed
+from privacy import mask_target
 from trust.auditlog import AuditLog
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = web.IdConverter
     app.config.update(settings.load(Path(app.instance_path)))
     app.config.update(overrides)
+    if app.config["APP_ENV"] != "testing" or "LOG_FORMAT" in overrides:
+        logs.configure(app.config["LOG_FORMAT"])
+    app.before_request(web.begin_request)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -51,6 +56,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         start_sequencer_with_requests(app)
     app.before_request(refuse_control_in_queries_and_forms)
+    if app.config["PROXY_HOPS"]:
+        # Behind nginx: the client's address and scheme from exactly that many proxies.
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)  # type: ignore[method-assign]
     logs.install()  # the development server's request log masks tokens and queries
     return app
 
@@ -70,6 +79,7 @@ def register_extensions(app: Flask) -> None:
     app.extensions["audit_log"] = AuditLog.from_config(Path(app.instance_path), app.config)
     app.extensions["token_cache"] = TokenCache(app.config["API_TOKEN_CACHE_SECONDS"])
     app.teardown_appcontext(web.close_db)
+    app.teardown_request(web.end_request)
 
     app.extensions["csrf"] = csrf = CSRFProtect(app)
     Babel(app, locale_selector=i18n.select_locale)
@@ -107,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
     import fleet.api  # noqa: F401
     import fleet.import_views
     import fleet.views
+    import operations.views
     import passes.api  # noqa: F401
     import passes.key_views
     import passes.public
@@ -133,6 +144,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(supervision.views.bp)
     app.register_blueprint(supervision.alert_views.bp)
     app.register_blueprint(supervision.audit_views.bp)
+    app.register_blueprint(operations.views.bp)
     app.register_blueprint(api_bp)
     app.extensions["csrf"].exempt(sms.views.sms_status)  # signed by Twilio instead
     app.jinja_env.filters["mask_mobile"] = mask_mobile
@@ -226,7 +238,7 @@ def register_errorhandlers(app: Flask) -> None:
             "unhandled %s at %s %s\n%s",
             type(exc).__name__,
             request.method,
-            request.path,
+            mask_target(request.path),
             "".join(traceback.format_tb(exc.__traceback__)),
         )
         return http_error(InternalServerError())
@@ -275,6 +287,8 @@ HSTS = "max-age=31536000; includeSubDomains"
 def register_security_headers(app: Flask) -> None:
     production = app.config["APP_ENV"] == "production"
 
+    app.after_request(web.finish_request)
+
     @app.after_request
     def headers(response: Any) -> Any:
         if production:
@@ -285,8 +299,3 @@ def register_security_headers(app: Flask) -> None:
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
         return response
-
-
-if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -16,6 +16,7 @@ from sqlalchemy import JSON, Connection, ForeignKey, Integer, String, bindparam
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from db import Base, Prepared, UTCDateTime
+from logs import REQUEST_ID
 
 
 class AuditEntry(Base):
@@ -34,6 +35,8 @@ class AuditEntry(Base):
     # The hash chain that came before the tree: set on the entries written before it only.
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+    # The request that wrote it, to find its log lines (not part of what the leaf commits to).
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
     actor: Mapped[Any] = relationship("User", viewonly=True, lazy="raise")
 
@@ -117,12 +120,16 @@ def _values(
         "object_type": object_type,
         "object_id": None if object_id is None else str(object_id),
         "data": data or {},
+        "request_id": REQUEST_ID.get(),
     }
 
 
 _INSERT = Prepared(
     AuditEntry.__table__.insert().values(
-        {c: bindparam(c) for c in ("at", "actor_id", "action", "object_type", "object_id", "data")}
+        {
+            c: bindparam(c)
+            for c in ("at", "actor_id", "action", "object_type", "object_id", "data", "request_id")
+        }
     )
 )
 

@@ -54,6 +54,16 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         raise ConfigError(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}")
 
     production = app_env == "production"
+    log_format = env.get("LOG_FORMAT", "text")
+    if log_format not in ("text", "json"):
+        raise ConfigError("LOG_FORMAT must be text or json")
+    try:
+        proxy_hops = int(env.get("PROXY_HOPS", "0"))
+        retention_days = int(env.get("RETENTION_DAYS", "180"))
+    except ValueError as exc:
+        raise ConfigError("PROXY_HOPS and RETENTION_DAYS must be whole numbers") from exc
+    if not 0 <= proxy_hops <= 5 or retention_days < 1:
+        raise ConfigError("PROXY_HOPS must be 0 to 5 and RETENTION_DAYS at least 1")
     audit_sequencer = env.get("AUDIT_SEQUENCER", "off" if app_env == "testing" else "thread")
     if audit_sequencer not in ("thread", "off"):
         raise ConfigError("AUDIT_SEQUENCER must be thread (in each server process) or off")
@@ -70,6 +80,15 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         # Where the twilio library's requests go instead of https://api.twilio.com: an
         # egress proxy, or a stand-in for rehearsals (scripts/cluster.sh).
         "TWILIO_API_BASE": (env.get("TWILIO_API_BASE") or "").rstrip("/") or None,
+        # Operations: log lines, the proxies in front, metrics, retention (docs/deploy.md).
+        "LOG_FORMAT": log_format,
+        "PROXY_HOPS": proxy_hops,
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        # Personal data (drivers' names, ID numbers, phones; SMS texts) is erased this many
+        # days after the last pass that used it ended.
+        "RETENTION_DAYS": retention_days,
+        # Readiness wants an SMS worker's heartbeat this recent (when SMS go through Twilio).
+        "READY_WORKER_SECONDS": int(env.get("READY_WORKER_SECONDS", "120")),
         "AREA_CODE": area_code,
         "TIMEZONE": timezone,
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "10")),

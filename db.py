@@ -300,6 +300,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def insert_for(bind: Any) -> Any:
+    """The dialect's INSERT (with ON CONFLICT) for a session's or connection's database."""
+    dialect = bind.get_bind().dialect if hasattr(bind, "get_bind") else bind.dialect
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def bump_counter(session: Any, model: Any, counter: str, **key: Any) -> int:
     """Add one to `counter` in the row of `model` named by `key` (created at 0 when it is
     missing) and return the new value. The row stays locked until commit, so the values
@@ -310,10 +320,7 @@ def bump_counter(session: Any, model: Any, counter: str, **key: Any) -> int:
     bump = update(model).filter_by(**key).values({counter: column + 1}).returning(column)
     value = session.scalar(bump)
     if value is None:
-        if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+        insert = insert_for(session)
         session.execute(insert(model).values(**key, **{counter: 0}).on_conflict_do_nothing())
         value = session.scalar(bump)
     return value

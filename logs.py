@@ -3,8 +3,12 @@ development server (werkzeug) and under gunicorn (`gunicorn.conf.py` names the c
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import sys
+from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
 from privacy import mask_target
@@ -26,6 +30,63 @@ class MaskedRequestLog(logging.Filter):
         if masked != message:
             record.msg, record.args = masked, None
         return True
+
+
+# The request being served, for log lines and audit entries written while it runs.
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+requests_log = logging.getLogger("trafficpass.requests")
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and the record's `fields`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        line.update(getattr(record, "fields", {}))
+        if "request_id" not in line and (rid := REQUEST_ID.get()) is not None:
+            line["request_id"] = rid
+        if record.exc_info and record.exc_info[0] is not None:
+            line["error"] = record.exc_info[0].__name__
+        return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+
+
+class TextLines(logging.Formatter):
+    """`time level logger [request id] message key=value ...`"""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "fields", {})
+        rid = fields.get("request_id") or REQUEST_ID.get()
+        extra = " ".join(f"{k}={v}" for k, v in fields.items() if k != "request_id")
+        when = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        head = f"{when} {record.levelname} {record.name}"
+        return " ".join(
+            p for p in (head, f"[{rid}]" if rid else "", record.getMessage(), extra) if p
+        )
+
+
+def configure(log_format: str) -> None:
+    """Every log line of the process to stderr as `json` or `text` (once per process)."""
+    root = logging.getLogger()
+    if any(getattr(h, "trafficpass", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.trafficpass = True  # type: ignore[attr-defined]
+    handler.setFormatter(JsonLines() if log_format == "json" else TextLines())
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def request_line(fields: dict[str, Any]) -> None:
+    """The one line a request leaves: method, masked path, status, time, who (an id)."""
+    requests_log.info("request", extra={"fields": fields})
 
 
 def install() -> None:

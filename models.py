@@ -4,7 +4,9 @@ from accounts.models import ApiToken, Enterprise, LoginAttempt, User
 from audit import AuditCheckpoint, AuditEntry, AuditTree
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from fleet.models import Driver, Vehicle
+from heartbeat import Heartbeat
 from passes.models import Pass, PassSerial
+from ratelimit import RateCount
 from sms.models import SmsMessage
 from supervision.models import AlertSettings, Notification
 from trust.models import SigningKey
@@ -19,10 +21,12 @@ __all__ = [
     "Checkpoint",
     "Driver",
     "Enterprise",
+    "Heartbeat",
     "LoginAttempt",
     "Notification",
     "Pass",
     "PassSerial",
+    "RateCount",
     "Scan",
     "SigningKey",
     "SmsMessage",

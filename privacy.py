@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 
-# Paths whose last part is a secret: the public pass token (/P/...), the driver's link.
-SECRET_IN_PATH = re.compile(r"(/(?:[Pp]|d)/)([^/?#\s]{0,4})[^/?#\s]*")
+# Path segments that carry a secret or a person's data: pass tokens, the driver's key, an
+# upload's token, a plate (the vehicle's history page).
+SECRET_IN_PATH = re.compile(r"(/(?:[Pp]|d|import|history/plate)/)([^/?#\s]{0,4})[^/?#\s]*")
 
 
 def mask_mobile(mobile: str) -> str:

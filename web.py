@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,9 +25,11 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.routing import IntegerConverter
 from wtforms.fields.choices import SelectChoice
 
+import logs
 import tabular
 from db import utcnow
 from errors import N_, ValidationFailed
+from privacy import mask_target
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -75,6 +79,51 @@ def close_db(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def begin_request() -> None:
+    """Give the request its id (the proxy's, when it sent a sane one) and start its clock."""
+    g.started = time.perf_counter()
+    incoming = request.headers.get("X-Request-Id", "")
+    g.request_id = incoming if logs.REQUEST_ID_SHAPE.fullmatch(incoming) else uuid.uuid4().hex
+    g.request_id_reset = logs.REQUEST_ID.set(g.request_id)
+
+
+def finish_request(response: Response) -> Response:
+    """Name the request in its response and leave its one log line: no query values, no
+    tokens in paths (masked), and the caller as an id only."""
+    rid = g.get("request_id")
+    if rid is None:  # a response made before begin_request ran
+        return response
+    response.headers["X-Request-Id"] = rid
+    user = g.get("caller_id")
+    if user is None and (login := g.get("_login_user")) is not None:
+        user = getattr(login, "id", None)
+    logs.request_line(
+        {
+            "request_id": rid,
+            "method": request.method,
+            "path": mask_target(request.path),
+            "status": response.status_code,
+            "ms": round(elapsed() * 1000, 1),
+            "user_id": user,
+        }
+    )
+    return response
+
+
+def end_request(_exc: BaseException | None = None) -> None:
+    if (reset := g.pop("request_id_reset", None)) is not None:
+        logs.REQUEST_ID.reset(reset)
+
+
+def request_id() -> str | None:
+    return g.get("request_id")
+
+
+def elapsed() -> float:
+    """Seconds since the request began."""
+    return time.perf_counter() - g.get("started", time.perf_counter())
 
 
 def now() -> datetime:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 import audit
+import metrics
 from accounts import events
 from accounts.domain import Caller, EnterpriseStatus, Role, next_enterprise_status
 from accounts.models import ApiToken, Enterprise, LoginAttempt, User
@@ -311,6 +312,7 @@ def authenticate(
     session.add(LoginAttempt(username=name, ip=ip, attempted_at=now, success=ok))
     session.commit()
     if not ok:
+        metrics.LOGIN_FAILURES.inc()
         raise ValidationFailed.one("password", N_("Wrong username or password."))
     assert user is not None
     return user

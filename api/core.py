@@ -40,6 +40,7 @@ class Problem(BaseModel):
     status: int
     detail: str | None = None
     errors: dict[str, list[str]] | None = None
+    request_id: str | None = None
 
 
 def problem_body(
@@ -57,7 +58,10 @@ def problem_body(
 def problem(
     status: int, title: str, detail: str | None = None, errors: dict[str, list[str]] | None = None
 ) -> Response:
-    response = jsonify(problem_body(status, title, detail, errors))
+    body = problem_body(status, title, detail, errors)
+    if (rid := web.request_id()) is not None:
+        body["request_id"] = rid  # what to quote to support; it names the request's log line
+    response = jsonify(body)
     response.status_code = status
     response.mimetype = "application/problem+json"
     return response
@@ -123,6 +127,7 @@ def api_user(*, snapshot: bool = False) -> Any:
         if user is None:
             raise Unauthorized()
         g.api_token = token.strip()
+        g.caller_id = user.id
         return user
     if current_user.is_authenticated:
         if request.method not in SAFE_METHODS:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+import metrics
 import web
 from accounts.domain import OVERSIGHT_ROLES, Caller, Role
 from accounts.models import User
@@ -120,7 +121,11 @@ def record_scan(user: Caller, body: ScanIn) -> Response:
     reads = web.reads()
     trusted = _trust_cache().view(reads, web.now())
     recorded = scanning.record(web.db(), user, body, keys=trusted, clock=web.now, reads=reads)
-    return Response(orjson.dumps(recorded.response), mimetype="application/json")
+    answer = recorded.response
+    if not recorded.retry:
+        metrics.scanned(answer["decision"], answer["reasons"], answer["anomalies"])
+    metrics.SCAN_SECONDS.observe(web.elapsed())
+    return Response(orjson.dumps(answer), mimetype="application/json")
 
 
 def _trust_cache() -> keys.TrustCache:
@@ -241,6 +246,9 @@ def record_batch(user: Caller, body: ScanBatchIn) -> dict[str, Any]:
         conflict = "offline_conflict" in [*result["reasons"], *result["anomalies"]]
         status = "duplicate" if recorded.retry else "conflict" if conflict else "recorded"
         answers[index] = {"scan_id": scan_id, "status": status, "result": result}
+        metrics.OFFLINE_SCANS.labels(status).inc()
+        if not recorded.retry:
+            metrics.scanned(result["decision"], result["reasons"], result["anomalies"])
     return {"items": answers}
 
 

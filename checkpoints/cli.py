@@ -8,6 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+import heartbeat
 from checkpoints import services
 from checkpoints.domain import SweepPolicy
 from db import utcnow
@@ -30,4 +31,7 @@ def sweep() -> None:
         raised = services.sweep(
             session, now=utcnow(), policy=policy(), locale=current_app.config["SMS_LOCALE"]
         )
+        # When it last ran and what it found, for /metrics on any node.
+        heartbeat.beat(session, heartbeat.SWEEP, "loop sweep", utcnow(), {"anomalies": len(raised)})
+        session.commit()
     click.echo(f"{len(raised)} new anomalies")

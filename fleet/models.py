@@ -40,6 +40,8 @@ class Driver(Base):
     phone: Mapped[str] = mapped_column(String(16), index=True)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when retention erased the name, ID number and phone (operations/retention.py).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     enterprise: Mapped[Enterprise] = relationship()
 

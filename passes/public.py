@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
-from collections import deque
-from threading import Lock
 from typing import Any
 
 from flask import (
@@ -19,6 +16,7 @@ from flask import (
 from flask_babel import format_datetime, gettext
 from sqlalchemy import select
 
+import ratelimit
 import web
 from accounts.domain import EnterpriseStatus
 from passes import domain, events, pdf
@@ -29,35 +27,11 @@ from trust import keys, qr, tokens
 bp = Blueprint("public", __name__)
 
 
-class SlidingWindow:
-    """A per-process rate limit for anonymous pages (per address, per minute)."""
-
-    def __init__(self, limit: int, seconds: float = 60.0):
-        self.limit, self.seconds = limit, seconds
-        self.hits: dict[str, deque[float]] = {}
-        self.lock = Lock()
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        with self.lock:
-            if len(self.hits) > 50_000:  # a flood of addresses: start over rather than grow
-                self.hits.clear()
-            window = self.hits.setdefault(key, deque())
-            while window and window[0] <= now - self.seconds:
-                window.popleft()
-            if len(window) >= self.limit:
-                return False
-            window.append(now)
-            return True
-
-
-def _limiter(page: str = "status") -> SlidingWindow:
-    name = f"{page}_limiter"
-    limiter = current_app.extensions.get(name)
-    if limiter is None:
-        per_minute = current_app.config[f"{page.upper()}_PAGE_PER_MINUTE"]
-        limiter = current_app.extensions[name] = SlidingWindow(per_minute)
-    return limiter
+def _allowed(page: str = "status") -> bool:
+    """Within this address's per-minute limit for the page, counted across every node."""
+    per_minute = current_app.config[f"{page.upper()}_PAGE_PER_MINUTE"]
+    with current_app.extensions["sessions"]() as session:
+        return ratelimit.hit(session, f"{page}:{web.client_ip()}", per_minute, web.now())
 
 
 def status_of(p: Pass | None, reason: str | None, now: Any) -> tuple[bool, str]:
@@ -82,7 +56,7 @@ def status_of(p: Pass | None, reason: str | None, now: Any) -> tuple[bool, str]:
 @bp.get("/P/<token>")
 @bp.get("/p/<token>")
 def status_page(token: str) -> Any:
-    if not _limiter().allow(web.client_ip()):
+    if not _allowed():
         abort(429)
     now = web.now()
     session = web.db()
@@ -122,7 +96,7 @@ def _data_uri(png: bytes) -> str:
 
 
 def _driver_pass(key: str) -> Pass:
-    if not _limiter("driver").allow(web.client_ip()):
+    if not _allowed("driver"):
         abort(429)
     stored = domain.normalise_driver_key(key)
     p = None

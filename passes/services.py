@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 
 import audit
 import db
+import metrics
 from accounts import events as account_events
 from accounts.domain import EnterpriseStatus, filing_block_reason
 from accounts.models import Enterprise, User
@@ -160,6 +161,7 @@ def submit_pass(
     )
     if enterprise.whitelisted:
         _approve(session, application, None, now=now, issuer=issuer)
+        metrics.APPROVALS.inc()
     session.commit()
     return application
 
@@ -273,6 +275,7 @@ def approve_pass(
     p = _locked_pass(session, pass_id)
     _approve(session, p, reviewer, now=now, issuer=issuer)
     session.commit()
+    metrics.APPROVALS.inc()
     return p
 
 
@@ -307,6 +310,7 @@ def bulk_approve(
                 except (IntegrityError, OperationalError):
                     session.rollback()
         approved += done
+    metrics.APPROVALS.inc(len(approved))
     approved_set = set(approved)
     return approved, [i for i in wanted if i not in approved_set]
 

@@ -11,8 +11,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+import heartbeat
 from db import utcnow
 from sms import context, outbox
+
+HEARTBEAT_SECONDS = 10
 
 sms = AppGroup("sms", help="The SMS outbox.")
 
@@ -28,8 +31,14 @@ def work(once: bool, batch: int, idle: float, lease: int) -> None:
     backend = context.sms_backend()
     callback = context.status_callback_url()
     sessions = current_app.extensions["sessions"]
-    total = 0
+    total, beaten = 0, 0.0
     while True:
+        if time.monotonic() - beaten >= HEARTBEAT_SECONDS:
+            # Readiness and /metrics read this: the outbox has a worker somewhere.
+            with sessions() as session:
+                heartbeat.beat(session, heartbeat.SMS_WORKER, owner, utcnow())
+                session.commit()
+            beaten = time.monotonic()
         with sessions() as session:
             done = outbox.work_once(
                 session,

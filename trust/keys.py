@@ -84,7 +84,7 @@ def current_signer(session: Session, key_dir: Path, now: datetime) -> Signer:
         select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.kid.desc())
     ).first()
     if key is not None and _key_file(key_dir, key.kid).exists():
-        return _load(key_dir, key.kid)
+        return load_signer(key_dir, key.kid)
     # Creating one: hold the audit tree's row (seeded by the migration; only the sequencer
     # takes it otherwise) so two first approvals on PostgreSQL cannot both create key 1.
     session.execute(select(AuditTree).where(AuditTree.id == 1).with_for_update())
@@ -92,11 +92,12 @@ def current_signer(session: Session, key_dir: Path, now: datetime) -> Signer:
         select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.kid.desc())
     ).first()
     if key is not None and _key_file(key_dir, key.kid).exists():
-        return _load(key_dir, key.kid)
+        return load_signer(key_dir, key.kid)
     return _create(session, key_dir, now, actor_id=None)
 
 
-def _load(key_dir: Path, kid: int) -> Signer:
+def load_signer(key_dir: Path, kid: int) -> Signer:
+    """Key `kid`'s private half from `key_dir` (OSError when this server lacks it)."""
     private_key = serialization.load_pem_private_key(
         _key_file(key_dir, kid).read_bytes(), password=None
     )

@@ -1,6 +1,7 @@
 """The architecture, as the tree shows it: packages by concern, dependencies one way.
 
-supervision -> checkpoints -> passes -> fleet -> accounts -> trust, sms -> core modules.
+operations -> supervision -> checkpoints -> passes -> fleet -> accounts -> trust, sms -> core
+modules.
 Within a package: views/api (the edge) -> services -> domain; domain modules import the
 standard library only.
 """
@@ -15,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Lower rank depends on nothing above it. trust/ and sms/ share a rank: neither knows the other.
 RANK = {
+    "operations": -1,
     "supervision": 0,
     "checkpoints": 1,
     "passes": 2,
@@ -30,9 +32,12 @@ CORE = {
     "config",
     "db",
     "errors",
+    "heartbeat",
     "i18n",
     "logs",
+    "metrics",
     "privacy",
+    "ratelimit",
     "tabular",
     "web",
     "words",

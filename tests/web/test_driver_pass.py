@@ -63,7 +63,6 @@ def test_unknown_or_malformed_keys_are_a_plain_404(client, key):
 
 def test_driver_pages_are_rate_limited_per_address(app, client):
     app.config["DRIVER_PAGE_PER_MINUTE"] = 5
-    app.extensions.pop("driver_limiter", None)
     answers = [client.get("/d/AAAAAAAAAA").status_code for _ in range(7)]
     assert answers == [404] * 5 + [429] * 2
 

@@ -1,0 +1,1 @@
+"""Running the product: readiness, metrics, backups and restores, data retention."""

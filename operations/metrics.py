@@ -1,0 +1,101 @@
+"""What /metrics reports beyond the processes' own counters: figures read from the
+database at scrape time, so every node answers the same (the outbox, failed SMS by code,
+the audit log's sealing lag, the sweep's last run, the SMS workers' heartbeat)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import heartbeat
+from audit import AuditEntry
+from sms.domain import SmsStatus
+from sms.models import SmsMessage
+
+QUEUED = (SmsStatus.PENDING, SmsStatus.SENDING)
+
+
+class DatabaseFigures(Collector):
+    def __init__(self, session: Session, now: datetime):
+        self.session, self.now = session, now
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        session, now = self.session, self.now
+        depth, oldest = session.execute(
+            select(func.count(), func.min(SmsMessage.created_at)).where(
+                SmsMessage.status.in_(QUEUED)
+            )
+        ).one()
+        yield GaugeMetricFamily(
+            "trafficpass_sms_outbox_depth", "SMS waiting in the outbox (pending or sending)", depth
+        )
+        yield GaugeMetricFamily(
+            "trafficpass_sms_oldest_queued_seconds",
+            "Age of the oldest SMS still waiting (0 when none)",
+            _age(now, oldest),
+        )
+        failed = GaugeMetricFamily(
+            "trafficpass_sms_failures",
+            "SMS whose last attempt failed, by the provider's error code",
+            labels=["code"],
+        )
+        for code, count in session.execute(
+            select(SmsMessage.error_code, func.count())
+            .where(SmsMessage.error_code.is_not(None))
+            .group_by(SmsMessage.error_code)
+        ):
+            failed.add_metric([code], count)
+        yield failed
+        pending, first = session.execute(
+            select(func.count(), func.min(AuditEntry.at)).where(AuditEntry.seq.is_(None))
+        ).one()
+        yield GaugeMetricFamily(
+            "trafficpass_audit_pending_entries", "Audit entries not yet in the Merkle tree", pending
+        )
+        yield GaugeMetricFamily(
+            "trafficpass_audit_sealing_lag_seconds",
+            "Age of the oldest audit entry not yet in a signed checkpoint (0 when none)",
+            _age(now, first),
+        )
+        sweep = heartbeat.latest(session, heartbeat.SWEEP)
+        yield GaugeMetricFamily(
+            "trafficpass_sweep_last_run_timestamp_seconds",
+            "When the loop sweep last finished (Unix time; 0 if never)",
+            sweep.at.timestamp() if sweep else 0,
+        )
+        yield GaugeMetricFamily(
+            "trafficpass_sweep_anomalies_raised",
+            "Anomalies the last sweep raised",
+            (sweep.data or {}).get("anomalies", 0) if sweep else 0,
+        )
+        worker = heartbeat.latest(session, heartbeat.SMS_WORKER)
+        yield GaugeMetricFamily(
+            "trafficpass_sms_worker_heartbeat_age_seconds",
+            "Seconds since any SMS worker last beat (-1 if none ever did)",
+            _age(now, worker.at) if worker else -1,
+        )
+
+
+def _age(now: datetime, then: datetime | None) -> float:
+    return max(0.0, (now - then).total_seconds()) if then is not None else 0.0
+
+
+def exposition(session: Session, now: datetime) -> bytes:
+    """The text format: every process's counters (under gunicorn, from the shared
+    PROMETHEUS_MULTIPROC_DIR), then the database's figures."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        processes = CollectorRegistry()
+        MultiProcessCollector(processes)
+    else:
+        processes = REGISTRY
+    figures = CollectorRegistry(auto_describe=False)
+    figures.register(DatabaseFigures(session, now))
+    return generate_latest(processes) + generate_latest(figures)
