@@ -249,11 +249,14 @@ def register_commands(app: Flask) -> None:
     import demo
     from accounts.cli import users
     from checkpoints.cli import loop
+    from operations.cli import backup_cli, retention_cli
     from passes.cli import keys_cli
     from sms.cli import sms
     from supervision.cli import alerts_cli
 
     app.cli.add_command(loop)
+    app.cli.add_command(backup_cli)
+    app.cli.add_command(retention_cli)
     app.cli.add_command(alerts_cli)
     app.cli.add_command(sms)
     app.cli.add_command(keys_cli)

@@ -1,0 +1,290 @@
+"""Backups that restore into a working instance: the database (SQLite through its online
+backup API, consistent while the app runs; PostgreSQL through pg_dump's custom format),
+the instance's keys (pass signing, audit checkpoints), the session secret and the audit
+checkpoints file, in one tar.gz with a manifest.
+
+The keys can sign passes: with a passphrase they are sealed (scrypt, AES-256-GCM); without
+one the archive holds them in clear and is written readable by its owner only."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.engine import make_url
+
+FORMAT = 1
+# What of the instance folder travels with the database (the database file itself aside).
+SECRETS = ("keys", "secret_key")
+WITNESS = "audit"
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot go on; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format: int
+    created_at: str
+    dialect: str
+    revision: str | None
+    keys_sealed: bool
+    rows: dict[str, int]
+
+
+def create(
+    engine: Engine, instance: Path, target: Path, now: datetime, passphrase: str | None
+) -> Manifest:
+    """Write the backup to `target` (a .tar.gz), atomically; returns its manifest."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as work:
+        dump = Path(work) / "database"
+        _dump(engine, dump)
+        manifest = Manifest(
+            FORMAT,
+            now.isoformat(),
+            engine.dialect.name,
+            _revision(engine),
+            passphrase is not None,
+            _row_counts(engine),
+        )
+        partial = Path(work) / "backup.tar.gz"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+            _add_bytes(tar, "manifest.json", json.dumps(manifest.__dict__, indent=2).encode())
+            tar.add(dump, arcname=f"database.{_suffix(engine.dialect.name)}")
+            secrets = _pack(instance, SECRETS)
+            if passphrase is None:
+                _add_bytes(tar, "instance.tar", secrets)
+            else:
+                _add_bytes(tar, "instance.tar.sealed", seal(secrets, passphrase))
+            if (instance / WITNESS).is_dir():
+                tar.add(instance / WITNESS, arcname=WITNESS)
+        os.replace(partial, target)
+    return manifest
+
+
+def restore(
+    engine: Engine, instance: Path, source: Path, passphrase: str | None, *, force: bool
+) -> Manifest:
+    """Put the backup's database and instance files in place. Refuses to overwrite a
+    database that holds passes, or keys that differ, unless `force`."""
+    with tarfile.open(source, mode="r:gz") as tar:
+        manifest = Manifest(**json.loads(_read(tar, "manifest.json")))
+        if manifest.format != FORMAT:
+            raise BackupError(f"backup format {manifest.format} is not {FORMAT}")
+        if manifest.dialect != engine.dialect.name:
+            raise BackupError(
+                f"the backup is of a {manifest.dialect} database; DATABASE_URL is "
+                f"{engine.dialect.name}"
+            )
+        if manifest.keys_sealed:
+            if passphrase is None:
+                raise BackupError("the keys in this backup are sealed: give the passphrase")
+            try:
+                secrets = unseal(_read(tar, "instance.tar.sealed"), passphrase)
+            except ValueError as exc:
+                raise BackupError(str(exc)) from None
+        else:
+            secrets = _read(tar, "instance.tar")
+        if not force and _holds_passes(engine):
+            raise BackupError("the database already holds passes; restore into an empty one")
+        _check_keys(instance, secrets, force)
+        with tempfile.TemporaryDirectory() as work:
+            dump = Path(work) / "database"
+            member = tar.extractfile(f"database.{_suffix(manifest.dialect)}")
+            assert member is not None
+            with member, dump.open("wb") as out:
+                shutil.copyfileobj(member, out)
+            _load(engine, dump)
+        _unpack(instance, secrets)
+        names = tar.getnames()
+        if WITNESS in names or any(n.startswith(WITNESS + "/") for n in names):
+            for member in tar.getmembers():
+                if member.name.startswith(WITNESS + "/") and member.isfile():
+                    path = instance / member.name
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(tar.extractfile(member).read())  # type: ignore[union-attr]
+    return manifest
+
+
+# --- the database ------------------------------------------------------------------------
+
+
+def _suffix(dialect: str) -> str:
+    return "sqlite3" if dialect == "sqlite" else "pgdump"
+
+
+def _dump(engine: Engine, target: Path) -> None:
+    if engine.dialect.name == "sqlite":
+        # SQLite's online backup: a consistent snapshot while the app keeps writing.
+        _sqlite_copy(_sqlite_path(engine), str(target))
+        return
+    url, password = _libpq(engine)
+    _run(["pg_dump", "--format=custom", "--no-owner", f"--file={target}", url], password)
+
+
+def _load(engine: Engine, dump: Path) -> None:
+    engine.dispose()
+    if engine.dialect.name == "sqlite":
+        _sqlite_copy(str(dump), _sqlite_path(engine))
+        return
+    url, password = _libpq(engine)
+    restore = ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction"]
+    _run([*restore, f"--dbname={url}", str(dump)], password)
+
+
+def _sqlite_copy(source_path: str, target_path: str) -> None:
+    source = sqlite3.connect(source_path)
+    try:
+        target = sqlite3.connect(target_path)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    finally:
+        source.close()
+
+
+def _sqlite_path(engine: Engine) -> str:
+    database = engine.url.database
+    if not database or database == ":memory:":
+        raise BackupError("an in-memory SQLite database has nothing to back up")
+    return database
+
+
+def _libpq(engine: Engine) -> tuple[str, str | None]:
+    """The libpq URL without its password, and the password."""
+    url = make_url(engine.url).set(drivername="postgresql")
+    return url.set(password=None).render_as_string(hide_password=False), url.password
+
+
+def _run(command: list[str], password: str | None) -> None:
+    if shutil.which(command[0]) is None:
+        raise BackupError(f"{command[0]} is missing: apt-get install postgresql-client")
+    # The password goes in the environment: a command line is visible to every local user.
+    env = {**os.environ, **({"PGPASSWORD": password} if password else {})}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)  # noqa: S603
+    if done.returncode != 0:
+        # Its message names tables and options, not rows; the URL is not repeated.
+        raise BackupError(f"{command[0]} failed: {done.stderr.strip()[-500:]}")
+
+
+def _revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.scalar(text("SELECT version_num FROM alembic_version"))
+
+
+def _row_counts(engine: Engine) -> dict[str, int]:
+    counts = {}
+    with engine.connect() as conn:
+        for table in ("pass", "trip", "scan", "audit_entry", "sms_message", "driver"):
+            if inspect(conn).has_table(table):
+                counts[table] = conn.scalar(text(f'SELECT count(*) FROM "{table}"'))  # noqa: S608
+    return counts
+
+
+def _holds_passes(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("pass"):
+            return False
+        return bool(conn.scalar(text('SELECT count(*) FROM "pass"')))
+
+
+# --- the instance's files ----------------------------------------------------------------
+
+
+def _pack(instance: Path, names: tuple[str, ...]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name in names:
+            if (instance / name).exists():
+                tar.add(instance / name, arcname=name)
+    return buffer.getvalue()
+
+
+def _members(secrets: bytes) -> Iterator[tuple[str, bytes]]:
+    with tarfile.open(fileobj=io.BytesIO(secrets), mode="r") as tar:
+        for member in tar.getmembers():
+            if member.isfile() and _safe(member.name):
+                yield member.name, tar.extractfile(member).read()  # type: ignore[union-attr]
+
+
+def _safe(name: str) -> bool:
+    parts = Path(name).parts
+    return (
+        bool(parts) and parts[0] in SECRETS and ".." not in parts and not Path(name).is_absolute()
+    )
+
+
+def _check_keys(instance: Path, secrets: bytes, force: bool) -> None:
+    for name, content in _members(secrets):
+        path = instance / name
+        if not name.startswith("keys/"):
+            continue  # a fresh instance's own session secret gives way to the backup's
+        if path.exists() and path.read_bytes() != content and not force:
+            raise BackupError(f"{path} differs from the backup's; move it away first")
+
+
+def _unpack(instance: Path, secrets: bytes) -> None:
+    for name, content in _members(secrets):
+        path = instance / name
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, content: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode = len(content), 0o600
+    tar.addfile(info, io.BytesIO(content))
+
+
+def _read(tar: tarfile.TarFile, name: str) -> bytes:
+    try:
+        member = tar.extractfile(name)
+    except KeyError:
+        raise BackupError(f"{name} is missing: not a backup of this product") from None
+    assert member is not None
+    return member.read()
+
+
+# --- sealing the keys --------------------------------------------------------------------
+
+MAGIC = b"TPSEAL1"
+
+
+def _kdf(passphrase: str, salt: bytes) -> bytes:
+    return Scrypt(salt=salt, length=32, n=2**15, r=8, p=1).derive(passphrase.encode())
+
+
+def seal(content: bytes, passphrase: str) -> bytes:
+    salt, nonce = os.urandom(16), os.urandom(12)
+    return MAGIC + salt + nonce + AESGCM(_kdf(passphrase, salt)).encrypt(nonce, content, MAGIC)
+
+
+def unseal(sealed: bytes, passphrase: str) -> bytes:
+    if not sealed.startswith(MAGIC):
+        raise ValueError("the sealed keys are damaged")
+    salt, nonce, body = sealed[7:23], sealed[23:35], sealed[35:]
+    try:
+        return AESGCM(_kdf(passphrase, salt)).decrypt(nonce, body, MAGIC)
+    except Exception:  # InvalidTag: a wrong passphrase or a changed file
+        raise ValueError("wrong passphrase, or the sealed keys were changed") from None

@@ -1,0 +1,166 @@
+"""Backups restore into a fresh instance that verifies and serves; retention erases
+personal data past its days, audited with counts, without breaking the audit log."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from accounts.models import LoginAttempt
+from app import create_app
+from audit import AuditEntry
+from fleet.models import Driver
+from sms.models import SmsMessage
+from tests.support import api_token, app_config, now
+
+
+def scanned_pass(client, make):
+    gate = make.checkpoint("gate")
+    headers = api_token(client, make.officer(gate).username)
+    p = make.pass_(status="approved")
+    body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": p.code}
+    assert client.post("/api/v1/scans", json=body, headers=headers).status_code == 200
+    return p
+
+
+@pytest.fixture
+def fresh_database(app, tmp_path):
+    """An empty database of the same kind as the suite's."""
+    url = make_url(app.config["DATABASE_URL"])
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / 'restored' / 'restored.db'}"
+        return
+    name = f"restore_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_a_backup_restores_into_a_fresh_instance_that_verifies_and_serves(
+    app, client, make, runner, tmp_path, fresh_database
+):
+    p = scanned_pass(client, make)
+    assert runner.invoke(args=["audit", "integrate"]).exit_code == 0
+    archive = tmp_path / "nightly.tar.gz"
+    made = runner.invoke(args=["backup", "create", str(archive)])
+    assert made.exit_code == 0, made.output
+    assert "unsealed" in made.output  # the keys travel in clear: said loudly
+    assert archive.stat().st_mode & 0o077 == 0
+
+    instance = tmp_path / "restored"
+    instance.mkdir(exist_ok=True)
+    restored = create_app(app_config(fresh_database, instance))
+    try:
+        done = restored.test_cli_runner().invoke(args=["backup", "restore", str(archive)])
+        assert done.exit_code == 0, done.output
+        cli = restored.test_cli_runner()
+        assert cli.invoke(args=["db", "upgrade"]).exit_code == 0
+        verified = cli.invoke(args=["audit", "verify"])
+        assert verified.exit_code == 0, verified.output
+        assert "audit log ok" in verified.output
+        web = restored.test_client()
+        assert web.get("/api/v1/ready").get_json()["checks"]["signing_key"] == "ok"
+        token = p.code.rsplit("/", 1)[-1]
+        page = web.get(f"/P/{token}")  # the pass's code verifies with the restored key
+        assert page.status_code == 200
+        assert "有效" in page.get_data(as_text=True)
+        # The restored node signs with the same key: a new approval's code verifies too.
+        restored_make = type(make)(restored)
+        fresh = restored_make.pass_(status="approved")
+        assert fresh.key_id == p.key_id
+    finally:
+        restored.extensions["engine"].dispose()
+
+
+def test_sealed_keys_need_the_passphrase_and_a_full_database_needs_force(
+    app, client, make, runner, tmp_path, monkeypatch
+):
+    scanned_pass(client, make)
+    archive = tmp_path / "sealed.tar.gz"
+    monkeypatch.setenv("BACKUP_PASSPHRASE", "correct horse battery staple")
+    made = runner.invoke(args=["backup", "create", str(archive)])
+    assert made.exit_code == 0, made.output
+    assert "unsealed" not in made.output
+    monkeypatch.delenv("BACKUP_PASSPHRASE")
+    missing = runner.invoke(args=["backup", "restore", str(archive)])
+    assert missing.exit_code != 0
+    assert "sealed" in missing.output
+    monkeypatch.setenv("BACKUP_PASSPHRASE", "wrong")
+    wrong = runner.invoke(args=["backup", "restore", str(archive)])
+    assert "wrong passphrase" in wrong.output
+    monkeypatch.setenv("BACKUP_PASSPHRASE", "correct horse battery staple")
+    full = runner.invoke(args=["backup", "restore", str(archive)])
+    assert full.exit_code != 0
+    assert "already holds passes" in full.output
+
+
+def test_a_file_that_is_not_a_backup_is_refused_clearly(runner, tmp_path):
+    junk = tmp_path / "junk.tar.gz"
+    junk.write_bytes(b"not a tar")
+    result = runner.invoke(args=["backup", "restore", str(junk)])
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+
+
+def personal(app, driver_id):
+    with app.extensions["read_sessions"]() as session:
+        d = session.get(Driver, driver_id)
+        return d.name, d.id_number, d.phone, d.erased_at
+
+
+def test_retention_erases_people_past_their_days_and_keeps_the_rest(app, client, make, runner):
+    old = make.pass_(status="approved")  # its validity ended long before the purge
+    live = make.pass_(status="approved")
+    later = now() + timedelta(days=200)
+    with app.extensions["sessions"]() as session:
+        session.execute(
+            text("UPDATE pass SET valid_until = :t WHERE id = :i"),
+            {"t": later - timedelta(days=1), "i": live.id},
+        )
+        session.add(LoginAttempt(username="x", ip="10.0.0.1", attempted_at=now(), success=False))
+        session.commit()
+    old_driver, live_driver = old.driver_id, live.driver_id
+    before = personal(app, old_driver)
+
+    dry = runner.invoke(args=["retention", "purge", "--dry-run", "--now", later.isoformat()])
+    assert dry.exit_code == 0, dry.output
+    assert "would erase 1 drivers" in dry.output
+    assert personal(app, old_driver) == before  # nothing changed
+
+    done = runner.invoke(args=["retention", "purge", "--now", later.isoformat()])
+    assert done.exit_code == 0, done.output
+    name, id_number, phone, erased_at = personal(app, old_driver)
+    assert erased_at is not None
+    assert id_number == f"#{old_driver}"
+    assert phone == ""
+    assert name != before[0]
+    assert name[0] == before[0][0]
+    assert personal(app, live_driver)[3] is None  # a live pass keeps its driver
+    with app.extensions["read_sessions"]() as session:
+        texts = session.scalars(select(SmsMessage).where(SmsMessage.pass_id == old.id)).all()
+        assert texts
+        assert all((m.to, m.body) == ("", "") for m in texts if m.status != "pending")
+        assert session.scalar(select(LoginAttempt).where(LoginAttempt.username == "x")) is None
+        [entry] = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "retention.purge")
+        ).all()
+    assert entry.data["drivers"] == 1
+    assert entry.data["days"] == app.config["RETENTION_DAYS"]
+    for secret in (*before[:3],):
+        assert secret not in str(entry.data)
+    # The log's tree never held the erased data: it still verifies.
+    assert runner.invoke(args=["audit", "integrate"]).exit_code == 0
+    verified = runner.invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+
+
+def test_retention_refuses_a_time_without_its_offset(runner):
+    result = runner.invoke(args=["retention", "purge", "--now", "2027-01-01T00:00:00"])
+    assert result.exit_code == 2
+    assert "offset" in result.output
