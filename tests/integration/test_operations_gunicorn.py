@@ -6,7 +6,6 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -21,9 +20,9 @@ METRICS_TOKEN = "metrics-" + uuid.uuid4().hex
 
 
 def serve(app, database_url, tmp_path, port):
-    multiproc = Path(tempfile.mkdtemp(dir=tmp_path))
+    # No PROMETHEUS_MULTIPROC_DIR: gunicorn.conf.py makes one for the workers to share.
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
         "DATABASE_URL": database_url,
         "SECRET_KEY": "ops-secret",
         "APP_ENV": "production",
@@ -31,7 +30,6 @@ def serve(app, database_url, tmp_path, port):
         "LOG_FORMAT": "json",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "METRICS_TOKEN": METRICS_TOKEN,
-        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
         "AUDIT_SEQUENCER": "off",
         "PASSWORD_HASH_METHOD": app.config["PASSWORD_HASH_METHOD"],
     }
