@@ -175,6 +175,7 @@ PAGES = [
     ("GET", "/audit", None, expect({"admin", "supervisor"}, 200, anonymous=302)),
     ("POST", "/audit", {}, expect({"admin", "supervisor"}, 200, anonymous=302)),
     ("GET", "/audit/checkpoint.json", None, expect({"admin", "supervisor"}, 200, anonymous=302)),
+    ("GET", "/audit/export.{fmt}", None, expect({"admin", "supervisor"}, 200, anonymous=302)),
     ("POST", "/notifications/read", {}, expect(OVERSIGHT, 302, anonymous=302)),
 ]
 
@@ -271,6 +272,9 @@ API = [
     ("GET", "/api/v1/trust", None, expect(ALL, 200, anonymous=200)),
     ("GET", "/api/v1/revocations", None, expect(ALL, 200, anonymous=200)),
     ("GET", "/api/v1/health", None, expect(ALL, 200, anonymous=200)),
+    ("GET", "/api/v1/ready", None, expect(ALL, 200, anonymous=200)),
+    # Off without METRICS_TOKEN; with it, the token alone (tests/web/test_operations.py).
+    ("GET", "/metrics", None, expect(ALL, 404, anonymous=404)),
     ("GET", "/api/v1/dashboard", None, expect(OVERSIGHT, 200, anonymous=401)),
     ("GET", "/api/v1/statistics", None, expect(READERS, 200, anonymous=401)),
     (

@@ -1,9 +1,12 @@
 """The audit page: supervisors and admins browse the log in words, keep its latest signed
 checkpoint, and verify the whole log."""
 
+import csv
+import io
 import json
 
-from sqlalchemy import text
+from openpyxl import load_workbook
+from sqlalchemy import select, text
 
 import audit
 from tests.support import login, now, post_form
@@ -71,3 +74,51 @@ def test_filters_narrow_the_list_and_bad_dates_are_explained(app, client, make):
     assert "form-error" in html
     empty = client.get("/audit?action=user.activate&object_id=nothing").get_data(as_text=True)
     assert 'class="empty"' in empty
+
+
+def test_the_filtered_log_exports_in_words_with_codes_last_and_the_export_is_audited(
+    app, client, make
+):
+    reviewer = make.user("reviewer", username="rev8")
+    with app.extensions["sessions"]() as session:
+        for action, object_id in (("pass.revoked", 7), ("scan.deny", 8), ("pass.revoked", 9)):
+            audit.record(
+                session,
+                actor_id=reviewer.id,
+                action=action,
+                object_type=action.split(".")[0],
+                object_id=object_id,
+                data={"reason": "测试"},
+                now=now(),
+            )
+        session.commit()
+    make.user("supervisor", username="sup8")
+    login(client, "sup8")
+    assert 'id="audit-csv"' in client.get("/audit?action=pass.revoked").get_data(as_text=True)
+
+    answer = client.get("/audit/export.csv?action=pass.revoked")
+    assert answer.status_code == 200
+    assert "attachment" in answer.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:5] == ["条目", "日志序号", "时间", "操作人", "操作"]
+    assert [r[6] for r in rows[1:]] == ["9", "7"]  # newest first, only what was asked
+    assert {r[4] for r in rows[1:]} == {"通行证 · 已撤销"}
+    assert {(r[-2], r[-1]) for r in rows[1:]} == {("pass.revoked", "pass")}
+    assert json.loads(rows[1][7]) == {"reason": "测试"}
+
+    with client.get("/audit/export.xlsx") as answer:
+        sheet = load_workbook(io.BytesIO(answer.get_data())).active
+    assert [c.value for c in sheet[1]] == rows[0]
+    assert sheet.cell(2, 8).value == '{"action": "pass.revoked"}'  # the CSV export, newest
+    assert sheet.cell(2, 3).is_date
+
+    with app.extensions["read_sessions"]() as session:
+        exports = session.scalars(
+            select(audit.AuditEntry).where(audit.AuditEntry.action == "export.audit")
+        ).all()
+    assert [(e.object_id, e.data) for e in exports] == [
+        ("csv", {"action": "pass.revoked"}),
+        ("xlsx", {}),
+    ]
+    assert client.get("/audit/export.pdf").status_code == 404
+    assert client.get("/audit/export.csv?from=yesterday").status_code == 422
