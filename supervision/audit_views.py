@@ -84,7 +84,9 @@ class CheckpointOut(BaseModel):
     time: str
     kid: str
     signature: str
-    public_key: str  # PEM; pin it once, then check every later checkpoint with it
+    # PEM; pin it once, then check every later checkpoint with it. None on a server that
+    # lacks the key that signed it (its key folder was not copied from the others).
+    public_key: str | None
 
 
 def latest_checkpoint() -> dict[str, Any] | None:
@@ -93,7 +95,7 @@ def latest_checkpoint() -> dict[str, Any] | None:
     if row is None:
         return None
     checkpoint = auditlog.Checkpoint.from_row(settings.origin, row)
-    return {**checkpoint.to_json(), "public_key": settings.keys.public_key_pem()}
+    return {**checkpoint.to_json(), "public_key": settings.keys.public_key_pem(checkpoint.kid)}
 
 
 @endpoint(

@@ -201,15 +201,15 @@ class CheckpointKeys:
                     found[_kid(public)] = public
         return found
 
-    def public_key_pem(self) -> str:
-        return (
-            self.signer()
-            .public_key()
-            .public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            .decode()
+    def public_key_pem(self, kid: str) -> str | None:
+        """The PEM of the key `kid`, if this server holds it (never creates one)."""
+        key = self.public_keys().get(kid)
+        if key is None:
+            return None
+        pem = key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
+        return pem.decode()
 
     def sign(self, origin: str, size: int, root_hash: str, time: datetime) -> Checkpoint:
         key = self.signer()

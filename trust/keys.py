@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 import audit
 from audit import AuditTree
+from errors import N_, DomainError
 from trust.models import SigningKey
 from trust.tokens import TrustedKey
 
@@ -78,22 +79,37 @@ def _create(session: Session, key_dir: Path, now: datetime, actor_id: int | None
     return Signer(kid, private_key)
 
 
+class SigningKeyMissing(DomainError):
+    """The current key's private half is not in this server's key folder: a second app
+    node started without a copy of the first one's keys. Making its own key instead would
+    leave every node minting keys in turn."""
+
+    status = 503
+    title = N_("This server cannot sign passes")
+
+    def __init__(self) -> None:
+        super().__init__(
+            N_("Its key folder lacks the current signing key; the administrator copies it.")
+        )
+
+
 def current_signer(session: Session, key_dir: Path, now: datetime) -> Signer:
-    """The newest active key whose private half this server holds; created on first use."""
-    key = session.scalars(
+    """The newest active key, loaded from this server's key folder; created on first use
+    (when no key is active). SigningKeyMissing when this server lacks its file."""
+    newest = (
         select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.kid.desc())
-    ).first()
-    if key is not None and _key_file(key_dir, key.kid).exists():
-        return load_signer(key_dir, key.kid)
-    # Creating one: hold the audit tree's row (seeded by the migration; only the sequencer
-    # takes it otherwise) so two first approvals on PostgreSQL cannot both create key 1.
-    session.execute(select(AuditTree).where(AuditTree.id == 1).with_for_update())
-    key = session.scalars(
-        select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.kid.desc())
-    ).first()
-    if key is not None and _key_file(key_dir, key.kid).exists():
-        return load_signer(key_dir, key.kid)
-    return _create(session, key_dir, now, actor_id=None)
+    )
+    key = session.scalars(newest).first()
+    if key is None:
+        # Creating one: hold the audit tree's row (seeded by the migration; only the
+        # sequencer takes it otherwise) so two first approvals cannot both create key 1.
+        session.execute(select(AuditTree).where(AuditTree.id == 1).with_for_update())
+        key = session.scalars(newest).first()
+        if key is None:
+            return _create(session, key_dir, now, actor_id=None)
+    if not _key_file(key_dir, key.kid).exists():
+        raise SigningKeyMissing()
+    return load_signer(key_dir, key.kid)
 
 
 def load_signer(key_dir: Path, kid: int) -> Signer:

@@ -9,12 +9,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 import heartbeat
 from audit import AuditEntry
 from sms import outbox
 from tests.support import api_token, now
+from trust.models import SigningKey
 
 TOKEN = "metrics-token-0123456789"
 
@@ -129,6 +130,14 @@ def test_not_ready_behind_the_migrations_or_without_the_signing_key(app, client,
     answer = client.get("/api/v1/ready")
     assert answer.status_code == 503
     assert answer.get_json()["checks"]["signing_key"] == "missing"
+    # A node without the key refuses to sign rather than minting a key of its own.
+    waiting = make.pass_(status="submitted")
+    headers = api_token(client, make.user("reviewer").username)
+    refused = client.post(f"/api/v1/passes/{waiting.id}/approve", headers=headers)
+    assert refused.status_code == 503
+    assert refused.get_json()["title"] == "本服务器无法签发通行证"
+    with app.extensions["read_sessions"]() as session:
+        assert session.scalar(select(func.count()).select_from(SigningKey)) == 1
     engine = app.extensions["engine"]
     with engine.begin() as conn:
         head = conn.scalar(text("SELECT version_num FROM alembic_version"))
