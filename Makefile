@@ -5,7 +5,7 @@ PYBABEL := $(VENV)/bin/pybabel
 FLASK := $(VENV)/bin/flask --app app
 MO := translations/zh/LC_MESSAGES/messages.mo
 
-.PHONY: run serve test lint fmt messages bench soak clean
+.PHONY: run serve test lint fmt messages bench soak cluster clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -29,7 +29,7 @@ run: $(VENV)/.runtime $(MO)
 ## serve: production server (set APP_ENV=production, SECRET_KEY, DATABASE_URL first)
 serve: $(VENV)/.runtime $(MO)
 	$(FLASK) db upgrade
-	$(VENV)/bin/gunicorn --workers $${WORKERS:-4} --bind $${BIND:-0.0.0.0:8000} --access-logfile - 'app:create_app()'
+	$(VENV)/bin/gunicorn --workers $${WORKERS:-4} --bind $${BIND:-0.0.0.0:8000} 'app:create_app()'
 
 ## test: install everything, lint, run the whole suite on SQLite and PostgreSQL
 test: $(VENV)/.dev $(MO)
@@ -73,6 +73,7 @@ bench: $(VENV)/.dev $(MO)
 	$(call BENCH_RUN,sqlite)
 	$(PY) scripts/bench_import.py --json $(BENCH_OUT)/import.json
 	TEST_DATABASE_URL= scripts/with-postgres.sh sh -c 'export DATABASE_URL=$$TEST_DATABASE_URL && $(call BENCH_RUN,postgresql)'
+	scripts/cluster.sh --json $(BENCH_OUT)/cluster.json
 	$(PY) scripts/bench_report.py $(BENCH_OUT) > docs/benchmarks.md
 	@echo "wrote docs/benchmarks.md"
 
@@ -84,3 +85,9 @@ soak: $(VENV)/.dev $(MO)
 	TEST_DATABASE_URL= scripts/with-postgres.sh sh -c 'DATABASE_URL=$$TEST_DATABASE_URL $(PY) scripts/bench_scan.py --soak 600 --passes 1500 --json $(BENCH_OUT)/soak-postgresql.json'
 	$(PY) scripts/bench_report.py $(BENCH_OUT) > docs/benchmarks.md
 	@echo "wrote docs/benchmarks.md"
+
+## cluster: two app nodes behind nginx, two SMS workers, the audit sequencer and the sweep
+##          timer on a throw-away PostgreSQL; kills a node and a worker mid-run, checks that
+##          nothing was lost, writes bench-results/cluster.json (installs nginx when missing)
+cluster: $(VENV)/.dev $(MO)
+	scripts/cluster.sh --json $(BENCH_OUT)/cluster.json

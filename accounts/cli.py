@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from accounts import services
+from accounts import events, services
 from accounts.domain import Role
 from accounts.schemas import UserCreate
 from db import utcnow
 from errors import ValidationFailed
 
 users = AppGroup("users", help="User accounts.")
+
+
+def _gate_ids(session: Any, codes: tuple[str, ...]) -> list[int]:
+    """The ids of the gates named by code (the package that keeps gates answers)."""
+    if not codes:
+        return []
+    known: dict[str, int] = {}
+    for _receiver, (places, _chosen) in events.officer_places.send(session, users=[]):
+        known.update({place.code: place.id for place in places})
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        raise ValidationFailed.one("checkpoint", "No such gate: " + ", ".join(unknown))
+    return [known[code] for code in codes]
 
 
 @users.command("create")
@@ -34,12 +49,8 @@ def create(
             password=password,
             role=Role(role),
             enterprise_id=enterprise_id,
-            checkpoint_ids=[],
+            checkpoint_ids=_gate_ids(session, checkpoints),
         )
-        if checkpoints:
-            raise ValidationFailed.one(
-                "checkpoint", "No such checkpoint: " + ", ".join(checkpoints)
-            )
         user = services.create_user(
             session,
             data,

@@ -82,6 +82,79 @@ def invariants(d: dict | None) -> str:
     )
 
 
+def cluster(c: dict) -> list[str]:
+    """`make cluster`'s rehearsal: what ran, what was killed, what survived."""
+    scans, sms, cross = c.get("scans", {}), c.get("sms", {}), c.get("cross_node", {})
+    lines = [
+        "",
+        "## Cluster rehearsal",
+        "",
+        f"`scripts/cluster.sh` ({c.get('database', '?')}): {c['nodes']} gunicorn nodes of"
+        f" {c['workers_per_node']} workers behind nginx (round robin; a node that refuses the"
+        f" connection is skipped), {c['sms_workers']} SMS workers sending to a Twilio stand-in,"
+        " the audit sequencer and the sweep timer, all on this machine. The journey runs through"
+        f" the balancer: sign-ups, fleet, {c['passes']} passes filed and approved, every trip of"
+        f" {c['max_trips']} scanned by {c['clients']} phones at once, revocations after the"
+        " kill. A phone that gets no answer sends the scan again with the same scan_id.",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
+    if "journey_seconds" in c:
+        lines.append(
+            f"| journey, sign-up to revocations | {c['journey_seconds']} s (filing"
+            f" {c['build_seconds']} s, approving {c['approve_seconds']} s) |"
+        )
+    if scans:
+        lines += [
+            f"| scans through the balancer | {scans['acknowledged']:,} in {scans['seconds']} s:"
+            f" {scans['per_second']:.0f}/s, p50 {scans['p50_ms']} ms, p99 {scans['p99_ms']} ms |",
+            "| scans answered, by node | "
+            + ", ".join(f"{n} {k:,}" for n, k in scans["by_node"].items())
+            + " |",
+            f"| scans sent again with the same scan_id | {scans['retries']} sends for"
+            f" {scans['retried_scans']} scans, {scans.get('retried_recorded_by_dead_node', 0)}"
+            " of them recorded by the killed node before it died (answered from that record) |",
+        ]
+    for kill in c.get("killed", []):
+        if kill:
+            after = kill.get("scans_answered_before")
+            lines.append(
+                f"| killed (SIGKILL) at {kill['at_seconds']} s | {kill['what']}"
+                + (f", after {after:,} scans" if after is not None else "")
+                + (", inside a send" if kill.get("in_flight_messages") else "")
+                + " |"
+            )
+    if sms:
+        cut = ", ".join(
+            f"{m['status']} after {m['attempts']} attempt(s)"
+            for m in sms.get("in_flight_at_kill") or []
+        )
+        lines.append(
+            f"| SMS | {sms['queued']} queued, {sms['sent']} sent, {sms['received_by_stub']}"
+            f" received by the stand-in ({sms['received_twice']} twice); the message cut off by"
+            f" the kill: {cut or '—'}, {sms['stub_lookups']} look-up(s) at the provider |"
+        )
+    if cross:
+        logout, limit = cross["token_logout"], cross["status_page_limit"]
+        lines += [
+            "| session made on node A, used on node B | "
+            + ("works" if cross["session"]["ok"] else "**fails**")
+            + " |",
+            f"| token signed out on node A, scan path of node B | worked"
+            f" {logout['scan_path_worked_until_seconds']} s more (cache"
+            f" {logout['ttl_seconds']:g} s) |",
+            f"| status page, {limit['sent']} views of one page (limit {limit['limit']}/min) |"
+            f" {limit['allowed']} served, {limit['refused']} refused |",
+        ]
+    lines += ["", "Checks:", ""]
+    lines += [
+        f"- {'ok' if check['ok'] else '**FAILED**'}: {check['name']} ({check['detail']})"
+        for check in c.get("checks", [])
+    ]
+    return lines
+
+
 def report(folder: Path) -> str:
     approve, scan, history = load(folder, "approve"), load(folder, "scan"), load(folder, "history")
     audit_log = load(folder, "audit")
@@ -259,6 +332,9 @@ def report(folder: Path) -> str:
                 f"{rss[0]:.0f} MiB after the first minute and {rss[-1]:.0f} MiB after the last.",
                 "",
             ]
+    rehearsal = folder / "cluster.json"
+    if rehearsal.exists():
+        lines += cluster(json.loads(rehearsal.read_text()))
     return "\n".join(lines) + "\n"
 
 

@@ -56,6 +56,21 @@ def test_users_create_refuses_bad_input_with_a_message(runner, db):
     assert db.scalars(select(User.username)).all() == ["dup"]
 
 
+def test_users_create_assigns_an_officer_to_gates_by_code(runner, make, client):
+    gate = make.checkpoint("gate")
+    args = ["users", "create", "--username", "guard1", "--password", "ops-pass-1"]
+    args += ["--role", "officer", "--checkpoint", gate.code]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    headers = api_token(client, "guard1", "ops-pass-1")
+    body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": "junk"}
+    answer = client.post("/api/v1/scans", json=body, headers=headers).get_json()
+    assert "wrong_checkpoint" not in answer["reasons"]  # the gate is the officer's
+    unknown = runner.invoke(args=[*args[:3], "guard2", *args[4:-1], "G-NONE"])
+    assert unknown.exit_code == 2
+    assert "No such gate: G-NONE" in unknown.output
+
+
 def test_demo_seed_prints_a_login_for_every_role_and_is_idempotent(runner, db):
     first = runner.invoke(args=["demo", "seed"])
     assert first.exit_code == 0, first.output
