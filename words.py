@@ -62,7 +62,7 @@ WORDS: dict[str, dict[str, str]] = {
         "not_on_route": N_("This checkpoint is not on the pass's route."),
         "wrong_destination": N_("This is not the pass's destination."),
         "wrong_checkpoint": N_("You are not assigned to this checkpoint."),
-        "plate_mismatch": N_("The plate does not match the vehicle."),
+        "plate_mismatch": N_("The plate does not match the pass."),
         "offline_conflict": N_("Decided offline against what the record shows."),
         "device_clock": N_("The scanning phone's clock was far off."),
         "enterprise_suspended": N_(

@@ -4,6 +4,7 @@ One short write transaction per scan (see `record`); the ORM serves everything e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -37,7 +38,6 @@ from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoi
 from checkpoints.schemas import ScanIn
 from db import Prepared
 from errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
-from fleet.domain import normalise_plate
 from fleet.models import Driver, Vehicle
 from passes.models import Pass
 from privacy import mask_name
@@ -246,12 +246,19 @@ def _claims(
         except tokens.TokenRejected as exc:
             return None, exc.reason
         return ("id", claims.pass_id, claims.plate, "bad_signature"), None
-    # Manual entry: the number and the plate must both match.
-    try:
-        plate = normalise_plate(data.plate or "")
-    except ValueError:
-        return None, "not_found"
-    return ("number", (data.number or "").strip(), plate, "not_found"), None
+    # Manual entry: the number names the pass; the plate must be its plate, typed with or
+    # without the province character (slow to type on a phone).
+    typed = PLATE_NOISE.sub("", data.plate or "").upper()  # as fleet.domain stores plates
+    return ("number", (data.number or "").strip(), typed, "plate_mismatch"), None
+
+
+PLATE_NOISE = re.compile(r"[\s·•.\-]")
+
+
+def same_plate(actual: str, typed: str, *, manual: bool) -> bool:
+    """A signed code must carry the pass's plate exactly; a plate typed by hand may leave
+    out the province character when the rest is the pass's."""
+    return typed == actual or (manual and typed == actual[1:])
 
 
 _PASS_BY = {
@@ -503,8 +510,13 @@ def record(
         if named is not None:
             by, key, plate, mismatch = named
             row = _read_pass(connection, by, key)
-            if row is not None and row.plate != plate:
-                row, token_reason = None, mismatch
+            if row is not None and not same_plate(row.plate, plate, manual=by == "number"):
+                if by == "number":
+                    # The number matched: say what is wrong, and show the pass's plate
+                    # beside the one typed (the scanner keeps what it sent).
+                    token_reason = mismatch
+                else:
+                    row, token_reason = None, mismatch
         now = clock()  # after the lock: see the docstring
         at = device.at if device else now  # when it happened
         live = _live_of(row) if row is not None else None

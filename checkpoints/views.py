@@ -20,6 +20,7 @@ from checkpoints.domain import AnomalyKind
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from checkpoints.schemas import CheckpointIn, NoteIn
 from errors import DomainError, ValidationFailed
+from fleet.domain import provinces_from
 from passes.forms import CATEGORIES
 from passes.models import Pass
 
@@ -47,6 +48,7 @@ def scanner() -> Any:
         points=scan_points(current_user),
         categories=CATEGORIES,
         action=ActionForm(),
+        provinces=provinces_from(current_app.config["AREA_CODE"]),
     )
     response = current_app.make_response(page)
     # The decoder is WebAssembly: this page alone may compile it; still no inline script.

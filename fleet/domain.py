@@ -13,6 +13,22 @@ from enum import StrEnum
 from errors import N_
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+# The plate's province character of an administrative area code's first two digits (GB/T 2260).
+AREA_PROVINCE = {
+    "11": "京", "12": "津", "13": "冀", "14": "晋", "15": "蒙", "21": "辽", "22": "吉",
+    "23": "黑", "31": "沪", "32": "苏", "33": "浙", "34": "皖", "35": "闽", "36": "赣",
+    "37": "鲁", "41": "豫", "42": "鄂", "43": "湘", "44": "粤", "45": "桂", "46": "琼",
+    "50": "渝", "51": "川", "52": "贵", "53": "云", "54": "藏", "61": "陕", "62": "甘",
+    "63": "青", "64": "宁", "65": "新",
+}  # fmt: skip
+
+
+def provinces_from(area_code: str) -> list[str]:
+    """Every province character, the jurisdiction's own first (a picker's order)."""
+    own = AREA_PROVINCE.get(area_code[:2])
+    return ([own] if own else []) + [p for p in PROVINCES if p != own]
+
+
 # Issuing-office letters and serial letters never use I or O (they read as 1 and 0).
 LETTER = "A-HJ-NP-Z"
 ALNUM = f"{LETTER}0-9"

@@ -190,17 +190,26 @@
     return [...mac.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
   }
 
+  // fleet.domain.PROVINCES: a plate typed without its province is tried with each.
+  const PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";
+
   // A number and a plate typed by hand: found in the kept list of live passes, the plate's
-  // keyed hash matching. What the token would carry comes from the list instead.
+  // keyed hash matching. What the token would carry comes from the list instead. A number
+  // found with a plate that is not its plate: { mismatch: true }.
   async function typedPass(lists, number, plate) {
     if (!lists.passes) return null;
     const item = lists.passes.byNumber[(number || "").trim()];
+    if (!item) return null;
     const typed = (plate || "").replace(/[\s·•.\-]/g, "").toUpperCase();
-    if (!item || (await plateHash(lists.passes.key, typed)) !== item.plate_hash) return null;
-    return {
-      passId: item.pass_id, plate: typed,
-      validFrom: Date.parse(item.valid_from), validUntil: Date.parse(item.valid_until),
-    };
+    const candidates = /^[A-Z]/.test(typed) ? [...PROVINCES].map((p) => p + typed) : [typed];
+    for (const candidate of candidates) {
+      if ((await plateHash(lists.passes.key, candidate)) !== item.plate_hash) continue;
+      return {
+        passId: item.pass_id, plate: candidate,
+        validFrom: Date.parse(item.valid_from), validUntil: Date.parse(item.valid_until),
+      };
+    }
+    return { mismatch: true };
   }
 
   // --- the decision (checkpoints/domain.py, as far as a phone can know) -----------------
@@ -218,6 +227,7 @@
     } else {
       token = await typedPass(lists, number, plate);
       if (!token) return deny("not_found");
+      if (token.mismatch) return deny("plate_mismatch");
     }
     const problems = [];
     if (lists.revoked[token.passId] && lists.revoked[token.passId] > now) problems.push("revoked");

@@ -187,6 +187,15 @@
       item.textContent = text.reasons[code] || code;
       reasons.append(item);
     }
+    // A number that matched with a plate that did not: both plates, side by side.
+    if (data.reasons.includes("plate_mismatch") && p && current && current.body.plate) {
+      const item = document.createElement("li");
+      item.id = "plate-compare";
+      item.textContent = text.plate_compare
+        .replace("{typed}", current.body.plate.toUpperCase())
+        .replace("{expected}", p.plate);
+      reasons.append(item);
+    }
     const canCorrect = allowed && Boolean(data.event) && !data.offline;
     $("deny-plate").hidden = !canCorrect;
     $("deny-driver").hidden = !canCorrect;
@@ -250,8 +259,11 @@
   $("manual").addEventListener("submit", (event) => {
     event.preventDefault();
     const number = $("m-number").value.trim();
-    const plate = $("m-plate").value.trim();
-    if (!number || !plate) {
+    const typed = $("m-plate").value.trim();
+    // The province picked, unless one was typed; none at all is fine (the rest must match).
+    const province = $("m-province").value;
+    const plate = province && !/^[\u4e00-\u9fff]/.test(typed) ? province + typed : typed;
+    if (!number || !typed) {
       status(text.need_both);
       return;
     }

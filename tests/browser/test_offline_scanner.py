@@ -177,7 +177,19 @@ def test_a_number_and_plate_typed_offline_are_checked_against_the_kept_list(
     s.page.fill("#m-plate", "浙A00000")
     s.page.click("#m-submit")
     s.page.wait_for_selector("#result.result-deny")
+    assert "车牌与通行证不符" in s.page.locator("#reasons").inner_text()  # the number is known
+    s.page.click("#next")
+    s.page.fill("#m-number", "330482999999")
+    s.page.fill("#m-plate", "浙A00000")
+    s.page.click("#m-submit")
+    s.page.wait_for_selector("#result.result-deny")
     assert "不存在" in s.page.locator("#reasons").inner_text()
+    s.page.click("#next")
+    s.page.fill("#m-number", p.number)  # without the province: tried with each, offline too
+    s.page.fill("#m-plate", p.vehicle.plate[1:].lower())
+    s.page.click("#m-submit")
+    s.page.wait_for_selector("#result.result-allow")
+    assert s.page.locator("#plate").inner_text() == p.vehicle.plate
     s.page.context.set_offline(False)
 
 

@@ -118,7 +118,7 @@ def test_manual_entry_is_in_reach_without_scrolling_while_the_camera_runs(
         " return v && v.getBoundingClientRect().height > 100; }",
         timeout=20_000,
     )
-    for selector in ("#m-number", "#m-plate", "#m-submit"):
+    for selector in ("#m-number", "#m-province", "#m-plate", "#m-submit"):
         box = s.page.locator(selector).bounding_box()
         assert box["y"] >= 0, selector
         assert box["y"] + box["height"] <= PHONE["height"], (selector, box)
@@ -126,3 +126,35 @@ def test_manual_entry_is_in_reach_without_scrolling_while_the_camera_runs(
     s.assert_fits()
     s.shot("reach")
     context.close()
+
+
+def test_a_plate_typed_without_or_with_a_picked_province_and_a_wrong_one_compared(
+    live_server, screen, post
+):
+    """Typing 浙 on a phone is slow: the rest of the plate is enough, or the province is
+    picked; a plate that is not the pass's is named as such, beside the pass's plate."""
+    s = screen(PHONE)
+    open_scanner(s, live_server, post["officer"])
+    p = post["pass"]
+    province, tail = p.vehicle.plate[0], p.vehicle.plate[1:]
+    assert s.page.locator("#m-province option").nth(1).inner_text() == "浙"  # AREA_CODE 33
+    s.page.fill("#m-number", p.number)
+    s.page.fill("#m-plate", tail.lower())
+    s.page.click("#m-submit")
+    s.page.wait_for_selector("#result.result-allow")
+    assert s.page.locator("#event").inner_text() == "进入"
+    s.page.click("#next")
+
+    s.page.fill("#m-number", p.number)
+    s.page.select_option("#m-province", province)
+    s.page.fill("#m-plate", tail[:-1] + ("0" if tail[-1] != "0" else "1"))
+    s.page.click("#m-submit")
+    s.page.wait_for_selector("#result.result-deny")
+    reasons = s.page.locator("#reasons").inner_text()
+    assert "车牌与通行证不符" in reasons
+    compare = s.page.locator("#plate-compare").inner_text()
+    assert province + tail[:-1] in compare
+    assert f"通行证车牌：{p.vehicle.plate}" in compare
+    assert "通行证不存在" not in reasons
+    s.assert_fits()
+    s.shot("plate-mismatch")

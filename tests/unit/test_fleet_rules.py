@@ -86,3 +86,20 @@ def test_masking():
     assert privacy.mask_name("张三丰") == "张*丰"
     assert privacy.mask_name("张三") == "张*"
     assert privacy.mask_name("欧阳小明") == "欧**明"
+
+
+def test_the_offline_scanner_tries_the_same_provinces_as_the_plate_rules():
+    from pathlib import Path
+
+    from fleet.domain import PROVINCES
+
+    script = (Path(__file__).resolve().parents[2] / "static/js/offline.js").read_text()
+    assert f'const PROVINCES = "{PROVINCES}";' in script
+
+
+def test_the_province_picker_puts_the_jurisdictions_own_first():
+    from fleet.domain import PROVINCES, provinces_from
+
+    assert provinces_from("330482")[0] == "浙"
+    assert sorted(provinces_from("330482")) == sorted(PROVINCES)
+    assert provinces_from("990000") == list(PROVINCES)

@@ -79,8 +79,27 @@ def test_manual_entry_with_number_and_plate(client, loop):
     p = loop["pass"]
     ok = scan(client, loop["officer"], loop["gate"], number=p.number, plate=p.vehicle.plate.lower())
     assert ok["decision"] == "allow"
+    # The number matched, the plate did not: say so, with the pass's plate to compare.
     wrong = scan(client, loop["officer"], loop["gate"], number=p.number, plate="浙A00000")
-    assert (wrong["decision"], wrong["reasons"], wrong["pass"]) == ("deny", ["not_found"], None)
+    assert (wrong["decision"], wrong["reasons"]) == ("deny", ["plate_mismatch"])
+    assert wrong["pass"]["plate"] == p.vehicle.plate
+    assert wrong["pass"]["id"] is None  # no more than the public status page shows
+    unknown = scan(client, loop["officer"], loop["gate"], number="330482999999", plate="浙A00000")
+    assert (unknown["decision"], unknown["reasons"], unknown["pass"]) == (
+        "deny",
+        ["not_found"],
+        None,
+    )
+
+
+def test_manual_entry_accepts_the_plate_without_its_province(client, loop):
+    p = loop["pass"]
+    tail = p.vehicle.plate[1:].lower()  # f12345: the province character is slow to type
+    ok = scan(client, loop["officer"], loop["gate"], number=p.number, plate=f" {tail} ")
+    assert (ok["decision"], ok["event"]) == ("allow", "entry")
+    one_off = tail[:-1] + ("0" if tail[-1] != "0" else "1")
+    wrong = scan(client, loop["officer"], loop["gate"], number=p.number, plate=one_off)
+    assert wrong["reasons"] == ["plate_mismatch"]
 
 
 def test_exit_without_arrival_raises_no_arrival_anomaly(client, loop, db):
