@@ -80,6 +80,7 @@ class FileProblem(ValueError):
     def __init__(self, message: str, **params: Any):
         super().__init__(message % params if params else message)
         self.message, self.params = message, params
+        self.fields: list[str] = []  # the columns it is about, as field codes
 
 
 def _column_number(letters: bytes) -> int:
@@ -180,12 +181,33 @@ def _cells(data: bytes, filename: str) -> Iterator[list[str]]:
 
 
 def _header_map(kind: str, header: list[str]) -> list[str | None]:
+    mapped, missing = _fit(kind, header)
+    if missing:
+        other = "drivers" if kind == "vehicles" else "vehicles"
+        if not _fit(other, header)[1]:
+            if other == "drivers":
+                raise FileProblem(N_("This is a driver file: upload it on the Drivers tab."))
+            raise FileProblem(N_("This is a vehicle file: upload it on the Vehicles tab."))
+        problem = FileProblem(N_("Columns missing: %(columns)s."), columns=", ".join(missing))
+        problem.fields = missing
+        raise problem
+    return mapped
+
+
+def _fit(kind: str, header: list[str]) -> tuple[list[str | None], list[str]]:
+    """The field under each header cell, and the required fields no cell names."""
     names = {h.lower(): f for f, zh, en in COLUMNS[kind] for h in (zh, en, f)}
     mapped = [names.get(cell.lower()) for cell in header]
     missing = [f for f, *_ in COLUMNS[kind] if f not in mapped and f != "capacity_kg"]
-    if missing:
-        raise FileProblem(N_("Columns missing: %(columns)s."), columns=", ".join(missing))
-    return mapped
+    return mapped, missing
+
+
+def column_name(kind: str, field: str, locale: str) -> str:
+    """A field's column header in the user's language (the template's header)."""
+    for code, zh, en in COLUMNS.get(kind, []):
+        if code == field:
+            return zh if locale.startswith("zh") else en
+    return field
 
 
 def check_file(kind: str, data: bytes, filename: str, messages: Any) -> Checked:

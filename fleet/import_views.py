@@ -102,7 +102,12 @@ def check() -> Any:
     try:
         checked = files.check_file(kind, upload.read(), upload.filename, web.error_message)
     except files.FileProblem as exc:
-        why = gettext(exc.message, **exc.params)
+        params = dict(exc.params)
+        if exc.fields:  # column names in the user's language, as the template heads them
+            locale = i18n.select_locale()
+            named = [files.column_name(kind, f, locale) for f in exc.fields]
+            params["columns"] = ("、" if locale.startswith("zh") else ", ").join(named)
+        why = gettext(exc.message, **params)
         form.file.errors = [gettext("This file cannot be read: %(why)s", why=why)]
         return render_template("fleet/import.html", form=form, kind=kind), 422
     token = None
@@ -113,8 +118,14 @@ def check() -> Any:
                 {"user": current_user.id, "kind": kind, "rows": checked.rows}, ensure_ascii=False
             )
         )
+    locale = i18n.select_locale()
     return render_template(
-        "fleet/preview.html", checked=checked, token=token, kind=kind, action=ActionForm()
+        "fleet/preview.html",
+        checked=checked,
+        token=token,
+        kind=kind,
+        action=ActionForm(),
+        column_name=lambda field: files.column_name(kind, field, locale),
     ), 200 if token else 422
 
 

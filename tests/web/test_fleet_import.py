@@ -75,6 +75,26 @@ def test_preview_lists_every_bad_row_and_imports_nothing(client, owner, db):
     assert count(db, Vehicle) == 0
 
 
+def test_messages_and_columns_speak_the_users_language(client, owner, db):
+    rows = [["姓名", "身份证号", "手机号"], ["张伟", "330482199001011232", "12"]]
+    page = upload(client, "drivers", "d.csv", csv_bytes(rows)).get_data(as_text=True)
+    cells = re.findall(r'<td data-label="列">([^<]*)</td>', page)
+    assert cells == ["手机号"]  # the template's header, not the field's code
+    assert "phone" not in page.split("bad-rows")[1]
+    # A file without its columns names them as the template does.
+    missing = upload(client, "vehicles", "v.csv", csv_bytes([["车牌号"], ["浙F11111"]]))
+    assert "缺少列：车辆类型。" in missing.get_data(as_text=True)
+    assert "vehicle_type" not in missing.get_data(as_text=True)
+    # A driver file on the vehicle tab says so.
+    wrong_tab = upload(client, "vehicles", "d.csv", csv_bytes(rows))
+    assert wrong_tab.status_code == 422
+    assert "这是司机文件：请在“司机”标签页上传。" in wrong_tab.get_data(as_text=True)
+    client.get("/lang/en")
+    english = upload(client, "drivers", "d.csv", csv_bytes(rows)).get_data(as_text=True)
+    assert re.findall(r'<td data-label="Column">([^<]*)</td>', english) == ["Mobile"]
+    assert count(db, Driver) == 0
+
+
 def test_xlsx_with_english_headers_imports_after_the_preview(client, owner, db):
     rows = [["Name", "ID number", "Mobile"]] + [
         [f"司机{i}", id_number(100 + i), f"1390000{i:04d}"] for i in range(20)
