@@ -49,3 +49,43 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// Switching language reloads the page: what was typed into its forms goes along (kept in
+// this tab's session storage for that one load), so a half-filled form is not lost.
+// Passwords, files and hidden fields (the CSRF token) are never kept.
+document.addEventListener("DOMContentLoaded", () => {
+  const KEY = "carried-form";
+  const kept = (field) => field.name && !["password", "file", "hidden", "submit", "button"].includes(field.type);
+  const saved = sessionStorage.getItem(KEY);
+  if (saved) {
+    sessionStorage.removeItem(KEY);
+    const { path, values } = JSON.parse(saved);
+    if (path === location.pathname) {
+      document.querySelectorAll("form").forEach((form, index) => {
+        for (const field of form.elements) {
+          const value = values[`${index}:${field.name}`];
+          if (!kept(field) || value === undefined) continue;
+          if (field.type === "checkbox" || field.type === "radio") field.checked = value.includes(field.value);
+          else if (field.multiple) for (const option of field.options) option.selected = value.includes(option.value);
+          else field.value = value[0];
+        }
+      });
+    }
+  }
+  document.querySelectorAll(".lang a[hreflang]").forEach((link) => {
+    link.addEventListener("click", () => {
+      const values = {};
+      document.querySelectorAll("form").forEach((form, index) => {
+        for (const field of form.elements) {
+          if (!kept(field)) continue;
+          const key = `${index}:${field.name}`;
+          values[key] = values[key] || [];
+          if (field.type === "checkbox" || field.type === "radio") { if (field.checked) values[key].push(field.value); }
+          else if (field.multiple) values[key].push(...[...field.selectedOptions].map((o) => o.value));
+          else values[key].push(field.value);
+        }
+      });
+      sessionStorage.setItem(KEY, JSON.stringify({ path: location.pathname, values }));
+    });
+  });
+});

@@ -116,3 +116,20 @@ def test_the_review_queue_keeps_numbers_plates_and_buttons_on_one_line(
     assert s.page.evaluate(ONE_LINE) == []
     s.assert_fits()
     s.shot("queue")
+
+
+def test_switching_language_mid_form_keeps_what_was_typed_but_not_the_password(
+    live_server, screen
+):
+    s = screen(PHONE)
+    s.page.goto(f"{live_server}/signup")
+    s.page.fill("#name", "平湖市快运有限公司")
+    s.page.fill("#contact_name", "陈静")
+    s.page.fill("#admin_password", "kuaiyun-pass-1")
+    s.page.click(".lang a[hreflang=en]")
+    s.page.wait_for_selector("html[lang=en]")
+    assert s.page.input_value("#name") == "平湖市快运有限公司"
+    assert s.page.input_value("#contact_name") == "陈静"
+    assert s.page.input_value("#admin_password") == ""
+    s.page.reload()  # carried once: a later load starts empty
+    assert s.page.input_value("#name") == ""
