@@ -133,3 +133,37 @@ def test_switching_language_mid_form_keeps_what_was_typed_but_not_the_password(
     assert s.page.input_value("#admin_password") == ""
     s.page.reload()  # carried once: a later load starts empty
     assert s.page.input_value("#name") == ""
+
+
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter((el) => !['hidden', 'submit', 'button'].includes(el.type))
+  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+  .map((el) => el.outerHTML.slice(0, 80))"""
+
+
+def test_the_users_page_on_a_phone_labels_every_control_and_keeps_buttons_compact(
+    live_server, screen, make, db
+):
+    from checkpoints.models import officer_checkpoint
+
+    admin = make.user("admin")
+    first, second = make.checkpoint("gate"), make.checkpoint("gate")
+    officer = make.officer(first)
+    s = screen(PHONE)
+    sign_in(s, live_server, admin.username)
+    s.page.goto(f"{live_server}/admin/users")
+    assert s.page.evaluate(UNLABELLED) == []
+    row = s.page.locator(f"#user-{officer.id}")
+    reset = row.locator("a", has_text="重置密码").bounding_box()
+    assert reset["width"] < PHONE["width"] / 2  # not stretched beside the gates
+    assert f"{officer.username} 负责的卡口" in row.locator("legend").inner_text()
+    s.assert_fits()
+    s.shot("users-phone")
+    row.locator(f"input[value='{second.id}']").check()
+    row.locator("button", has_text="分配").click()
+    s.page.wait_for_selector(".flashes")
+    db.rollback()
+    gates = db.execute(
+        officer_checkpoint.select().where(officer_checkpoint.c.user_id == officer.id)
+    ).all()
+    assert {g.checkpoint_id for g in gates} == {first.id, second.id}
