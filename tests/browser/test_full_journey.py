@@ -209,5 +209,25 @@ def test_whole_journey_through_the_pages(
         assert events == [WORDS[lang][e] for e in ("entry", "arrival", "exit")]
         assert watch.page.locator("ol.timeline li.tl-anomaly").count() == 0
         j.step(watch, "13-closed-loop")
+
+        # 8. The truck has left: not among the vehicles inside now.
+        watch.page.goto(f"{live_server}/inside?plate={plate[1:]}")
+        expect(watch.page.locator("p.empty")).to_be_visible()
+        j.step(watch, "14-inside-now")
+
+        # 9. Every step is in the audit log; the supervisor verifies it and exports it.
+        watch.page.goto(f"{live_server}/audit?object_type=pass")
+        expect(watch.page.locator("#audit-entries")).to_be_visible()
+        watch.page.locator("#verify-form button").click()
+        expect(watch.page.locator("#verification.notice.ok")).to_be_visible()
+        with watch.page.expect_download() as download:
+            watch.page.click("#audit-csv")
+        assert download.value.suggested_filename.startswith("audit-")
+        j.step(watch, "15-audit")
+
+        # 10. The admin sees the key that signed the pass.
+        boss.page.goto(f"{live_server}/admin/keys")
+        expect(boss.page.locator("#keys tbody tr")).to_have_count(1)
+        j.step(boss, "16-keys")
     finally:
         j.close()
