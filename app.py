@@ -15,6 +15,7 @@ from flask import Flask, g, render_template, request
 from flask_babel import Babel, format_datetime, gettext
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -148,6 +149,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.extensions["csrf"].exempt(sms.views.sms_status)  # signed by Twilio instead
     app.jinja_env.filters["mask_mobile"] = mask_mobile
+    # Long names cut with an ellipsis where a list is narrow; the whole name on hover.
+    app.jinja_env.filters["clip"] = lambda text: Markup(
+        '<span class="clip" title="{0}">{0}</span>'
+    ).format(text)
     app.jinja_env.filters["word"] = lambda code, kind: words.word(kind, code)
     app.jinja_env.filters["pass_state"] = lambda p: shown_status(
         p.status, p.trips_used, p.max_trips, p.valid_until, web.now()

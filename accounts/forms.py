@@ -7,6 +7,7 @@ from wtforms import PasswordField, SelectField, StringField, SubmitField, TelFie
 from wtforms.fields.choices import SelectChoice
 
 from accounts.domain import Role
+from accounts.schemas import ENTERPRISE_NAME_MAX, PERSON_NAME_MAX
 from web import Form
 
 
@@ -17,13 +18,13 @@ class LoginForm(Form):
 
 
 class SignupForm(Form):
-    name = StringField(_l("Enterprise name"))
+    name = StringField(_l("Enterprise name"), render_kw={"maxlength": ENTERPRISE_NAME_MAX})
     credit_code = StringField(
         _l("Unified social credit code"),
         description=_l("18 characters, printed on the business licence"),
         render_kw={"autocapitalize": "characters", "maxlength": 24},
     )
-    contact_name = StringField(_l("Contact person"))
+    contact_name = StringField(_l("Contact person"), render_kw={"maxlength": PERSON_NAME_MAX})
     contact_phone = TelField(_l("Contact mobile"), render_kw={"inputmode": "tel"})
     admin_username = StringField(
         _l("Your username"), render_kw={"autocomplete": "username", "autocapitalize": "none"}

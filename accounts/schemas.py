@@ -26,8 +26,15 @@ Username = Annotated[str, AfterValidator(domain.normalise_username)]
 Password = Annotated[str, AfterValidator(domain.check_password)]
 Mobile = Annotated[str, AfterValidator(domain.normalise_mobile)]
 CreditCode = Annotated[str, AfterValidator(domain.normalise_credit_code)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Sane lengths: the longest registered enterprise names are about 40 characters, people's
+# names (with a minority's middle dot) about 20. The forms' maxlength follow these.
+ENTERPRISE_NAME_MAX, PERSON_NAME_MAX = 50, 30
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=ENTERPRISE_NAME_MAX)
+]
+PersonName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=PERSON_NAME_MAX)
+]
 # A reference to a row: what an INTEGER id column holds (32 bits on PostgreSQL), so a
 # larger number is a 422, not a database error.
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]

@@ -12,7 +12,7 @@ from accounts.schemas import MULTILINE, Id, Input, Moment, Output
 from checkpoints.domain import Kind, normalise_checkpoint_code
 
 Code = Annotated[str, AfterValidator(normalise_checkpoint_code)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=40)]
 Note = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500), MULTILINE
 ]

@@ -20,6 +20,7 @@ from wtforms import (
 )
 
 from passes.domain import Category
+from passes.schemas import PLACE_MAX
 from web import Form, choices
 from words import WORDS
 
@@ -32,8 +33,10 @@ class PassForm(Form):
     driver_id = SelectField(_l("Driver"), choices=[])
     co_driver_id = SelectField(_l("Co-driver (optional)"), choices=[])
     destination_enterprise_id = SelectField(_l("Destination enterprise"), choices=[])
-    origin = StringField(_l("Origin"), description=_l("Where the trip starts"))
-    cargo = StringField(_l("Cargo"))
+    origin = StringField(
+        _l("Origin"), description=_l("Where the trip starts"), render_kw={"maxlength": PLACE_MAX}
+    )
+    cargo = StringField(_l("Cargo"), render_kw={"maxlength": PLACE_MAX})
     # No category is preselected: the green channel jumps the review queue, so it must be
     # a deliberate choice.
     category = SelectField(

@@ -11,7 +11,8 @@ from accounts.schemas import MULTILINE, Id, Input, Moment, Output
 from fleet.schemas import DriverRef, VehicleRef
 from passes.domain import Category, PassStatus
 
-Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+PLACE_MAX = 60  # an origin or a cargo: a line on the pass, the queue and the driver's page
+Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=PLACE_MAX)]
 Reason = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500), MULTILINE
 ]

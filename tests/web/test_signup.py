@@ -147,3 +147,24 @@ def test_after_sign_up_the_login_page_carries_the_username(client):
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert f'value="{GOOD["admin_username"]}"' in page
+
+
+def test_names_have_sane_lengths_in_the_api_and_the_form(client, db):
+    flood = "平湖市" + "超长" * 24 + "有限公司"  # 58 characters
+    api = client.post(
+        "/api/v1/enterprises", json={**GOOD, "name": flood, "credit_code": credit_code()}
+    )
+    assert api.status_code == 422
+    assert "name" in api.get_json()["errors"]
+    page = client.get("/signup").get_data(as_text=True)
+    assert 'maxlength="50"' in page  # the phone's keyboard stops at the limit
+    assert counts(db) == (0, 0, 0)
+
+
+def test_long_names_are_cut_in_the_queue_with_the_whole_name_on_hover(client, make):
+    long_name = "浙江省嘉兴市平湖市" + "某" * 30 + "物流有限公司"
+    p = make.pass_(make.enterprise(name=long_name))
+    login(client, make.user("reviewer").username)
+    html = client.get("/review").get_data(as_text=True)
+    assert f'<span class="clip" title="{long_name}">{long_name}</span>' in html
+    assert p.number in html
