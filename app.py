@@ -43,7 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = web.IdConverter
     app.config.update(settings.load(Path(app.instance_path)))
     app.config.update(overrides)
-    if app.config["APP_ENV"] != "testing" or "LOG_FORMAT" in overrides:
+    if not app.config.get("TESTING") or "LOG_FORMAT" in overrides:
         logs.configure(app.config["LOG_FORMAT"])
     app.before_request(web.begin_request)
     register_extensions(app)
@@ -257,12 +257,13 @@ def register_commands(app: Flask) -> None:
     from operations.cli import backup_cli, retention_cli
     from passes.cli import keys_cli
     from sms.cli import sms
-    from supervision.cli import alerts_cli
+    from supervision.cli import alerts_cli, statistics_cli
 
     app.cli.add_command(loop)
     app.cli.add_command(backup_cli)
     app.cli.add_command(retention_cli)
     app.cli.add_command(alerts_cli)
+    app.cli.add_command(statistics_cli)
     app.cli.add_command(sms)
     app.cli.add_command(keys_cli)
     app.cli.add_command(commands.db_cli)

@@ -27,6 +27,7 @@ class Heartbeat(Base):
 SMS_WORKER = "sms_worker"
 SWEEP = "sweep"
 RETENTION = "retention"
+STATISTICS = "statistics"
 
 
 def beat(

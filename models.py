@@ -8,7 +8,7 @@ from heartbeat import Heartbeat
 from passes.models import Pass, PassSerial
 from ratelimit import RateCount
 from sms.models import SmsMessage
-from supervision.models import AlertSettings, Notification
+from supervision.models import AlertSettings, DailyFigure, Notification
 from trust.models import SigningKey
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "AuditEntry",
     "AuditTree",
     "Checkpoint",
+    "DailyFigure",
     "Driver",
     "Enterprise",
     "Heartbeat",

@@ -19,6 +19,7 @@ ERROR_STATUSES = {
     409: "Conflict with the current state",
     422: "Validation failed",
     429: "Rate limited",
+    503: "This server cannot serve the request now",
 }
 
 
@@ -65,7 +66,10 @@ def _operation(doc: EndpointDoc, components: dict[str, Any]) -> tuple[str, dict[
     if doc.roles is not None:
         statuses += [401, 403, 404, 409]
     else:
-        statuses += [404, 409, 429]
+        statuses += [404, 409]
+    # Any operation may meet a rate limit (sign-in, resending, public pages) or a node that
+    # cannot serve it (readiness failing, no signing key here).
+    statuses += [429, 503]
     for status in sorted(set(statuses)):
         responses[str(status)] = {"description": ERROR_STATUSES[status], "content": problem}
     slug = re.sub(r"[^a-z0-9]+", "_", path.lower()).strip("_")

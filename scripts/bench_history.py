@@ -201,6 +201,25 @@ def main() -> None:
     client = app.test_client()
     print(f"database: {app.extensions['engine'].dialect.name}; {args.repeat} requests each")
     figures: dict[str, dict[str, float]] = {}
+    # The statistics counted from the trips themselves (no daily figures kept yet), then
+    # the daily figures counted once, as `flask statistics refresh --all` does.
+    p50, p95, first = timed(client, "/api/v1/statistics", headers, 3)
+    print(f"{'statistics, counted live':28} p50 {p50:8.1f} ms  p95 {p95:8.1f} ms  (3 requests)")
+    figures["statistics, last 30 days, counted live"] = {
+        "p50": round(p50, 1),
+        "p95": round(p95, 1),
+        "first": round(first, 1),
+    }
+    started = time.perf_counter()
+    counted = app.test_cli_runner().invoke(args=["statistics", "refresh", "--all"])
+    assert counted.exit_code == 0, counted.output
+    refresh_seconds = round(time.perf_counter() - started, 1)
+    print(f"daily figures counted: {counted.output.strip()} ({refresh_seconds} s)")
+    started = time.perf_counter()
+    app.test_cli_runner().invoke(args=["statistics", "refresh"])
+    settling_seconds = round(time.perf_counter() - started, 1)
+    print(f"the settling days recounted (the timer's run): {settling_seconds} s")
+    year = (datetime.now(UTC) - timedelta(days=365)).date().isoformat()
     for label, url in (
         ("trips by plate prefix", f"/api/v1/trips?plate={plates[0][:5]}"),
         ("trips by plate without its province", f"/api/v1/trips?plate={plates[0][1:5].lower()}"),
@@ -208,6 +227,7 @@ def main() -> None:
         ("trips by pass number", "/api/v1/trips?number=330483000123"),
         ("dashboard", "/api/v1/dashboard"),
         ("statistics, last 30 days", "/api/v1/statistics"),
+        ("statistics, a year", f"/api/v1/statistics?from={year}"),
     ):
         p50, p95, first = timed(client, url, headers, args.repeat)
         print(f"{label:28} p50 {p50:8.1f} ms  p95 {p95:8.1f} ms  first {first:8.1f} ms")
@@ -224,6 +244,8 @@ def main() -> None:
             "repeat": args.repeat,
             "queries": figures,
             "export": exported,
+            "statistics_refresh_all_seconds": refresh_seconds,
+            "statistics_refresh_seconds": settling_seconds,
         },
     )
 

@@ -19,7 +19,9 @@ QUERIES = (
     "trips by full plate",
     "trips by pass number",
     "dashboard",
+    "statistics, last 30 days, counted live",
     "statistics, last 30 days",
+    "statistics, a year",
 )
 
 
@@ -278,6 +280,19 @@ def report(folder: Path) -> str:
                 )
                 + " |"
             )
+        lines.append(
+            "| daily figures for the statistics: every day counted / the settling days "
+            "recounted (the timer's run) | "
+            + cells(
+                history,
+                lambda h: (
+                    f"{h['statistics_refresh_all_seconds']} s / {h['statistics_refresh_seconds']} s"
+                    if "statistics_refresh_seconds" in h
+                    else "—"
+                ),
+            )
+            + " |"
+        )
         lines.append(
             "| CSV export of every trip | "
             + cells(

@@ -3,6 +3,7 @@ SQLite) and a small jurisdiction built through the real services."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -35,6 +36,8 @@ def bench_app(**config: Any) -> tuple[Any, Path]:
             **config,
         }
     )
+    # In process, a request log line each would flood the report's output.
+    logging.getLogger("trafficpass.requests").setLevel(logging.WARNING)
     engine = app.extensions["engine"]
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:

@@ -1,7 +1,9 @@
-"""`flask --app app alerts daily-summary`: the optional daily summary SMS (run from cron)."""
+"""`flask --app app alerts daily-summary`: the optional daily summary SMS (run from cron);
+`flask --app app statistics refresh`: the statistics' daily figures (on a timer)."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import click
@@ -9,7 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from db import utcnow
-from supervision import alerts
+from supervision import alerts, statistics
 
 alerts_cli = AppGroup("alerts", help="Supervisors' alerts.")
 
@@ -28,3 +30,19 @@ def daily_summary(day: object) -> None:
     with current_app.extensions["sessions"]() as session:
         sent = alerts.daily_summary(session, chosen, now=now, tz=tz)
     click.echo(f"{sent} daily summaries for {chosen.isoformat()}")
+
+
+statistics_cli = AppGroup("statistics", help="The statistics page's daily figures.")
+
+
+@statistics_cli.command("refresh")
+@click.option("--all", "everything", is_flag=True, help="Recount every day, not the recent ones.")
+def refresh(everything: bool) -> None:
+    """Recount the daily figures (every few minutes on a timer; --all after a change of
+    TIMEZONE or to pick up a review of a very old application)."""
+    started = time.perf_counter()
+    with current_app.extensions["sessions"]() as session:
+        rows = statistics.refresh(
+            session, now=utcnow(), tz=current_app.config["TIMEZONE"], everything=everything
+        )
+    click.echo(f"{rows} daily figures counted in {time.perf_counter() - started:.1f} s")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db import Base, UTCDateTime
@@ -39,3 +39,24 @@ class Notification(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DailyFigure(Base):
+    """The statistics of one local day and one enterprise, added up by the statistics
+    page instead of a year of passes and trips (`flask statistics refresh`, on a timer)."""
+
+    __tablename__ = "daily_figure"
+    __tenant_key__ = "enterprise_id"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # local, YYYY-MM-DD
+    enterprise_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    applications: Mapped[int] = mapped_column(Integer, default=0)  # filed that day
+    approved: Mapped[int] = mapped_column(Integer, default=0)  # of those: approved (or revoked)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)  # of those: rejected
+    approvals: Mapped[int] = mapped_column(Integer, default=0)  # approved that day
+    trips: Mapped[int] = mapped_column(Integer, default=0)  # opened that day, not void
+    trips_closed: Mapped[int] = mapped_column(Integer, default=0)
+    loops: Mapped[int] = mapped_column(Integer, default=0)  # entry, arrival and exit
+    # Whole minutes from filing to decision -> passes, of those filed that day and decided.
+    waits: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    anomalies: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # detected that day

@@ -12,10 +12,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Integer, Select, case, cast, delete, func, select
 from sqlalchemy.orm import Session
 
 import db
+import heartbeat
 from accounts.models import Enterprise, User
 from accounts.scoping import scoped
 from checkpoints.domain import TripState
@@ -23,6 +24,7 @@ from checkpoints.models import Anomaly, Trip
 from errors import N_, ValidationFailed
 from passes.domain import PassStatus
 from passes.models import Pass
+from supervision.models import DailyFigure
 
 DECIDED = (PassStatus.APPROVED, PassStatus.REVOKED, PassStatus.REJECTED)
 APPROVED = (PassStatus.APPROVED, PassStatus.REVOKED)
@@ -72,24 +74,137 @@ def _day_of(zone: ZoneInfo, shift: timedelta) -> Any:
     return day
 
 
-def _median_wait(session: Session, query: Select[Any], count: int) -> int | None:
-    """The median of review time minus submission time, sorted by the database."""
-    if not count:
-        return None
+def _wait_minutes(session: Session) -> Any:
+    """Whole minutes from filing to decision, as the database computes them."""
     if session.get_bind().dialect.name == "postgresql":
-        wait = func.extract("epoch", Pass.reviewed_at - Pass.created_at)
-    else:
-        wait = (func.julianday(Pass.reviewed_at) - func.julianday(Pass.created_at)) * 86400
-    middle = [
-        float(w)
-        for (w,) in session.execute(
-            query.with_only_columns(wait)
-            .order_by(wait)
-            .offset((count - 1) // 2)
-            .limit(2 - count % 2)
-        )
-    ]
-    return round(statistics.fmean(middle))
+        seconds = func.extract("epoch", Pass.reviewed_at - Pass.created_at)
+        return cast(func.floor(seconds / 60), Integer)
+    seconds = func.round(
+        (func.julianday(Pass.reviewed_at) - func.julianday(Pass.created_at)) * 86400
+    )
+    return cast(seconds / 60, Integer)
+
+
+def _row() -> dict[str, Any]:
+    return {
+        "applications": 0,
+        "approved": 0,
+        "rejected": 0,
+        "approvals": 0,
+        "trips": 0,
+        "trips_closed": 0,
+        "loops": 0,
+        "waits": Counter(),
+        "anomalies": Counter(),
+    }
+
+
+def day_rows(
+    session: Session, user: User | None, lo: datetime, hi: datetime, zone: ZoneInfo
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """Each (local day, enterprise)'s figures from the passes, trips and anomalies of
+    [lo, hi): what DailyFigure keeps. `user` scopes them (None: everyone's)."""
+    shift = timedelta(seconds=lo.utcoffset().total_seconds() % 3600)  # type: ignore[union-attr]
+    day_of = _day_of(zone, shift)
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
+
+    def row(bucket: str, enterprise_id: int) -> dict[str, Any]:
+        return rows.setdefault((day_of(bucket), enterprise_id), _row())
+
+    def scope(stmt: Select[Any], model: type) -> Select[Any]:
+        return stmt if user is None else scoped(stmt, model, user)
+
+    created = _hour(session, Pass.created_at, shift)
+    filed = (Pass.created_at >= lo, Pass.created_at < hi)
+    for bucket, enterprise_id, status, n in session.execute(
+        scope(select(created, Pass.enterprise_id, Pass.status, func.count()), Pass)
+        .where(*filed)
+        .group_by(created, Pass.enterprise_id, Pass.status)
+    ):
+        r = row(bucket, enterprise_id)
+        r["applications"] += n
+        r["approved"] += n if status in APPROVED else 0
+        r["rejected"] += n if status == PassStatus.REJECTED else 0
+    reviewed = _hour(session, Pass.reviewed_at, shift)
+    for bucket, enterprise_id, n in session.execute(
+        scope(select(reviewed, Pass.enterprise_id, func.count()), Pass)
+        .where(Pass.status.in_(APPROVED), Pass.reviewed_at >= lo, Pass.reviewed_at < hi)
+        .group_by(reviewed, Pass.enterprise_id)
+    ):
+        row(bucket, enterprise_id)["approvals"] += n
+    minutes = _wait_minutes(session)
+    for bucket, enterprise_id, wait, n in session.execute(
+        scope(select(created, Pass.enterprise_id, minutes, func.count()), Pass)
+        .where(*filed, Pass.status.in_(DECIDED), Pass.reviewed_at.is_not(None))
+        .group_by(created, Pass.enterprise_id, minutes)
+    ):
+        row(bucket, enterprise_id)["waits"][str(wait)] += n
+    opened = _hour(session, Trip.opened_at, shift)
+    closed = func.sum(case((Trip.state == TripState.EXITED, 1), else_=0))
+    whole = Trip.entered_at.is_not(None) & Trip.arrived_at.is_not(None)
+    loop = func.sum(case((whole & Trip.exited_at.is_not(None), 1), else_=0))
+    for bucket, enterprise_id, n, n_closed, n_loops in session.execute(
+        scope(select(opened, Trip.enterprise_id, func.count(), closed, loop), Trip)
+        .where(Trip.opened_at >= lo, Trip.opened_at < hi, Trip.state != TripState.VOID)
+        .group_by(opened, Trip.enterprise_id)
+    ):
+        r = row(bucket, enterprise_id)
+        r["trips"] += n
+        r["trips_closed"] += n_closed or 0
+        r["loops"] += n_loops or 0
+    detected = _hour(session, Anomaly.detected_at, shift)
+    for bucket, enterprise_id, kind, n in session.execute(
+        scope(select(detected, Anomaly.enterprise_id, Anomaly.kind, func.count()), Anomaly)
+        .where(Anomaly.detected_at >= lo, Anomaly.detected_at < hi)
+        .group_by(detected, Anomaly.enterprise_id, Anomaly.kind)
+    ):
+        row(bucket, enterprise_id)["anomalies"][kind] += n
+    return rows
+
+
+def _kept_rows(
+    session: Session, user: User, start: date, end: date
+) -> dict[tuple[str, int], dict[str, Any]]:
+    stmt = scoped(select(DailyFigure), DailyFigure, user).where(
+        DailyFigure.day >= start.isoformat(), DailyFigure.day <= end.isoformat()
+    )
+    rows = {}
+    for kept in session.scalars(stmt):
+        r = {name: getattr(kept, name) for name in _row()}
+        r["waits"], r["anomalies"] = Counter(kept.waits), Counter(kept.anomalies)
+        rows[(kept.day, kept.enterprise_id)] = r
+    return rows
+
+
+def _median_minutes(waits: Counter[str]) -> float | None:
+    """The median of a histogram of whole minutes (the mean of the two middle ones)."""
+    total = sum(waits.values())
+    if not total:
+        return None
+    wanted, seen, middle = {(total - 1) // 2, total // 2}, 0, []
+    for minute, n in sorted(((int(m), n) for m, n in waits.items())):
+        for index in sorted(wanted):
+            if seen <= index < seen + n:
+                middle.append(minute)
+        seen += n
+    return statistics.fmean(middle)
+
+
+# The statistics page reads the kept daily figures while they are this fresh, and counts
+# from the passes and trips themselves otherwise (no timer yet, or one that stopped).
+FRESH = timedelta(minutes=30)
+
+
+def last_refresh(session: Session, tz: str) -> datetime | None:
+    """When the daily figures were last counted, in local days of this time zone."""
+    beat = heartbeat.latest(session, heartbeat.STATISTICS)
+    return beat.at if beat is not None and (beat.data or {}).get("tz") == tz else None
+
+
+def kept_as_of(session: Session, tz: str, now: datetime) -> datetime | None:
+    """When the daily figures were last counted, if recently enough to be read."""
+    at = last_refresh(session, tz)
+    return at if at is not None and now - at <= FRESH else None
 
 
 def figures(
@@ -99,114 +214,60 @@ def figures(
     start, end = date_range(args, now.astimezone(zone).date())
     lo = datetime.combine(start, time.min, zone)
     hi = datetime.combine(end + timedelta(days=1), time.min, zone)
-    shift = timedelta(seconds=lo.utcoffset().total_seconds() % 3600)  # type: ignore[union-attr]
-    day_of = _day_of(zone, shift)
-
-    passes = scoped(select(Pass.id), Pass, user).where(Pass.created_at >= lo, Pass.created_at < hi)
-    trips = scoped(select(Trip.id), Trip, user).where(
-        Trip.opened_at >= lo, Trip.opened_at < hi, Trip.state != TripState.VOID
-    )
-    closed = func.sum(case((Trip.state == TripState.EXITED, 1), else_=0))
-    loop = func.sum(
-        case(
-            (
-                Trip.entered_at.is_not(None)
-                & Trip.arrived_at.is_not(None)
-                & Trip.exited_at.is_not(None),
-                1,
-            ),
-            else_=0,
-        )
-    )
+    as_of = kept_as_of(session, tz, now)
+    rows = _kept_rows(session, user, start, end) if as_of else day_rows(session, user, lo, hi, zone)
 
     days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
     by_day = {d: {"applications": 0, "approvals": 0, "trips": 0} for d in days}
     by_enterprise: dict[int, dict[str, int]] = {}
-
-    def enterprise_row(enterprise_id: int) -> dict[str, int]:
-        return by_enterprise.setdefault(
+    totals = _row()
+    for (day, enterprise_id), r in rows.items():
+        if day in by_day:
+            for name in ("applications", "approvals", "trips"):
+                by_day[day][name] += r[name]
+        mine = by_enterprise.setdefault(
             enterprise_id, {"applications": 0, "approvals": 0, "trips": 0}
         )
+        mine["applications"] += r["applications"]
+        mine["approvals"] += r["approved"]
+        mine["trips"] += r["trips"]
+        for name, value in r.items():
+            totals[name] += value
+    by_enterprise = {e: v for e, v in by_enterprise.items() if any(v.values())}
 
-    created = _hour(session, Pass.created_at, shift)
-    for bucket, n in session.execute(
-        passes.with_only_columns(created, func.count()).group_by(created)
-    ):
-        by_day[day_of(bucket)]["applications"] += n
-    reviewed = _hour(session, Pass.reviewed_at, shift)
-    for bucket, n in session.execute(
-        passes.with_only_columns(reviewed, func.count())
-        .where(Pass.status.in_(APPROVED), Pass.reviewed_at.is_not(None))
-        .group_by(reviewed)
-    ):
-        if day_of(bucket) in by_day:
-            by_day[day_of(bucket)]["approvals"] += n
-    statuses: Counter[str] = Counter()
-    for enterprise_id, status, n in session.execute(
-        passes.with_only_columns(Pass.enterprise_id, Pass.status, func.count()).group_by(
-            Pass.enterprise_id, Pass.status
-        )
-    ):
-        statuses[status] += n
-        enterprise_row(enterprise_id)["applications"] += n
-        if status in APPROVED:
-            enterprise_row(enterprise_id)["approvals"] += n
+    passes = scoped(select(Pass.id), Pass, user).where(Pass.created_at >= lo, Pass.created_at < hi)
     vehicles = session.scalar(
         passes.with_only_columns(func.count(func.distinct(Pass.vehicle_id))).where(
             Pass.status.in_(APPROVED)
         )
     )
-    decided = passes.where(Pass.status.in_(DECIDED), Pass.reviewed_at.is_not(None))
-    median = _median_wait(
-        session, decided, session.scalar(decided.with_only_columns(func.count())) or 0
-    )
-
-    opened = _hour(session, Trip.opened_at, shift)
-    for bucket, n in session.execute(
-        trips.with_only_columns(opened, func.count()).group_by(opened)
-    ):
-        by_day[day_of(bucket)]["trips"] += n
-    n_trips = n_closed = n_loops = 0
-    for enterprise_id, n, n_exited, n_loop in session.execute(
-        trips.with_only_columns(Trip.enterprise_id, func.count(), closed, loop).group_by(
-            Trip.enterprise_id
-        )
-    ):
-        enterprise_row(enterprise_id)["trips"] += n
-        n_trips, n_closed, n_loops = n_trips + n, n_closed + n_exited, n_loops + n_loop
-
-    anomalies = dict(
-        session.execute(
-            scoped(select(Anomaly.kind, func.count()), Anomaly, user)
-            .where(Anomaly.detected_at >= lo, Anomaly.detected_at < hi)
-            .group_by(Anomaly.kind)
-        ).all()
-    )
     enterprises = {"registered": None, "approved": None}
     if user.is_oversight:
-        rows = session.execute(
+        found = session.execute(
             select(Enterprise.status, func.count())
             .where(Enterprise.created_at >= lo, Enterprise.created_at < hi)
             .group_by(Enterprise.status)
         ).all()
         enterprises = {
-            "registered": sum(n for _, n in rows),
-            "approved": sum(n for s, n in rows if s == "approved"),
+            "registered": sum(n for _, n in found),
+            "approved": sum(n for s, n in found if s == "approved"),
         }
     names = dict(
         session.execute(
             select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(list(by_enterprise)))
         ).all()
     )
-    approvals = sum(statuses[s] for s in APPROVED)
-    rejections = statuses[PassStatus.REJECTED]
-
+    approvals, rejections = totals["approved"], totals["rejected"]
+    median = _median_minutes(totals["waits"])
+    n_trips = totals["trips"]
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
+        # When the kept daily figures were counted (null: counted just now).
+        "as_of": as_of.astimezone(UTC).isoformat().replace("+00:00", "Z") if as_of else None,
         "enterprises_registered": enterprises["registered"],
         "enterprises_approved": enterprises["approved"],
-        "applications": sum(statuses.values()),
+        "applications": totals["applications"],
         "approvals": approvals,
         "rejections": rejections,
         "rejection_rate": round(rejections / (approvals + rejections), 4)
@@ -214,13 +275,50 @@ def figures(
         else None,
         "vehicles_with_approved_passes": vehicles,
         "trips_opened": n_trips,
-        "trips_closed": n_closed,
-        "closed_loop_rate": round(n_loops / n_trips, 4) if n_trips else None,
-        "anomalies": anomalies,
-        "median_approval_seconds": median,
+        "trips_closed": totals["trips_closed"],
+        "closed_loop_rate": round(totals["loops"] / n_trips, 4) if n_trips else None,
+        "anomalies": dict(totals["anomalies"]),
+        "median_approval_seconds": round(median * 60) if median is not None else None,
         "by_day": [{"day": d, **by_day[d]} for d in days],
         "by_enterprise": sorted(
             ({"enterprise_id": e, "name": names.get(e, ""), **v} for e, v in by_enterprise.items()),
             key=lambda r: (-r["applications"], -r["trips"], r["enterprise_id"]),
         ),
     }
+
+
+# Days whose figures may still change: a pass is valid at most PASS_MAX_DAYS, its trips
+# close within it, and a review comes before. Older days are settled; `refresh --all`
+# recounts everything (after a time zone change, or to pick up a late review).
+SETTLING_DAYS = 16
+
+
+def refresh(session: Session, *, now: datetime, tz: str, everything: bool = False) -> int:
+    """Recount the daily figures of the settling days (or of every day); returns how many
+    (day, enterprise) rows were written. Commits."""
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    before = last_refresh(session, tz)
+    if everything or before is None:
+        first = session.scalar(select(func.min(Pass.created_at)))
+        start = first.astimezone(zone).date() if first is not None else today
+    else:  # from the days still settling at the last count (the timer may have stopped)
+        start = min(today, before.astimezone(zone).date()) - timedelta(days=SETTLING_DAYS)
+    lo = datetime.combine(start, time.min, zone)
+    hi = datetime.combine(today + timedelta(days=1), time.min, zone)
+    rows = day_rows(session, None, lo, hi, zone)
+    session.execute(delete(DailyFigure).where(DailyFigure.day >= start.isoformat()))
+    session.add_all(
+        DailyFigure(
+            day=day,
+            enterprise_id=enterprise_id,
+            **{**r, "waits": dict(r["waits"]), "anomalies": dict(r["anomalies"])},
+        )
+        for (day, enterprise_id), r in rows.items()
+        if day >= start.isoformat()
+    )
+    heartbeat.beat(
+        session, heartbeat.STATISTICS, "statistics refresh", now, {"tz": tz, "from": str(start)}
+    )
+    session.commit()
+    return len(rows)

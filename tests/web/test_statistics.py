@@ -10,7 +10,9 @@ from passes.models import Pass
 from tests.support import api_token, login, now
 
 
-def test_known_answers(app, client, make):
+def known_world(app, client, make):
+    """Four approved passes and a rejected one of one shipper; two whole loops, a truck
+    inside, one that left without arriving; decisions 10 to 50 minutes after filing."""
     destination = make.enterprise()
     shipper = make.enterprise()
     site = make.checkpoint("site", destination)
@@ -51,9 +53,14 @@ def test_known_answers(app, client, make):
                 .values(created_at=created, reviewed_at=created + timedelta(minutes=minutes))
             )
         session.commit()
+    return shipper, receiver
 
+
+def test_known_answers(app, client, make):
+    shipper, receiver = known_world(app, client, make)
     supervisor = api_token(client, make.user("supervisor").username)
     s = client.get("/api/v1/statistics", headers=supervisor).get_json()
+    assert s["as_of"] is None  # no daily figures kept: counted from the trips themselves
     assert s["applications"] == 5
     assert s["approvals"] == 4
     assert s["rejections"] == 1
@@ -153,3 +160,40 @@ def test_the_figures_by_day_export_as_csv_and_xlsx_and_are_audited(app, client, 
     assert [e.data for e in logged] == [{"from": "2026-11-01", "to": "2026-11-07"}] * 2
     assert client.get("/statistics.csv?from=2026-13-01").status_code == 422
     assert client.get("/statistics.pdf").status_code == 404
+
+
+def test_kept_daily_figures_give_the_same_answers_and_are_read_only_while_fresh(
+    app, client, make, runner
+):
+    from supervision import statistics
+
+    shipper, _ = known_world(app, client, make)
+    supervisor, clerk = make.user("supervisor"), make.enterprise_user(shipper)
+    year = {"from": (now() - timedelta(days=360)).date().isoformat()}
+    tz = app.config["TIMEZONE"]
+
+    def figures(user, args=None, at=None, zone=tz):
+        with app.extensions["read_sessions"]() as session:
+            return statistics.figures(session, user, args or {}, now=at or now(), tz=zone)
+
+    counted = [figures(supervisor), figures(clerk), figures(supervisor, year)]
+    result = runner.invoke(args=["statistics", "refresh"])
+    assert result.exit_code == 0, result.output
+    kept = [figures(supervisor), figures(clerk), figures(supervisor, year)]
+    assert all(k["as_of"] is not None for k in kept)
+    for live, read in zip(counted, kept, strict=True):
+        assert {**read, "as_of": None} == live
+    assert kept[1]["applications"] == 5
+    assert kept[1]["enterprises_registered"] is None  # an enterprise: its own rows only
+
+    # A new application shows after the next count, not before (the page says as of when).
+    make.pass_(enterprise=shipper)
+    assert figures(supervisor)["applications"] == kept[0]["applications"]
+    runner.invoke(args=["statistics", "refresh"])
+    assert figures(supervisor)["applications"] == kept[0]["applications"] + 1
+    # A timer that stopped, or another time zone: counted from the trips again.
+    later = now() + statistics.FRESH + timedelta(minutes=1)
+    assert figures(supervisor, at=later)["as_of"] is None
+    assert figures(supervisor, zone="Asia/Kolkata")["as_of"] is None
+    login(client, supervisor.username)
+    assert 'id="as-of"' in client.get("/statistics").get_data(as_text=True)
