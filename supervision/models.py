@@ -60,3 +60,6 @@ class DailyFigure(Base):
     # Whole minutes from filing to decision -> passes, of those filed that day and decided.
     waits: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     anomalies: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # detected that day
+    # The vehicles of the passes filed that day and approved: a range's distinct vehicles
+    # are the union of its days' (a count would not add up).
+    vehicles: Mapped[list[int]] = mapped_column(JSON, default=list)

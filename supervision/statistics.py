@@ -96,6 +96,7 @@ def _row() -> dict[str, Any]:
         "loops": 0,
         "waits": Counter(),
         "anomalies": Counter(),
+        "vehicles": set(),
     }
 
 
@@ -132,6 +133,12 @@ def day_rows(
         .group_by(reviewed, Pass.enterprise_id)
     ):
         row(bucket, enterprise_id)["approvals"] += n
+    for bucket, enterprise_id, vehicle_id in session.execute(
+        scope(select(created, Pass.enterprise_id, Pass.vehicle_id), Pass)
+        .where(*filed, Pass.status.in_(APPROVED))
+        .distinct()
+    ):
+        row(bucket, enterprise_id)["vehicles"].add(vehicle_id)
     minutes = _wait_minutes(session)
     for bucket, enterprise_id, wait, n in session.execute(
         scope(select(created, Pass.enterprise_id, minutes, func.count()), Pass)
@@ -162,18 +169,63 @@ def day_rows(
     return rows
 
 
-def _kept_rows(
-    session: Session, user: User, start: date, end: date
-) -> dict[tuple[str, int], dict[str, Any]]:
-    stmt = scoped(select(DailyFigure), DailyFigure, user).where(
-        DailyFigure.day >= start.isoformat(), DailyFigure.day <= end.isoformat()
-    )
-    rows = {}
+# DailyFigure rows of every enterprise together (enterprise ids start at 1): oversight
+# reads one row a day instead of one per enterprise and day.
+EVERYONE = 0
+Sums = dict[int, dict[str, int]]
+
+
+def _add(into: dict[str, Any], row: dict[str, Any]) -> None:
+    for name, value in row.items():
+        if name == "vehicles":
+            into[name] |= value
+        else:
+            into[name] += value
+
+
+def _fold(rows: dict[tuple[str, int], dict[str, Any]]) -> tuple[dict[str, Any], Sums]:
+    """Per-(day, enterprise) rows as rows by day, and each enterprise's sums."""
+    days: dict[str, Any] = {}
+    by_enterprise: Sums = {}
+    for (day, enterprise_id), r in rows.items():
+        _add(days.setdefault(day, _row()), r)
+        mine = by_enterprise.setdefault(
+            enterprise_id, {"applications": 0, "approvals": 0, "trips": 0}
+        )
+        mine["applications"] += r["applications"]
+        mine["approvals"] += r["approved"]
+        mine["trips"] += r["trips"]
+    return days, by_enterprise
+
+
+def _kept(session: Session, user: User, start: date, end: date) -> tuple[dict[str, Any], Sums]:
+    """The kept daily figures of the range: rows by day, and each enterprise's sums."""
+    in_range = (DailyFigure.day >= start.isoformat(), DailyFigure.day <= end.isoformat())
+    if user.is_oversight:
+        stmt = select(DailyFigure).where(*in_range, DailyFigure.enterprise_id == EVERYONE)
+    else:
+        stmt = scoped(select(DailyFigure), DailyFigure, user).where(*in_range)
+    days: dict[str, Any] = {}
     for kept in session.scalars(stmt):
         r = {name: getattr(kept, name) for name in _row()}
         r["waits"], r["anomalies"] = Counter(kept.waits), Counter(kept.anomalies)
-        rows[(kept.day, kept.enterprise_id)] = r
-    return rows
+        r["vehicles"] = set(kept.vehicles)
+        _add(days.setdefault(kept.day, _row()), r)
+    sums = scoped(
+        select(
+            DailyFigure.enterprise_id,
+            func.sum(DailyFigure.applications),
+            func.sum(DailyFigure.approved),
+            func.sum(DailyFigure.trips),
+        ),
+        DailyFigure,
+        user,
+    ).where(*in_range, DailyFigure.enterprise_id != EVERYONE)
+    by_enterprise = {
+        e: {"applications": a, "approvals": p, "trips": t}
+        for e, a, p, t in session.execute(sums.group_by(DailyFigure.enterprise_id))
+    }
+    return days, by_enterprise
 
 
 def _median_minutes(waits: Counter[str]) -> float | None:
@@ -215,32 +267,21 @@ def figures(
     lo = datetime.combine(start, time.min, zone)
     hi = datetime.combine(end + timedelta(days=1), time.min, zone)
     as_of = kept_as_of(session, tz, now)
-    rows = _kept_rows(session, user, start, end) if as_of else day_rows(session, user, lo, hi, zone)
+    if as_of:
+        rows_by_day, by_enterprise = _kept(session, user, start, end)
+    else:
+        rows_by_day, by_enterprise = _fold(day_rows(session, user, lo, hi, zone))
 
     days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
     by_day = {d: {"applications": 0, "approvals": 0, "trips": 0} for d in days}
-    by_enterprise: dict[int, dict[str, int]] = {}
     totals = _row()
-    for (day, enterprise_id), r in rows.items():
+    for day, r in rows_by_day.items():
         if day in by_day:
             for name in ("applications", "approvals", "trips"):
                 by_day[day][name] += r[name]
-        mine = by_enterprise.setdefault(
-            enterprise_id, {"applications": 0, "approvals": 0, "trips": 0}
-        )
-        mine["applications"] += r["applications"]
-        mine["approvals"] += r["approved"]
-        mine["trips"] += r["trips"]
-        for name, value in r.items():
-            totals[name] += value
+        _add(totals, r)
     by_enterprise = {e: v for e, v in by_enterprise.items() if any(v.values())}
 
-    passes = scoped(select(Pass.id), Pass, user).where(Pass.created_at >= lo, Pass.created_at < hi)
-    vehicles = session.scalar(
-        passes.with_only_columns(func.count(func.distinct(Pass.vehicle_id))).where(
-            Pass.status.in_(APPROVED)
-        )
-    )
     enterprises = {"registered": None, "approved": None}
     if user.is_oversight:
         found = session.execute(
@@ -273,7 +314,7 @@ def figures(
         "rejection_rate": round(rejections / (approvals + rejections), 4)
         if approvals or rejections
         else None,
-        "vehicles_with_approved_passes": vehicles,
+        "vehicles_with_approved_passes": len(totals["vehicles"]),
         "trips_opened": n_trips,
         "trips_closed": totals["trips_closed"],
         "closed_loop_rate": round(totals["loops"] / n_trips, 4) if n_trips else None,
@@ -307,12 +348,19 @@ def refresh(session: Session, *, now: datetime, tz: str, everything: bool = Fals
     lo = datetime.combine(start, time.min, zone)
     hi = datetime.combine(today + timedelta(days=1), time.min, zone)
     rows = day_rows(session, None, lo, hi, zone)
+    everyone, _ = _fold(rows)
+    rows.update({(day, EVERYONE): r for day, r in everyone.items()})
     session.execute(delete(DailyFigure).where(DailyFigure.day >= start.isoformat()))
     session.add_all(
         DailyFigure(
             day=day,
             enterprise_id=enterprise_id,
-            **{**r, "waits": dict(r["waits"]), "anomalies": dict(r["anomalies"])},
+            **{
+                **r,
+                "waits": dict(r["waits"]),
+                "anomalies": dict(r["anomalies"]),
+                "vehicles": sorted(r["vehicles"]),
+            },
         )
         for (day, enterprise_id), r in rows.items()
         if day >= start.isoformat()

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("loops", sa.Integer(), nullable=False),
         sa.Column("waits", sa.JSON(), nullable=False),
         sa.Column("anomalies", sa.JSON(), nullable=False),
+        sa.Column("vehicles", sa.JSON(), nullable=False),
     )
     op.create_index("ix_daily_figure_enterprise_id", "daily_figure", ["enterprise_id"])
     # Vehicles with approved passes in a range: read from the index alone.

@@ -118,9 +118,7 @@ def test_the_review_queue_keeps_numbers_plates_and_buttons_on_one_line(
     s.shot("queue")
 
 
-def test_switching_language_mid_form_keeps_what_was_typed_but_not_the_password(
-    live_server, screen
-):
+def test_switching_language_mid_form_keeps_what_was_typed_but_not_the_password(live_server, screen):
     s = screen(PHONE)
     s.page.goto(f"{live_server}/signup")
     s.page.fill("#name", "平湖市快运有限公司")
