@@ -8,9 +8,10 @@ previous minute's, weighted by how much of it the window still covers)."""
 from __future__ import annotations
 
 import random
+import threading
 from datetime import datetime
 
-from sqlalchemy import Integer, String, delete, select
+from sqlalchemy import BigInteger, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from db import Base, insert_for
@@ -24,8 +25,26 @@ class RateCount(Base):
 
     key: Mapped[str] = mapped_column(String(96), primary_key=True)
     # The window's start, in whole seconds since the epoch.
-    window: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    window: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
     hits: Mapped[int] = mapped_column(Integer)
+
+
+class LocalCount:
+    """What this process alone has counted per key in the current window: a lower bound
+    of the shared count. Once it is past the limit the answer is no without a write, so a
+    flood costs the database at most `limit` writes per process and window."""
+
+    def __init__(self) -> None:
+        self.window, self.counts = -1, {}
+        self.lock = threading.Lock()
+
+    def over(self, key: str, limit: int, now: datetime, seconds: int = 60) -> bool:
+        window = int(now.timestamp() // seconds)
+        with self.lock:
+            if window != self.window or len(self.counts) > 100_000:
+                self.window, self.counts = window, {}
+            self.counts[key] = self.counts.get(key, 0) + 1
+            return self.counts[key] > limit
 
 
 def hit(session: Session, key: str, limit: int, now: datetime, seconds: int = 60) -> bool:

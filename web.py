@@ -81,6 +81,10 @@ def close_db(_exc: BaseException | None = None) -> None:
         session.close()
 
 
+# A path's decoded newline would start a forged line in a text log: written as \x0a.
+CONTROL_IN_LOGS = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def begin_request() -> None:
     """Give the request its id (the proxy's, when it sent a sane one) and start its clock."""
     g.started = time.perf_counter()
@@ -103,7 +107,7 @@ def finish_request(response: Response) -> Response:
         {
             "request_id": rid,
             "method": request.method,
-            "path": mask_target(request.path),
+            "path": CONTROL_IN_LOGS.sub(lambda m: f"\\x{ord(m[0]):02x}", mask_target(request.path)),
             "status": response.status_code,
             "ms": round(elapsed() * 1000, 1),
             "user_id": user,

@@ -24,10 +24,11 @@ def _gate_ids(session: Any, codes: tuple[str, ...]) -> list[int]:
     known: dict[str, int] = {}
     for _receiver, (places, _chosen) in events.officer_places.send(session, users=[]):
         known.update({place.code: place.id for place in places})
-    unknown = [code for code in codes if code not in known]
+    wanted = [code.strip().upper() for code in codes]  # as checkpoint codes are stored
+    unknown = [code for code in wanted if code not in known]
     if unknown:
         raise ValidationFailed.one("checkpoint", "No such gate: " + ", ".join(unknown))
-    return [known[code] for code in codes]
+    return [known[code] for code in wanted]
 
 
 @users.command("create")

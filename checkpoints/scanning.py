@@ -249,10 +249,13 @@ def _claims(
     # Manual entry: the number names the pass; the plate must be its plate, typed with or
     # without the province character (slow to type on a phone).
     typed = PLATE_NOISE.sub("", data.plate or "").upper()  # as fleet.domain stores plates
+    if len(typed) < SHORTEST_TAIL:
+        return None, "not_found"
     return ("number", (data.number or "").strip(), typed, "plate_mismatch"), None
 
 
 PLATE_NOISE = re.compile(r"[\s·•.\-]")
+SHORTEST_TAIL = 6  # a plate without its province: a letter and five more
 
 
 def same_plate(actual: str, typed: str, *, manual: bool) -> bool:
@@ -379,6 +382,14 @@ def _write_trip(
     for kind in outcome.anomalies:
         _add_anomaly(session, connection, row, trip.id, kind, at)
     return trip
+
+
+def _may_compare(user: Any, place: Place, row: Any) -> bool:
+    """Who learns a pass's plate from its number alone: an officer at a gate, or the
+    pass's own destination. Anyone else trying numbers would read others' plates."""
+    if user.role == Role.OFFICER:
+        return True
+    return place.enterprise_id is not None and place.enterprise_id == row.destination_enterprise_id
 
 
 def _shows_everything(outcome: Outcome, row: Any, user: Any, place: Place) -> bool:
@@ -511,10 +522,12 @@ def record(
             by, key, plate, mismatch = named
             row = _read_pass(connection, by, key)
             if row is not None and not same_plate(row.plate, plate, manual=by == "number"):
-                if by == "number":
+                if by == "number" and _may_compare(user, place, row):
                     # The number matched: say what is wrong, and show the pass's plate
                     # beside the one typed (the scanner keeps what it sent).
                     token_reason = mismatch
+                elif by == "number":
+                    row, token_reason = None, "not_found"
                 else:
                     row, token_reason = None, mismatch
         now = clock()  # after the lock: see the docstring

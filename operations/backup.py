@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 FORMAT = 1
 # What of the instance folder travels with the database (the database file itself aside).
 SECRETS = ("keys", "secret_key")
-WITNESS = "audit"
+WITNESS, WITNESS_NAME = "audit", "checkpoints.jsonl"  # as the archive names the witness file
 
 
 class BackupError(Exception):
@@ -47,7 +47,12 @@ class Manifest:
 
 
 def create(
-    engine: Engine, instance: Path, target: Path, now: datetime, passphrase: str | None
+    engine: Engine,
+    instance: Path,
+    target: Path,
+    now: datetime,
+    passphrase: str | None,
+    witness: Path,
 ) -> Manifest:
     """Write the backup to `target` (a .tar.gz), atomically; returns its manifest."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -72,14 +77,20 @@ def create(
                 _add_bytes(tar, "instance.tar", secrets)
             else:
                 _add_bytes(tar, "instance.tar.sealed", seal(secrets, passphrase))
-            if (instance / WITNESS).is_dir():
-                tar.add(instance / WITNESS, arcname=WITNESS)
+            if witness.is_file():  # wherever AUDIT_WITNESS_FILE puts it
+                tar.add(witness, arcname=f"{WITNESS}/{WITNESS_NAME}")
         os.replace(partial, target)
     return manifest
 
 
 def restore(
-    engine: Engine, instance: Path, source: Path, passphrase: str | None, *, force: bool
+    engine: Engine,
+    instance: Path,
+    source: Path,
+    passphrase: str | None,
+    witness: Path,
+    *,
+    force: bool,
 ) -> Manifest:
     """Put the backup's database and instance files in place. Refuses to overwrite a
     database that holds passes, or keys that differ, unless `force`."""
@@ -100,9 +111,16 @@ def restore(
             except ValueError as exc:
                 raise BackupError(str(exc)) from None
         else:
+            if passphrase is not None and not force:
+                # A passphrase means the keys were sealed: an archive saying otherwise was
+                # made without one, or changed to slip in keys of someone's choosing.
+                raise BackupError(
+                    "the keys in this backup are not sealed although a passphrase is set; "
+                    "restore with --force only if it was made without one"
+                )
             secrets = _read(tar, "instance.tar")
-        if not force and _holds_passes(engine):
-            raise BackupError("the database already holds passes; restore into an empty one")
+        if not force and _holds_data(engine):
+            raise BackupError("the database already holds data; restore into an empty one")
         _check_keys(instance, secrets, force)
         with tempfile.TemporaryDirectory() as work:
             dump = Path(work) / "database"
@@ -112,13 +130,11 @@ def restore(
                 shutil.copyfileobj(member, out)
             _load(engine, dump)
         _unpack(instance, secrets)
-        names = tar.getnames()
-        if WITNESS in names or any(n.startswith(WITNESS + "/") for n in names):
-            for member in tar.getmembers():
-                if member.name.startswith(WITNESS + "/") and member.isfile():
-                    path = instance / member.name
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(tar.extractfile(member).read())  # type: ignore[union-attr]
+        for member in tar.getmembers():
+            parts = Path(member.name).parts
+            if member.isfile() and parts[:1] == (WITNESS,) and ".." not in parts:
+                content = tar.extractfile(member).read()  # type: ignore[union-attr]
+                _write_private(witness if parts == (WITNESS, WITNESS_NAME) else None, content)
     return manifest
 
 
@@ -200,11 +216,14 @@ def _row_counts(engine: Engine) -> dict[str, int]:
     return counts
 
 
-def _holds_passes(engine: Engine) -> bool:
+def _holds_data(engine: Engine) -> bool:
+    """Any account, enterprise, pass or audit entry: more than a fresh database has."""
     with engine.connect() as conn:
-        if not inspect(conn).has_table("pass"):
-            return False
-        return bool(conn.scalar(text('SELECT count(*) FROM "pass"')))
+        tables = ("user_account", "enterprise", "pass", "audit_entry")
+        return any(
+            inspect(conn).has_table(table) and conn.scalar(text(f'SELECT count(*) FROM "{table}"'))  # noqa: S608
+            for table in tables
+        )
 
 
 # --- the instance's files ----------------------------------------------------------------
@@ -244,11 +263,16 @@ def _check_keys(instance: Path, secrets: bytes, force: bool) -> None:
 
 def _unpack(instance: Path, secrets: bytes) -> None:
     for name, content in _members(secrets):
-        path = instance / name
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(content)
+        _write_private(instance / name, content)
+
+
+def _write_private(path: Path | None, content: bytes) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(content)
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, content: bytes) -> None:
@@ -272,7 +296,7 @@ MAGIC = b"TPSEAL1"
 
 
 def _kdf(passphrase: str, salt: bytes) -> bytes:
-    return Scrypt(salt=salt, length=32, n=2**15, r=8, p=1).derive(passphrase.encode())
+    return Scrypt(salt=salt, length=32, n=2**17, r=8, p=1).derive(passphrase.encode())
 
 
 def seal(content: bytes, passphrase: str) -> bytes:

@@ -24,6 +24,10 @@ PASSPHRASE = click.option(
 )
 
 
+def _witness() -> Path:
+    return current_app.extensions["audit_log"].witness
+
+
 def _passphrase(name: str) -> str | None:
     return os.environ.get(name) or None
 
@@ -39,7 +43,7 @@ def create(path: Path | None, passphrase_env: str) -> None:
     passphrase = _passphrase(passphrase_env)
     try:
         manifest = backup.create(
-            current_app.extensions["engine"], instance, target, now, passphrase
+            current_app.extensions["engine"], instance, target, now, passphrase, _witness()
         )
     except backup.BackupError as exc:
         raise click.ClickException(str(exc)) from None
@@ -65,6 +69,7 @@ def restore(path: Path, passphrase_env: str, force: bool) -> None:
             Path(current_app.instance_path),
             path,
             _passphrase(passphrase_env),
+            _witness(),
             force=force,
         )
     except backup.BackupError as exc:

@@ -3,7 +3,8 @@ last pass that used a driver ended, the driver's name is masked for good and the
 number and phone are erased; SMS texts and numbers, sign-in attempts, notifications,
 expired API tokens and old heartbeats go at the same age.
 
-Trips, scans, anomalies and statistics stay: they hold ids and plates, not people. The
+Trips, scans, anomalies and statistics stay: they hold ids and plates, not people (the
+answer a scan keeps gets the driver's name masked with the driver). The
 audit log holds ids and codes only, so a purge never touches what its tree commits to;
 each purge is itself an audit entry with its counts, never with the data."""
 
@@ -12,13 +13,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 import audit
 import heartbeat
 import ratelimit
 from accounts.models import ApiToken, LoginAttempt
+from checkpoints.models import Scan
 from fleet.models import Driver
 from heartbeat import Heartbeat
 from passes.models import Pass
@@ -27,7 +29,7 @@ from sms.domain import SmsStatus
 from sms.models import SmsMessage
 from supervision.models import Notification
 
-FINAL_SMS = (SmsStatus.SENT, SmsStatus.DELIVERED, SmsStatus.UNDELIVERED, SmsStatus.FAILED)
+QUEUED_SMS = (SmsStatus.PENDING, SmsStatus.SENDING)
 
 
 @dataclass(frozen=True)
@@ -47,14 +49,11 @@ def purge(session: Session, now: datetime, days: int, *, dry_run: bool) -> Purge
         or_(Pass.driver_id == Driver.id, Pass.co_driver_id == Driver.id),
         Pass.valid_until >= cutoff,
     )
-    drivers = select(Driver).where(
-        Driver.erased_at.is_(None), Driver.created_at < cutoff, ~used_since
-    )
-    messages = (
-        SmsMessage.created_at < cutoff,
-        SmsMessage.status.in_(FINAL_SMS),
-        SmsMessage.body != "",
-    )
+    # Erased before, then restored and filled in again: erased again (phones are required).
+    not_erased = or_(Driver.erased_at.is_(None), Driver.phone != "")
+    drivers = select(Driver).where(not_erased, Driver.created_at < cutoff, ~used_since)
+    # Any message that old, sent or not: one still waiting is long past its use.
+    messages = (SmsMessage.created_at < cutoff, SmsMessage.body != "")
     stale = {
         "login_attempts": (LoginAttempt, LoginAttempt.attempted_at < cutoff),
         "notifications": (Notification, Notification.created_at < cutoff),
@@ -72,19 +71,29 @@ def purge(session: Session, now: datetime, days: int, *, dry_run: bool) -> Purge
         }
         session.rollback()
         return Purge(**counts)
-    erased = 0
+    erased = []
     for driver in session.scalars(drivers.with_for_update()):
+        erased.append(driver.id)
         driver.name = mask_name(driver.name)
         # Unique within the enterprise, and saying nothing about the person.
         driver.id_number = f"#{driver.id}"
         driver.phone = ""
         driver.archived = True
         driver.erased_at = now
-        erased += 1
+    _mask_scan_answers(session, erased)
     counts = {
-        "drivers": erased,
+        "drivers": len(erased),
         "sms_messages": session.execute(
-            update(SmsMessage).where(*messages).values(to="", body="", error_text=None)
+            update(SmsMessage)
+            .where(*messages)
+            .values(
+                to="",
+                body="",
+                error_text=None,
+                status=case(
+                    (SmsMessage.status.in_(QUEUED_SMS), SmsStatus.FAILED), else_=SmsMessage.status
+                ),
+            )
         ).rowcount,
         **{
             name: session.execute(delete(model).where(old)).rowcount
@@ -104,6 +113,21 @@ def purge(session: Session, now: datetime, days: int, *, dry_run: bool) -> Purge
     heartbeat.beat(session, heartbeat.RETENTION, "retention purge", now, asdict(result))
     session.commit()
     return result
+
+
+def _mask_scan_answers(session: Session, driver_ids: list[int]) -> None:
+    """A scan keeps the answer it gave (a retry gets it again), which named the driver:
+    once the driver is erased, so is the name there (masked as everywhere else)."""
+    for start in range(0, len(driver_ids), 500):
+        passes = select(Pass.id).where(Pass.driver_id.in_(driver_ids[start : start + 500]))
+        answers = select(Scan).where(Scan.pass_id.in_(passes)).execution_options(yield_per=500)
+        for scan in session.scalars(answers):
+            shown = (scan.response or {}).get("pass") or {}
+            if shown.get("driver_name"):
+                scan.response = {
+                    **scan.response,
+                    "pass": {**shown, "driver_name": mask_name(shown["driver_name"])},
+                }
 
 
 def _count(session: Session, subquery: object) -> int:

@@ -30,8 +30,12 @@ bp = Blueprint("public", __name__)
 def _allowed(page: str = "status") -> bool:
     """Within this address's per-minute limit for the page, counted across every node."""
     per_minute = current_app.config[f"{page.upper()}_PAGE_PER_MINUTE"]
+    key, now = f"{page}:{web.client_ip()}", web.now()
+    local = current_app.extensions.setdefault("page_counts", ratelimit.LocalCount())
+    if local.over(key, per_minute, now):
+        return False
     with current_app.extensions["sessions"]() as session:
-        return ratelimit.hit(session, f"{page}:{web.client_ip()}", per_minute, web.now())
+        return ratelimit.hit(session, key, per_minute, now)
 
 
 def status_of(p: Pass | None, reason: str | None, now: Any) -> tuple[bool, str]:

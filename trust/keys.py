@@ -7,6 +7,7 @@ leave it; the database holds only the public half and its lifetime.
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,15 +54,13 @@ def _create(session: Session, key_dir: Path, now: datetime, actor_id: int | None
     private_key = ec.generate_private_key(ec.SECP256R1())
     numbers = private_key.public_key().public_numbers()
     key_dir.mkdir(parents=True, exist_ok=True)
-    path = _key_file(key_dir, kid)
-    path.write_bytes(
-        private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    path.chmod(0o600)
+    # Created readable by its owner only (not written first and narrowed after).
+    fd = os.open(_key_file(key_dir, kid), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
     session.add(
         SigningKey(
             kid=kid, public_x=_b64url(numbers.x), public_y=_b64url(numbers.y), not_before=now

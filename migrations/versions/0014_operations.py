@@ -30,7 +30,7 @@ def upgrade() -> None:
     op.create_table(
         "rate_count",
         sa.Column("key", sa.String(96), primary_key=True),
-        sa.Column("window", sa.Integer(), primary_key=True),
+        sa.Column("window", sa.BigInteger(), primary_key=True),  # seconds since 1970
         sa.Column("hits", sa.Integer(), nullable=False),
     )
     op.create_index("ix_rate_count_window", "rate_count", ["window"])

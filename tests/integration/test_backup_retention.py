@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from accounts.models import LoginAttempt
 from app import create_app
 from audit import AuditEntry
+from checkpoints.models import Scan
 from fleet.models import Driver
 from sms.models import SmsMessage
 from tests.support import api_token, app_config, now
@@ -97,7 +98,56 @@ def test_sealed_keys_need_the_passphrase_and_a_full_database_needs_force(
     monkeypatch.setenv("BACKUP_PASSPHRASE", "correct horse battery staple")
     full = runner.invoke(args=["backup", "restore", str(archive)])
     assert full.exit_code != 0
-    assert "already holds passes" in full.output
+    assert "already holds data" in full.output
+    # An archive that says its keys are in clear while a passphrase is set is refused.
+    monkeypatch.delenv("BACKUP_PASSPHRASE")
+    clear = tmp_path / "clear.tar.gz"
+    assert runner.invoke(args=["backup", "create", str(clear)]).exit_code == 0
+    monkeypatch.setenv("BACKUP_PASSPHRASE", "correct horse battery staple")
+    slipped = runner.invoke(args=["backup", "restore", "--force", str(clear)])
+    assert slipped.exit_code == 0  # --force: the operator says it was made without one
+    refused = runner.invoke(args=["backup", "restore", str(clear)])
+    assert "not sealed although a passphrase is set" in refused.output
+
+
+def test_a_crafted_archive_writes_nothing_outside_the_instance_and_no_keys_of_its_own(
+    app, runner, tmp_path
+):
+    import io
+    import tarfile
+
+    from app import create_app
+
+    archive = tmp_path / "good.tar.gz"
+    assert runner.invoke(args=["backup", "create", str(archive)]).exit_code == 0
+    crafted = tmp_path / "crafted.tar.gz"
+    with tarfile.open(archive) as good, tarfile.open(crafted, "w:gz") as bad:
+        for member in good.getmembers():
+            bad.addfile(member, good.extractfile(member) if member.isfile() else None)
+        for name in ("audit/../../escaped.txt", "audit/../keys/kid-1.pem"):
+            info = tarfile.TarInfo(name)
+            info.size = 12
+            bad.addfile(info, io.BytesIO(b"attacker key"))
+    instance = tmp_path / "target" / "instance"
+    instance.mkdir(parents=True)
+    target = create_app(app_config(f"sqlite:///{instance / 'fresh.db'}", instance))
+    try:
+        done = target.test_cli_runner().invoke(args=["backup", "restore", str(crafted)])
+        assert done.exit_code == 0, done.output
+    finally:
+        target.extensions["engine"].dispose()
+    assert not (tmp_path / "target" / "escaped.txt").exists()
+    assert not (instance / "escaped.txt").exists()
+    assert all(p.read_bytes() != b"attacker key" for p in instance.rglob("*") if p.is_file())
+
+
+def test_a_database_with_accounts_but_no_passes_is_not_overwritten(app, make, runner, tmp_path):
+    archive = tmp_path / "b.tar.gz"
+    assert runner.invoke(args=["backup", "create", str(archive)]).exit_code == 0
+    make.user("admin")
+    refused = runner.invoke(args=["backup", "restore", str(archive)])
+    assert refused.exit_code != 0
+    assert "already holds data" in refused.output
 
 
 def test_a_file_that_is_not_a_backup_is_refused_clearly(runner, tmp_path):
@@ -115,7 +165,7 @@ def personal(app, driver_id):
 
 
 def test_retention_erases_people_past_their_days_and_keeps_the_rest(app, client, make, runner):
-    old = make.pass_(status="approved")  # its validity ended long before the purge
+    old = scanned_pass(client, make)  # its validity ended long before the purge
     live = make.pass_(status="approved")
     later = now() + timedelta(days=200)
     with app.extensions["sessions"]() as session:
@@ -154,10 +204,37 @@ def test_retention_erases_people_past_their_days_and_keeps_the_rest(app, client,
     assert entry.data["days"] == app.config["RETENTION_DAYS"]
     for secret in (*before[:3],):
         assert secret not in str(entry.data)
+    # The answers the scans keep name the driver no more.
+    with app.extensions["read_sessions"]() as session:
+        kept = session.scalars(select(Scan).where(Scan.pass_id == old.id)).all()
+    assert [s.response["pass"]["driver_name"] for s in kept] == [name]
     # The log's tree never held the erased data: it still verifies.
     assert runner.invoke(args=["audit", "integrate"]).exit_code == 0
     verified = runner.invoke(args=["audit", "verify"])
     assert verified.exit_code == 0, verified.output
+
+
+def test_a_driver_filled_in_again_after_erasure_is_erased_again_and_old_queued_sms_too(
+    app, make, runner
+):
+    from sms import outbox
+
+    old = make.pass_(status="approved")
+    later = now() + timedelta(days=400)
+    assert runner.invoke(args=["retention", "purge", "--now", later.isoformat()]).exit_code == 0
+    with app.extensions["sessions"]() as session:
+        driver = session.get(Driver, old.driver_id)
+        driver.archived, driver.phone, driver.id_number = False, "+8613911112222", "X"
+        outbox.enqueue(session, dedupe_key="old", to="+8613800000009", body="旧短信", now=now())
+        session.commit()
+    again = runner.invoke(
+        args=["retention", "purge", "--now", (later + timedelta(days=1)).isoformat()]
+    )
+    assert again.exit_code == 0, again.output
+    assert personal(app, old.driver_id)[1:3] == (f"#{old.driver_id}", "")
+    with app.extensions["read_sessions"]() as session:
+        queued = session.scalars(select(SmsMessage).where(SmsMessage.dedupe_key == "old")).one()
+    assert (queued.to, queued.body, queued.status) == ("", "", "failed")  # never sent empty
 
 
 def test_retention_refuses_a_time_without_its_offset(runner):

@@ -54,3 +54,14 @@ def test_bad_settings_fail_fast_naming_the_variable(tmp_path, env, message):
 def test_public_base_url_loses_its_trailing_slash(tmp_path):
     cfg = config.load(tmp_path, {"PUBLIC_BASE_URL": "https://pass.example.cn/"})
     assert cfg["PUBLIC_BASE_URL"] == "https://pass.example.cn"
+
+
+def test_a_process_refuses_past_the_limit_without_asking_the_database():
+    from datetime import UTC, datetime, timedelta
+
+    from ratelimit import LocalCount
+
+    local, at = LocalCount(), datetime(2026, 11, 24, 8, 0, 5, tzinfo=UTC)
+    assert [local.over("status:10.0.0.1", 3, at) for _ in range(5)] == [False] * 3 + [True] * 2
+    assert local.over("status:10.0.0.2", 3, at) is False
+    assert local.over("status:10.0.0.1", 3, at + timedelta(minutes=1)) is False  # a new window

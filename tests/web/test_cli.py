@@ -66,6 +66,8 @@ def test_users_create_assigns_an_officer_to_gates_by_code(runner, make, client):
     body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": "junk"}
     answer = client.post("/api/v1/scans", json=body, headers=headers).get_json()
     assert "wrong_checkpoint" not in answer["reasons"]  # the gate is the officer's
+    lower = runner.invoke(args=[*args[:3], "guard3", *args[4:-1], f" {gate.code.lower()} "])
+    assert lower.exit_code == 0, lower.output  # typed as it comes: stored codes are upper case
     unknown = runner.invoke(args=[*args[:3], "guard2", *args[4:-1], "G-NONE"])
     assert unknown.exit_code == 2
     assert "No such gate: G-NONE" in unknown.output

@@ -37,6 +37,7 @@ def test_metrics_are_off_without_a_token_and_refuse_a_wrong_one(app, client):
     app.config["METRICS_TOKEN"] = TOKEN
     assert client.get("/metrics").status_code == 401
     assert scrape(client, "wrong").status_code == 401
+    assert scrape(client, "été").status_code == 401  # not a 500 on a non-ASCII token
     answer = scrape(client)
     assert answer.status_code == 200
     assert answer.headers["Content-Type"].startswith("text/plain; version=")
@@ -222,6 +223,23 @@ def test_one_json_line_per_request_with_its_id_in_the_problem_and_the_audit(
     assert rid != "x y"
     assert re.fullmatch(r"[0-9a-f]{32}", rid)
     assert missing.get_json()["request_id"] == rid
+
+
+def test_a_newline_in_a_path_cannot_forge_a_second_log_line(app, client):
+    from logs import TextLines
+
+    handler, root = Lines(TextLines()), logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        client.get("/nothing%0A2026-01-01 INFO trafficpass.requests forged")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    [line] = [x for x in handler.lines if "trafficpass.requests" in x]
+    assert "\n" not in line
+    assert "\\x0a2026-01-01" in line
 
 
 def test_status_page_paths_are_masked_in_the_request_line(client, make, json_lines):

@@ -92,6 +92,22 @@ def test_manual_entry_with_number_and_plate(client, loop):
     )
 
 
+def test_only_officers_and_the_destination_learn_a_plate_from_a_number(client, loop, make):
+    """A rival with a site of its own trying pass numbers learns nothing; junk plates
+    (a dash, one letter) are no plate at all."""
+    p = loop["pass"]
+    rival = make.enterprise()
+    rival_site = make.checkpoint("site", rival)
+    rival_scanner = api_token(client, make.enterprise_user(rival).username)
+    tried = scan(client, rival_scanner, rival_site, number=p.number, plate="浙A00000")
+    assert (tried["reasons"], tried["pass"]) == (["not_found"], None)
+    mine = scan(client, loop["receiver"], loop["site"], number=p.number, plate="浙A00000")
+    assert (mine["reasons"], mine["pass"]["plate"]) == (["plate_mismatch"], p.vehicle.plate)
+    for junk in ("-", " x ", p.vehicle.plate[-3:]):
+        answer = scan(client, loop["officer"], loop["gate"], number=p.number, plate=junk)
+        assert (answer["reasons"], answer["pass"]) == (["not_found"], None), junk
+
+
 def test_manual_entry_accepts_the_plate_without_its_province(client, loop):
     p = loop["pass"]
     tail = p.vehicle.plate[1:].lower()  # f12345: the province character is slow to type
