@@ -24,10 +24,12 @@ from sqlalchemy import insert, select, text
 PROVINCES = "沪苏皖赣闽鲁豫鄂湘粤"  # not 浙: the seeded pass uses 浙F plates
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 BATCH = 20_000
+SHIPPERS = 300  # enterprises the passes and trips belong to
 
 
 def generate(app, trips: int) -> list[str]:
     """Passes (one per 5 trips), trips and scans; returns some plates to search for."""
+    from accounts.models import Enterprise
     from checkpoints.models import Scan, Trip
     from fleet.models import Vehicle
     from passes.models import Pass
@@ -50,6 +52,28 @@ def generate(app, trips: int) -> list[str]:
             for i in range(n_passes)
         ]
         with engine.begin() as conn:
+            # Shippers: the statistics add up one row per enterprise and day.
+            conn.execute(
+                insert(Enterprise),
+                [
+                    {
+                        "name": f"货运企业{k:03d}",
+                        "credit_code": f"BENCH{k:013d}",
+                        "contact_name": "联系人",
+                        "contact_phone": "+8613800000000",
+                        "status": "approved",
+                        "whitelisted": False,
+                        "created_at": now,
+                    }
+                    for k in range(SHIPPERS)
+                ],
+            )
+            shippers = [
+                e
+                for (e,) in conn.execute(
+                    select(Enterprise.id).where(Enterprise.credit_code.like("BENCH%"))
+                )
+            ]
             vehicle_ids = []
             for lo in range(0, n_passes, BATCH):
                 rows = [
@@ -75,7 +99,7 @@ def generate(app, trips: int) -> list[str]:
                 pass_rows.append(
                     {
                         "number": f"330483{i:06d}",
-                        "enterprise_id": base.enterprise_id,
+                        "enterprise_id": shippers[i % SHIPPERS],
                         "vehicle_id": vehicle_id,
                         "driver_id": base.driver_id,
                         "destination_enterprise_id": base.destination_enterprise_id,
@@ -97,16 +121,18 @@ def generate(app, trips: int) -> list[str]:
             for lo in range(0, len(pass_rows), BATCH):
                 conn.execute(insert(Pass), pass_rows[lo : lo + BATCH])
             pass_ids = [
-                (p, v, c)
-                for p, v, c in conn.execute(
-                    select(Pass.id, Pass.vehicle_id, Pass.created_at).where(Pass.id != base.id)
+                (p, v, c, e)
+                for p, v, c, e in conn.execute(
+                    select(Pass.id, Pass.vehicle_id, Pass.created_at, Pass.enterprise_id).where(
+                        Pass.id != base.id
+                    )
                 )
             ]
         plate_of = dict(zip(vehicle_ids, plates, strict=False))
         trip_id = 0
         with engine.begin() as conn:
             trip_rows, scan_rows = [], []
-            for pass_id, vehicle_id, created in pass_ids:
+            for pass_id, vehicle_id, created, shipper in pass_ids:
                 for seq in range(1, 6):
                     trip_id += 1
                     opened = created + timedelta(hours=seq * 20)
@@ -116,7 +142,7 @@ def generate(app, trips: int) -> list[str]:
                         {
                             "id": trip_id,
                             "pass_id": pass_id,
-                            "enterprise_id": base.enterprise_id,
+                            "enterprise_id": shipper,
                             "plate": plate_of[vehicle_id],
                             "seq": seq,
                             "state": state,
