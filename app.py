@@ -57,6 +57,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         start_sequencer_with_requests(app)
     app.before_request(refuse_control_in_queries_and_forms)
+    if app.config.get("SCAN_FAST_PATH", True):
+        from checkpoints.scan_views import ScanFastPath
+
+        app.wsgi_app = ScanFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     if app.config["PROXY_HOPS"]:
         # Behind nginx: the client's address and scheme from exactly that many proxies.
         hops = app.config["PROXY_HOPS"]
@@ -288,23 +292,17 @@ def register_inline_sms(app: Flask) -> None:
             outbox.work_once(worker, context.sms_backend(), "inline", now=web.now, limit=50)
 
 
-# A year, subdomains included: once a browser has seen the product over HTTPS it never
-# tries plain HTTP again (browsers ignore the header on plain-HTTP responses).
-HSTS = "max-age=31536000; includeSubDomains"
-
-
 def register_security_headers(app: Flask) -> None:
     production = app.config["APP_ENV"] == "production"
 
     app.after_request(web.finish_request)
+    fixed = web.security_headers(production)
 
     @app.after_request
     def headers(response: Any) -> Any:
-        if production:
-            response.headers["Strict-Transport-Security"] = HSTS
-        response.headers.setdefault("Content-Security-Policy", web.CONTENT_SECURITY_POLICY)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
+        for name, value in fixed:
+            if name == "Content-Security-Policy":
+                response.headers.setdefault(name, value)  # the scanner page sets its own
+            else:
+                response.headers[name] = value
         return response

@@ -81,6 +81,23 @@ def close_db(_exc: BaseException | None = None) -> None:
         session.close()
 
 
+# A year, subdomains included: once a browser has seen the product over HTTPS it never
+# tries plain HTTP again (browsers ignore the header on plain-HTTP responses).
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def security_headers(production: bool) -> list[tuple[str, str]]:
+    """The headers every answer carries (the Flask pages' and the scan path's alike)."""
+    fixed = [
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("Permissions-Policy", "camera=(self), microphone=(), geolocation=()"),
+    ]
+    return [("Strict-Transport-Security", HSTS), *fixed] if production else fixed
+
+
 # A path's decoded newline would start a forged line in a text log: written as \x0a.
 CONTROL_IN_LOGS = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -35,10 +35,12 @@ def start_sequencer_with_requests(app: Flask) -> None:
     lock = threading.Lock()
 
     @app.before_request
-    def ensure_sequencer() -> None:
+    def ensure_sequencer() -> None:  # also called by the scan path beneath Flask
         if os.getpid() in started:
             return
         with lock:
             if os.getpid() not in started:
                 started[os.getpid()] = running = sequencer(app)
                 running.start()
+
+    app.extensions["ensure_sequencer"] = ensure_sequencer

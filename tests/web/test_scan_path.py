@@ -159,3 +159,43 @@ def test_a_denied_scan_takes_the_write_lock_once_whoever_watches(app, make, plac
         assert scan(code="still not a code")["decision"] == "deny"
     writing = [statement for read_only, statement in seen if not read_only]
     assert writing.count("BEGIN IMMEDIATE") == 1, writing
+
+
+def test_a_plain_scan_is_answered_beneath_flask_like_the_flask_view_would(app, client, make):
+    """No Flask request for a plain scan (no before_request runs), the same answer, the
+    same headers; anything else (here: a bad body, a session instead of a token) takes
+    the Flask view."""
+    from flask import request
+
+    checkpoint = make.checkpoint("gate")
+    headers = api_token(client, make.officer(checkpoint).username)
+    p = make.pass_(status="approved")
+    seen = []
+    app.before_request_funcs.setdefault(None, []).append(lambda: seen.append(request.path))
+
+    body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": checkpoint.id, "code": p.code}
+    fast = client.post(
+        "/api/v1/scans", json=body, headers={**headers, "X-Request-Id": "edge-12345678"}
+    )
+    assert seen == []
+    assert fast.status_code == 200
+    assert fast.headers["X-Request-Id"] == "edge-12345678"
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options"):
+        assert name in fast.headers
+    slow_app = app.test_client()
+    app.wsgi_app = app.wsgi_app.wsgi_app  # the Flask view alone
+    try:
+        again = slow_app.post("/api/v1/scans", json=body, headers=headers)
+    finally:
+        from checkpoints.scan_views import ScanFastPath
+
+        app.wsgi_app = ScanFastPath(app, app.wsgi_app)
+    assert seen == ["/api/v1/scans"]
+    assert again.get_json() == fast.get_json()  # the retry, answered by the view
+    assert {k for k, _ in again.headers.items()} >= {
+        k for k, _ in fast.headers.items() if k != "X-Request-Id"
+    }
+
+    bad = client.post("/api/v1/scans", json={**body, "checkpoint_id": "x"}, headers=headers)
+    assert bad.status_code == 422  # the view explains it
+    assert seen[-1] == "/api/v1/scans"
