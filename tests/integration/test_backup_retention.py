@@ -31,6 +31,7 @@ def fresh_database(app, tmp_path):
     """An empty database of the same kind as the suite's."""
     url = make_url(app.config["DATABASE_URL"])
     if url.get_backend_name() == "sqlite":
+        (tmp_path / "restored").mkdir(exist_ok=True)
         yield f"sqlite:///{tmp_path / 'restored' / 'restored.db'}"
         return
     name = f"restore_{uuid.uuid4().hex[:8]}"
@@ -111,7 +112,7 @@ def test_sealed_keys_need_the_passphrase_and_a_full_database_needs_force(
 
 
 def test_a_crafted_archive_writes_nothing_outside_the_instance_and_no_keys_of_its_own(
-    app, runner, tmp_path
+    app, runner, tmp_path, fresh_database
 ):
     import io
     import tarfile
@@ -130,7 +131,7 @@ def test_a_crafted_archive_writes_nothing_outside_the_instance_and_no_keys_of_it
             bad.addfile(info, io.BytesIO(b"attacker key"))
     instance = tmp_path / "target" / "instance"
     instance.mkdir(parents=True)
-    target = create_app(app_config(f"sqlite:///{instance / 'fresh.db'}", instance))
+    target = create_app(app_config(fresh_database, instance))
     try:
         done = target.test_cli_runner().invoke(args=["backup", "restore", str(crafted)])
         assert done.exit_code == 0, done.output
