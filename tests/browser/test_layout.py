@@ -165,3 +165,21 @@ def test_the_users_page_on_a_phone_labels_every_control_and_keeps_buttons_compac
         officer_checkpoint.select().where(officer_checkpoint.c.user_id == officer.id)
     ).all()
     assert {g.checkpoint_id for g in gates} == {first.id, second.id}
+
+
+@pytest.mark.parametrize(
+    ("role", "paths"),
+    [
+        ("admin", ["/admin/enterprises", "/admin/checkpoints", "/admin/keys"]),
+        ("supervisor", ["/trips", "/inside", "/audit", "/statistics", "/anomalies"]),
+        ("reviewer", ["/review", "/passes"]),
+    ],
+)
+def test_every_control_on_the_oversight_pages_has_a_label(live_server, screen, make, role, paths):
+    make.pass_(status="submitted")
+    user = make.user(role)
+    s = screen(PHONE)
+    sign_in(s, live_server, user.username)
+    for path in paths:
+        s.page.goto(f"{live_server}{path}")
+        assert s.page.evaluate(UNLABELLED) == [], path
