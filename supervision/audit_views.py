@@ -16,6 +16,7 @@ from flask import (
     request,
     send_file,
     stream_with_context,
+    url_for,
 )
 from flask_babel import gettext
 from flask_login import current_user
@@ -316,6 +317,27 @@ def action_words(code: str) -> str:
     return f"{gettext(OBJECT_WORDS[thing])} · {gettext(VERB_WORDS[verb])}"
 
 
+def object_link(entry: AuditEntry, role: str) -> str | None:
+    """Where the entry's object can be opened by this reader, if anywhere: passes and the
+    trips of scans and anomalies for every reader; admin pages for an admin."""
+    data, kind = entry.data or {}, entry.object_type
+    if kind == "pass" and (entry.object_id or "").isdigit():
+        return url_for("passes.detail", pass_id=int(entry.object_id or 0))
+    if kind == "scan" and isinstance(data.get("pass"), int):
+        return url_for("passes.detail", pass_id=data["pass"])
+    if kind == "anomaly" and isinstance(data.get("trip"), int):
+        return url_for("checkpoints.trip", trip_id=data["trip"])
+    if role != Role.ADMIN:
+        return None
+    admin_pages = {
+        "enterprise": "admin.enterprises",
+        "user": "admin.users",
+        "checkpoint": "checkpoints.admin",
+        "signing_key": "keys.index",
+    }
+    return url_for(admin_pages[kind]) if kind in admin_pages else None
+
+
 PER_PAGE = 50
 
 
@@ -339,6 +361,7 @@ def page() -> Any:
         verification=verification,
         action_words=action_words,
         object_words=object_words,
+        object_link=lambda entry: object_link(entry, current_user.role),
         object_types=sorted(OBJECT_TYPES),
         actions=sorted(KNOWN_ACTIONS),
     )

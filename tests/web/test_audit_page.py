@@ -125,3 +125,17 @@ def test_the_filtered_log_exports_in_words_with_codes_last_and_the_export_is_aud
     ]
     assert client.get("/audit/export.pdf").status_code == 404
     assert client.get("/audit/export.csv?from=yesterday").status_code == 422
+
+
+def test_each_entry_opens_its_object_where_the_reader_may_go(app, client, make):
+    p = make.pass_(status="approved")
+    admin = make.user("admin", username="adm7")
+    make.user("supervisor", username="sup7")
+    login(client, "sup7")
+    html = client.get("/audit?object_type=pass").get_data(as_text=True)
+    assert f'<a href="/passes/{p.id}">' in html
+    assert client.get(f"/passes/{p.id}").status_code == 200  # the link opens
+    users = client.get("/audit?object_type=user").get_data(as_text=True)
+    assert 'href="/admin/users"' not in users  # not a supervisor's page
+    login(client, admin.username)
+    assert 'href="/admin/users"' in client.get("/audit?object_type=user").get_data(as_text=True)
