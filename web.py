@@ -6,7 +6,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Response, abort, current_app, g, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    g,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -359,6 +368,32 @@ def web_manifest(*, name: str, short_name: str, start: str, theme: str) -> Respo
     )
     response.headers["Cache-Control"] = "private, no-cache"
     return response
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def table_download(
+    fmt: str,
+    header: list[str],
+    rows_of: Callable[[Session], Iterable[list[Any]]],
+    name: str,
+    title: str,
+) -> Response:
+    """A list as an XLSX file or a streamed CSV; `rows_of(session)` yields its rows. The CSV
+    reads on a session of its own, closed when the last row is sent (or the client goes
+    away), and keeps the request's context so its words are in the user's language."""
+    if fmt == "xlsx":
+        spooled = tabular.xlsx_file(header, rows_of(db()), title)
+        return send_file(spooled, mimetype=XLSX_TYPE, as_attachment=True, download_name=name)
+    sessions = current_app.extensions["read_sessions"]
+
+    def stream() -> Iterator[bytes]:
+        with sessions() as session:
+            yield from tabular.csv_stream(header, rows_of(session))
+
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(stream_with_context(stream()), mimetype="text/csv", headers=disposition)
 
 
 def service_worker(filename: str, scope: str) -> Response:

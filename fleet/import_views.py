@@ -39,7 +39,7 @@ bp = Blueprint("imports", __name__, url_prefix="/fleet")
 PREVIEW_TTL = 3600
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "xlsx": web.XLSX_TYPE,
 }
 
 

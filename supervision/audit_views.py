@@ -14,8 +14,6 @@ from flask import (
     current_app,
     render_template,
     request,
-    send_file,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext
@@ -25,7 +23,6 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 import audit
-import tabular
 import web
 from accounts.domain import Role
 from accounts.models import User
@@ -469,21 +466,9 @@ def export(fmt: str) -> Any:
         session.commit()
     header = [gettext(h) for h in AUDIT_HEADER]
     name = f"audit-{web.now().astimezone(ZoneInfo(tz)):%Y%m%d-%H%M}.{fmt}"
-    if fmt == "xlsx":
-        return send_file(
-            tabular.xlsx_file(header, audit_rows(web.db(), stmt, tz), "audit"),
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            as_attachment=True,
-            download_name=name,
-        )
-    sessions = current_app.extensions["read_sessions"]
-
-    def stream() -> Any:
-        with sessions() as session:
-            yield from tabular.csv_stream(header, audit_rows(session, stmt, tz))
-
-    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-    return Response(stream_with_context(stream()), mimetype="text/csv", headers=disposition)
+    return web.table_download(
+        fmt, header, lambda session: audit_rows(session, stmt, tz), name, "audit"
+    )
 
 
 AUDIT_FILTERS = ("actor", "action", "object_type", "object_id", "from", "to")

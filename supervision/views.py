@@ -15,7 +15,6 @@ from flask import (
     render_template,
     request,
     send_file,
-    stream_with_context,
 )
 from flask_babel import gettext
 from flask_login import current_user
@@ -139,24 +138,9 @@ def export(kind: str, fmt: str) -> Any:
         session.commit()
     header = [gettext(h) for h in exports.HEADERS[kind]]
     name = f"{kind}-{web.now().astimezone(ZoneInfo(tz)):%Y%m%d-%H%M}.{fmt}"
-    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if fmt == "xlsx":
-        spooled = tabular.xlsx_file(header, exports.rows(web.db(), kind, stmt, tz), kind)
-        return send_file(
-            spooled,
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            as_attachment=True,
-            download_name=name,
-        )
-    sessions = current_app.extensions["read_sessions"]
-
-    def stream() -> Any:
-        # Its own session, closed when the last row is sent (or the client goes away).
-        with sessions() as session:
-            yield from tabular.csv_stream(header, exports.rows(session, kind, stmt, tz))
-
-    # The request's context goes along, so the rows' words are in the user's language.
-    return Response(stream_with_context(stream()), mimetype="text/csv", headers=disposition)
+    return web.table_download(
+        fmt, header, lambda session: exports.rows(session, kind, stmt, tz), name, kind
+    )
 
 
 @endpoint(
@@ -244,7 +228,7 @@ def statistics_export(fmt: str) -> Any:
     if fmt == "xlsx":
         return send_file(
             tabular.xlsx_file(header, rows, "statistics"),
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            mimetype=web.XLSX_TYPE,
             as_attachment=True,
             download_name=name,
         )
