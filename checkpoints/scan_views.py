@@ -102,22 +102,23 @@ class ScanFastPath:
                 data = ScanIn.model_validate(parsed)
             except Exception:  # whatever is wrong with the body, the long way explains it
                 return None
-            session = app.extensions["sessions"]()
-            sqlite = session.get_bind().dialect.name == "sqlite"
-            reads = read_sessions() if sqlite else session
+            reads = app.extensions["read_sessions"]()  # the trust list's, when it is stale
             try:
-                trusted = _trust_cache().view(reads, now)
-                recorded = scanning.record(
-                    session, caller, data, keys=trusted, clock=web.now, reads=reads
-                )
+                with app.extensions["engine"].connect() as connection:
+                    recorded = scanning.record_on(
+                        connection,
+                        app.extensions["sessions"],
+                        caller,
+                        data,
+                        keys=_trust_cache().view(reads, now),
+                        clock=web.now,
+                    )
             except Exception:
                 # Raised before the scan was written (or rolled back): the long way runs
                 # the same decision again and answers with its problem.
                 return None
             finally:
-                if reads is not session:
-                    reads.close()
-                session.close()
+                reads.close()
         answer = recorded.response
         if not recorded.retry:
             metrics.scanned(answer["decision"], answer["reasons"], answer["anomalies"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, exists, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 import audit
 from accounts.domain import EnterpriseStatus, Role
@@ -205,15 +206,9 @@ class _Before:
     assigned: bool
 
 
-def _before(reads: Session, separate: bool, user: Any, data: ScanIn, scan_id: str) -> _Before:
+def _before(connection: Connection, user: Any, data: ScanIn, scan_id: str) -> _Before:
     values = {"user_id": user.id, "scan_id": scan_id, "checkpoint_id": data.checkpoint_id}
-    if separate and not reads.in_transaction():
-        # SQLite's separate reader: one statement is its own snapshot, so no BEGIN and
-        # no ROLLBACK around it
-        with reads.get_bind().connect() as connection:
-            (row,) = _BEFORE(connection, **values)
-    else:
-        (row,) = _BEFORE(reads.connection(), **values)
+    (row,) = _BEFORE(connection, **values)
     first = (row.first_officer, row.first_response) if row.first_officer is not None else None
     if row.id is None:
         return _Before(first, None, "", False, False)
@@ -328,7 +323,7 @@ def _stamp_values(event: str, at: datetime, checkpoint_id: int) -> dict[str, Any
 
 
 def _add_anomaly(
-    session: Session, connection: Connection, row: Any, trip_id: int, kind: str, now: datetime
+    writes: _Writes, connection: Connection, row: Any, trip_id: int, kind: str, now: datetime
 ) -> None:
     values = {
         "trip_id": trip_id,
@@ -339,11 +334,12 @@ def _add_anomaly(
     }
     added = _ANOMALY_INSERT[connection.dialect.name](connection, **values)
     if added:
-        events.anomaly_raised.send(Anomaly(id=added[0].id, **values), session=session, now=now)
+        anomaly = Anomaly(id=added[0].id, **values)
+        events.anomaly_raised.send(anomaly, session=writes.session(), now=now)
 
 
 def _write_trip(
-    session: Session,
+    writes: _Writes,
     connection: Connection,
     row: Any,
     outcome: Outcome,
@@ -359,7 +355,7 @@ def _write_trip(
     )
     if outcome.closes_previous and trip is not None:
         _TRIP_CLOSE(connection, trip_id=trip.id, state=str(TripState.EXITED))
-        _add_anomaly(session, connection, row, trip.id, AnomalyKind.NO_EXIT, at)
+        _add_anomaly(writes, connection, row, trip.id, AnomalyKind.NO_EXIT, at)
     if outcome.opens_trip:
         seq = None
         if outcome.counts_trip:
@@ -380,7 +376,7 @@ def _write_trip(
         _TRIP_STAMP[Event(outcome.event)](connection, trip_id=trip.id, **stamp)
         trip.state = stamp["state"]
     for kind in outcome.anomalies:
-        _add_anomaly(session, connection, row, trip.id, kind, at)
+        _add_anomaly(writes, connection, row, trip.id, kind, at)
     return trip
 
 
@@ -477,6 +473,115 @@ class Recorded:
     retry: bool  # the scan_id was recorded before: this is its first answer
 
 
+class _Writes:
+    """Where `_record` reads first, and the one short write transaction it writes in."""
+
+    def read(self) -> Connection:
+        """A connection for what is read before the write transaction."""
+        raise NotImplementedError
+
+    def done_reading(self) -> None:
+        """What was read first is read (the write transaction follows)."""
+
+    def begin(self) -> Connection:
+        """The write transaction begins (on SQLite: the database's write lock)."""
+        raise NotImplementedError
+
+    def session(self) -> Session:
+        """A session in the write transaction, for the events' subscribers."""
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        raise NotImplementedError
+
+    def rollback(self) -> None:
+        raise NotImplementedError
+
+    def after(self) -> AbstractContextManager[Session]:
+        """A session for what follows the commit (the denial's alerts, which commit)."""
+        raise NotImplementedError
+
+
+class _SessionWrites(_Writes):
+    """An ORM caller's session (the Flask view, offline sync) and its reads."""
+
+    def __init__(self, session: Session, reads: Session):
+        self._session, self._reads = session, reads
+        self._reader: Connection | None = None
+
+    def read(self) -> Connection:
+        if self._reads is self._session or self._reads.in_transaction():
+            return self._reads.connection()
+        # SQLite's separate reader: one statement is its own snapshot, so no BEGIN and no
+        # ROLLBACK around it
+        self._reader = self._reader or self._reads.get_bind().connect()
+        return self._reader
+
+    def done_reading(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self._reads is not self._session:
+            self._reads.close()
+
+    def begin(self) -> Connection:
+        return self._session.connection()
+
+    def session(self) -> Session:
+        return self._session
+
+    def commit(self) -> None:
+        self._session.commit()
+
+    def rollback(self) -> None:
+        self._session.rollback()
+
+    def after(self) -> AbstractContextManager[Session]:
+        return nullcontext(self._session)  # the caller's, closed by the caller
+
+
+class _ConnectionWrites(_Writes):
+    """The hot path's: one pooled connection, read first outside any transaction (on
+    PostgreSQL the driver's transaction begins there), then the write transaction on it.
+    A Session (its transaction costs about as much as the scan's statements) is made only
+    when an event's subscriber asks for one, joined to the connection's transaction."""
+
+    def __init__(self, connection: Connection, sessions: sessionmaker):
+        self._connection, self._sessions = connection, sessions
+        self._transaction: Any = None
+        self._joined: Session | None = None
+
+    def read(self) -> Connection:
+        return self._connection
+
+    def begin(self) -> Connection:
+        self._transaction = self._connection.begin()
+        return self._connection
+
+    def session(self) -> Session:
+        if self._joined is None:
+            self._joined = Session(bind=self._connection, expire_on_commit=False)
+        return self._joined
+
+    def commit(self) -> None:
+        if self._joined is not None:
+            self._joined.flush()  # what subscribers added, in the scan's transaction
+        self._transaction.commit()
+        self._close_joined()
+
+    def rollback(self) -> None:
+        self._transaction.rollback()
+        self._close_joined()
+
+    def _close_joined(self) -> None:
+        if self._joined is not None:
+            self._joined.close()
+            self._joined = None
+
+    def after(self) -> AbstractContextManager[Session]:
+        return self._sessions()  # closed when the alerts are done
+
+
 def record(
     session: Session,
     user: Any,
@@ -498,15 +603,43 @@ def record(
     With `device` (an offline scan synced later) the decision is the server's at the
     device's time, and the scan is recorded as the phone decided it (domain.offline_outcome):
     trips are stamped with the device's time, conflicts raise `offline_conflict`."""
-    reads = reads or session
+    writes = _SessionWrites(session, reads or session)
+    return _record(writes, user, data, keys=keys, clock=clock, device=device)
+
+
+def record_on(
+    connection: Connection,
+    sessions: sessionmaker,
+    user: Any,
+    data: ScanIn,
+    *,
+    keys: dict[int, tokens.TrustedKey],
+    clock: Callable[[], datetime],
+) -> Recorded:
+    """`record`, on one pooled `connection` that is in no transaction (the hot path:
+    checkpoints/scan_views.py). `sessions` makes the session the denial's alerts use."""
+    writes = _ConnectionWrites(connection, sessions)
+    return _record(writes, user, data, keys=keys, clock=clock, device=None)
+
+
+def _record(
+    writes: _Writes,
+    user: Any,
+    data: ScanIn,
+    *,
+    keys: dict[int, tokens.TrustedKey],
+    clock: Callable[[], datetime],
+    device: DeviceVerdict | None,
+) -> Recorded:
     scan_id = str(data.scan_id)
     if not data.code and not (data.number and data.plate):
         raise ValidationFailed.one("code", N_("Scan a code, or enter the pass number and plate."))
     # A retry is answered from the stored scan before anything is verified, locked or
     # written; two copies racing each other meet at the scan's unique index below.
-    before = _before(reads, reads is not session, user, data, scan_id)
-    if reads is not session:
-        reads.close()
+    try:
+        before = _before(writes.read(), user, data, scan_id)
+    finally:
+        writes.done_reading()
     if before.first is not None:
         return Recorded(_answer_retry(before.first, user), retry=True)
     if before.place is None or not before.active:
@@ -517,7 +650,7 @@ def record(
     named, token_reason = _claims(data, keys, clock()) if before.assigned else (None, None)
     row = None
     try:
-        connection = session.connection()  # the write transaction (SQLite: its lock) begins
+        connection = writes.begin()  # the write transaction (SQLite: its lock) begins
         if named is not None:
             by, key, plate, mismatch = named
             row = _read_pass(connection, by, key)
@@ -563,7 +696,7 @@ def record(
                 reasons = [token_reason or "not_found", "offline_conflict"]
             if device.at - now > CLOCK_FLAG or now - device.at > QUEUE_FLAG:
                 reasons.append("device_clock")
-        trip = _write_trip(session, connection, row, outcome, place.id, at) if row else None
+        trip = _write_trip(writes, connection, row, outcome, place.id, at) if row else None
         shown = None
         if row is not None:
             counted = trip is not None and outcome.opens_trip and outcome.counts_trip
@@ -600,14 +733,15 @@ def record(
             },
             now=now,
         )
-        session.commit()
+        writes.commit()
     except IntegrityError:
         # The same scan_id committed meanwhile (the same scan sent twice at once): answer
         # as the first time. Any other clash wrote nothing and is the scanner's to retry.
-        session.rollback()
-        first = _recorded(reads, scan_id)
-        if reads is not session:
-            reads.close()
+        writes.rollback()
+        try:
+            first = _recorded(writes.read(), scan_id)
+        finally:
+            writes.done_reading()
         if first is None:
             message = N_("The pass changed while this scan was recorded; scan again.")
             raise Conflict(message) from None
@@ -620,15 +754,19 @@ def record(
             number=row.number if row is not None else "",
             plate=row.plate if row is not None else "",
         )
-        events.scan_denied.send(denial, session=session, now=now)
+        with writes.after() as session:
+            events.scan_denied.send(denial, session=session, now=now)
     return Recorded(response, retry=False)
 
 
-def _recorded(reads: Session, scan_id: str) -> tuple[int, dict[str, Any]] | None:
-    found = reads.execute(
-        select(Scan.officer_id, Scan.response).where(Scan.scan_id == scan_id)
-    ).one_or_none()
-    return (found.officer_id, found.response) if found is not None else None
+_RECORDED = Prepared(
+    select(_scan.c.officer_id, _scan.c.response).where(_scan.c.scan_id == bindparam("scan_id"))
+)
+
+
+def _recorded(connection: Connection, scan_id: str) -> tuple[int, dict[str, Any]] | None:
+    found = _RECORDED(connection, scan_id=scan_id)
+    return (found[0].officer_id, found[0].response) if found else None
 
 
 def annul_scan(session: Session, user: User, scan_id: str, reason: str, *, now: datetime) -> Scan:

@@ -232,3 +232,137 @@ def test_sqlite_checkpoints_its_log_outside_the_write_lock(tmp_path):
     assert len(checkpoints) == 2
     assert locked_during == []
     assert log - copied == 0
+
+
+def _lock_world(tmp_path):
+    from db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    return engine, f"{tmp_path / 'x.db'}-writelock"
+
+
+def test_a_writer_waiting_for_the_lock_sleeps_until_the_holder_lets_go(tmp_path, monkeypatch):
+    """A waiting writer is woken by the holder's commit, not by looking again and again:
+    polling took the cores from the writer holding the lock."""
+    import threading
+    import time
+
+    import db
+
+    monkeypatch.setattr(db._WriteLock, "LOOK_AGAIN", 5.0)  # only a wake-up can be quick
+    engine, _ = _lock_world(tmp_path)
+    attempts, flock = {}, db.fcntl.flock
+
+    def counted(fd, operation):
+        me = threading.get_ident()
+        attempts[me] = attempts.get(me, 0) + 1
+        return flock(fd, operation)
+
+    monkeypatch.setattr(db.fcntl, "flock", counted)
+    holding, released, got = threading.Event(), [], []
+
+    def waiter():
+        holding.wait()
+        with engine.connect() as conn:
+            conn.execute(text("INSERT INTO t VALUES (2)"))  # begins: waits for the lock
+            got.append((time.monotonic(), threading.get_ident()))
+            conn.commit()
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    with engine.connect() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        holding.set()
+        time.sleep(0.3)
+        released.append(time.monotonic())
+        conn.commit()
+    thread.join(10)
+    engine.dispose()
+    (at, ident) = got[0]
+    assert at - released[0] < 0.1  # woken by the commit, not after LOOK_AGAIN
+    assert attempts[ident] <= 4  # a try, one after the wake-up, the unlocks: no polling
+
+
+def test_a_writer_gives_up_after_the_timeout(tmp_path):
+    import sqlite3
+    import time
+    from types import SimpleNamespace
+
+    from db import _WriteLock
+
+    engine, path = _lock_world(tmp_path)
+    with engine.connect() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))  # holds the lock
+        started = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            _WriteLock(path, 0.3).acquire(SimpleNamespace())
+        waited = time.monotonic() - started
+        conn.rollback()
+    engine.dispose()
+    assert 0.3 <= waited < 1.0
+
+
+def test_a_holder_that_dies_holding_the_lock_keeps_nobody_waiting_long(tmp_path, monkeypatch):
+    """A process killed with the lock held cannot wake anyone: waiters look again."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    import db
+
+    monkeypatch.setattr(db._WriteLock, "LOOK_AGAIN", 0.1)
+    engine, path = _lock_world(tmp_path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            f"fd = os.open({path!r}, os.O_RDWR)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "print('held', flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    got = []
+
+    def waiter():
+        with engine.connect() as conn:
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+            got.append(time.monotonic())
+            conn.commit()
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    time.sleep(0.2)
+    assert not got  # still waiting
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    holder.stdout.close()
+    died = time.monotonic()
+    thread.join(10)
+    engine.dispose()
+    assert got
+    assert got[0] - died < 0.5
+
+
+def test_sqlite_hands_out_the_connection_used_last(tmp_path):
+    """Its page cache is warm; another one would find the database changed and empty it."""
+    from db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    first, second = engine.connect(), engine.connect()
+    raw_first, raw_second = first.connection.dbapi_connection, second.connection.dbapi_connection
+    first.close()
+    second.close()  # returned last
+    for _ in range(3):
+        with engine.connect() as conn:
+            assert conn.connection.dbapi_connection is raw_second
+    engine.dispose()
+    assert raw_first is not raw_second
