@@ -59,7 +59,7 @@ BENCH_AUDIT ?= 1000000
 SOAK ?= 0
 BENCH_OUT := bench-results
 BENCH_RUN = $(PY) scripts/bench_approve.py --json $(BENCH_OUT)/approve-$(1).json && \
-	$(PY) scripts/bench_scan.py --soak $(SOAK) --passes $(if $(filter 0,$(SOAK)),200,1500) \
+	$(PY) scripts/bench_scan.py --soak $(SOAK) --passes $(if $(filter 0,$(SOAK)),400,1500) \
 		--json $(BENCH_OUT)/scan-$(1).json && \
 	$(PY) scripts/bench_scan.py --workers 2 --json $(BENCH_OUT)/scan2-$(1).json && \
 	$(PY) scripts/bench_history.py --trips $(BENCH_TRIPS) --export --json $(BENCH_OUT)/history-$(1).json && \

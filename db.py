@@ -87,19 +87,27 @@ class _WriteLock:
         """The FIFO waiters sleep on, opened once per lock (so once per process); None
         where there can be none (then waiters look again every LOOK_AGAIN seconds)."""
         if self._wake_fd is None:
-            path = f"{self.path}-wake"
-            with contextlib.suppress(FileExistsError):
-                os.mkfifo(path, 0o600)
-            try:
-                fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
-            except OSError:
-                return None
-            if not stat.S_ISFIFO(os.fstat(fd).st_mode):
-                os.close(fd)
-                return None
-            self._wake_fd = fd
-            weakref.finalize(self, os.close, fd)  # with the engine
-        return self._wake_fd
+            self._wake_fd = self._open_wake_channel()
+            if self._wake_fd >= 0:
+                weakref.finalize(self, os.close, self._wake_fd)  # with the engine
+        return self._wake_fd if self._wake_fd >= 0 else None
+
+    def _open_wake_channel(self) -> int:
+        path = f"{self.path}-wake"
+        try:
+            os.mkfifo(path, 0o600)
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without FIFOs
+            return -1
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        except OSError:
+            return -1
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):  # something else took the name
+            os.close(fd)
+            return -1
+        return fd
 
     def released(self) -> None:
         """Wake whoever waits: one byte (a full FIFO already wakes them)."""

@@ -366,3 +366,34 @@ def test_sqlite_hands_out_the_connection_used_last(tmp_path):
             assert conn.connection.dbapi_connection is raw_second
     engine.dispose()
     assert raw_first is not raw_second
+
+
+def test_writers_still_take_turns_where_no_fifo_can_be_made(tmp_path):
+    """Something else at the FIFO's name (or a file system without FIFOs): waiters
+    look again every LOOK_AGAIN seconds instead of sleeping until woken."""
+    import threading
+    import time
+
+    (tmp_path / "x.db-writelock-wake").write_text("not a FIFO")
+    engine, _ = _lock_world(tmp_path)
+    got, released = [], []
+
+    def waiter():
+        with engine.connect() as conn:
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+            got.append(time.monotonic())
+            conn.commit()
+
+    with engine.connect() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        time.sleep(0.1)
+        released.append(time.monotonic())
+        conn.commit()
+    thread.join(10)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 2
+    engine.dispose()
+    assert (tmp_path / "x.db-writelock-wake").read_text() == "not a FIFO"
+    assert got[0] - released[0] < 0.5
