@@ -8,6 +8,7 @@ import os
 import select
 import sqlite3
 import stat
+import threading
 import time
 import weakref
 from collections import namedtuple
@@ -17,7 +18,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
@@ -62,16 +63,18 @@ class _WriteLock:
 
     SQLite makes a writer that finds the database locked sleep and retry, with sleeps
     growing to 100 ms, so under load writers idle while the lock is free. Here a writer
-    that finds the lock file taken sleeps on a FIFO beside it (`-wake`), and every writer
-    that lets go of the lock writes a byte to it: the next writer wakes as soon as the
-    lock is free, and waiting costs no CPU (polling the lock instead took it from the
-    writer holding it, two cores shared by four workers). A waiter also looks again every
-    `LOOK_AGAIN` seconds, unwoken, in case the holder died before it could write; it gives
-    up after `timeout` as SQLite would ("database is locked"). Every engine of the product
+    that finds the lock file taken sleeps on a FIFO beside it (`-wake`), and every
+    writer that lets go of the lock writes a byte to it: the next writer wakes as soon
+    as the lock is free, and waiting costs no CPU (polling the lock instead took it from
+    the writer holding it, two cores shared by four workers). A waiter also looks again
+    every `LOOK_AGAIN` seconds, unwoken, in case the holder died before it could write;
+    it gives up after `timeout` as SQLite would ("database is locked"). Where no FIFO
+    can be made, waiters look again every `POLL` seconds. Every engine of the product
     takes it; anything else writing to the database still meets SQLite's lock and busy
     timeout, so correctness never depends on it."""
 
     LOOK_AGAIN = 0.02  # seconds a waiter sleeps at most between attempts
+    POLL = 0.0005  # ... or, where no FIFO can be made, between attempts
     # SQLite copies the write-ahead log back into the database (a checkpoint: up to a
     # thousand pages and an fsync) inside the commit that fills it, which here would hold
     # every other writer for milliseconds. Connections of the product turn that off and
@@ -81,16 +84,21 @@ class _WriteLock:
     def __init__(self, path: str, timeout: float):
         self.path, self.timeout = path, timeout
         self.commits = 0
-        self._wake_fd: int | None = None
+        self._wake: list[int | None] = [None]  # the FIFO's fd; -1 when there is none
+        self._opening = threading.Lock()
 
     def _wake_channel(self) -> int | None:
         """The FIFO waiters sleep on, opened once per lock (so once per process); None
-        where there can be none (then waiters look again every LOOK_AGAIN seconds)."""
-        if self._wake_fd is None:
-            self._wake_fd = self._open_wake_channel()
-            if self._wake_fd >= 0:
-                weakref.finalize(self, os.close, self._wake_fd)  # with the engine
-        return self._wake_fd if self._wake_fd >= 0 else None
+        where there can be none (then waiters look again every POLL seconds)."""
+        if self._wake[0] is None:
+            with self._opening:
+                if self._wake[0] is None:
+                    fd = self._open_wake_channel()
+                    if fd >= 0:  # closed with the engine, and never used after
+                        weakref.finalize(self, _close_wake_channel, self._wake, fd)
+                    self._wake[0] = fd
+        fd = self._wake[0]
+        return fd if fd >= 0 else None
 
     def _open_wake_channel(self) -> int:
         path = f"{self.path}-wake"
@@ -143,11 +151,17 @@ class _WriteLock:
                 waiting = select.poll()
                 if (wake := self._wake_channel()) is not None:
                     waiting.register(wake, select.POLLIN)
-            # (with nothing registered this is a plain sleep)
+            if wake is None:  # no FIFO: look again and again, as SQLite would
+                time.sleep(min(self.POLL, left))
+                continue
             waiting.poll(max(1, int(1000 * min(self.LOOK_AGAIN, left))))
-            if wake is not None:  # empty it before looking, so no release goes unseen
-                with contextlib.suppress(BlockingIOError):
-                    os.read(wake, 65536)
+            with contextlib.suppress(BlockingIOError):  # emptied before looking again,
+                os.read(wake, 65536)  # so no release goes unseen
+
+
+def _close_wake_channel(holder: list[int | None], fd: int) -> None:
+    holder[0] = -1
+    os.close(fd)
 
 
 class _Connection(sqlite3.Connection):
@@ -230,17 +244,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # JSON columns are written and read with orjson (a scan stores its whole answer).
     kwargs = {"json_serializer": _json_text, "json_deserializer": orjson.loads, **kwargs}
     if url.startswith("sqlite"):
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 10, "factory": _Connection},
+        database = make_url(url).database
+        on_disk = database and database != ":memory:" and not database.startswith("file:")
+        if on_disk and "poolclass" not in kwargs:
             # The connection used last goes out next: SQLite empties a connection's page
             # cache whenever another one wrote since its last transaction, so handing
             # the pooled connections out in turn made every scan read cold pages.
-            pool_use_lifo=True,
+            kwargs["pool_use_lifo"] = True
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 10, "factory": _Connection},
             **kwargs,
         )
-        database = engine.url.database
-        on_disk = database and database != ":memory:" and not database.startswith("file:")
         _configure_sqlite(engine, _WriteLock(f"{database}-writelock", 10) if on_disk else None)
         return engine
     # No ping before each checkout (a round trip on every request): a connection found

@@ -104,18 +104,17 @@ class ScanFastPath:
                 return None
             reads = app.extensions["read_sessions"]()  # the trust list's, when it is stale
             try:
+                keys = _trust_cache().view(reads, now)
+                reads.close()  # (a key unknown to the list opens it again, and reloads it)
                 with app.extensions["engine"].connect() as connection:
+                    sessions = app.extensions["sessions"]
                     recorded = scanning.record_on(
-                        connection,
-                        app.extensions["sessions"],
-                        caller,
-                        data,
-                        keys=_trust_cache().view(reads, now),
-                        clock=web.now,
+                        connection, sessions, caller, data, keys=keys, clock=web.now
                     )
             except Exception:
-                # Raised before the scan was written (or rolled back): the long way runs
-                # the same decision again and answers with its problem.
+                # Raised before the scan was committed: the long way runs the same decision
+                # again and answers with its problem (a scan that did commit, it answers
+                # as a retry, by scan_id).
                 return None
             finally:
                 reads.close()

@@ -4,6 +4,7 @@ One short write transaction per scan (see `record`); the ORM serves everything e
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -43,6 +44,8 @@ from fleet.models import Driver, Vehicle
 from passes.models import Pass
 from privacy import mask_name
 from trust import tokens
+
+log = logging.getLogger(__name__)
 
 
 def raise_anomaly(session: Session, trip: Trip, kind: str, now: datetime) -> Anomaly | None:
@@ -754,8 +757,11 @@ def _record(
             number=row.number if row is not None else "",
             plate=row.plate if row is not None else "",
         )
-        with writes.after() as session:
-            events.scan_denied.send(denial, session=session, now=now)
+        try:
+            with writes.after() as session:
+                events.scan_denied.send(denial, session=session, now=now)
+        except Exception:  # the scan stands and is answered; its alert is what failed
+            log.exception("the alerts after a denied scan failed")
     return Recorded(response, retry=False)
 
 

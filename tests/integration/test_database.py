@@ -370,7 +370,7 @@ def test_sqlite_hands_out_the_connection_used_last(tmp_path):
 
 def test_writers_still_take_turns_where_no_fifo_can_be_made(tmp_path):
     """Something else at the FIFO's name (or a file system without FIFOs): waiters
-    look again every LOOK_AGAIN seconds instead of sleeping until woken."""
+    look again every POLL seconds, as SQLite would, instead of sleeping until woken."""
     import threading
     import time
 
@@ -397,3 +397,12 @@ def test_writers_still_take_turns_where_no_fifo_can_be_made(tmp_path):
     engine.dispose()
     assert (tmp_path / "x.db-writelock-wake").read_text() == "not a FIFO"
     assert got[0] - released[0] < 0.5
+
+
+def test_an_engine_on_an_in_memory_database_still_works():
+    from db import make_engine
+
+    engine = make_engine("sqlite://")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+    engine.dispose()

@@ -199,3 +199,30 @@ def test_a_plain_scan_is_answered_beneath_flask_like_the_flask_view_would(app, c
     bad = client.post("/api/v1/scans", json={**body, "checkpoint_id": "x"}, headers=headers)
     assert bad.status_code == 422  # the view explains it
     assert seen[-1] == "/api/v1/scans"
+
+
+def test_a_denied_scan_whose_alerts_fail_is_still_answered_beneath_flask(
+    app, client, make, monkeypatch, caplog
+):
+    """The scan is committed before its alerts are looked at: their failure is logged, and
+    the scan answered as recorded (not handed to the Flask view as if nothing were)."""
+    from flask import request
+
+    from supervision import alerts
+
+    checkpoint = make.checkpoint("gate")
+    headers = api_token(client, make.officer(checkpoint).username)
+    revoked = make.pass_(status="revoked")
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("alerts unavailable")
+
+    monkeypatch.setattr(alerts, "scan_denied", broken)
+    seen = []
+    app.before_request_funcs.setdefault(None, []).append(lambda: seen.append(request.path))
+    body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": checkpoint.id, "code": revoked.code}
+    answer = client.post("/api/v1/scans", json=body, headers=headers)
+    assert answer.status_code == 200
+    assert answer.get_json()["decision"] == "deny"
+    assert seen == []  # answered beneath Flask
+    assert "the alerts after a denied scan failed" in caplog.text
