@@ -1,6 +1,7 @@
 """The base layout on a 360 px phone and a desktop, in Chinese and English, in Chromium."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.support import PASSWORD, credit_code
@@ -126,10 +127,12 @@ def test_switching_language_mid_form_keeps_what_was_typed_but_not_the_password(l
     s.page.fill("#admin_password", "kuaiyun-pass-1")
     s.page.click(".lang a[hreflang=en]")
     s.page.wait_for_selector("html[lang=en]")
-    assert s.page.input_value("#name") == "平湖市快运有限公司"
+    # the values come back once the page's script has run (DOMContentLoaded), which may
+    # be after the new page's html element is there
+    expect(s.page.locator("#name")).to_have_value("平湖市快运有限公司")
     assert s.page.input_value("#contact_name") == "陈静"
     assert s.page.input_value("#admin_password") == ""
-    s.page.reload()  # carried once: a later load starts empty
+    s.page.reload(wait_until="load")  # carried once: a later load starts empty
     assert s.page.input_value("#name") == ""
 
 
