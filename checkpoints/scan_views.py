@@ -102,7 +102,7 @@ class ScanFastPath:
                 data = ScanIn.model_validate(parsed)
             except Exception:  # whatever is wrong with the body, the long way explains it
                 return None
-            reads = app.extensions["read_sessions"]()  # the trust list's, when it is stale
+            reads = read_sessions()  # the trust list's, when it is stale
             try:
                 keys = _trust_cache().view(reads, now)
                 reads.close()  # (a key unknown to the list opens it again, and reloads it)
