@@ -19,15 +19,13 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-import config as settings
-import i18n
-import logs
-import web
-import words
 from accounts.services import TokenCache
-from db import make_engine, make_session_factory
-from errors import DomainError, Throttled, ValidationFailed
-from privacy import mask_target
+from core import config as settings
+from core import i18n, inputs, logs, web, words
+from core.db import make_engine, make_session_factory
+from core.errors import DomainError, Throttled, ValidationFailed
+from core.privacy import mask_target
+from supervision.dashboard import WindowCache
 from trust.auditlog import AuditLog
 
 log = logging.getLogger(__name__)
@@ -40,13 +38,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     overrides = dict(config or {})
     instance = overrides.pop("INSTANCE_PATH", None) or os.environ.get("INSTANCE_PATH") or None
     app = Flask(__name__, instance_path=instance)
-    app.url_map.converters["int"] = web.IdConverter
+    app.url_map.converters["int"] = inputs.IdConverter
     app.config.update(settings.load(Path(app.instance_path)))
     app.config.update(overrides)
     if not app.config.get("TESTING") or "LOG_FORMAT" in overrides:
         logs.configure(app.config["LOG_FORMAT"])
     app.before_request(web.begin_request)
     register_extensions(app)
+    register_receivers(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -70,10 +69,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def refuse_control_in_queries_and_forms() -> None:
-    """JSON bodies are checked in `web.validate`; query strings and forms here."""
-    web.reject_control(request.args.to_dict(flat=False))
+    """JSON bodies are checked in `inputs.validate`; query strings and forms here."""
+    inputs.reject_control(request.args.to_dict(flat=False))
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        web.reject_control(request.form.to_dict(flat=False))
+        inputs.reject_control(request.form.to_dict(flat=False))
 
 
 def register_extensions(app: Flask) -> None:
@@ -83,6 +82,7 @@ def register_extensions(app: Flask) -> None:
     app.extensions["read_sessions"] = make_session_factory(engine, read_only=True)
     app.extensions["audit_log"] = AuditLog.from_config(Path(app.instance_path), app.config)
     app.extensions["token_cache"] = TokenCache(app.config["API_TOKEN_CACHE_SECONDS"])
+    app.extensions["dashboard_windows"] = WindowCache()  # counts of hours and days now over
     app.teardown_appcontext(web.close_db)
     app.teardown_request(web.end_request)
 
@@ -111,6 +111,20 @@ def register_extensions(app: Flask) -> None:
     csrf.exempt(api_bp)  # bearer calls need no CSRF; session calls are checked in api_user
 
 
+def register_receivers(app: Flask) -> None:
+    """Who hears what another package announces (each package's events.py states its
+    signals' contracts): connected here, not as a side effect of an import. A receiver's
+    settings are passed in; a second app in the process replaces the first's."""
+    from checkpoints.services import connect_receivers as loop_hears
+    from passes.services import connect_receivers as passes_hear
+    from supervision.alerts import DenialLimits
+    from supervision.alerts import connect_receivers as oversight_hears
+
+    loop_hears()
+    passes_hear()
+    oversight_hears(DenialLimits.from_settings(app.config))
+
+
 def register_blueprints(app: Flask) -> None:
     # Importing an `api` module registers its JSON endpoints on the one API blueprint.
     import accounts.admin
@@ -133,8 +147,8 @@ def register_blueprints(app: Flask) -> None:
     import supervision.views
     import trust.api  # noqa: F401
     from api.core import bp as api_bp
+    from core.privacy import mask_mobile
     from passes.domain import shown_status
-    from privacy import mask_mobile
     from supervision.alerts import unread_count
 
     app.register_blueprint(accounts.views.bp)

@@ -18,7 +18,7 @@ from accounts.domain import EnterpriseStatus, Role, credit_code_check_char
 from accounts.models import Enterprise, User
 from accounts.schemas import EnterpriseSignup, UserCreate
 from checkpoints.domain import AnomalyKind
-from db import utcnow
+from core.db import utcnow
 from supervision import alerts
 from supervision.models import AlertSettings
 

@@ -1,5 +1,5 @@
 """gunicorn reads this file from the working directory: request logs mask tokens and
-query values (see logs.py; the app writes one line per request itself, so leave gunicorn's
+query values (see core/logs.py; the app writes one line per request itself, so leave gunicorn's
 access log off unless a proxy needs its format), and Prometheus counters are shared by
 the workers through files in PROMETHEUS_MULTIPROC_DIR (a fresh folder when unset)."""
 
@@ -7,7 +7,7 @@ import glob
 import os
 import tempfile
 
-logger_class = "logs.GunicornLogger"
+logger_class = "core.logs.GunicornLogger"
 
 
 def on_starting(_server):

@@ -1,12 +1,12 @@
 """Imports every model module so Base.metadata is complete (Alembic, tests)."""
 
 from accounts.models import ApiToken, Enterprise, LoginAttempt, User
-from audit import AuditCheckpoint, AuditEntry, AuditTree
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
+from core.audit import AuditCheckpoint, AuditEntry, AuditTree
+from core.heartbeat import Heartbeat
+from core.ratelimit import RateCount
 from fleet.models import Driver, Vehicle
-from heartbeat import Heartbeat
 from passes.models import Pass, PassSerial
-from ratelimit import RateCount
 from sms.models import SmsMessage
 from supervision.models import AlertSettings, DailyFigure, Notification
 from trust.models import SigningKey

@@ -11,13 +11,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-import web
 from accounts import events, services
 from accounts.domain import EnterpriseStatus, Role
 from accounts.forms import ROLE_LABELS, ActionForm, PasswordForm, UserForm
 from accounts.models import Enterprise, User
 from accounts.schemas import PasswordReset, UserCreate
-from errors import InvalidTransition, ValidationFailed
+from core import inputs, web
+from core.errors import InvalidTransition, ValidationFailed
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PER_PAGE = 50
@@ -48,7 +48,7 @@ def users() -> Any:
     status = 200
     if form.is_submitted():
         try:
-            data = web.validate(UserCreate, form.payload())
+            data = inputs.validate(UserCreate, form.payload())
             user = services.create_user(
                 web.db(),
                 data,
@@ -120,7 +120,7 @@ def reset_password(user_id: int) -> Any:
     status = 200
     if form.is_submitted():
         try:
-            data = web.validate(PasswordReset, form.payload())
+            data = inputs.validate(PasswordReset, form.payload())
             services.reset_password(
                 web.db(),
                 user_id,

@@ -8,7 +8,6 @@ from typing import Any
 from flask import current_app, g, request
 from sqlalchemy import select
 
-import web
 from accounts import services
 from accounts.domain import Caller, EnterpriseStatus, Role
 from accounts.models import Enterprise, User
@@ -25,7 +24,8 @@ from accounts.schemas import (
 )
 from accounts.scoping import get_scoped, scoped
 from api.core import Page, endpoint, paginate, snapshot_loaders, token_loader
-from errors import ValidationFailed
+from core import web
+from core.errors import ValidationFailed
 
 ALL_ROLES = frozenset(Role)
 

@@ -11,8 +11,8 @@ from flask.cli import AppGroup
 from accounts import events, services
 from accounts.domain import Role
 from accounts.schemas import UserCreate
-from db import utcnow
-from errors import ValidationFailed
+from core.db import utcnow
+from core.errors import ValidationFailed
 
 users = AppGroup("users", help="User accounts.")
 

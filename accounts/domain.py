@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from errors import N_, InvalidTransition
+from core.errors import N_, InvalidTransition
 
 
 class Role(StrEnum):

@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 
 from accounts.domain import Role
 from accounts.schemas import ENTERPRISE_NAME_MAX, PERSON_NAME_MAX
-from web import Form
+from core.inputs import Form
 
 
 class LoginForm(Form):

@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.domain import OVERSIGHT_ROLES, EnterpriseStatus, Role
-from db import Base, UTCDateTime
+from core.db import Base, UTCDateTime
 
 
 class Enterprise(Base):

@@ -17,10 +17,10 @@ from pydantic import (
     field_validator,
 )
 
-import db
 from accounts import domain
 from accounts.domain import EnterpriseStatus, Role
-from errors import N_
+from core import db
+from core.errors import N_
 
 Username = Annotated[str, AfterValidator(domain.normalise_username)]
 Password = Annotated[str, AfterValidator(domain.check_password)]

@@ -12,7 +12,7 @@ from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
 from accounts.domain import OVERSIGHT_ROLES, Role
-from errors import NotFound
+from core.errors import NotFound
 
 T = TypeVar("T")
 

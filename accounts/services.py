@@ -16,13 +16,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-import audit
-import metrics
 from accounts import events
 from accounts.domain import Caller, EnterpriseStatus, Role, next_enterprise_status
 from accounts.models import ApiToken, Enterprise, LoginAttempt, User
 from accounts.schemas import EnterpriseSignup, UserCreate
-from errors import N_, NotFound, Throttled, ValidationFailed
+from core import audit, metrics
+from core.errors import N_, NotFound, Throttled, ValidationFailed
 from sms import outbox
 from sms.models import SmsMessage
 from sms.text import enterprise_status_text

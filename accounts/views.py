@@ -19,13 +19,12 @@ from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-import i18n
-import web
 from accounts import services
 from accounts.domain import Role, filing_block_reason
 from accounts.forms import LoginForm, SignupForm
 from accounts.schemas import EnterpriseSignup
-from errors import Throttled, ValidationFailed
+from core import i18n, inputs, web
+from core.errors import Throttled, ValidationFailed
 
 bp = Blueprint("accounts", __name__)
 
@@ -91,7 +90,7 @@ def signup() -> Any:
     status = 200
     if form.is_submitted():
         try:
-            data = web.validate(EnterpriseSignup, form.payload())
+            data = inputs.validate(EnterpriseSignup, form.payload())
             services.sign_up_enterprise(
                 web.db(),
                 data,

@@ -15,8 +15,8 @@ from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from werkzeug.exceptions import UnsupportedMediaType
 
-import web
-from errors import Forbidden, ValidationFailed
+from core import inputs, web
+from core.errors import Forbidden, ValidationFailed
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -215,7 +215,7 @@ def endpoint(
                     raise Forbidden()
             args: list[Any] = [user]
             if body is not None:
-                args.append(web.validate(body, json_body()))
+                args.append(inputs.validate(body, json_body()))
             result = view(*args, **kwargs)
             if isinstance(result, Response):
                 return result

@@ -12,8 +12,6 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-import metrics
-import web
 from accounts.domain import OVERSIGHT_ROLES, Caller, Role
 from accounts.models import User
 from accounts.scoping import get_scoped
@@ -32,7 +30,8 @@ from checkpoints.schemas import (
     ScannerReportIn,
     ScanOut,
 )
-from errors import DomainError, ValidationFailed
+from core import inputs, metrics, web
+from core.errors import DomainError, ValidationFailed
 from trust import keys, revocations
 
 ALL = frozenset(Role)
@@ -216,7 +215,7 @@ def record_batch(user: Caller, body: ScanBatchIn) -> dict[str, Any]:
     for index, raw in enumerate(body.items):
         scan_id = raw.get("scan_id") if isinstance(raw, dict) else None
         try:
-            item = web.validate(OfflineScanIn, raw)
+            item = inputs.validate(OfflineScanIn, raw)
         except ValidationFailed as exc:
             answers[index] = {
                 "scan_id": scan_id if isinstance(scan_id, str) else None,

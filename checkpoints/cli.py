@@ -8,10 +8,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-import heartbeat
 from checkpoints import services
 from checkpoints.domain import SweepPolicy
-from db import utcnow
+from core import heartbeat
+from core.db import utcnow
 
 loop = AppGroup("loop", help="The closed loop of trips.")
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from errors import N_
+from core.errors import N_
 
 CLOCK_SKEW = timedelta(minutes=5)
 ANNUL_WINDOW = timedelta(minutes=10)

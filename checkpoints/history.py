@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, exists, select
 
-import db
 from accounts.scoping import scoped
 from checkpoints.domain import OPEN_STATES, AnomalyKind, TripState
 from checkpoints.models import PLATE_TAIL, Anomaly, Scan, Trip
-from errors import N_, ValidationFailed
+from core import db
+from core.errors import N_, ValidationFailed
 from fleet.models import Driver
 from passes.models import Pass
 

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import Enterprise, User
-from db import Base, UTCDateTime
+from core.db import Base, UTCDateTime
 from passes.models import Pass
 
 officer_checkpoint = Table(

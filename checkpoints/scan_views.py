@@ -19,12 +19,10 @@ from typing import Any
 import orjson
 from flask import Flask
 
-import logs
-import metrics
-import web
 from checkpoints import scanning
 from checkpoints.api import SCANNERS, _trust_cache
 from checkpoints.schemas import ScanIn
+from core import inputs, logs, metrics, web
 
 PATH = "/api/v1/scans"
 MAX_BODY = 16 * 1024  # a scan is a few hundred bytes; anything larger takes the long way
@@ -98,7 +96,7 @@ class ScanFastPath:
                 parsed = orjson.loads(body)
                 if not isinstance(parsed, dict) or _nested(parsed.values()):
                     return None
-                web.reject_control(parsed)
+                inputs.reject_control(parsed)
                 data = ScanIn.model_validate(parsed)
             except Exception:  # whatever is wrong with the body, the long way explains it
                 return None

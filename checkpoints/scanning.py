@@ -18,7 +18,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-import audit
 from accounts.domain import EnterpriseStatus, Role
 from accounts.models import Enterprise, User
 from checkpoints import events
@@ -38,11 +37,12 @@ from checkpoints.domain import (
 )
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from checkpoints.schemas import ScanIn
-from db import Prepared
-from errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
+from core import audit
+from core.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
+from core.prepared import Prepared
+from core.privacy import mask_name
 from fleet.models import Driver, Vehicle
 from passes.models import Pass
-from privacy import mask_name
 from trust import tokens
 
 log = logging.getLogger(__name__)

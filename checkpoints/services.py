@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import audit
 from accounts import events as account_events
 from accounts.domain import EnterpriseStatus, Role
 from accounts.models import Enterprise, User
@@ -18,7 +17,8 @@ from checkpoints.domain import OPEN_STATES, Kind, SweepPolicy, due_anomalies
 from checkpoints.models import Anomaly, Checkpoint, ScannerDevice, Trip, officer_checkpoint
 from checkpoints.scanning import raise_anomaly
 from checkpoints.schemas import CheckpointIn
-from errors import N_, Conflict, NotFound, ValidationFailed
+from core import audit
+from core.errors import N_, Conflict, NotFound, ValidationFailed
 from passes import events as pass_events
 from passes.models import Pass
 from sms import outbox
@@ -102,7 +102,6 @@ def set_checkpoint_active(
     return checkpoint
 
 
-@pass_events.trip_progress.connect
 def _open_trip_state(p: Any, *, session: Session) -> str | None:
     """For the driver's page: the state of the pass's open trip, if any."""
     return session.scalar(
@@ -110,7 +109,6 @@ def _open_trip_state(p: Any, *, session: Session) -> str | None:
     )
 
 
-@account_events.user_created.connect
 def _assign_new_officer(
     user: User, *, session: Session, data: UserCreate, actor: User | None, now: datetime
 ) -> None:
@@ -118,7 +116,6 @@ def _assign_new_officer(
         assign_checkpoints(session, user, data.checkpoint_ids, actor=actor, now=now, commit=False)
 
 
-@account_events.officer_places.connect
 def officer_gates(
     session: Session, *, users: Iterable[User]
 ) -> tuple[list[Checkpoint], dict[int, set[int]]]:
@@ -273,3 +270,11 @@ def report_device(
     device.lists_at, device.queued, device.oldest_queued_at = lists_at, queued, oldest_queued_at
     device.reported_at = now
     session.commit()
+
+
+def connect_receivers() -> None:
+    """What the loop does when accounts and passes announce something (called by the app
+    factory; each package's events.py states its signals' contracts)."""
+    pass_events.trip_progress.connect(_open_trip_state)
+    account_events.user_created.connect(_assign_new_officer)
+    account_events.officer_places.connect(officer_gates)

@@ -10,7 +10,6 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-import web
 from accounts.domain import OVERSIGHT_ROLES, Role
 from accounts.forms import ActionForm
 from accounts.models import Enterprise, User
@@ -19,7 +18,8 @@ from checkpoints import services
 from checkpoints.domain import AnomalyKind
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from checkpoints.schemas import CheckpointIn, NoteIn
-from errors import DomainError, ValidationFailed
+from core import inputs, responses, web
+from core.errors import DomainError, ValidationFailed
 from fleet.domain import provinces_from
 from passes.forms import CATEGORIES
 from passes.models import Pass
@@ -61,12 +61,12 @@ def scanner() -> Any:
 @bp.get("/scan/sw.js")
 def scanner_service_worker() -> Any:
     """The scanner's service worker, served under /scan so that it may control /scan."""
-    return web.service_worker("scanner-sw.js", "/scan")
+    return responses.service_worker("scanner-sw.js", "/scan")
 
 
 @bp.get("/scan/manifest.webmanifest")
 def scanner_manifest() -> Any:
-    return web.web_manifest(
+    return responses.web_manifest(
         name=gettext("Checkpoint scanner"),
         short_name=gettext("Scanner"),
         start=url_for("checkpoints.scanner"),
@@ -94,10 +94,10 @@ def admin() -> Any:
         form = {k: v for k, v in request.form.items() if k != "csrf_token" and v != ""}
         try:
             created = services.create_checkpoint(
-                web.db(), web.validate(CheckpointIn, form), actor=current_user, now=web.now()
+                web.db(), inputs.validate(CheckpointIn, form), actor=current_user, now=web.now()
             )
         except ValidationFailed as exc:
-            errors = web.field_errors(exc)
+            errors = inputs.field_errors(exc)
             status = 422
         else:
             flash(gettext("Checkpoint %(code)s created.", code=created.code), "success")
@@ -144,7 +144,7 @@ def set_active(checkpoint_id: int) -> Any:
 @web.roles_required(Role.ADMIN)
 def assign(user_id: int) -> Any:
     officer = web.db().get(User, user_id) or abort(404)
-    ids = [int(v) for v in request.form.getlist("checkpoint_ids") if web.is_id(v)]
+    ids = [int(v) for v in request.form.getlist("checkpoint_ids") if inputs.is_id(v)]
     try:
         services.assign_checkpoints(web.db(), officer, ids, actor=current_user, now=web.now())
     except ValidationFailed as exc:
@@ -180,7 +180,7 @@ def anomalies() -> Any:
 @web.roles_required(Role.SUPERVISOR)
 def resolve(anomaly_id: int) -> Any:
     try:
-        note = web.validate(NoteIn, {"note": request.form.get("note", "")}).note
+        note = inputs.validate(NoteIn, {"note": request.form.get("note", "")}).note
         services.resolve_anomaly(web.db(), anomaly_id, note, actor=current_user, now=web.now())
     except ValidationFailed:
         flash(gettext("Write a note on how it was resolved (at least 2 characters)."), "error")

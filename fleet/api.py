@@ -8,12 +8,12 @@ from flask import request
 from pydantic import BaseModel
 from sqlalchemy import select
 
-import web
 from accounts.domain import OVERSIGHT_ROLES, Role
 from accounts.models import User
 from accounts.scoping import get_scoped, scoped
 from api.core import Page, endpoint, paginate
-from errors import ValidationFailed
+from core import web
+from core.errors import ValidationFailed
 from fleet import services
 from fleet.models import Driver, Vehicle
 from fleet.schemas import DriverIn, DriverOut, VehicleIn, VehicleOut

@@ -10,7 +10,7 @@ import re
 from datetime import date
 from enum import StrEnum
 
-from errors import N_
+from core.errors import N_
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 # The plate's province character of an administrative area code's first two digits (GB/T 2260).

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 
-from errors import N_
+from core.errors import N_
 from fleet.domain import VehicleType
 from fleet.schemas import DriverIn, VehicleIn
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import FileField, IntegerField, SelectField, StringField, SubmitField, TelField
 
+from core.inputs import Form, choices
 from fleet.domain import VehicleType
-from web import Form, choices
 
 VEHICLE_TYPES = {
     VehicleType.HEAVY_TRUCK: _l("Heavy truck"),

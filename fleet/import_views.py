@@ -23,23 +23,21 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
-import i18n
-import tabular
-import web
 from accounts.domain import Role
 from accounts.forms import ActionForm
-from errors import ValidationFailed
+from core import i18n, inputs, responses, tabular, web
+from core.errors import ValidationFailed
+from core.privacy import mask_mobile
 from fleet import files, services
 from fleet.forms import ImportForm
 from fleet.models import Driver, Vehicle
 from fleet.schemas import DriverIn, VehicleIn
-from privacy import mask_mobile
 
 bp = Blueprint("imports", __name__, url_prefix="/fleet")
 PREVIEW_TTL = 3600
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
-    "xlsx": web.XLSX_TYPE,
+    "xlsx": responses.XLSX_TYPE,
 }
 
 
@@ -100,7 +98,7 @@ def check() -> Any:
         form.file.errors = [gettext("Choose a file to upload.")]
         return render_template("fleet/import.html", form=form, kind=kind), 422
     try:
-        checked = files.check_file(kind, upload.read(), upload.filename, web.error_message)
+        checked = files.check_file(kind, upload.read(), upload.filename, inputs.error_message)
     except files.FileProblem as exc:
         params = dict(exc.params)
         if exc.fields:  # column names in the user's language, as the template heads them

@@ -8,8 +8,8 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import Enterprise
-from db import Base, UTCDateTime
-from privacy import mask_id_number, mask_name
+from core.db import Base, UTCDateTime
+from core.privacy import mask_id_number, mask_name
 
 
 class Vehicle(Base):

@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import audit
 from accounts.domain import filing_block_reason
 from accounts.models import User
-from errors import N_, Forbidden, ValidationFailed
+from core import audit
+from core.errors import N_, Forbidden, ValidationFailed
 from fleet import events
 from fleet.models import Driver, Vehicle
 from fleet.schemas import DriverIn, VehicleIn

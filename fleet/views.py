@@ -9,11 +9,11 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
-import web
 from accounts.domain import Role
 from accounts.forms import ActionForm
 from accounts.scoping import get_scoped, scoped
-from errors import ValidationFailed
+from core import inputs, web
+from core.errors import ValidationFailed
 from fleet import services
 from fleet.forms import VEHICLE_TYPES, DriverForm, VehicleForm
 from fleet.models import Driver, Vehicle
@@ -44,7 +44,7 @@ def _listing(model: type[Vehicle] | type[Driver], search_column: Any, order: Any
 
 def _save(form: Any, schema: Any, save: Any, success: str, target: str) -> Any:
     try:
-        save(web.validate(schema, form.payload()))
+        save(inputs.validate(schema, form.payload()))
     except ValidationFailed as exc:
         form.show(exc)
         return None

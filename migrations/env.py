@@ -7,7 +7,7 @@ import warnings
 from alembic import context
 
 import models  # noqa: F401 - imports every model so the metadata is complete
-from db import Base
+from core.db import Base
 
 config = context.config
 engine = config.attributes["engine"]

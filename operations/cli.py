@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from db import utcnow
+from core.db import utcnow
 from operations import backup, retention
 
 backup_cli = AppGroup("backup", help="Consistent backups of the database and the instance's keys.")

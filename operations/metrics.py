@@ -15,8 +15,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-import heartbeat
-from audit import AuditEntry
+from core import heartbeat
+from core.audit import AuditEntry
 from sms.domain import SmsStatus
 from sms.models import SmsMessage
 

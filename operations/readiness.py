@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-import heartbeat
+from core import heartbeat
 from trust import keys
 from trust.models import SigningKey
 

@@ -16,15 +16,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-import audit
-import heartbeat
-import ratelimit
 from accounts.models import ApiToken, LoginAttempt
 from checkpoints.models import Scan
+from core import audit, heartbeat, ratelimit
+from core.heartbeat import Heartbeat
+from core.privacy import mask_name
 from fleet.models import Driver
-from heartbeat import Heartbeat
 from passes.models import Pass
-from privacy import mask_name
 from sms.domain import SmsStatus
 from sms.models import SmsMessage
 from supervision.models import Notification

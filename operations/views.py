@@ -10,8 +10,8 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST
 
-import web
 from api.core import endpoint
+from core import web
 from operations import metrics, readiness
 
 bp = Blueprint("operations", __name__)

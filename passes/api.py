@@ -9,12 +9,12 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-import web
 from accounts.domain import OVERSIGHT_ROLES, Role
 from accounts.models import User
 from accounts.scoping import get_scoped, scoped
 from api.core import endpoint, paginate
-from errors import ValidationFailed
+from core import web
+from core.errors import ValidationFailed
 from fleet.models import Vehicle
 from passes import context, services
 from passes.domain import PassStatus

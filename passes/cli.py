@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from db import utcnow
+from core.db import utcnow
 from passes import services
 from trust import keys
 

@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from errors import N_, InvalidTransition
+from core.errors import N_, InvalidTransition
 
 
 class PassStatus(StrEnum):

@@ -19,10 +19,10 @@ from wtforms import (
     TextAreaField,
 )
 
+from core.inputs import Form, choices
+from core.words import WORDS
 from passes.domain import Category
 from passes.schemas import PLACE_MAX
-from web import Form, choices
-from words import WORDS
 
 # The form's choices in the words of words.py, the one mapping of stored codes.
 CATEGORIES = {Category(code): _l(text) for code, text in WORDS["category"].items()}

@@ -12,9 +12,9 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
-import web
 from accounts.domain import Role
 from accounts.forms import ActionForm
+from core import web
 from passes import services
 from trust import keys
 from trust.models import SigningKey

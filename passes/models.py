@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import Enterprise, User
-from db import Base, UTCDateTime
+from core.db import Base, UTCDateTime
 from fleet.models import Driver, Vehicle
 
 

@@ -16,9 +16,8 @@ from flask import (
 from flask_babel import format_datetime, gettext
 from sqlalchemy import select
 
-import ratelimit
-import web
 from accounts.domain import EnterpriseStatus
+from core import ratelimit, responses, web
 from passes import domain, events, pdf
 from passes.domain import PassStatus, expired
 from passes.models import Pass
@@ -141,7 +140,7 @@ def driver_page(key: str) -> Any:
 @bp.get("/d/<key>/manifest.webmanifest")
 def driver_manifest(key: str) -> Any:
     p = _driver_pass(key)
-    return web.web_manifest(
+    return responses.web_manifest(
         name=gettext("Freight pass %(plate)s", plate=p.vehicle.plate),
         short_name=p.vehicle.plate,
         start=url_for("public.driver_page", key=p.driver_key),
@@ -152,7 +151,7 @@ def driver_manifest(key: str) -> Any:
 @bp.get("/d/sw.js")
 def driver_service_worker() -> Any:
     """Served from /d/ so that it may control every driver's page under /d/."""
-    return web.service_worker("driver-sw.js", "/d/")
+    return responses.service_worker("driver-sw.js", "/d/")
 
 
 def pdf_response(p: Pass, size: str) -> Any:

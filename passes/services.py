@@ -15,13 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, joinedload
 
-import audit
-import db
-import metrics
 from accounts import events as account_events
 from accounts.domain import EnterpriseStatus, filing_block_reason
 from accounts.models import Enterprise, User
-from errors import (
+from core import audit, db, metrics
+from core.errors import (
     N_,
     Conflict,
     Forbidden,
@@ -531,7 +529,6 @@ def last_expiry_signed_by(session: Session, kid: int) -> datetime | None:
     return session.scalar(select(func.max(Pass.valid_until)).where(Pass.key_id == kid))
 
 
-@fleet_events.plate_changing.connect
 def _keep_signed_plates(vehicle: Vehicle, *, session: Session) -> None:
     """Passes carry the plate in their signed code: a plate that was issued stays as it is."""
     if session.scalar(select(Pass.id).where(Pass.vehicle_id == vehicle.id).limit(1)):
@@ -541,7 +538,6 @@ def _keep_signed_plates(vehicle: Vehicle, *, session: Session) -> None:
         )
 
 
-@account_events.enterprise_status_changed.connect
 def _list_suspended_passes(
     enterprise: Enterprise, *, session: Session, before: str, after: str, now: datetime
 ) -> None:
@@ -563,3 +559,10 @@ def _list_suspended_passes(
     revocations.record(
         session, [revocations.Entry(pass_id, listed, until) for pass_id, until in live], now=now
     )
+
+
+def connect_receivers() -> None:
+    """What the pass workflow does when the fleet and accounts announce something (called by
+    the app factory)."""
+    fleet_events.plate_changing.connect(_keep_signed_plates)
+    account_events.enterprise_status_changed.connect(_list_suspended_passes)

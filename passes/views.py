@@ -11,12 +11,13 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-import web
 from accounts.domain import OVERSIGHT_ROLES, EnterpriseStatus, Role, filing_block_reason
 from accounts.forms import ActionForm
 from accounts.models import Enterprise
 from accounts.scoping import get_scoped, scoped
-from errors import DomainError, OverlappingPass, ValidationFailed
+from core import inputs, web
+from core.errors import DomainError, OverlappingPass, ValidationFailed
+from core.inputs import choices
 from fleet.models import Driver, Vehicle
 from passes import context, public, services
 from passes.domain import PassStatus
@@ -25,7 +26,6 @@ from passes.models import Pass
 from passes.schemas import BulkIds, PassApplication, ReasonIn
 from sms.domain import SmsStatus, sms_error_message
 from sms.models import SmsMessage
-from web import choices
 
 bp = Blueprint("passes", __name__)
 READERS = (*OVERSIGHT_ROLES, Role.ENTERPRISE)
@@ -113,7 +113,7 @@ def new() -> Any:
     block = filing_block_reason(current_user.enterprise.status)
     copy_id = request.args.get("copy", "")
     copy_from = (
-        get_scoped(web.db(), Pass, int(copy_id), current_user) if web.is_id(copy_id) else None
+        get_scoped(web.db(), Pass, int(copy_id), current_user) if inputs.is_id(copy_id) else None
     )
     form = _pass_form(copy_from)
     status = 200
@@ -123,7 +123,7 @@ def new() -> Any:
             p = services.submit_pass(
                 web.db(),
                 current_user,
-                web.validate(PassApplication, form.payload()),
+                inputs.validate(PassApplication, form.payload()),
                 now=web.now(),
                 rules=context.filing_rules(),
                 issuer=context.issuer(),
@@ -258,7 +258,7 @@ def approve(pass_id: int) -> Any:
 def _with_reason(pass_id: int, decide: Any, success: str) -> Any:
     form = ReasonForm()
     try:
-        reason = web.validate(ReasonIn, form.payload()).reason
+        reason = inputs.validate(ReasonIn, form.payload()).reason
     except ValidationFailed:
         flash(gettext("Give a reason (at least 2 characters)."), "error")
         return redirect(url_for("passes.detail", pass_id=pass_id))
@@ -318,9 +318,9 @@ def queue() -> Any:
 @bp.post("/review/bulk")
 @web.roles_required(Role.REVIEWER)
 def bulk() -> Any:
-    ids = [int(v) for v in request.form.getlist("ids") if web.is_id(v)]
+    ids = [int(v) for v in request.form.getlist("ids") if inputs.is_id(v)]
     try:
-        data = web.validate(BulkIds, {"ids": ids})
+        data = inputs.validate(BulkIds, {"ids": ids})
     except ValidationFailed:
         flash(gettext("Select at least one application."), "error")
         return redirect(url_for("passes.queue"))

@@ -20,15 +20,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import audit  # noqa: E402
 from checkpoints import scanning  # noqa: E402
-from db import Prepared, _Form, _WriteLock, make_engine  # noqa: E402
+from core import audit  # noqa: E402
+from core.db import make_engine  # noqa: E402
+from core.prepared import Prepared, _Form  # noqa: E402
+from core.sqlite_lock import WriteLock  # noqa: E402
 from supervision import alerts  # noqa: E402
 
 _engine = make_engine(os.environ["DATABASE_URL"])
 _database = _engine.url.database
-# SQLite: the product's writers' lock file, taken the product's way (db._WriteLock)
-_lock = _WriteLock(f"{_database}-writelock", 10) if _engine.dialect.name == "sqlite" else None
+# SQLite: the product's writers' lock file, taken the product's way (core.sqlite_lock.WriteLock)
+_lock = WriteLock(f"{_database}-writelock", 10) if _engine.dialect.name == "sqlite" else None
 _connection = None
 _RESPONSE = {"decision": "allow", "reasons": [], "anomalies": [], "pass": {"number": "x" * 12}}
 

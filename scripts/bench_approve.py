@@ -20,7 +20,7 @@ def main() -> None:
     args = parser.parse_args()
     app, _ = bench_app()
     with app.app_context():
-        from db import utcnow
+        from core.db import utcnow
         from passes import context, services
         from passes.models import Pass
         from trust import qr
@@ -86,7 +86,7 @@ def assert_approvals_complete(session, n: int) -> None:
     """Every approved pass has its code, its SMS row and its audit entry."""
     from sqlalchemy import func, select
 
-    from audit import AuditEntry
+    from core.audit import AuditEntry
     from passes.models import Pass
     from sms.models import SmsMessage
 

@@ -22,7 +22,7 @@ def main() -> None:
     app, _ = bench_app(AUDIT_SEQUENCER="off")
     from sqlalchemy import insert
 
-    from audit import AuditEntry
+    from core.audit import AuditEntry
     from trust import auditlog
     from trust.context import audit_log, sequencer
 

@@ -53,7 +53,7 @@ def seed(app, passes: int, bare: int = 0) -> tuple[str, int, list[str], str, int
     reviewer's API token (for the smallest authenticated write), the officer's id and the
     ids of `bare` more passes (for bare_scan.py, so the two servers' passes never meet)."""
     from accounts import services as accounts
-    from db import utcnow
+    from core.db import utcnow
     from passes import context, services
     from passes.models import Pass
 
@@ -224,7 +224,7 @@ def sealing_delays(app, since: datetime, until: datetime) -> dict:
     from the entry's time to the signing time of the first checkpoint that covers it."""
     from sqlalchemy import select
 
-    from audit import AuditCheckpoint, AuditEntry
+    from core.audit import AuditCheckpoint, AuditEntry
 
     with app.extensions["read_sessions"]() as session:
         entries = session.execute(
@@ -253,9 +253,9 @@ def check_invariants(app, acknowledged: int, in_flight: int) -> dict:
     """What must hold after any load, checked in the database; exits loudly if one breaks."""
     from sqlalchemy import func, select
 
-    from audit import AuditEntry
     from checkpoints.domain import OPEN_STATES, TripState
     from checkpoints.models import Scan, Trip
+    from core.audit import AuditEntry
     from passes.models import Pass
     from trust import auditlog
     from trust.context import audit_log

@@ -66,7 +66,7 @@ def jurisdiction(app: Any) -> Jurisdiction:
     from accounts.schemas import EnterpriseSignup, UserCreate
     from checkpoints import services as checkpoints
     from checkpoints.schemas import CheckpointIn
-    from db import utcnow
+    from core.db import utcnow
 
     session, now = app.extensions["sessions"](), utcnow()
 
@@ -103,7 +103,7 @@ def submit_passes(
 ) -> list[int]:
     """`n` applications over `fleet_size` vehicles and drivers (one each by default), the
     fleet numbered from `first` (so a second call registers a fleet of its own)."""
-    from db import utcnow
+    from core.db import utcnow
     from fleet import services as fleet
     from fleet.domain import id_check_char
     from fleet.schemas import DriverIn, VehicleIn

@@ -53,7 +53,7 @@ def main() -> None:
     from sqlalchemy import select
     from werkzeug.serving import make_server
 
-    from db import utcnow
+    from core.db import utcnow
     from passes import context as pass_context
     from passes import services
     from passes.models import Pass

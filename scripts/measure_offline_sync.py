@@ -21,9 +21,9 @@ def main() -> None:
 
     from sqlalchemy import func, select
 
-    import audit
     from checkpoints.models import Scan, Trip
-    from db import utcnow
+    from core import audit
+    from core.db import utcnow
     from passes import context, services
     from passes.models import Pass
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from privacy import mask_mobile
+from core.privacy import mask_mobile
 from sms.domain import is_gsm7, segments
 from sms.text import signed
 

@@ -11,8 +11,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-import heartbeat
-from db import utcnow
+from core import heartbeat
+from core.db import utcnow
 from sms import context, outbox
 
 HEARTBEAT_SECONDS = 10

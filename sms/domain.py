@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 
-from errors import N_
+from core.errors import N_
 
 
 class SmsStatus(StrEnum):

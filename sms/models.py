@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db import Base, UTCDateTime
+from core.db import Base, UTCDateTime
 
 
 class SmsMessage(Base):

@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from flask_babel import gettext
 
-import web
 from api.core import problem
+from core import web
 from sms import outbox
 
 bp = Blueprint("sms", __name__)

@@ -10,14 +10,14 @@ from flask_babel import gettext
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field
 
-import web
 from accounts.domain import OVERSIGHT_ROLES
 from accounts.forms import ActionForm
 from accounts.models import User
 from accounts.schemas import Id, Input
 from api.core import Page, endpoint, paginate
 from checkpoints.domain import AnomalyKind
-from errors import ValidationFailed
+from core import inputs, web
+from core.errors import ValidationFailed
 from supervision import alerts
 from supervision.alerts import AlertSettingsIn
 
@@ -122,7 +122,7 @@ def settings_page() -> Any:
         }
         try:
             alerts.save_settings(
-                web.db(), current_user, web.validate(AlertSettingsIn, data), now=web.now()
+                web.db(), current_user, inputs.validate(AlertSettingsIn, data), now=web.now()
             )
         except ValidationFailed as exc:
             errors = {k.split(".")[0]: [gettext(m) for m in v] for k, v in exc.errors.items()}

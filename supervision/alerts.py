@@ -7,26 +7,27 @@ sweeps, retries and a repeated daily run are safe.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from pydantic import model_validator
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-import audit
 from accounts.domain import OVERSIGHT_ROLES
 from accounts.models import User
 from accounts.schemas import Input, Mobile
 from checkpoints import events
 from checkpoints.domain import AnomalyKind
 from checkpoints.models import Anomaly, Scan, Trip
-from db import Prepared
-from errors import N_, ValidationFailed
+from core import audit
+from core.errors import N_, ValidationFailed
+from core.prepared import Prepared
 from passes.models import Pass
 from sms import outbox
 from sms.text import alert_text, daily_text, denied_alert_text, forged_alert_text
@@ -107,7 +108,6 @@ def _notify(session: Session, key: str, user_id: int, **values: Any) -> bool:
     return True
 
 
-@events.anomaly_raised.connect
 def _on_anomaly_raised(anomaly: Anomaly, *, session: Session, now: datetime) -> None:
     anomaly_raised(session, anomaly, now=now)
 
@@ -153,25 +153,55 @@ def anomaly_raised(session: Session, anomaly: Anomaly, *, now: datetime) -> int:
     return len(listeners)
 
 
-DENIAL_LIMITS = {
-    "ALERT_WINDOW_MINUTES": 10,
-    "ALERT_FORGED_PER_CHECKPOINT": 5,
-    "ALERT_DENIALS_PER_PASS": 3,
-}
+@dataclass(frozen=True)
+class DenialLimits:
+    """When denials become an alert: forged codes at one checkpoint, or refusals of one
+    pass, counted within `window` (settings ALERT_WINDOW_MINUTES,
+    ALERT_FORGED_PER_CHECKPOINT, ALERT_DENIALS_PER_PASS)."""
+
+    window: timedelta = timedelta(minutes=10)
+    forged: int = 5
+    per_pass: int = 3
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> DenialLimits:
+        return cls(
+            window=timedelta(minutes=settings["ALERT_WINDOW_MINUTES"]),
+            forged=settings["ALERT_FORGED_PER_CHECKPOINT"],
+            per_pass=settings["ALERT_DENIALS_PER_PASS"],
+        )
 
 
-@events.scan_denied.connect
-def _on_scan_denied(denial: Any, *, session: Session, now: datetime) -> None:
-    # (the configured limits; a scan recorded outside the app, as some tests do, uses these)
-    cfg = current_app.config if has_app_context() else DENIAL_LIMITS
-    scan_denied(
-        session,
-        denial,
-        now=now,
-        window=timedelta(minutes=cfg["ALERT_WINDOW_MINUTES"]),
-        forged=cfg["ALERT_FORGED_PER_CHECKPOINT"],
-        per_pass=cfg["ALERT_DENIALS_PER_PASS"],
-    )
+class _DenialReceiver:
+    """scan_denied's receiver, with the limits it was given."""
+
+    def __init__(self, limits: DenialLimits):
+        self.limits = limits
+
+    def __call__(self, denial: Any, *, session: Session, now: datetime) -> None:
+        limits = self.limits
+        scan_denied(
+            session,
+            denial,
+            now=now,
+            window=limits.window,
+            forged=limits.forged,
+            per_pass=limits.per_pass,
+        )
+
+
+_connected: list[_DenialReceiver] = []  # this process's receiver (a new app replaces it)
+
+
+def connect_receivers(limits: DenialLimits) -> None:
+    """Listen to the checkpoint loop's announcements (called by the app factory). One
+    receiver per process: connecting again, as a second app does, replaces the first."""
+    events.anomaly_raised.connect(_on_anomaly_raised)
+    while _connected:
+        events.scan_denied.disconnect(_connected.pop())
+    receiver = _DenialReceiver(limits)
+    events.scan_denied.connect(receiver)
+    _connected.append(receiver)
 
 
 def _denial_alerts(

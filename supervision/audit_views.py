@@ -22,14 +22,13 @@ from pydantic import BaseModel
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
-import audit
-import web
 from accounts.domain import Role
 from accounts.models import User
 from api.core import endpoint, paginate
-from audit import AuditCheckpoint, AuditEntry
 from checkpoints import history
-from errors import N_, NotFound, ValidationFailed
+from core import audit, inputs, responses, web
+from core.audit import AuditCheckpoint, AuditEntry
+from core.errors import N_, NotFound, ValidationFailed
 from trust import auditlog
 
 bp = Blueprint("audit", __name__)
@@ -342,7 +341,7 @@ PER_PAGE = 50
 @web.roles_required(*AUDIT_READERS)
 def page() -> Any:
     """Browse the log, see its latest signed checkpoint, verify it on demand."""
-    stmt, errors = web.filtered(entries_query, request.args)
+    stmt, errors = inputs.filtered(entries_query, request.args)
     listed = web.page_of(stmt, PER_PAGE)
     verification = run_verification() if request.method == "POST" else None
     checkpoint = latest_checkpoint()
@@ -466,7 +465,7 @@ def export(fmt: str) -> Any:
         session.commit()
     header = [gettext(h) for h in AUDIT_HEADER]
     name = f"audit-{web.now().astimezone(ZoneInfo(tz)):%Y%m%d-%H%M}.{fmt}"
-    return web.table_download(
+    return responses.table_download(
         fmt, header, lambda session: audit_rows(session, stmt, tz), name, "audit"
     )
 

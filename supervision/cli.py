@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from db import utcnow
+from core.db import utcnow
 from supervision import alerts, statistics
 
 alerts_cli = AppGroup("alerts", help="Supervisors' alerts.")

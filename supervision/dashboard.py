@@ -17,7 +17,6 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -62,10 +61,6 @@ class WindowCache:
                 oldest = now - self.keep
                 self._data = {k: v for k, v in self._data.items() if k[1] >= oldest}
         return value
-
-
-def _cache() -> WindowCache:
-    return current_app.extensions.setdefault("dashboard_windows", WindowCache())  # type: ignore[no-any-return]
 
 
 def _scan_counts(session: Session, lo: datetime, hi: datetime) -> list[tuple[int, str, str, int]]:
@@ -151,10 +146,16 @@ def scanners_attention(
 
 
 def figures(
-    session: Session, *, now: datetime, tz: str, list_max_age: timedelta = timedelta(hours=24)
+    session: Session,
+    *,
+    now: datetime,
+    tz: str,
+    cache: WindowCache,
+    list_max_age: timedelta = timedelta(hours=24),
 ) -> dict[str, Any]:
+    """The dashboard's figures; `cache` keeps the counts of windows that are over (the
+    process's own, made by the app factory)."""
     zone = ZoneInfo(tz)
-    cache = _cache()
     local_now = now.astimezone(zone)
     midnight = datetime.combine(local_now.date(), time.min, zone).astimezone(UTC)
     this_hour = local_now.replace(minute=0, second=0, microsecond=0).astimezone(UTC)

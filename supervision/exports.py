@@ -18,11 +18,11 @@ from accounts.models import Enterprise, User
 from accounts.scoping import scoped
 from checkpoints import history
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip
-from errors import N_
+from core.errors import N_
+from core.privacy import mask_id_number
+from core.words import word
 from fleet.models import Driver, Vehicle
 from passes.models import Pass
-from privacy import mask_id_number
-from words import word
 
 KINDS = ("trips", "passes", "scans", "anomalies")
 BATCH = 1000

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db import Base, UTCDateTime
+from core.db import Base, UTCDateTime
 
 
 class AlertSettings(Base):

@@ -15,13 +15,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, Select, case, cast, delete, func, select
 from sqlalchemy.orm import Session
 
-import db
-import heartbeat
 from accounts.models import Enterprise, User
 from accounts.scoping import scoped
 from checkpoints.domain import TripState
 from checkpoints.models import Anomaly, Trip
-from errors import N_, ValidationFailed
+from core import db, heartbeat
+from core.errors import N_, ValidationFailed
 from passes.domain import PassStatus
 from passes.models import Pass
 from supervision.models import DailyFigure

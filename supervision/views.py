@@ -22,16 +22,14 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-import audit
-import tabular
-import web
 from accounts.domain import OVERSIGHT_ROLES, Role
 from accounts.scoping import get_scoped, scoped
 from api.core import endpoint
 from checkpoints import history
 from checkpoints.domain import AnomalyKind, TripState
 from checkpoints.models import Checkpoint, Trip
-from errors import N_
+from core import audit, inputs, responses, tabular, web
+from core.errors import N_
 from fleet.models import Driver, Vehicle
 from passes.models import Pass
 from supervision import dashboard, exports, statistics
@@ -60,6 +58,7 @@ def _figures() -> dict[str, Any]:
         web.db(),
         now=web.now(),
         tz=cfg["TIMEZONE"],
+        cache=current_app.extensions["dashboard_windows"],
         list_max_age=timedelta(hours=cfg["SCANNER_LIST_MAX_AGE_HOURS"]),
     )
 
@@ -88,7 +87,7 @@ def page() -> Any:
 def trips() -> Any:
     """Trip history: search, sort, page; each row opens its timeline."""
     tz = current_app.config["TIMEZONE"]
-    stmt, errors = web.filtered(lambda a: history.search(a, current_user, tz=tz), request.args)
+    stmt, errors = inputs.filtered(lambda a: history.search(a, current_user, tz=tz), request.args)
     listed = web.page_of(
         stmt.options(
             selectinload(Trip.pass_),
@@ -138,7 +137,7 @@ def export(kind: str, fmt: str) -> Any:
         session.commit()
     header = [gettext(h) for h in exports.HEADERS[kind]]
     name = f"{kind}-{web.now().astimezone(ZoneInfo(tz)):%Y%m%d-%H%M}.{fmt}"
-    return web.table_download(
+    return responses.table_download(
         fmt, header, lambda session: exports.rows(session, kind, stmt, tz), name, kind
     )
 
@@ -161,7 +160,7 @@ def statistics_figures(user: Any) -> dict[str, Any]:
 @web.roles_required(*OVERSIGHT_ROLES, Role.ENTERPRISE)
 def statistics_page() -> Any:
     tz = current_app.config["TIMEZONE"]
-    figures, errors = web.filtered(
+    figures, errors = inputs.filtered(
         lambda a: statistics.figures(web.db(), current_user, a, now=web.now(), tz=tz), request.args
     )
     return render_template(
@@ -176,7 +175,7 @@ def inside() -> Any:
     searchable by plate, exportable like any trip search."""
     tz = current_app.config["TIMEZONE"]
     args = {"plate": request.args.get("plate", ""), "state": history.INSIDE, "sort": "oldest"}
-    stmt, errors = web.filtered(lambda a: history.search(a, current_user, tz=tz), args)
+    stmt, errors = inputs.filtered(lambda a: history.search(a, current_user, tz=tz), args)
     count = web.db().scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     listed = web.page_of(
         stmt.options(
@@ -228,7 +227,7 @@ def statistics_export(fmt: str) -> Any:
     if fmt == "xlsx":
         return send_file(
             tabular.xlsx_file(header, rows, "statistics"),
-            mimetype=web.XLSX_TYPE,
+            mimetype=responses.XLSX_TYPE,
             as_attachment=True,
             download_name=name,
         )

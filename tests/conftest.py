@@ -15,8 +15,8 @@ from sqlalchemy import text, update
 
 import models  # noqa: F401 - every table in the metadata
 from app import create_app
-from audit import AuditTree
-from db import Base
+from core.audit import AuditTree
+from core.db import Base
 from tests.support import Factory, app_config
 from trust.merkle import EMPTY_ROOT
 

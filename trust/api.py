@@ -8,9 +8,9 @@ from typing import Any
 from flask import current_app, request
 from pydantic import BaseModel
 
-import web
 from api.core import endpoint
-from errors import N_, ValidationFailed
+from core import inputs, web
+from core.errors import N_, ValidationFailed
 from trust import keys, revocations
 
 
@@ -80,7 +80,7 @@ def revocation_list(_user: None) -> dict[str, Any]:
     raw = request.args.get("since", "").strip()
     since = None
     if raw:
-        if not raw.isdigit() or int(raw) > web.MAX_ID:
+        if not raw.isdigit() or int(raw) > inputs.MAX_ID:
             raise ValidationFailed.one("since", N_("Enter a whole number of at least 0."))
         since = int(raw)
     session, now = web.db(), web.now()

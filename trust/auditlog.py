@@ -35,8 +35,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit import AuditCheckpoint, AuditEntry, AuditTree, canonical_json
-from errors import N_
+from core.audit import AuditCheckpoint, AuditEntry, AuditTree, canonical_json
+from core.errors import N_
 from trust import merkle
 
 log = logging.getLogger(__name__)

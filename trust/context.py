@@ -7,7 +7,7 @@ import threading
 
 from flask import Flask
 
-from db import utcnow
+from core.db import utcnow
 from trust.auditlog import AuditLog, Sequencer
 
 

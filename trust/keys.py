@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-import audit
-from audit import AuditTree
-from errors import N_, DomainError
+from core import audit
+from core.audit import AuditTree
+from core.errors import N_, DomainError
 from trust.models import SigningKey
 from trust.tokens import TrustedKey
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db import Base, UTCDateTime
+from core.db import Base, UTCDateTime
 
 
 class SigningKey(Base):

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-import db
+from core import db
 from trust.keys import Signer
 from trust.models import RevocationChange, RevocationHead
 

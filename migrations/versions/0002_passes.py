@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import db
+from core import db
 
 revision = '0002_passes'
 down_revision = '0001_accounts'

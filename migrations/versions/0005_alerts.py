@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import db
+from core import db
 
 revision = '0005_alerts'
 down_revision = '0004_supervision_indexes'

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import db
+from core import db
 
 revision = "0011_scanner_devices"
 down_revision = "0010_offline_scans"

@@ -16,7 +16,7 @@ import hashlib
 import sqlalchemy as sa
 from alembic import op
 
-import db
+from core import db
 
 revision = "0012_transparency_log"
 down_revision = "0011_scanner_devices"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from db import UTCDateTime
+from core.db import UTCDateTime
 
 revision = "0014_operations"
 down_revision = "0013_plate_tail_index"

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text, update
 
-import audit
-from audit import AuditCheckpoint, AuditEntry, AuditTree
+from core import audit
+from core.audit import AuditCheckpoint, AuditEntry, AuditTree
 from tests.support import now
 from trust import auditlog, merkle
 from trust.context import audit_log, sequencer

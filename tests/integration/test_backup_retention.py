@@ -10,8 +10,8 @@ from sqlalchemy.engine import make_url
 
 from accounts.models import LoginAttempt
 from app import create_app
-from audit import AuditEntry
 from checkpoints.models import Scan
+from core.audit import AuditEntry
 from fleet.models import Driver
 from sms.models import SmsMessage
 from tests.support import api_token, app_config, now

@@ -5,7 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from db import Base
+from core.db import Base
 
 
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based")
@@ -115,7 +115,7 @@ def test_the_hash_chain_migrates_into_the_transparency_log(tmp_path):
 
 
 def _scan_row(app, make):
-    from db import utcnow
+    from core.db import utcnow
 
     gate = make.checkpoint()
     officer = make.officer(gate)
@@ -137,7 +137,7 @@ def test_a_prepared_statement_stores_and_reads_what_the_orm_does(app, make):
     from sqlalchemy import bindparam, insert, select
 
     from checkpoints.models import Scan
-    from db import Prepared
+    from core.prepared import Prepared
 
     session, values = _scan_row(app, make)
     table = Scan.__table__
@@ -165,7 +165,7 @@ def test_a_prepared_statement_raises_as_sqlalchemy_does_and_is_seen_by_listeners
     from sqlalchemy.exc import IntegrityError
 
     from checkpoints.models import Scan
-    from db import Prepared
+    from core.prepared import Prepared
 
     session, values = _scan_row(app, make)
     table = Scan.__table__
@@ -199,7 +199,8 @@ def test_sqlite_checkpoints_its_log_outside_the_write_lock(tmp_path):
     import fcntl
     import os
 
-    from db import _WriteLock, make_engine
+    from core.db import make_engine
+    from core.sqlite_lock import WriteLock
 
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     lock_path = f"{tmp_path / 'x.db'}-writelock"
@@ -222,7 +223,7 @@ def test_sqlite_checkpoints_its_log_outside_the_write_lock(tmp_path):
         conn.connection.dbapi_connection.set_trace_callback(watch)
         conn.execute(text("CREATE TABLE t (x BLOB)"))
         conn.commit()
-        for _ in range(2 * _WriteLock.CHECKPOINT_EVERY):
+        for _ in range(2 * WriteLock.CHECKPOINT_EVERY):
             conn.execute(text("INSERT INTO t VALUES (randomblob(3000))"))
             conn.commit()
         raw = conn.connection.dbapi_connection
@@ -235,7 +236,7 @@ def test_sqlite_checkpoints_its_log_outside_the_write_lock(tmp_path):
 
 
 def _lock_world(tmp_path):
-    from db import make_engine
+    from core.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     with engine.begin() as conn:
@@ -249,18 +250,18 @@ def test_a_writer_waiting_for_the_lock_sleeps_until_the_holder_lets_go(tmp_path,
     import threading
     import time
 
-    import db
+    from core import sqlite_lock
 
-    monkeypatch.setattr(db._WriteLock, "LOOK_AGAIN", 5.0)  # only a wake-up can be quick
+    monkeypatch.setattr(sqlite_lock.WriteLock, "LOOK_AGAIN", 5.0)  # only a wake-up can be quick
     engine, _ = _lock_world(tmp_path)
-    attempts, flock = {}, db.fcntl.flock
+    attempts, flock = {}, sqlite_lock.fcntl.flock
 
     def counted(fd, operation):
         me = threading.get_ident()
         attempts[me] = attempts.get(me, 0) + 1
         return flock(fd, operation)
 
-    monkeypatch.setattr(db.fcntl, "flock", counted)
+    monkeypatch.setattr(sqlite_lock.fcntl, "flock", counted)
     holding, released, got = threading.Event(), [], []
 
     def waiter():
@@ -290,14 +291,14 @@ def test_a_writer_gives_up_after_the_timeout(tmp_path):
     import time
     from types import SimpleNamespace
 
-    from db import _WriteLock
+    from core.sqlite_lock import WriteLock
 
     engine, path = _lock_world(tmp_path)
     with engine.connect() as conn:
         conn.execute(text("INSERT INTO t VALUES (1)"))  # holds the lock
         started = time.monotonic()
         with pytest.raises(sqlite3.OperationalError, match="database is locked"):
-            _WriteLock(path, 0.3).acquire(SimpleNamespace())
+            WriteLock(path, 0.3).acquire(SimpleNamespace())
         waited = time.monotonic() - started
         conn.rollback()
     engine.dispose()
@@ -312,9 +313,9 @@ def test_a_holder_that_dies_holding_the_lock_keeps_nobody_waiting_long(tmp_path,
     import threading
     import time
 
-    import db
+    from core import sqlite_lock
 
-    monkeypatch.setattr(db._WriteLock, "LOOK_AGAIN", 0.1)
+    monkeypatch.setattr(sqlite_lock.WriteLock, "LOOK_AGAIN", 0.1)
     engine, path = _lock_world(tmp_path)
     holder = subprocess.Popen(
         [
@@ -354,7 +355,7 @@ def test_a_holder_that_dies_holding_the_lock_keeps_nobody_waiting_long(tmp_path,
 
 def test_sqlite_hands_out_the_connection_used_last(tmp_path):
     """Its page cache is warm; another one would find the database changed and empty it."""
-    from db import make_engine
+    from core.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     first, second = engine.connect(), engine.connect()
@@ -400,7 +401,7 @@ def test_writers_still_take_turns_where_no_fifo_can_be_made(tmp_path):
 
 
 def test_an_engine_on_an_in_memory_database_still_works():
-    from db import make_engine
+    from core.db import make_engine
 
     engine = make_engine("sqlite://")
     with engine.connect() as conn:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-from privacy import mask_target
+from core.privacy import mask_target
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "AEAQAAAAAAAB4JAAXNKGQAXNLWIBE2VXJBDXK5JZEYBT4FQ"

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from accounts.domain import Role
 from accounts.models import Enterprise
 from accounts.scoping import get_scoped, scoped
-from errors import NotFound
+from core.errors import NotFound
 
 
 def test_enterprise_user_sees_only_its_own_enterprise(make, db):

@@ -2,10 +2,10 @@
 
 import pytest
 
-import privacy
 from accounts import domain
 from accounts.domain import EnterpriseStatus, filing_block_reason, next_enterprise_status
-from errors import InvalidTransition
+from core import privacy
+from core.errors import InvalidTransition
 
 # Unified social credit codes printed on real business licences.
 REAL_CREDIT_CODES = ["91350100M000100Y43", "91110000600037341L", "91330100716105852F"]

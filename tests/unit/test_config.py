@@ -2,8 +2,8 @@
 
 import pytest
 
-import config
-from config import ConfigError
+from core import config
+from core.config import ConfigError
 
 
 def test_defaults_use_sqlite_in_the_instance_folder(tmp_path):
@@ -59,7 +59,7 @@ def test_public_base_url_loses_its_trailing_slash(tmp_path):
 def test_a_process_refuses_past_the_limit_without_asking_the_database():
     from datetime import UTC, datetime, timedelta
 
-    from ratelimit import LocalCount
+    from core.ratelimit import LocalCount
 
     local, at = LocalCount(), datetime(2026, 11, 24, 8, 0, 5, tzinfo=UTC)
     assert [local.over("status:10.0.0.1", 3, at) for _ in range(5)] == [False] * 3 + [True] * 2

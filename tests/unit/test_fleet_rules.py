@@ -2,7 +2,7 @@
 
 import pytest
 
-import privacy
+from core import privacy
 from fleet import domain
 
 

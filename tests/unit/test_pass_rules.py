@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from errors import InvalidTransition
+from core.errors import InvalidTransition
 from passes import domain
 from passes.domain import PassStatus
 

@@ -8,9 +8,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import privacy
 from accounts import domain as accounts
 from checkpoints.domain import OFFICER_DENIALS, LivePass, OpenTrip, Place, decide
+from core import privacy
 from fleet import domain as fleet
 from trust import tokens
 from trust.tokens import Claims, TokenRejected, TrustedKey

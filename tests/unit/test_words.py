@@ -7,9 +7,9 @@ import pytest
 from babel.messages.pofile import read_po
 
 from checkpoints.domain import AnomalyKind, Event, TripState
+from core.words import WORDS
 from passes.domain import Category, PassStatus
 from sms.domain import SmsStatus
-from words import WORDS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = {

@@ -253,7 +253,10 @@ def test_repeated_forged_codes_at_a_gate_and_a_pass_denied_repeatedly_raise_aler
     from trust import tokens
 
     app.config["SMS_DELIVER_INLINE"] = False
+    from app import register_receivers
+
     app.config.update(ALERT_FORGED_PER_CHECKPOINT=3, ALERT_DENIALS_PER_PASS=2)
+    register_receivers(app)  # the receivers take their limits when they are connected
     watcher = make.user("supervisor")
     headers = api_token(client, watcher.username)
     saved = client.put(

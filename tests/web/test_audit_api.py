@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy import text
 
-import audit
+from core import audit
 from tests.support import api_token, now
 from trust import auditlog, merkle
 from trust.context import sequencer

@@ -8,7 +8,7 @@ import json
 from openpyxl import load_workbook
 from sqlalchemy import select, text
 
-import audit
+from core import audit
 from tests.support import login, now, post_form
 from trust import auditlog
 from trust.context import sequencer

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from accounts.domain import Role
 from api.core import MAX_PAGE, REGISTRY
-from db import Base
+from core.db import Base
 from tests.support import api_token, application, id_number, login
 
 INJECTIONS = [

@@ -3,7 +3,7 @@ written costs only itself."""
 
 from sqlalchemy import func, select
 
-from audit import AuditEntry
+from core.audit import AuditEntry
 from passes import context, services
 from passes.models import Pass
 from sms.models import SmsMessage

@@ -12,9 +12,9 @@ from openpyxl import load_workbook
 from sqlalchemy import update
 
 from accounts.models import Enterprise
+from core.tabular import CONTROL, FORMULA_START
 from fleet.models import Driver
 from passes.models import Pass
-from tabular import CONTROL, FORMULA_START
 from tests.support import api_token, login
 
 HOSTILE = {

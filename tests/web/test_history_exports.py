@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from audit import AuditEntry
+from core.audit import AuditEntry
 from tests.support import api_token, login, now
 
 

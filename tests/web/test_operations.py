@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-import heartbeat
-from audit import AuditEntry
+from core import heartbeat
+from core.audit import AuditEntry
 from sms import outbox
 from tests.support import api_token, now
 from trust.models import SigningKey
@@ -107,7 +107,7 @@ def test_ready_when_everything_is_there(client):
 
 
 def test_not_ready_without_the_database(app, client, tmp_path):
-    from db import make_engine
+    from core.db import make_engine
 
     if app.extensions["engine"].dialect.name == "sqlite":
         gone = make_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'gone.db'}")
@@ -181,7 +181,7 @@ class Lines(logging.Handler):
 
 @pytest.fixture
 def json_lines():
-    from logs import JsonLines
+    from core.logs import JsonLines
 
     handler, root = Lines(JsonLines()), logging.getLogger()
     level = root.level
@@ -226,7 +226,7 @@ def test_one_json_line_per_request_with_its_id_in_the_problem_and_the_audit(
 
 
 def test_a_newline_in_a_path_cannot_forge_a_second_log_line(app, client):
-    from logs import TextLines
+    from core.logs import TextLines
 
     handler, root = Lines(TextLines()), logging.getLogger()
     level = root.level

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from audit import AuditEntry
+from core.audit import AuditEntry
 from passes.models import Pass
 from sms.models import SmsMessage
 from tests.support import api_token, application, audit_log_verifies, now

@@ -150,7 +150,7 @@ def test_an_admin_sees_the_keys_and_rotates_from_the_page_with_the_rotation_audi
 ):
     from sqlalchemy import select
 
-    from audit import AuditEntry
+    from core.audit import AuditEntry
     from tests.support import login, post_form
 
     old = make.pass_(status="approved")

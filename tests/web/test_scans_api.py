@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-import audit
 from checkpoints.models import Anomaly, Scan, Trip
+from core import audit
 from tests.support import api_token, audit_log_verifies, now
 from trust import tokens
 

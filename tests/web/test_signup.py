@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from accounts.models import Enterprise, User
-from audit import AuditEntry
+from core.audit import AuditEntry
 from tests.support import credit_code, login, post_form
 
 GOOD = {

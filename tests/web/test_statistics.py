@@ -140,7 +140,7 @@ def test_the_figures_by_day_export_as_csv_and_xlsx_and_are_audited(app, client, 
     from openpyxl import load_workbook
     from sqlalchemy import select
 
-    from audit import AuditEntry
+    from core.audit import AuditEntry
 
     make.pass_(status="approved")
     login(client, make.user("supervisor").username)

@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from privacy import mask_target
+from core.privacy import mask_target
 
 # `"GET /P/TOKEN?x=1 HTTP/1.1"` inside a log line, maybe coloured by the dev server.
 REQUEST_LINE = re.compile(r'"((?:\x1b\[[\d;]*m)?[A-Z]+ )(\S+)( HTTP/[\d.]+(?:\x1b\[[\d;]*m)?)"')

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask_babel import gettext
 
-from errors import N_
+from core.errors import N_
 
 WORDS: dict[str, dict[str, str]] = {
     "trip_state": {

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from db import Base, insert_for
+from core.db import Base, insert_for
 
 # The share of new windows whose first hit also deletes the windows no estimate reads.
 PRUNE_SHARE = 0.05

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from db import Base, UTCDateTime, insert_for
+from core.db import Base, UTCDateTime, insert_for
 
 
 class Heartbeat(Base):

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import JSON, Connection, ForeignKey, Integer, String, bindparam
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from db import Base, Prepared, UTCDateTime
-from logs import REQUEST_ID
+from core.db import Base, UTCDateTime
+from core.logs import REQUEST_ID
+from core.prepared import Prepared
 
 
 class AuditEntry(Base):
