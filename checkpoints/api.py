@@ -16,7 +16,7 @@ from accounts.domain import OVERSIGHT_ROLES, Caller, Role
 from accounts.models import User
 from accounts.scoping import get_scoped
 from api.core import Page, endpoint, paginate, problem_body
-from checkpoints import history, scanner_lists, scanning, services
+from checkpoints import corrections, history, scanner_lists, scanning, services
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from checkpoints.schemas import (
     CheckpointIn,
@@ -311,7 +311,7 @@ def list_scans(user: User) -> dict[str, Any]:
 )
 def annul(user: User, body: ReasonIn, scan_id: str) -> Scan:
     """`scan_id` is the client's UUID of the scan to annul."""
-    return scanning.annul_scan(web.db(), user, scan_id, body.reason, now=web.now())
+    return corrections.annul_scan(web.db(), user, scan_id, body.reason, now=web.now())
 
 
 class AnomalyOut(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -214,6 +214,63 @@ def offline_outcome(
         counts_trip=counts,
         anomalies=anomalies,
     )
+
+
+# A device time this far ahead of the server's, or this far behind (longer than a phone
+# plausibly holds a queue), is kept but flagged on the scan.
+CLOCK_FLAG = timedelta(minutes=5)
+QUEUE_FLAG = timedelta(days=7)
+
+
+def judge_offline(
+    outcome: Outcome,
+    *,
+    found: bool,
+    token_reason: str | None,
+    device_at: datetime,
+    now: datetime,
+) -> tuple[Outcome, tuple[str, ...]]:
+    """The server's last word on a synced offline scan (after `offline_outcome`), and the
+    reasons to record: a phone that let through what the server cannot find is overruled
+    (`offline_conflict`, nothing stamped), and a device clock far off the server's is
+    flagged (`device_clock`)."""
+    reasons = outcome.reasons
+    if not found and outcome.allowed:
+        outcome = replace(outcome, decision="deny", event=None, anomalies=())
+        reasons = (token_reason or "not_found", "offline_conflict")
+    if device_at - now > CLOCK_FLAG or now - device_at > QUEUE_FLAG:
+        reasons = (*reasons, "device_clock")
+    return outcome, reasons
+
+
+SHORTEST_TAIL = 6  # a plate without its province: a letter and five more
+
+
+def same_plate(actual: str, typed: str, *, manual: bool) -> bool:
+    """A signed code must carry the pass's plate exactly; a plate typed by hand may leave
+    out the province character when the rest is the pass's."""
+    return typed == actual or (manual and typed == actual[1:])
+
+
+def may_compare_plate(*, role: str, place: Place, destination_enterprise_id: int) -> bool:
+    """Who learns a pass's plate from its number alone: an officer at a gate, or the
+    pass's own destination. Anyone else trying numbers would read others' plates."""
+    if role == "officer":
+        return True
+    return place.enterprise_id is not None and place.enterprise_id == destination_enterprise_id
+
+
+def shows_everything(
+    outcome: Outcome, *, role: str, place: Place, destination_enterprise_id: int
+) -> bool:
+    """An allowed scan shows the whole pass; a denial shows the scanner no more than the
+    public status page, unless an officer denies it at the pass's own destination. So a
+    rival enterprise with a site of its own learns nothing by scanning others' passes."""
+    if outcome.allowed:
+        return True
+    if role == "enterprise":
+        return False
+    return place.enterprise_id == destination_enterprise_id
 
 
 @dataclass

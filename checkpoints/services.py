@@ -13,9 +13,9 @@ from accounts import events as account_events
 from accounts.domain import EnterpriseStatus, Role
 from accounts.models import Enterprise, User
 from accounts.schemas import UserCreate
+from checkpoints import events
 from checkpoints.domain import OPEN_STATES, Kind, SweepPolicy, due_anomalies
 from checkpoints.models import Anomaly, Checkpoint, ScannerDevice, Trip, officer_checkpoint
-from checkpoints.scanning import raise_anomaly
 from checkpoints.schemas import CheckpointIn
 from core import audit
 from core.errors import N_, Conflict, NotFound, ValidationFailed
@@ -206,6 +206,26 @@ def notify(session: Session, anomaly: Anomaly, *, locale: str, now: datetime) ->
         pass_id=p.id,
         enterprise_id=enterprise.id,
     )
+
+
+def raise_anomaly(session: Session, trip: Trip, kind: str, now: datetime) -> Anomaly | None:
+    """Add an anomaly once per trip and kind; None when it was already raised."""
+    exists = session.scalar(
+        select(Anomaly.id).where(Anomaly.trip_id == trip.id, Anomaly.kind == kind)
+    )
+    if exists:
+        return None
+    anomaly = Anomaly(
+        trip_id=trip.id,
+        pass_id=trip.pass_id,
+        enterprise_id=trip.enterprise_id,
+        kind=kind,
+        detected_at=now,
+    )
+    session.add(anomaly)
+    session.flush()
+    events.anomaly_raised.send(anomaly, session=session, now=now)
+    return anomaly
 
 
 def sweep(

@@ -44,8 +44,18 @@ PLATE_PATTERNS = (
 )
 
 
+# What people type between a plate's characters; never part of the plate. (The offline
+# scanner's copy, static/js/rules.js, is held to this one by a test.)
+PLATE_NOISE = re.compile(r"[\s·•.\-]")
+
+
+def clean_plate(raw: str) -> str:
+    """A plate as typed, without spaces, dots and dashes, in capitals (not yet judged)."""
+    return PLATE_NOISE.sub("", raw).upper()
+
+
 def normalise_plate(raw: str) -> str:
-    plate = re.sub(r"[\s·•.\-]", "", raw).upper()
+    plate = clean_plate(raw)
     if "学" in plate:
         raise ValueError(N_("Learner plates (学) cannot apply for freight passes."))
     if "警" in plate:

@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from checkpoints import scanning  # noqa: E402
+from checkpoints import scan_store  # noqa: E402
+from checkpoints.domain import Event  # noqa: E402
 from core import audit  # noqa: E402
 from core.db import make_engine  # noqa: E402
 from core.prepared import Prepared, _Form  # noqa: E402
@@ -54,7 +55,7 @@ def _scan(raw: object, dialect: object, body: dict) -> None:
 
     # before the write transaction: the retry check, the checkpoint, the assignment
     execute(
-        scanning._BEFORE,
+        scan_store.BEFORE,
         user_id=body["officer_id"],
         scan_id=body["scan_id"],
         checkpoint_id=body["checkpoint_id"],
@@ -67,16 +68,16 @@ def _scan(raw: object, dialect: object, body: dict) -> None:
         raw.commit()
     pass_id = body["pass_id"]
     if sqlite:
-        row = execute(scanning._PASS_BY["id"], key=pass_id)[0]
+        row = execute(scan_store.PASS_BY["id"], key=pass_id)[0]
     else:
-        row = execute(scanning._PASS_LOCKED_BY["id"], key=pass_id)[0]
-        trip = execute(scanning._OPEN_TRIP, pass_id=pass_id)
+        row = execute(scan_store.PASS_LOCKED_BY["id"], key=pass_id)[0]
+        trip = execute(scan_store.OPEN_TRIP, pass_id=pass_id)
         row = (*row, *(trip[0] if trip else (None, None, None, None)))
     trip_id = row[16]
     if trip_id is None:  # an entry: count the trip, open it
-        execute(scanning._PASS_COUNT_TRIP, pass_id=pass_id)
+        execute(scan_store.PASS_COUNT_TRIP, pass_id=pass_id)
         trip_id = execute(
-            scanning._TRIP_INSERT[scanning.Event.ENTRY],
+            scan_store.TRIP_INSERT[Event.ENTRY],
             pass_id=pass_id,
             enterprise_id=row[3],
             plate=row[12],
@@ -88,14 +89,14 @@ def _scan(raw: object, dialect: object, body: dict) -> None:
         )[0][0]
     else:  # an exit without arrival: close it, raise the anomaly, ask who listens
         execute(
-            scanning._TRIP_STAMP[scanning.Event.EXIT],
+            scan_store.TRIP_STAMP[Event.EXIT],
             trip_id=trip_id,
             exited_at=now,
             exit_checkpoint_id=body["checkpoint_id"],
             state="exited",
         )
         added = execute(
-            scanning._ANOMALY_INSERT[dialect.name],
+            scan_store.ANOMALY_INSERT[dialect.name],
             trip_id=trip_id,
             pass_id=pass_id,
             enterprise_id=row[3],
@@ -105,7 +106,7 @@ def _scan(raw: object, dialect: object, body: dict) -> None:
         if added:
             execute(alerts._SUBSCRIBED_KINDS)
     scan_pk = execute(
-        scanning._SCAN_INSERT,
+        scan_store.SCAN_INSERT,
         scan_id=body["scan_id"],
         pass_id=pass_id,
         trip_id=trip_id,

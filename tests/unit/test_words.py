@@ -26,7 +26,11 @@ def reason_codes() -> set[str]:
     """Every reason the decision and the scan path can record."""
     text = "".join(
         (ROOT / path).read_text(encoding="utf-8")
-        for path in ("checkpoints/domain.py", "checkpoints/scanning.py")
+        for path in (
+            "checkpoints/domain.py",
+            "checkpoints/scanning.py",
+            "checkpoints/scan_store.py",
+        )
     )
     found = set(re.findall(r'deny\("([a-z_]+)"', text))
     found |= set(re.findall(r'"(offline_conflict|device_clock|not_found)"', text))

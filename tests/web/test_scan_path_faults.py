@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from checkpoints import scanning
+from checkpoints import scan_store
 from checkpoints.models import Anomaly, Scan, Trip
 from tests.support import Statements, api_token
 from trust import tokens
@@ -53,7 +53,7 @@ def test_a_clash_at_commit_is_a_clear_conflict_and_writes_nothing(app, gate, db,
     def clash(*_args, **_kwargs):
         raise IntegrityError("INSERT ...", {}, Exception("a constraint"))
 
-    monkeypatch.setattr(scanning.audit, "append", clash)
+    monkeypatch.setattr(scan_store.audit, "append", clash)
     body = scan(p.code, status=409)
     assert body["detail"]
     db.rollback()

@@ -1,0 +1,422 @@
+"""The scan path's storage: its Core statements, built once and run past SQLAlchemy's
+per-execution work (core/prepared.py), and the unit of work they run in.
+
+Over 300 lines on purpose: every speed trick of the hot path is here and nowhere else (one
+joined read before anything is locked, the pass row locked and read with its open trip,
+the few writes, one pooled connection instead of a Session), so they can be read, measured
+and replaced together. What a scan means is decided in domain.py; the use case that joins
+the two is scanning.py.
+
+Before anything is locked: the caller (from the token cache), the signature (cached trust
+list) and one read (`read_before`) answering a retried scan_id and finding the checkpoint
+and the caller's assignment. Then the write transaction: the pass and what the verdict
+shows (its row locked), its open trip, the decision, and its few writes."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, exists, literal, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from accounts.domain import Role
+from accounts.models import Enterprise
+from checkpoints import events
+from checkpoints.domain import OPEN_STATES, AnomalyKind, Event, Outcome, Place, TripState
+from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
+from core import audit
+from core.prepared import Prepared
+from fleet.models import Driver, Vehicle
+from passes.models import Pass
+
+_pass, _trip, _scan = Pass.__table__, Trip.__table__, Scan.__table__
+_anomaly, _checkpoint = Anomaly.__table__, Checkpoint.__table__
+_vehicle, _driver = Vehicle.__table__, Driver.__table__
+_applicant, _destination = Enterprise.__table__.alias("applicant"), Enterprise.__table__.alias()
+_one = select(literal(1).label("one")).subquery("one")
+
+# A retry's first answer, the checkpoint, and whether the caller is assigned to it.
+BEFORE = Prepared(
+    select(
+        _scan.c.officer_id.label("first_officer"),
+        _scan.c.response.label("first_response"),
+        _checkpoint.c.id,
+        _checkpoint.c.code,
+        _checkpoint.c.kind,
+        _checkpoint.c.enterprise_id,
+        _checkpoint.c.active,
+        exists()
+        .where(
+            officer_checkpoint.c.user_id == bindparam("user_id"),
+            officer_checkpoint.c.checkpoint_id == _checkpoint.c.id,
+        )
+        .label("officer_assigned"),
+    ).select_from(
+        _one.outerjoin(_scan, _scan.c.scan_id == bindparam("scan_id")).outerjoin(
+            _checkpoint, _checkpoint.c.id == bindparam("checkpoint_id")
+        )
+    )
+)
+
+_PASS_COLUMNS = (
+    _pass.c.id,
+    _pass.c.number,
+    _pass.c.status,
+    _pass.c.enterprise_id,
+    _pass.c.valid_from,
+    _pass.c.valid_until,
+    _pass.c.max_trips,
+    _pass.c.trips_used,
+    _pass.c.destination_enterprise_id,
+    _pass.c.route_checkpoint_ids,
+    _pass.c.cargo,
+    _pass.c.category,
+    _vehicle.c.plate,
+    _driver.c.name.label("driver_name"),
+    _applicant.c.status.label("enterprise_status"),
+    _destination.c.name.label("destination_name"),
+)
+_PASS_FROM = (
+    _pass.join(_vehicle, _vehicle.c.id == _pass.c.vehicle_id)
+    .join(_driver, _driver.c.id == _pass.c.driver_id)
+    .join(_applicant, _applicant.c.id == _pass.c.enterprise_id)
+    .join(_destination, _destination.c.id == _pass.c.destination_enterprise_id)
+)
+_OPEN_TRIP_COLUMNS = (
+    _trip.c.id.label("trip_id"),
+    _trip.c.seq.label("trip_seq"),
+    _trip.c.state.label("trip_state"),
+    _trip.c.arrived_at.label("trip_arrived_at"),
+)
+_is_open = or_(*(_trip.c.state == str(s) for s in OPEN_STATES))  # no expanding IN: Prepared
+# SQLite: the transaction holds the database's write lock, so one joined read sees the
+# pass and its open trip as they stand.
+_PASS_AND_TRIP = select(*_PASS_COLUMNS, *_OPEN_TRIP_COLUMNS).select_from(
+    _PASS_FROM.outerjoin(_trip, and_(_trip.c.pass_id == _pass.c.id, _is_open))
+)
+# PostgreSQL: the pass row is locked first. The open trip is read by a second statement:
+# a row lock waited for re-reads the locked row only, so a trip opened by the scan that
+# held the lock would be missing from a join in the same statement.
+_PASS_LOCKED = select(*_PASS_COLUMNS).select_from(_PASS_FROM).with_for_update(of=_pass)
+OPEN_TRIP = Prepared(
+    select(*_OPEN_TRIP_COLUMNS).where(_trip.c.pass_id == bindparam("pass_id"), _is_open)
+)
+PASS_BY = {
+    "id": Prepared(_PASS_AND_TRIP.where(_pass.c.id == bindparam("key"))),
+    "number": Prepared(_PASS_AND_TRIP.where(_pass.c.number == bindparam("key"))),
+}
+PASS_LOCKED_BY = {
+    "id": Prepared(_PASS_LOCKED.where(_pass.c.id == bindparam("key"))),
+    "number": Prepared(_PASS_LOCKED.where(_pass.c.number == bindparam("key"))),
+}
+_NO_TRIP = {"trip_id": None, "trip_seq": None, "trip_state": None, "trip_arrived_at": None}
+
+
+def _insert(table: Any, *columns: str) -> Prepared:
+    values = {c: bindparam(c) for c in columns}
+    return Prepared(table.insert().values(values).returning(table.c.id))
+
+
+SCAN_INSERT = _insert(
+    _scan,
+    "scan_id",
+    "pass_id",
+    "trip_id",
+    "checkpoint_id",
+    "officer_id",
+    "event",
+    "decision",
+    "reasons",
+    "direction",
+    "scanned_at",
+    "recorded_at",
+    "offline",
+    "response",
+)
+PASS_COUNT_TRIP = Prepared(
+    _pass.update()
+    .where(_pass.c.id == bindparam("pass_id"))
+    .values(trips_used=_pass.c.trips_used + 1)
+)
+
+
+def _trip_update(*columns: str) -> Prepared:
+    values = {c: bindparam(c) for c in columns}
+    return Prepared(_trip.update().where(_trip.c.id == bindparam("trip_id")).values(values))
+
+
+_TRIP_CLOSE = _trip_update("state")
+
+
+def _anomaly_insert(dialect: str) -> Prepared:
+    """Adds an anomaly once per trip and kind; returns its id only when it is new."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = ("trip_id", "pass_id", "enterprise_id", "kind", "detected_at")
+    return Prepared(
+        insert(_anomaly)
+        .values({c: bindparam(c) for c in columns})
+        .on_conflict_do_nothing(index_elements=["trip_id", "kind"])
+        .returning(_anomaly.c.id)
+    )
+
+
+ANOMALY_INSERT = {name: _anomaly_insert(name) for name in ("postgresql", "sqlite")}
+
+_STAMPS = {
+    Event.ENTRY: ("entered_at", "entry_checkpoint_id", TripState.ENTERED),
+    Event.ARRIVAL: ("arrived_at", "arrival_checkpoint_id", TripState.ARRIVED),
+    Event.EXIT: ("exited_at", "exit_checkpoint_id", TripState.EXITED),
+}
+TRIP_STAMP = {event: _trip_update(*columns[:2], "state") for event, columns in _STAMPS.items()}
+_TRIP_OPENS = ("pass_id", "enterprise_id", "plate", "seq", "state", "opened_at")
+# A new trip, stamped with the event that opened it (or none: an exit that opens no trip)
+TRIP_INSERT = {
+    event: _insert(_trip, *_TRIP_OPENS, *(columns[:2] if columns else ()))
+    for event, columns in (*_STAMPS.items(), (None, None))
+}
+_RECORDED = Prepared(
+    select(_scan.c.officer_id, _scan.c.response).where(_scan.c.scan_id == bindparam("scan_id"))
+)
+
+
+@dataclass(frozen=True)
+class Before:
+    first: tuple[int, dict[str, Any]] | None  # a retry: who scanned it first, and the answer
+    place: Place | None
+    code: str
+    active: bool
+    assigned: bool
+
+
+def read_before(connection: Connection, user: Any, checkpoint_id: int, scan_id: str) -> Before:
+    values = {"user_id": user.id, "scan_id": scan_id, "checkpoint_id": checkpoint_id}
+    (row,) = BEFORE(connection, **values)
+    first = (row.first_officer, row.first_response) if row.first_officer is not None else None
+    if row.id is None:
+        return Before(first, None, "", False, False)
+    place = Place(row.id, row.kind, row.enterprise_id)
+    if user.role == Role.ENTERPRISE:
+        assigned = row.kind == "site" and row.enterprise_id == user.enterprise_id
+    else:
+        assigned = bool(row.officer_assigned)
+    return Before(first, place, row.code, bool(row.active), assigned)
+
+
+def read_pass(connection: Connection, by: str, key: Any) -> Any:
+    """The pass row and its open trip (columns trip_*), the pass locked; None if missing."""
+    if connection.dialect.name != "postgresql":
+        found = PASS_BY[by](connection, key=key)
+        return found[0] if found else None
+    found = PASS_LOCKED_BY[by](connection, key=key)
+    if not found:
+        return None
+    trip = OPEN_TRIP(connection, pass_id=found[0].id)
+    return SimpleNamespace(**found[0]._asdict(), **(trip[0]._asdict() if trip else _NO_TRIP))
+
+
+def recorded(connection: Connection, scan_id: str) -> tuple[int, dict[str, Any]] | None:
+    """Who recorded this scan_id, and the answer they got; None if nobody did."""
+    found = _RECORDED(connection, scan_id=scan_id)
+    return (found[0].officer_id, found[0].response) if found else None
+
+
+@dataclass
+class TripNow:
+    id: int
+    seq: int | None
+    state: str
+
+
+def _stamp_values(event: str, at: datetime, checkpoint_id: int) -> dict[str, Any]:
+    moment, where, state = _STAMPS[Event(event)]
+    return {moment: at, where: checkpoint_id, "state": str(state)}
+
+
+def _add_anomaly(
+    writes: Writes, connection: Connection, row: Any, trip_id: int, kind: str, now: datetime
+) -> None:
+    values = {
+        "trip_id": trip_id,
+        "pass_id": row.id,
+        "enterprise_id": row.enterprise_id,
+        "kind": str(kind),
+        "detected_at": now,
+    }
+    added = ANOMALY_INSERT[connection.dialect.name](connection, **values)
+    if added:
+        anomaly = Anomaly(id=added[0].id, **values)
+        events.anomaly_raised.send(anomaly, session=writes.session(), now=now)
+
+
+def write_trip(
+    writes: Writes,
+    connection: Connection,
+    row: Any,
+    outcome: Outcome,
+    checkpoint_id: int,
+    at: datetime,
+) -> TripNow | None:
+    """The trip changes the outcome implies (its anomalies too); the trip as it stands."""
+    if not outcome.allowed:
+        return None
+    trip = TripNow(row.trip_id, row.trip_seq, row.trip_state) if row.trip_id else None
+    stamp = (
+        _stamp_values(outcome.event, at, checkpoint_id) if outcome.event and outcome.stamps else {}
+    )
+    if outcome.closes_previous and trip is not None:
+        _TRIP_CLOSE(connection, trip_id=trip.id, state=str(TripState.EXITED))
+        _add_anomaly(writes, connection, row, trip.id, AnomalyKind.NO_EXIT, at)
+    if outcome.opens_trip:
+        seq = None
+        if outcome.counts_trip:
+            PASS_COUNT_TRIP(connection, pass_id=row.id)
+            seq = row.trips_used + 1
+        values = {
+            "pass_id": row.id,
+            "enterprise_id": row.enterprise_id,
+            "plate": row.plate,
+            "seq": seq,
+            "state": str(TripState.ENTERED),
+            "opened_at": at,
+            **stamp,
+        }
+        (inserted,) = TRIP_INSERT[Event(outcome.event) if stamp else None](connection, **values)
+        trip = TripNow(inserted.id, seq, values["state"])
+    elif trip is not None and stamp:
+        TRIP_STAMP[Event(outcome.event)](connection, trip_id=trip.id, **stamp)
+        trip.state = stamp["state"]
+    for kind in outcome.anomalies:
+        _add_anomaly(writes, connection, row, trip.id, kind, at)
+    return trip
+
+
+def insert_scan(
+    connection: Connection, *, audited: dict[str, Any], now: datetime, **values: Any
+) -> int:
+    """The scan's row (`values`, every column of SCAN_INSERT) and its audit entry
+    (`audited`: what the log keeps of it), in the write transaction; the row's id."""
+    ((scan_pk,),) = SCAN_INSERT(connection, recorded_at=now, **values)
+    audit.append(
+        connection,
+        actor_id=values["officer_id"],
+        action=f"scan.{values['decision']}",
+        object_type="scan",
+        object_id=scan_pk,
+        data=audited,
+        now=now,
+    )
+    return scan_pk
+
+
+class Writes:
+    """Where a scan reads first, and the one short write transaction it writes in."""
+
+    def read(self) -> Connection:
+        """A connection for what is read before the write transaction."""
+        raise NotImplementedError
+
+    def done_reading(self) -> None:
+        """What was read first is read (the write transaction follows)."""
+
+    def begin(self) -> Connection:
+        """The write transaction begins (on SQLite: the database's write lock)."""
+        raise NotImplementedError
+
+    def session(self) -> Session:
+        """A session in the write transaction, for the events' subscribers."""
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        raise NotImplementedError
+
+    def rollback(self) -> None:
+        raise NotImplementedError
+
+    def after(self) -> AbstractContextManager[Session]:
+        """A session for what follows the commit (the denial's alerts, which commit)."""
+        raise NotImplementedError
+
+
+class SessionWrites(Writes):
+    """An ORM caller's session (the Flask view, offline sync) and its reads."""
+
+    def __init__(self, session: Session, reads: Session):
+        self._session, self._reads = session, reads
+        self._reader: Connection | None = None
+
+    def read(self) -> Connection:
+        if self._reads is self._session or self._reads.in_transaction():
+            return self._reads.connection()
+        # SQLite's separate reader: one statement is its own snapshot, so no BEGIN and no
+        # ROLLBACK around it
+        self._reader = self._reader or self._reads.get_bind().connect()
+        return self._reader
+
+    def done_reading(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self._reads is not self._session:
+            self._reads.close()
+
+    def begin(self) -> Connection:
+        return self._session.connection()
+
+    def session(self) -> Session:
+        return self._session
+
+    def commit(self) -> None:
+        self._session.commit()
+
+    def rollback(self) -> None:
+        self._session.rollback()
+
+    def after(self) -> AbstractContextManager[Session]:
+        return nullcontext(self._session)  # the caller's, closed by the caller
+
+
+class ConnectionWrites(Writes):
+    """The hot path's: one pooled connection, read first outside any transaction (on
+    PostgreSQL the driver's transaction begins there), then the write transaction on it.
+    A Session (its transaction costs about as much as the scan's statements) is made only
+    when an event's subscriber asks for one, joined to the connection's transaction."""
+
+    def __init__(self, connection: Connection, sessions: sessionmaker):
+        self._connection, self._sessions = connection, sessions
+        self._transaction: Any = None
+        self._joined: Session | None = None
+
+    def read(self) -> Connection:
+        return self._connection
+
+    def begin(self) -> Connection:
+        self._transaction = self._connection.begin()
+        return self._connection
+
+    def session(self) -> Session:
+        if self._joined is None:
+            self._joined = Session(bind=self._connection, expire_on_commit=False)
+        return self._joined
+
+    def commit(self) -> None:
+        if self._joined is not None:
+            self._joined.flush()  # what subscribers added, in the scan's transaction
+        self._transaction.commit()
+        self._close_joined()
+
+    def rollback(self) -> None:
+        self._transaction.rollback()
+        self._close_joined()
+
+    def _close_joined(self) -> None:
+        if self._joined is not None:
+            self._joined.close()
+            self._joined = None
+
+    def after(self) -> AbstractContextManager[Session]:
+        return self._sessions()  # closed when the alerts are done
