@@ -74,7 +74,7 @@ def sign_up_enterprise(
     audit.record(
         session,
         actor_id=user.id,
-        action="enterprise.sign_up",
+        action=audit.Action.ENTERPRISE_SIGN_UP,
         object_type="enterprise",
         object_id=enterprise.id,
         now=now,
@@ -116,7 +116,7 @@ def set_enterprise_status(
     audit.record(
         session,
         actor_id=actor.id,
-        action=f"enterprise.{target}",
+        action=audit.Action(f"enterprise.{target}"),
         object_type="enterprise",
         object_id=enterprise.id,
         data={"from": before, "to": target},
@@ -136,7 +136,7 @@ def set_whitelisted(
     audit.record(
         session,
         actor_id=actor.id,
-        action="enterprise.whitelist",
+        action=audit.Action.ENTERPRISE_WHITELIST,
         object_type="enterprise",
         object_id=enterprise.id,
         data={"whitelisted": whitelisted},
@@ -179,7 +179,7 @@ def create_user(
     audit.record(
         session,
         actor_id=actor.id if actor else None,
-        action="user.create",
+        action=audit.Action.USER_CREATE,
         object_type="user",
         object_id=user.id,
         data={"role": data.role},
@@ -222,7 +222,7 @@ def set_user_active(
     audit.record(
         session,
         actor_id=actor.id,
-        action="user.activate" if active else "user.deactivate",
+        action=audit.Action.USER_ACTIVATE if active else audit.Action.USER_DEACTIVATE,
         object_type="user",
         object_id=user.id,
         now=now,
@@ -242,7 +242,7 @@ def reset_password(
     audit.record(
         session,
         actor_id=actor.id,
-        action="user.reset_password",
+        action=audit.Action.USER_RESET_PASSWORD,
         object_type="user",
         object_id=user.id,
         now=now,
@@ -263,7 +263,7 @@ def revoke_user_tokens(session: Session, user_id: int, *, actor: User, now: date
     audit.record(
         session,
         actor_id=actor.id,
-        action="user.revoke_tokens",
+        action=audit.Action.USER_REVOKE_TOKENS,
         object_type="user",
         object_id=user_id,
         now=now,

@@ -58,7 +58,7 @@ def annul_scan(session: Session, user: User, scan_id: str, reason: str, *, now: 
     audit.record(
         session,
         actor_id=user.id,
-        action="scan.annul",
+        action=audit.Action.SCAN_ANNUL,
         object_type="scan",
         object_id=target.id,
         data={"reason": reason},

@@ -304,7 +304,7 @@ def insert_scan(
     audit.append(
         connection,
         actor_id=values["officer_id"],
-        action=f"scan.{values['decision']}",
+        action=audit.Action.SCAN_ALLOW if values["decision"] == "allow" else audit.Action.SCAN_DENY,
         object_type="scan",
         object_id=scan_pk,
         data=audited,

@@ -52,7 +52,7 @@ def create_checkpoint(
     audit.record(
         session,
         actor_id=actor.id if actor else None,
-        action="checkpoint.create",
+        action=audit.Action.CHECKPOINT_CREATE,
         object_type="checkpoint",
         object_id=checkpoint.id,
         data={"code": data.code, "kind": data.kind},
@@ -93,7 +93,7 @@ def set_checkpoint_active(
     audit.record(
         session,
         actor_id=actor.id,
-        action="checkpoint.activate" if active else "checkpoint.deactivate",
+        action=audit.Action.CHECKPOINT_ACTIVATE if active else audit.Action.CHECKPOINT_DEACTIVATE,
         object_type="checkpoint",
         object_id=checkpoint.id,
         now=now,
@@ -160,7 +160,7 @@ def assign_checkpoints(
     audit.record(
         session,
         actor_id=actor.id if actor else None,
-        action="user.assign_checkpoints",
+        action=audit.Action.USER_ASSIGN_CHECKPOINTS,
         object_type="user",
         object_id=officer.id,
         data={"checkpoints": ids},
@@ -182,7 +182,7 @@ def resolve_anomaly(
     audit.record(
         session,
         actor_id=actor.id,
-        action="anomaly.resolve",
+        action=audit.Action.ANOMALY_RESOLVE,
         object_type="anomaly",
         object_id=anomaly.id,
         data={"kind": anomaly.kind},
@@ -255,7 +255,7 @@ def sweep(
                 audit.record(
                     session,
                     actor_id=None,
-                    action="anomaly.raise",
+                    action=audit.Action.ANOMALY_RAISE,
                     object_type="anomaly",
                     object_id=anomaly.id,
                     data={"kind": kind, "trip": trip.id},

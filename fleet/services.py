@@ -43,7 +43,7 @@ def add_vehicle(session: Session, actor: User, data: VehicleIn, *, now: datetime
     audit.record(
         session,
         actor_id=actor.id,
-        action="vehicle.add",
+        action=audit.Action.VEHICLE_ADD,
         object_type="vehicle",
         object_id=vehicle.id,
         now=now,
@@ -64,7 +64,7 @@ def edit_vehicle(
     audit.record(
         session,
         actor_id=actor.id,
-        action="vehicle.edit",
+        action=audit.Action.VEHICLE_EDIT,
         object_type="vehicle",
         object_id=vehicle.id,
         now=now,
@@ -83,7 +83,7 @@ def add_driver(session: Session, actor: User, data: DriverIn, *, now: datetime) 
     audit.record(
         session,
         actor_id=actor.id,
-        action="driver.add",
+        action=audit.Action.DRIVER_ADD,
         object_type="driver",
         object_id=driver.id,
         now=now,
@@ -102,7 +102,7 @@ def edit_driver(
     audit.record(
         session,
         actor_id=actor.id,
-        action="driver.edit",
+        action=audit.Action.DRIVER_EDIT,
         object_type="driver",
         object_id=driver.id,
         now=now,
@@ -120,7 +120,7 @@ def set_archived(
     audit.record(
         session,
         actor_id=actor.id,
-        action=f"{kind}.{'archive' if archived else 'restore'}",
+        action=audit.Action(f"{kind}.{'archive' if archived else 'restore'}"),
         object_type=kind,
         object_id=obj.id,
         now=now,
@@ -175,7 +175,7 @@ def import_rows(
     audit.record(
         session,
         actor_id=actor.id,
-        action="fleet.import",
+        action=audit.Action.FLEET_IMPORT,
         object_type="enterprise",
         object_id=enterprise_id,
         data={"vehicles": len(vehicles), "drivers": len(drivers)},

@@ -103,7 +103,7 @@ def purge(session: Session, now: datetime, days: int, *, dry_run: bool) -> Purge
     audit.record(
         session,
         actor_id=None,
-        action="retention.purge",
+        action=audit.Action.RETENTION_PURGE,
         object_type="retention",
         data={"days": days, **asdict(result)},
         now=now,

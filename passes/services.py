@@ -151,7 +151,7 @@ def submit_pass(
     audit.record(
         session,
         actor_id=actor.id,
-        action="pass.submit",
+        action=audit.Action.PASS_SUBMIT,
         object_type="pass",
         object_id=application.id,
         data={"number": application.number},
@@ -214,7 +214,7 @@ def _approval_entry(
 ) -> dict[str, Any]:
     return {
         "actor_id": reviewer.id if reviewer else None,
-        "action": "pass.approve",
+        "action": audit.Action.PASS_APPROVE,
         "object_type": "pass",
         "object_id": p.id,
         "data": {"auto": reviewer is None, "kid": signer.kid},
@@ -376,7 +376,7 @@ def _decide(
     audit.record(
         session,
         actor_id=actor.id,
-        action=f"pass.{target}",
+        action=audit.Action(f"pass.{target}"),
         object_type="pass",
         object_id=p.id,
         data={"reason": reason} if reason else {},
@@ -515,7 +515,7 @@ def resend_sms(
     audit.record(
         session,
         actor_id=actor.id,
-        action="pass.resend_sms",
+        action=audit.Action.PASS_RESEND_SMS,
         object_type="pass",
         object_id=p.id,
         now=now,

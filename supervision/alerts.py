@@ -81,7 +81,7 @@ def save_settings(
     audit.record(
         session,
         actor_id=user.id,
-        action="alerts.update",
+        action=audit.Action.ALERTS_UPDATE,
         object_type="user",
         object_id=user.id,
         data={"kinds": settings.kinds, "sms": data.sms, "daily_summary": data.daily_summary},

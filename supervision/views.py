@@ -122,7 +122,7 @@ def export(kind: str, fmt: str) -> Any:
         audit.record(
             session,
             actor_id=current_user.id,
-            action=f"export.{kind}",
+            action=audit.Action(f"export.{kind}"),
             object_type="export",
             object_id=fmt,
             # The filters asked for, but not a person's name or phone: the audit log is
@@ -211,7 +211,7 @@ def statistics_export(fmt: str) -> Any:
     audit.record(
         web.db(),
         actor_id=current_user.id,
-        action="export.statistics",
+        action=audit.Action.EXPORT_STATISTICS,
         object_type="export",
         object_id=fmt,
         data={"from": figures["from"], "to": figures["to"]},

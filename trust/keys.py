@@ -69,7 +69,7 @@ def _create(session: Session, key_dir: Path, now: datetime, actor_id: int | None
     audit.record(
         session,
         actor_id=actor_id,
-        action="key.create",
+        action=audit.Action.KEY_CREATE,
         object_type="signing_key",
         object_id=kid,
         now=now,
@@ -138,7 +138,7 @@ def rotate(
     audit.record(
         session,
         actor_id=actor_id,
-        action="key.rotate",
+        action=audit.Action.KEY_ROTATE,
         object_type="signing_key",
         object_id=signer.kid,
         now=now,

@@ -17,7 +17,7 @@ from trust import auditlog, merkle
 from trust.context import audit_log, sequencer
 
 
-def append(app, n, action="test.event", at=None):
+def append(app, n, action="key.create", at=None):
     with app.extensions["sessions"]() as session:
         for i in range(n):
             audit.record(
@@ -109,9 +109,9 @@ def test_writers_take_no_shared_row(app, db, is_postgres):
     if not is_postgres:
         pytest.skip("SQLite serialises every writer")
     first = app.extensions["sessions"]()
-    audit.record(first, actor_id=None, action="slow", object_type="t", now=now())
+    audit.record(first, actor_id=None, action="key.create", object_type="t", now=now())
     first.flush()
-    append(app, 1, action="fast")  # would wait for `first` if writers shared a lock
+    append(app, 1, action="key.rotate")  # would wait for `first` if writers shared a lock
     assert [d.entries for d in integrate(app)] == [1]
     first.commit()
     first.close()
@@ -133,9 +133,9 @@ def test_editing_a_row_breaks_verification_at_that_row(app, db):
 
 
 def revoke_entries(app):
-    append(app, 4, action="pass.revoke")
+    append(app, 4, action="pass.revoked")
     integrate(app)
-    append(app, 3, action="scan.record")
+    append(app, 3, action="scan.allow")
     integrate(app)
 
 
@@ -234,8 +234,8 @@ def test_entries_of_the_earlier_hash_chain_become_the_first_leaves(app, db):
         "old.event",
         "old.event",
         "old.event",
-        "test.event",
-        "test.event",
+        "key.create",
+        "key.create",
     ]
     assert verify(app).ok
     with app.extensions["engine"].begin() as conn:
@@ -314,7 +314,7 @@ def test_concurrent_writers_and_two_sequencers_never_fork_or_lose_entries(
 
 def test_rolled_back_appends_leave_no_trace(app, db):
     with app.extensions["sessions"]() as session:
-        audit.record(session, actor_id=None, action="x", object_type="y", now=now())
+        audit.record(session, actor_id=None, action="key.create", object_type="y", now=now())
         session.rollback()
     append(app, 1)
     integrate(app)
@@ -365,7 +365,7 @@ def test_a_tick_integrates_what_is_pending_and_leaves_later_entries_to_the_next(
         calls.append(1)
         result = real(*args, **kwargs)
         if len(calls) < 20:  # (a tick that chased them would otherwise never end)
-            append(app, 1, action="test.meanwhile")  # written while the batch was signed
+            append(app, 1, action="key.rotate")  # written while the batch was signed
         return result
 
     monkeypatch.setattr(auditlog, "integrate", integrate_while_writing)
@@ -400,7 +400,7 @@ def test_a_batch_is_hashed_and_signed_before_the_tree_is_locked(app, monkeypatch
                 state["writer_free"] = True
         if not state["raced"]:  # a second sequencer integrates first
             state["raced"] = True
-            append(app, 1, action="test.raced")
+            append(app, 1, action="key.rotate")
             with app.extensions["sessions"]() as other:
                 assert auditlog.integrate(other, running.keys, running.origin, now()) is not None
         state["inside"] = False

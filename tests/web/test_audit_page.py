@@ -139,3 +139,18 @@ def test_each_entry_opens_its_object_where_the_reader_may_go(app, client, make):
     assert 'href="/admin/users"' not in users  # not a supervisor's page
     login(client, admin.username)
     assert 'href="/admin/users"' in client.get("/audit?object_type=user").get_data(as_text=True)
+
+
+def test_the_action_filter_offers_every_action_of_the_enum_in_words(client, make):
+    """Deactivations were missing from the hand-kept list the filter was built from."""
+    import re
+
+    make.user("supervisor", username="sup-actions")
+    login(client, "sup-actions")
+    html = client.get("/audit").get_data(as_text=True)
+    select_html = html[
+        html.index('id="a-action"') : html.index("</select>", html.index('id="a-action"'))
+    ]
+    offered = re.findall(r'<option value="([^"]*)"', select_html)
+    assert offered == ["", *sorted(a.value for a in audit.Action)]
+    assert "用户 · 已停用" in select_html
