@@ -1,59 +1,14 @@
-// Deciding at a checkpoint without network (DESIGN.md section 9). The phone keeps the
-// trust list (public keys) and the signed revocation list in IndexedDB, verifies a pass
-// token's ES256 signature with WebCrypto, checks validity against its own clock and the
-// revocation list, and queues every offline scan for POST /api/v1/scans/batch. Nothing
-// in the queue is dropped: a scan the server refuses stays, with its reason.
+// Deciding at a checkpoint without network (docs/architecture.md, "Offline scanning"): the
+// phone keeps the trust list (public keys) and the signed revocation list (store.js),
+// verifies a pass token's ES256 signature with WebCrypto, judges it with rules.js against
+// its own clock and the lists, and queues every offline scan for POST /api/v1/scans/batch
+// (net.js). Nothing in the queue is dropped: a scan the server refuses stays, with its reason.
 "use strict";
 
 (() => {
-  const ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
-  const SKEW = 5 * 60 * 1000; // as the server's CLOCK_SKEW
-  const DOMAIN = new TextEncoder().encode("TP1");
-  const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-  // --- storage --------------------------------------------------------------------------
-  const dbReady = new Promise((resolve, reject) => {
-    const open = indexedDB.open("scanner-offline", 1);
-    open.onupgradeneeded = () => {
-      const db = open.result;
-      db.createObjectStore("lists");
-      db.createObjectStore("queue", { keyPath: "scan_id" });
-      db.createObjectStore("seen");
-    };
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error);
-  });
-
-  function request(store, mode, make) {
-    return dbReady.then((db) => new Promise((resolve, reject) => {
-      const transaction = db.transaction(store, mode);
-      const pending = make(transaction.objectStore(store));
-      transaction.oncomplete = () => resolve(pending ? pending.result : undefined);
-      transaction.onerror = () => reject(transaction.error);
-      transaction.onabort = () => reject(transaction.error);
-    }));
-  }
-  const get = (store, key) => request(store, "readonly", (s) => s.get(key));
-  const put = (store, value, key) => request(store, "readwrite", (s) => s.put(value, key));
-  const remove = (store, key) => request(store, "readwrite", (s) => s.delete(key));
-  const all = (store) => request(store, "readonly", (s) => s.getAll());
-
-  // --- the signed lists -----------------------------------------------------------------
-  // What the server signs: the answer without `signature`, keys sorted, no spaces.
-  function canonical(value) {
-    if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-    if (value && typeof value === "object") {
-      return `{${Object.keys(value).sort()
-        .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
-    }
-    return JSON.stringify(value);
-  }
-
-  function b64url(text) {
-    const plain = text.replace(/-/g, "+").replace(/_/g, "/");
-    const padded = plain + "=".repeat((4 - (plain.length % 4)) % 4);
-    return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
-  }
+  const { get, put, remove, all } = window.ScannerStore;
+  const rules = window.ScannerRules;
+  const net = window.ScannerNet;
 
   const keyCache = new Map();
   function importKey(jwk) {
@@ -72,22 +27,10 @@
     const { signature, ...unsigned } = body;
     try {
       return await crypto.subtle.verify(
-        { name: "ECDSA", hash: "SHA-256" }, await importKey(entry.jwk), b64url(signature),
-        new TextEncoder().encode(canonical(unsigned)));
+        { name: "ECDSA", hash: "SHA-256" }, await importKey(entry.jwk), rules.b64url(signature),
+        new TextEncoder().encode(rules.canonical(unsigned)));
     } catch (error) {
       return false;
-    }
-  }
-
-  async function fetchJson(url, timeout = 8000) {
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), timeout);
-    try {
-      const response = await fetch(url, { credentials: "same-origin", signal: abort.signal });
-      if (!response.ok) throw new Error(String(response.status));
-      return { body: await response.json(), date: Date.parse(response.headers.get("Date")) };
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -95,9 +38,9 @@
   // a list whose signature does not verify is refused and the kept one stays.
   async function refreshLists() {
     const kept = (await get("lists", "current")) || { revoked: {}, ctr: null };
-    const trust = await fetchJson("/api/v1/trust");
+    const trust = await net.getJson("/api/v1/trust");
     const since = kept.ctr !== null && kept.keys ? `?since=${kept.ctr}` : "";
-    const listed = await fetchJson(`/api/v1/revocations${since}`);
+    const listed = await net.getJson(`/api/v1/revocations${since}`);
     if (!(await verifyList(listed.body, trust.body.keys))) {
       return { ok: false, reason: "bad_list_signature" };
     }
@@ -109,7 +52,7 @@
     // For numbers typed by hand: the live passes, plates as keyed hashes.
     let passes = kept.passes || null;
     try {
-      const live = await fetchJson("/api/v1/scanner/passes", 20000);
+      const live = await net.getJson("/api/v1/scanner/passes", 20000);
       passes = { key: live.body.key, byNumber: {} };
       for (const item of live.body.items) passes.byNumber[item.number] = item;
     } catch (error) { /* keep the last one */ }
@@ -125,61 +68,13 @@
     return { ok: true, lists };
   }
 
-  // --- the pass token (trust/tokens.py) ---------------------------------------------------
-  function base32(text) {
-    let bits = 0;
-    let value = 0;
-    const out = [];
-    for (const ch of text.toUpperCase()) {
-      const digit = ALPHABET.indexOf(ch);
-      if (digit < 0) return null;
-      value = (value << 5) | digit;
-      bits += 5;
-      if (bits >= 8) {
-        bits -= 8;
-        out.push((value >>> bits) & 0xff);
-        value &= (1 << bits) - 1;
-      }
-    }
-    if (value !== 0) return null; // only the canonical spelling
-    return new Uint8Array(out);
-  }
-
-  function parseToken(text) {
-    const match = /\/P\/([A-Z2-7]+)\s*$/i.exec(text || "");
-    const data = match && base32(match[1]);
-    if (!data || data.length < 19 + 64 || data[0] !== 1) return null;
-    const view = new DataView(data.buffer);
-    const plateLength = data[18];
-    const bodyLength = 19 + plateLength;
-    if (data.length !== bodyLength + 64) return null;
-    let plate;
-    try {
-      plate = new TextDecoder("utf-8", { fatal: true }).decode(data.slice(19, bodyLength));
-    } catch (error) {
-      return null;
-    }
-    return {
-      kid: String(data[1]),
-      passId: Number(view.getBigUint64(2)),
-      validFrom: view.getUint32(10) * 60000,
-      validUntil: view.getUint32(14) * 60000,
-      plate,
-      body: data.slice(0, bodyLength),
-      signature: data.slice(bodyLength),
-    };
-  }
-
   async function signatureHolds(token, keys, now) {
     const entry = keys.find((k) => k.kid === token.kid);
     if (!entry || Date.parse(entry.not_before) > now) return "unknown_key";
-    const s = BigInt(`0x${[...token.signature.slice(32)].map((b) => b.toString(16).padStart(2, "0")).join("")}`);
-    if (s > ORDER / 2n) return "bad_signature"; // the high-S twin: one code per pass
-    const signed = new Uint8Array(DOMAIN.length + token.body.length);
-    signed.set(DOMAIN);
-    signed.set(token.body, DOMAIN.length);
+    if (rules.highS(token.signature)) return "bad_signature";
     const ok = await crypto.subtle.verify(
-      { name: "ECDSA", hash: "SHA-256" }, await importKey(entry.jwk), token.signature, signed);
+      { name: "ECDSA", hash: "SHA-256" }, await importKey(entry.jwk), token.signature,
+      rules.signedBytes(token));
     return ok ? null : "bad_signature";
   }
 
@@ -190,9 +85,6 @@
     return [...mac.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  // fleet.domain.PROVINCES: a plate typed without its province is tried with each.
-  const PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";
-
   // A number and a plate typed by hand: found in the kept list of live passes, the plate's
   // keyed hash matching. What the token would carry comes from the list instead. A number
   // found with a plate that is not its plate: { mismatch: true }.
@@ -200,9 +92,7 @@
     if (!lists.passes) return null;
     const item = lists.passes.byNumber[(number || "").trim()];
     if (!item) return null;
-    const typed = (plate || "").replace(/[\s·•.\-]/g, "").toUpperCase();
-    const candidates = /^[A-Z]/.test(typed) ? [...PROVINCES].map((p) => p + typed) : [typed];
-    for (const candidate of candidates) {
+    for (const candidate of rules.plateCandidates(plate)) {
       if ((await plateHash(lists.passes.key, candidate)) !== item.plate_hash) continue;
       return {
         passId: item.pass_id, plate: candidate,
@@ -212,34 +102,33 @@
     return { mismatch: true };
   }
 
-  // --- the decision (checkpoints/domain.py, as far as a phone can know) -----------------
+  // The phone's verdict: the token checked against the kept lists, then rules.judge.
   async function decide({ code, number, plate, kind, direction, maxAgeMs }) {
     const lists = await get("lists", "current");
     const now = Date.now() + (lists ? lists.clockOffset : 0); // the server's time when known
-    const deny = (reason, token) => ({ decision: "deny", event: null, reasons: [reason], token });
-    if (!lists || !lists.keys) return { ...deny("no_lists"), stale: true };
+    if (!lists || !lists.keys) return { ...rules.deny("no_lists"), stale: true };
     let token;
     if (code) {
-      token = parseToken(code);
-      if (!token) return deny("malformed");
+      token = rules.parseToken(code);
+      if (!token) return rules.deny("malformed");
       const forged = await signatureHolds(token, lists.keys, now);
-      if (forged) return deny(forged);
+      if (forged) return rules.deny(forged);
     } else {
       token = await typedPass(lists, number, plate);
-      if (!token) return deny("not_found");
-      if (token.mismatch) return deny("plate_mismatch");
+      if (!token) return rules.deny("not_found");
+      if (token.mismatch) return rules.deny("plate_mismatch");
     }
-    const problems = [];
-    if (lists.revoked[token.passId] && lists.revoked[token.passId] > now) problems.push("revoked");
-    else if (now > token.validUntil + SKEW) problems.push("expired");
-    else if (now < token.validFrom - SKEW) problems.push("not_yet_valid");
-    const seen = await get("seen", String(token.passId));
-    let event = "arrival";
-    if (kind === "gate") event = direction || (seen === "entry" ? "exit" : "entry");
-    const stale = Date.now() - lists.fetchedAt > maxAgeMs;
-    if (event !== "exit" && problems.length) return { ...deny(problems[0], token), stale };
-    // Exit is allowed even late or revoked, so trucks can leave; the reasons inform.
-    return { decision: "allow", event, reasons: problems, token, stale };
+    return rules.judge({
+      token,
+      revokedUntil: lists.revoked[token.passId],
+      seen: await get("seen", String(token.passId)),
+      kind,
+      direction,
+      now,
+      fetchedAt: lists.fetchedAt,
+      wallNow: Date.now(),
+      maxAgeMs,
+    });
   }
 
   async function enqueue(body, verdict) {
@@ -264,23 +153,13 @@
     for (let start = 0; start < queued.length; start += 200) {
       const chunk = queued.slice(start, start + 200);
       const items = chunk.map(({ state, problem, ...item }) => item);
-      const abort = new AbortController();
-      const timer = setTimeout(() => abort.abort(), 15000);
       let answer;
       try {
-        const response = await fetch("/api/v1/scans/batch", {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-          body: JSON.stringify({ items }),
-          signal: abort.signal,
-        });
+        const response = await net.postJson("/api/v1/scans/batch", { items }, csrf, 15000);
         if (!response.ok) return { sent, failed: true };
         answer = await response.json();
       } catch (error) {
         return { sent, failed: true };
-      } finally {
-        clearTimeout(timer);
       }
       for (const [index, result] of answer.items.entries()) {
         const item = chunk[index];
@@ -311,5 +190,7 @@
 
   const acknowledge = (scanId) => remove("queue", scanId);
 
-  window.ScannerOffline = { refreshLists, decide, enqueue, sync, summary, acknowledge, parseToken };
+  window.ScannerOffline = {
+    refreshLists, decide, enqueue, sync, summary, acknowledge, parseToken: rules.parseToken,
+  };
 })();

@@ -6,6 +6,9 @@ const CACHE = "scanner-v2";
 offlineKit.install(CACHE, [
   "/static/css/app.css",
   "/static/js/app.js",
+  "/static/js/net.js",
+  "/static/js/store.js",
+  "/static/js/rules.js",
   "/static/js/offline.js",
   "/static/js/scanner.js",
   "/static/vendor/zxing-wasm-3.1.4/zxing-reader.js",

@@ -45,12 +45,7 @@
 
   async function post(url, body, attempt = 0) {
     try {
-      const response = await fetch(url, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-        body: JSON.stringify(body),
-      });
+      const response = await ScannerNet.postJson(url, body, csrf);
       if (response.status >= 500 || response.status === 429) throw new Error(String(response.status));
       return { ok: response.ok, data: await response.json() };
     } catch (error) {
@@ -73,23 +68,13 @@
 
   async function postScan(body) {
     if (!navigator.onLine) return { offline: true };
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), ONLINE_TIMEOUT);
     try {
-      const response = await fetch(root.dataset.api, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-        body: JSON.stringify(body),
-        signal: abort.signal,
-      });
+      const response = await ScannerNet.postJson(root.dataset.api, body, csrf, ONLINE_TIMEOUT);
       if (response.status >= 500) return { offline: true };
       online = true;
       return { ok: response.ok, data: await response.json() };
     } catch (error) {
       return { offline: true };
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -276,7 +261,7 @@
   async function loadHistory() {
     try {
       const url = `${root.dataset.history}?checkpoint_id=${encodeURIComponent(select.value)}&per_page=8`;
-      const response = await fetch(url, { credentials: "same-origin" });
+      const response = await ScannerNet.get(url);
       if (!response.ok) return;
       const list = $("history");
       const { items } = await response.json();
@@ -474,12 +459,7 @@
       queued: state.pending,
       oldest_queued_at: state.oldestPending,
     };
-    fetch(root.dataset.report, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify(body),
-    }).catch(() => {});
+    ScannerNet.postJson(root.dataset.report, body, csrf).catch(() => {});
   }
 
   // Installable: the worker keeps the page and its files; the first visit came before

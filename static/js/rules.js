@@ -1,0 +1,121 @@
+// The offline scanner's rules, as far as a phone can know them (docs/architecture.md,
+// "Offline scanning"): the pass token's format (trust/tokens.py), the plate as typed
+// (fleet/domain.py), and the verdict, a pure function of the token, the kept lists, what
+// was typed and the time (checkpoints/domain.py). No storage, no network, no camera:
+// a test page calls these directly.
+"use strict";
+
+(() => {
+  const ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+  const SKEW = 5 * 60 * 1000; // as the server's CLOCK_SKEW
+  const DOMAIN = new TextEncoder().encode("TP1");
+  const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  // fleet.domain.PROVINCES and PLATE_NOISE (a test holds these copies to those):
+  // a plate typed without its province is tried with each.
+  const PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";
+  const PLATE_NOISE = /[\s·•.\-]/g;
+
+  // What the server signs: the answer without `signature`, keys sorted, no spaces.
+  function canonical(value) {
+    if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+    if (value && typeof value === "object") {
+      return `{${Object.keys(value).sort()
+        .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
+    }
+    return JSON.stringify(value);
+  }
+
+  function b64url(text) {
+    const plain = text.replace(/-/g, "+").replace(/_/g, "/");
+    const padded = plain + "=".repeat((4 - (plain.length % 4)) % 4);
+    return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+  }
+
+  function base32(text) {
+    let bits = 0;
+    let value = 0;
+    const out = [];
+    for (const ch of text.toUpperCase()) {
+      const digit = ALPHABET.indexOf(ch);
+      if (digit < 0) return null;
+      value = (value << 5) | digit;
+      bits += 5;
+      if (bits >= 8) {
+        bits -= 8;
+        out.push((value >>> bits) & 0xff);
+        value &= (1 << bits) - 1;
+      }
+    }
+    if (value !== 0) return null; // only the canonical spelling
+    return new Uint8Array(out);
+  }
+
+  function parseToken(text) {
+    const match = /\/P\/([A-Z2-7]+)\s*$/i.exec(text || "");
+    const data = match && base32(match[1]);
+    if (!data || data.length < 19 + 64 || data[0] !== 1) return null;
+    const view = new DataView(data.buffer);
+    const plateLength = data[18];
+    const bodyLength = 19 + plateLength;
+    if (data.length !== bodyLength + 64) return null;
+    let plate;
+    try {
+      plate = new TextDecoder("utf-8", { fatal: true }).decode(data.slice(19, bodyLength));
+    } catch (error) {
+      return null;
+    }
+    return {
+      kid: String(data[1]),
+      passId: Number(view.getBigUint64(2)),
+      validFrom: view.getUint32(10) * 60000,
+      validUntil: view.getUint32(14) * 60000,
+      plate,
+      body: data.slice(0, bodyLength),
+      signature: data.slice(bodyLength),
+    };
+  }
+
+  // The bytes the token's signature covers, and whether its S is the high twin (refused:
+  // one code per pass).
+  function signedBytes(token) {
+    const signed = new Uint8Array(DOMAIN.length + token.body.length);
+    signed.set(DOMAIN);
+    signed.set(token.body, DOMAIN.length);
+    return signed;
+  }
+  function highS(signature) {
+    const hex = [...signature.slice(32)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    return BigInt(`0x${hex}`) > ORDER / 2n;
+  }
+
+  const cleanPlate = (plate) => (plate || "").replace(PLATE_NOISE, "").toUpperCase();
+  // The plates a typed plate may be: itself, or with each province before it.
+  function plateCandidates(plate) {
+    const typed = cleanPlate(plate);
+    return /^[A-Z]/.test(typed) ? [...PROVINCES].map((p) => p + typed) : [typed];
+  }
+
+  const deny = (reason, token) => ({ decision: "deny", event: null, reasons: [reason], token });
+
+  // The verdict on a token the phone trusts (signature checked, or found in the kept list
+  // by number and plate): `revokedUntil` from the revocation list, `seen` the last event
+  // this phone recorded for the pass, `now` the server's time as the phone reckons it,
+  // `wallNow` the phone's own (for the lists' age).
+  function judge({ token, revokedUntil, seen, kind, direction, now, fetchedAt, wallNow, maxAgeMs }) {
+    const problems = [];
+    if (revokedUntil && revokedUntil > now) problems.push("revoked");
+    else if (now > token.validUntil + SKEW) problems.push("expired");
+    else if (now < token.validFrom - SKEW) problems.push("not_yet_valid");
+    let event = "arrival";
+    if (kind === "gate") event = direction || (seen === "entry" ? "exit" : "entry");
+    const stale = wallNow - fetchedAt > maxAgeMs;
+    if (event !== "exit" && problems.length) return { ...deny(problems[0], token), stale };
+    // Exit is allowed even late or revoked, so trucks can leave; the reasons inform.
+    return { decision: "allow", event, reasons: problems, token, stale };
+  }
+
+  window.ScannerRules = {
+    PROVINCES, PLATE_NOISE, SKEW, canonical, b64url, base32, parseToken, signedBytes, highS,
+    cleanPlate, plateCandidates, deny, judge,
+  };
+})();
