@@ -5,7 +5,7 @@ PYBABEL := $(VENV)/bin/pybabel
 FLASK := $(VENV)/bin/flask --app app
 MO := translations/zh/LC_MESSAGES/messages.mo
 
-.PHONY: run serve test lint fmt messages bench soak cluster clean
+.PHONY: run serve test check lint fmt messages bench soak cluster clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -35,9 +35,15 @@ serve: $(VENV)/.runtime $(MO)
 test: $(VENV)/.dev $(MO)
 	scripts/test.sh
 
+## check: the daily loop: lint and the whole suite on SQLite (no PostgreSQL, no cluster)
+check: $(VENV)/.dev $(MO)
+	scripts/test.sh --sqlite-only
+
+## lint: ruff (check and format) everywhere, mypy strict on the pure modules
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 fmt: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .

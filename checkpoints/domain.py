@@ -324,7 +324,7 @@ def due_anomalies(
     """Anomalies an open trip has earned by `now` (the sweep adds only new ones)."""
     if state not in OPEN_STATES:
         return set()
-    found = set()
+    found: set[str] = set()
     if now > opened_at + policy.max_stay:
         found.add(AnomalyKind.OVERSTAY)
     if state == TripState.ENTERED and now > opened_at + policy.arrival_within:

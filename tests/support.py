@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -279,3 +280,10 @@ class Statements:
         sql = " ".join(statement.split()).upper()
         read_only = bool(conn.get_execution_options().get("read_only"))
         self.seen.append((read_only, sql) if self.flagged else sql)
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now (for servers a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

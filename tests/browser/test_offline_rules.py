@@ -79,6 +79,7 @@ def test_plates_typed_by_hand_and_a_real_code_parse(rules_page, make):
     until = datetime.fromtimestamp(parsed["validUntil"] / 1000, tz=p.valid_until.tzinfo)
     assert until == p.valid_until.replace(second=0, microsecond=0)
     assert parsed["clean"] == "浙F12345"
-    assert len(parsed["candidates"]) == 31 and "浙F12345" in parsed["candidates"]
+    assert len(parsed["candidates"]) == 31
+    assert "浙F12345" in parsed["candidates"]
     assert parsed["whole"] == ["浙F12345"]
     assert parsed["junk"] is None

@@ -7,7 +7,6 @@ import json
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -23,7 +22,7 @@ from checkpoints.models import Scan
 from sms import outbox
 from sms.backends import TwilioBackend
 from sms.models import SmsMessage
-from tests.support import api_token, audit_log_verifies, now
+from tests.support import api_token, audit_log_verifies, free_port, now
 from tests.twilio_stub import LocalTwilioHttpClient, TwilioStub
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,12 +76,6 @@ def test_a_minute_of_provider_outage_then_every_message_once(app):
 
 
 # --- a gunicorn worker killed during a burst of scans ---------------------------------------
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import requests
 
-from tests.integration.test_request_logs import free_port
-from tests.support import PASSWORD, application, id_number, plate
+from tests.support import PASSWORD, application, free_port, id_number, plate
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS_TOKEN = "metrics-" + uuid.uuid4().hex

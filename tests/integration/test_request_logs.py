@@ -4,7 +4,6 @@ under the development server and under gunicorn with its access log on."""
 import http.client
 import logging
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 from werkzeug.serving import make_server
 
 from core.privacy import mask_target
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "AEAQAAAAAAAB4JAAXNKGQAXNLWIBE2VXJBDXK5JZEYBT4FQ"
@@ -57,12 +57,6 @@ def test_development_server_log_masks_tokens_and_queries(app, caplog):
     assert "/P/AEAQ***" in "\n".join(lines)
     assert "driver=***" in "\n".join(lines)
     assert_clean("\n".join(lines))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_gunicorn_access_log_masks_tokens_and_queries(app, database_url, tmp_path):
