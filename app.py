@@ -26,7 +26,7 @@ from core.db import make_engine, make_session_factory
 from core.errors import DomainError, Throttled, ValidationFailed
 from core.privacy import mask_target
 from supervision.dashboard import WindowCache
-from trust.auditlog import AuditLog
+from trust.audit_checkpoints import AuditLog
 
 log = logging.getLogger(__name__)
 

@@ -75,7 +75,7 @@ def _when(value: str | None) -> datetime:
 def audit_verify(saved: tuple[Path, ...]) -> None:
     """Recompute the log's Merkle tree and check it against every signed checkpoint: the
     database's, the witness file's and any given; exit 1 on a break."""
-    from trust import auditlog
+    from trust import audit_checkpoints, auditlog
     from trust.context import audit_log
 
     settings = audit_log(current_app._get_current_object())  # type: ignore[attr-defined]
@@ -83,7 +83,7 @@ def audit_verify(saved: tuple[Path, ...]) -> None:
     for path in (settings.witness, *saved):
         if path.exists():
             try:
-                checkpoints += auditlog.read_checkpoints(path)
+                checkpoints += audit_checkpoints.read_checkpoints(path)
             except ValueError as exc:
                 raise click.ClickException(str(exc)) from exc
     with current_app.extensions["read_sessions"]() as session:

@@ -29,7 +29,7 @@ from checkpoints import history
 from core import audit, inputs, responses, web
 from core.audit import AuditCheckpoint, AuditEntry
 from core.errors import N_, NotFound, ValidationFailed
-from trust import auditlog
+from trust import audit_checkpoints, audit_proofs, auditlog
 
 bp = Blueprint("audit", __name__)
 AUDIT_READERS = {Role.ADMIN, Role.SUPERVISOR}
@@ -46,7 +46,7 @@ class AuditVerification(BaseModel):
     problem: str | None
 
 
-def audit_log() -> auditlog.AuditLog:
+def audit_log() -> audit_checkpoints.AuditLog:
     return current_app.extensions["audit_log"]
 
 
@@ -55,7 +55,7 @@ def run_verification() -> auditlog.Verification:
     saved = []
     if settings.witness.exists():
         try:
-            saved = auditlog.read_checkpoints(settings.witness)
+            saved = audit_checkpoints.read_checkpoints(settings.witness)
         except ValueError:
             current_app.logger.warning("the audit witness file is unreadable; skipped")
     return auditlog.verify(web.db(), settings.keys, settings.origin, saved)
@@ -91,7 +91,7 @@ def latest_checkpoint() -> dict[str, Any] | None:
     row = web.db().scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc())).first()
     if row is None:
         return None
-    checkpoint = auditlog.Checkpoint.from_row(settings.origin, row)
+    checkpoint = audit_checkpoints.Checkpoint.from_row(settings.origin, row)
     return {**checkpoint.to_json(), "public_key": settings.keys.public_key_pem(checkpoint.kid)}
 
 
@@ -142,11 +142,11 @@ def proof(_user: object) -> dict[str, Any]:
     try:
         if "entry" in request.args:
             entry, size = _wholes("entry", "size", required=("entry",))
-            return auditlog.inclusion(session, entry, size)  # type: ignore[arg-type]
+            return audit_proofs.inclusion(session, entry, size)  # type: ignore[arg-type]
         if "from" in request.args or "to" in request.args:
             first, second = _wholes("from", "to", required=("from", "to"))
-            return auditlog.consistency(session, first, second)  # type: ignore[arg-type]
-    except auditlog.ProofRequestError as exc:
+            return audit_proofs.consistency(session, first, second)  # type: ignore[arg-type]
+    except audit_proofs.ProofRequestError as exc:
         raise ValidationFailed.one("size", exc.args[0]) from exc
     raise ValidationFailed.one(
         "entry", N_("Ask for ?entry= (inclusion) or ?from=&to= (consistency).")

@@ -8,7 +8,8 @@ import threading
 from flask import Flask
 
 from core.db import utcnow
-from trust.auditlog import AuditLog, Sequencer
+from trust.audit_checkpoints import AuditLog
+from trust.auditlog import Sequencer
 
 
 def audit_log(app: Flask) -> AuditLog:

@@ -13,7 +13,7 @@ from sqlalchemy import select, text, update
 from core import audit
 from core.audit import AuditCheckpoint, AuditEntry, AuditTree
 from tests.support import now
-from trust import auditlog, merkle
+from trust import audit_checkpoints, auditlog, merkle
 from trust.context import audit_log, sequencer
 
 
@@ -54,7 +54,7 @@ def latest(app):
     settings = audit_log(app)
     with app.extensions["read_sessions"]() as session:
         row = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc())).first()
-        return auditlog.Checkpoint.from_row(settings.origin, row)
+        return audit_checkpoints.Checkpoint.from_row(settings.origin, row)
 
 
 def rewrite(app, change):
@@ -156,10 +156,10 @@ def test_the_rewrite_attack_fails_against_a_checkpoint_saved_before_it(app, db, 
 
     rewrite(app, change)
     assert verify(app).ok  # nothing left inside the database to contradict it
-    result = verify(app, *auditlog.read_checkpoints(saved))
+    result = verify(app, *audit_checkpoints.read_checkpoints(saved))
     assert not result.ok
     assert "differ from the checkpoint" in result.problem
-    kept = auditlog.read_checkpoints(tmp_path / "witness-kept-elsewhere.jsonl")
+    kept = audit_checkpoints.read_checkpoints(tmp_path / "witness-kept-elsewhere.jsonl")
     assert not verify(app, *kept).ok
 
 
@@ -202,7 +202,7 @@ def test_a_checkpoint_with_a_bad_signature_is_refused(app, db):
     append(app, 2)
     integrate(app)
     good = latest(app)
-    forged = auditlog.Checkpoint(
+    forged = audit_checkpoints.Checkpoint(
         good.origin, good.size, "ab" * 32, good.time, good.kid, good.signature
     )
     result = verify(app, forged)

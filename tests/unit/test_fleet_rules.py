@@ -88,15 +88,6 @@ def test_masking():
     assert privacy.mask_name("欧阳小明") == "欧**明"
 
 
-def test_the_offline_scanner_tries_the_same_provinces_as_the_plate_rules():
-    from pathlib import Path
-
-    from fleet.domain import PROVINCES
-
-    script = (Path(__file__).resolve().parents[2] / "static/js/offline.js").read_text()
-    assert f'const PROVINCES = "{PROVINCES}";' in script
-
-
 def test_the_province_picker_puts_the_jurisdictions_own_first():
     from fleet.domain import PROVINCES, provinces_from
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from core import audit
 from tests.support import api_token, now
-from trust import auditlog, merkle
+from trust import audit_checkpoints, merkle
 from trust.context import sequencer
 
 # Entries named by a letter each, written as real actions
@@ -43,7 +43,7 @@ def test_the_checkpoint_is_public_and_its_signature_checks_with_its_key(app, cli
 
     body = client.get("/api/v1/audit/checkpoint").get_json()
     assert body["size"] == 3
-    checkpoint = auditlog.Checkpoint.from_json(body)
+    checkpoint = audit_checkpoints.Checkpoint.from_json(body)
     key = load_pem_public_key(body["public_key"].encode())
     key.verify(base64.b64decode(body["signature"]), checkpoint.body())  # raises if forged
 

@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from core import audit
 from tests.support import login, now, post_form
-from trust import auditlog
+from trust import audit_checkpoints
 from trust.context import sequencer
 
 
@@ -41,7 +41,7 @@ def test_a_supervisor_browses_downloads_a_checkpoint_and_verifies(app, client, m
     assert 'id="download-checkpoint"' in html
     download = client.get("/audit/checkpoint.json")
     assert "attachment" in download.headers["Content-Disposition"]
-    saved = auditlog.Checkpoint.from_json(json.loads(download.get_data()))
+    saved = audit_checkpoints.Checkpoint.from_json(json.loads(download.get_data()))
     settings = app.extensions["audit_log"]
     assert settings.keys.check(saved, settings.keys.public_keys())
 
