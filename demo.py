@@ -83,7 +83,7 @@ def _seed_fleet_and_passes(
     from fleet.domain import id_check_char
     from fleet.models import Vehicle
     from fleet.schemas import DriverIn, VehicleIn
-    from passes import context, services
+    from passes import context, filing, services
     from passes.schemas import PassApplication
 
     if session.scalar(select(Vehicle.id).where(Vehicle.enterprise_id == shipper.id)):
@@ -123,7 +123,7 @@ def _seed_fleet_and_passes(
             valid_until=now + timedelta(days=7),
             max_trips=3,
         )
-        p = services.submit_pass(session, owner, application, now=now, rules=rules, issuer=issuer)
+        p = filing.submit_pass(session, owner, application, now=now, rules=rules, issuer=issuer)
         if approve:
             services.approve_pass(session, p.id, reviewer, now=now, issuer=issuer)
 

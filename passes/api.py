@@ -16,7 +16,7 @@ from api.core import endpoint, paginate
 from core import web
 from core.errors import ValidationFailed
 from fleet.models import Vehicle
-from passes import context, services
+from passes import context, filing, resends, services
 from passes.domain import PassStatus
 from passes.models import Pass
 from passes.schemas import BulkIds, MessageOut, PassApplication, PassOut, ReasonIn
@@ -76,7 +76,7 @@ class PassPage(BaseModel):
     tag="passes",
 )
 def submit_pass(user: User, body: PassApplication) -> dict[str, Any]:
-    p = services.submit_pass(
+    p = filing.submit_pass(
         web.db(), user, body, now=web.now(), rules=context.filing_rules(), issuer=context.issuer()
     )
     return pass_out(p)
@@ -275,6 +275,6 @@ def resend_pass_message(user: User, pass_id: int) -> dict[str, Any]:
     """202 with what remains; 429 (problem+json, Retry-After) past the limits."""
     p = get_scoped(web.db(), Pass, pass_id, user)
     limits = context.resend_limits()
-    services.resend_sms(web.db(), p, user, now=web.now(), issuer=context.issuer(), limits=limits)
-    left = services.resend_allowance(web.db(), p, now=web.now(), limits=limits)
+    resends.resend_sms(web.db(), p, user, now=web.now(), issuer=context.issuer(), limits=limits)
+    left = resends.resend_allowance(web.db(), p, now=web.now(), limits=limits)
     return {"queued": True, "left_this_hour": left.pass_left, "left_today": left.enterprise_left}

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from flask import current_app
 
-from passes.services import FilingRules, Issuer, ResendLimits
+from passes.filing import FilingRules
+from passes.resends import ResendLimits
+from passes.services import Issuer
 
 
 def issuer() -> Issuer:

@@ -1,4 +1,5 @@
-"""Pass workflow use cases: apply, approve (sign, QR, SMS), reject, revoke, cancel, resend.
+"""Pass workflow use cases after filing: approve (sign, QR, SMS; one or in bulk), reject,
+revoke, cancel. Filing is passes/filing.py; sending the SMS again, passes/resends.py.
 
 Every status change goes through the transition table in passes.domain and is audited;
 approval writes the SMS into the outbox in the same transaction.
@@ -7,7 +8,7 @@ approval writes the SMS into the outbox in the same transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +17,21 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, joinedload
 
 from accounts import events as account_events
-from accounts.domain import EnterpriseStatus, filing_block_reason
+from accounts.domain import EnterpriseStatus
 from accounts.models import Enterprise, User
-from core import audit, db, metrics
+from core import audit, metrics
 from core.errors import (
     N_,
     Conflict,
-    Forbidden,
     NotFound,
-    OverlappingPass,
-    Throttled,
     ValidationFailed,
 )
 from fleet import events as fleet_events
-from fleet.models import Driver, Vehicle
+from fleet.models import Vehicle
 from passes import domain
 from passes.domain import PassStatus
-from passes.models import Pass, PassSerial
-from passes.schemas import PassApplication
+from passes.models import Pass
 from sms import outbox
-from sms.models import SmsMessage
 from sms.text import approval_text, rejected_text, revoked_text
 from trust import keys, revocations, tokens
 
@@ -48,120 +44,6 @@ class Issuer:
     public_base_url: str
     sms_locale: str = "zh_CN"
     timezone: str = "Asia/Shanghai"
-
-
-@dataclass(frozen=True)
-class FilingRules:
-    area_code: str
-    max_span: timedelta = timedelta(days=14)
-
-
-def next_number(session: Session, area_code: str) -> str:
-    """Allocate the next 12-digit pass number; the serial row's lock makes it unique."""
-    serial = db.bump_counter(session, PassSerial, "last", area_code=area_code)
-    return domain.pass_number(area_code, serial)
-
-
-def _check_references(
-    session: Session, enterprise_id: int, data: PassApplication
-) -> tuple[dict[str, list[str]], int]:
-    errors: dict[str, list[str]] = {}
-
-    def own(model: type[Vehicle] | type[Driver], object_id: int | None, field: str) -> None:
-        if object_id is None:
-            return
-        obj = session.get(model, object_id)
-        if obj is None or obj.enterprise_id != enterprise_id:
-            errors[field] = [N_("Choose one of your registered vehicles or drivers.")]
-        elif obj.archived:
-            errors[field] = [N_("This vehicle or driver is archived.")]
-
-    own(Vehicle, data.vehicle_id, "vehicle_id")
-    own(Driver, data.driver_id, "driver_id")
-    own(Driver, data.co_driver_id, "co_driver_id")
-    if data.co_driver_id is not None and data.co_driver_id == data.driver_id:
-        errors["co_driver_id"] = [N_("The co-driver must be another person.")]
-    destination_id = data.destination_enterprise_id or enterprise_id
-    destination = session.get(Enterprise, destination_id)
-    if destination is None or destination.status != EnterpriseStatus.APPROVED:
-        errors["destination_enterprise_id"] = [N_("Choose an approved destination enterprise.")]
-    if data.route_checkpoint_ids:
-        errors["route_checkpoint_ids"] = [N_("No such checkpoint.")]
-    return errors, destination_id
-
-
-def submit_pass(
-    session: Session,
-    actor: User,
-    data: PassApplication,
-    *,
-    now: datetime,
-    rules: FilingRules,
-    issuer: Issuer,
-) -> Pass:
-    enterprise = session.get(Enterprise, actor.enterprise_id) if actor.enterprise_id else None
-    if enterprise is None:
-        raise Forbidden(N_("Only enterprise users file passes."))
-    block = filing_block_reason(enterprise.status)
-    if block:
-        raise Forbidden(block)
-    errors, destination_id = _check_references(session, enterprise.id, data)
-    for field, messages in domain.check_validity(
-        data.valid_from, data.valid_until, now, rules.max_span
-    ).items():
-        errors.setdefault(field, []).extend(messages)
-    if errors:
-        raise ValidationFailed(errors)
-    if not data.file_anyway:  # Back, then submit again, must not file the same pass twice
-        overlapping = session.execute(
-            select(Pass.number, Pass.id)
-            .where(
-                Pass.vehicle_id == data.vehicle_id,
-                Pass.status.in_((PassStatus.SUBMITTED, PassStatus.APPROVED)),
-                Pass.valid_from < data.valid_until,
-                Pass.valid_until > data.valid_from,
-            )
-            .order_by(Pass.id)
-            .limit(1)
-        ).first()
-        if overlapping:
-            raise OverlappingPass(*overlapping)
-    application = Pass(
-        number=next_number(session, rules.area_code),
-        enterprise_id=enterprise.id,
-        vehicle_id=data.vehicle_id,
-        driver_id=data.driver_id,
-        co_driver_id=data.co_driver_id,
-        destination_enterprise_id=destination_id,
-        origin=data.origin,
-        cargo=data.cargo,
-        category=data.category,
-        priority=domain.review_priority(data.category),
-        valid_from=data.valid_from,
-        valid_until=data.valid_until,
-        max_trips=data.max_trips,
-        trips_used=0,
-        route_checkpoint_ids=data.route_checkpoint_ids,
-        status=PassStatus.SUBMITTED,
-        created_by_id=actor.id,
-        created_at=now,
-    )
-    session.add(application)
-    session.flush()
-    audit.record(
-        session,
-        actor_id=actor.id,
-        action=audit.Action.PASS_SUBMIT,
-        object_type="pass",
-        object_id=application.id,
-        data={"number": application.number},
-        now=now,
-    )
-    if enterprise.whitelisted:
-        _approve(session, application, None, now=now, issuer=issuer)
-        metrics.APPROVALS.inc()
-    session.commit()
-    return application
 
 
 def _locked_pass(session: Session, pass_id: int) -> Pass:
@@ -184,14 +66,14 @@ def _suspended(session: Session, p: Pass) -> bool:
     return status == EnterpriseStatus.SUSPENDED
 
 
-def _approve(
+def approve_in(
     session: Session, p: Pass, reviewer: User | None, *, now: datetime, issuer: Issuer
 ) -> None:
     if _suspended(session, p):  # no new code, no new SMS while suspended
         raise Conflict(SUSPENDED_MESSAGE)
     signer = keys.current_signer(session, issuer.key_dir, now)
     _issue(p, signer, reviewer, now=now, issuer=issuer)
-    _queue_pass_sms(session, p, f"pass:{p.id}:approved", now=now, issuer=issuer)
+    queue_pass_sms(session, p, f"pass:{p.id}:approved", now=now, issuer=issuer)
     audit.record(session, **_approval_entry(p, reviewer, signer, now))
 
 
@@ -250,7 +132,7 @@ def _approval_sms(p: Pass, issuer: Issuer) -> outbox.Outgoing:
     return outbox.Outgoing(f"pass:{p.id}:approved", p.driver.phone, body, p.id, p.enterprise_id)
 
 
-def _queue_pass_sms(
+def queue_pass_sms(
     session: Session, p: Pass, dedupe_key: str, *, now: datetime, issuer: Issuer
 ) -> None:
     if p.driver_key is None:  # approved before short links existed
@@ -271,7 +153,7 @@ def approve_pass(
     session: Session, pass_id: int, reviewer: User, *, now: datetime, issuer: Issuer
 ) -> Pass:
     p = _locked_pass(session, pass_id)
-    _approve(session, p, reviewer, now=now, issuer=issuer)
+    approve_in(session, p, reviewer, now=now, issuer=issuer)
     session.commit()
     metrics.APPROVALS.inc()
     return p
@@ -439,88 +321,6 @@ def revoke_pass(
 
 def cancel_pass(session: Session, pass_id: int, actor: User, *, now: datetime) -> Pass:
     return _decide(session, pass_id, actor, PassStatus.CANCELLED, None, now=now)
-
-
-@dataclass(frozen=True)
-class ResendLimits:
-    """How often a pass's SMS may be sent again: per pass per hour, per enterprise per day."""
-
-    per_pass_hour: int = 3
-    per_enterprise_day: int = 200
-
-
-@dataclass(frozen=True)
-class ResendAllowance:
-    pass_left: int  # this hour, for this pass
-    enterprise_left: int  # today (the last 24 hours), for the enterprise
-    retry_after: int  # seconds until one more is allowed (0: allowed now)
-
-
-def _resends(session: Session, since: datetime, **where: int) -> list[datetime]:
-    return list(
-        session.scalars(
-            select(SmsMessage.created_at)
-            .filter_by(**where)
-            .where(SmsMessage.dedupe_key.like("pass:%:resend:%"), SmsMessage.created_at >= since)
-            .order_by(SmsMessage.created_at)
-        )
-    )
-
-
-def resend_allowance(
-    session: Session, p: Pass, *, now: datetime, limits: ResendLimits
-) -> ResendAllowance:
-    hour, day = timedelta(hours=1), timedelta(days=1)
-    for_pass = _resends(session, now - hour, pass_id=p.id)
-    for_enterprise = _resends(session, now - day, enterprise_id=p.enterprise_id)
-    waits = [0]
-    if len(for_pass) >= limits.per_pass_hour:
-        waits.append(int((for_pass[-limits.per_pass_hour] + hour - now).total_seconds()) + 1)
-    if len(for_enterprise) >= limits.per_enterprise_day:
-        oldest = for_enterprise[-limits.per_enterprise_day]
-        waits.append(int((oldest + day - now).total_seconds()) + 1)
-    return ResendAllowance(
-        pass_left=max(0, limits.per_pass_hour - len(for_pass)),
-        enterprise_left=max(0, limits.per_enterprise_day - len(for_enterprise)),
-        retry_after=max(waits),
-    )
-
-
-def resend_sms(
-    session: Session,
-    p: Pass,
-    actor: User,
-    *,
-    now: datetime,
-    issuer: Issuer,
-    limits: ResendLimits | None = None,
-) -> None:
-    """Queue the approval SMS again, to the driver's number as it is now, within limits
-    (a phone number typed wrong, not a way to flood one)."""
-    if p.status != PassStatus.APPROVED or domain.expired(p.valid_until, now):
-        raise ValidationFailed.one("pass", N_("Only a valid approved pass can be sent again."))
-    allowance = resend_allowance(session, p, now=now, limits=limits or ResendLimits())
-    if allowance.pass_left == 0:
-        raise Throttled(
-            allowance.retry_after,
-            N_("This pass's SMS was already sent again the most times allowed in an hour."),
-        )
-    if allowance.enterprise_left == 0:
-        raise Throttled(
-            allowance.retry_after,
-            N_("Your enterprise has sent the most SMS again allowed in a day."),
-        )
-    count = session.scalar(select(func.count()).where(SmsMessage.pass_id == p.id))
-    _queue_pass_sms(session, p, f"pass:{p.id}:resend:{count}", now=now, issuer=issuer)
-    audit.record(
-        session,
-        actor_id=actor.id,
-        action=audit.Action.PASS_RESEND_SMS,
-        object_type="pass",
-        object_id=p.id,
-        now=now,
-    )
-    session.commit()
 
 
 def last_expiry_signed_by(session: Session, kid: int) -> datetime | None:

@@ -19,7 +19,7 @@ from core import inputs, web
 from core.errors import DomainError, OverlappingPass, ValidationFailed
 from core.inputs import choices
 from fleet.models import Driver, Vehicle
-from passes import context, public, services
+from passes import context, filing, public, resends, services
 from passes.domain import PassStatus
 from passes.forms import CATEGORIES, PassForm, ReasonForm
 from passes.models import Pass
@@ -120,7 +120,7 @@ def new() -> Any:
     overlap = None
     if form.is_submitted() and not block:
         try:
-            p = services.submit_pass(
+            p = filing.submit_pass(
                 web.db(),
                 current_user,
                 inputs.validate(PassApplication, form.payload()),
@@ -174,7 +174,7 @@ def detail(pass_id: int) -> Any:
         reason=ReasonForm(),
         categories=CATEGORIES,
         now=web.now(),
-        resends=services.resend_allowance(
+        resends=resends.resend_allowance(
             web.db(), p, now=web.now(), limits=context.resend_limits()
         ),
         error_message=sms_error_message,
@@ -231,7 +231,7 @@ def resend(pass_id: int) -> Any:
     p = get_scoped(web.db(), Pass, pass_id, current_user)
     return _act(
         pass_id,
-        lambda: services.resend_sms(
+        lambda: resends.resend_sms(
             web.db(),
             p,
             current_user,

@@ -107,7 +107,7 @@ def submit_passes(
     from fleet import services as fleet
     from fleet.domain import id_check_char
     from fleet.schemas import DriverIn, VehicleIn
-    from passes import context, services
+    from passes import context, filing
     from passes.schemas import PassApplication
 
     now, size = utcnow(), fleet_size or n
@@ -143,7 +143,7 @@ def submit_passes(
             file_anyway=True,  # a small fleet carries many passes at once, on purpose
         )
         ids.append(
-            services.submit_pass(j.session, j.owner, data, now=now, rules=rules, issuer=issuer).id
+            filing.submit_pass(j.session, j.owner, data, now=now, rules=rules, issuer=issuer).id
         )
     return ids
 

@@ -159,16 +159,16 @@ class Factory:
         self, enterprise: Enterprise | None = None, status: str = "submitted", **kw: Any
     ) -> Any:
         """A pass application through the services, optionally approved by a reviewer."""
-        from passes import services
+        from passes import filing, services
         from passes.schemas import PassApplication
 
         enterprise = enterprise or self.enterprise()
         owner = self.enterprise_user(enterprise)
         vehicle, driver = self.vehicle(owner), self.driver(owner)
         data = PassApplication.model_validate(application(vehicle.id, driver.id, **kw))
-        rules = services.FilingRules(area_code=self.app.config["AREA_CODE"])
+        rules = filing.FilingRules(area_code=self.app.config["AREA_CODE"])
         with self.session() as session:
-            p = services.submit_pass(
+            p = filing.submit_pass(
                 session, owner, data, now=now(), rules=rules, issuer=self.issuer()
             )
             if status in ("approved", "revoked"):

@@ -279,20 +279,20 @@ def test_every_transition_is_in_the_audit_chain(app, client, shipper, reviewer, 
 
 
 def test_concurrent_applications_never_share_a_number(app, make):
-    from passes import services
+    from passes import filing
     from passes.schemas import PassApplication
 
     enterprise = make.enterprise()
     owner = make.enterprise_user(enterprise)
     vehicle, driver = make.vehicle(owner), make.driver(owner)
-    rules = services.FilingRules(area_code="330482")
+    rules = filing.FilingRules(area_code="330482")
     numbers, errors = [], []
 
     def file_some():
         try:
             for _ in range(10):
                 with app.extensions["sessions"]() as session:
-                    p = services.submit_pass(
+                    p = filing.submit_pass(
                         session,
                         owner,
                         PassApplication.model_validate(
