@@ -1,4 +1,4 @@
-"""JSON API for sign-in tokens, enterprises and users (API.md)."""
+"""JSON API for sign-in tokens, enterprises and users (docs/api.md)."""
 
 from __future__ import annotations
 

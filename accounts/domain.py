@@ -30,7 +30,7 @@ class Caller:
     enterprise_id: int | None
 
 
-# Roles that see every enterprise's data (DESIGN.md section 2).
+# Roles that see every enterprise's data (docs/architecture.md, Roles).
 OVERSIGHT_ROLES = frozenset({Role.ADMIN, Role.REVIEWER, Role.SUPERVISOR})
 
 

@@ -2,6 +2,9 @@
 
 Each function takes a session and an explicit `now`, finishes its transaction, and raises
 errors.* for anything the caller did wrong.
+
+Over 300 lines on purpose: the account use cases (sign-up, users, sign-in throttling, API
+tokens and their cache) share their checks and audit entries.
 """
 
 from __future__ import annotations

@@ -254,7 +254,7 @@ def paginate(
     *,
     serialize: Callable[[Any], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A list response (API.md Conventions) for `stmt`, in the order the caller chose;
+    """A list response (docs/api.md, Conventions) for `stmt`, in the order the caller chose;
     rows become `out` models, or go through `serialize`."""
     page, per_page = page_args()
     session = web.db()

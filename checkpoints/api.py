@@ -1,4 +1,7 @@
-"""JSON API for checkpoints, scans, trips and anomalies (API.md)."""
+"""JSON API for checkpoints, scans, trips and anomalies (docs/api.md).
+
+Over 300 lines on purpose: the loop's JSON contract (checkpoints, scans, the offline batch,
+trips, anomalies) in one place, as docs/api.md lists it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
-"""The closed loop's rules: what a scan means (DESIGN.md section 4), how a trip replays
-from its scans, and which anomalies a sweep raises. Pure standard library."""
+"""The closed loop's rules: what a scan means (docs/architecture.md, "The hot path"),
+how a trip replays from its scans, and which anomalies a sweep raises. Pure standard
+library.
+
+Over 300 lines on purpose: the decision table, the offline judgment, replay and the sweep's
+rules are one set the table tests read together."""
 
 from __future__ import annotations
 

@@ -2,7 +2,10 @@
 
 One short write transaction per scan (see `record`). The rules are domain.py's (`decide`,
 `offline_outcome`, `judge_offline`, who sees what); the statements and the unit of work
-they run in are scan_store.py's; corrections (annulment, replay) are corrections.py's."""
+they run in are scan_store.py's; corrections (annulment, replay) are corrections.py's.
+
+Over 300 lines on purpose: the use case is one transaction, read top to bottom, with the
+answer it gives."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Typed settings read from the environment (API.md, Configuration)."""
+"""Typed settings read from the environment (docs/api.md, Configuration)."""
 
 from __future__ import annotations
 

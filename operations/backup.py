@@ -4,7 +4,10 @@ the instance's keys (pass signing, audit checkpoints), the session secret and th
 checkpoints file, in one tar.gz with a manifest.
 
 The keys can sign passes: with a passphrase they are sealed (scrypt, AES-256-GCM); without
-one the archive holds them in clear and is written readable by its owner only."""
+one the archive holds them in clear and is written readable by its owner only.
+
+Over 300 lines on purpose: backup and restore are each other's inverse and are checked
+together."""
 
 from __future__ import annotations
 

@@ -3,6 +3,9 @@ revoke, cancel. Filing is passes/filing.py; sending the SMS again, passes/resend
 
 Every status change goes through the transition table in passes.domain and is audited;
 approval writes the SMS into the outbox in the same transaction.
+
+Over 300 lines on purpose: approval one by one and in bulk share their signing, SMS and
+audit steps, beside the other decisions.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """Pass pages: the enterprise's dashboard and applications, the reviewer's queue and
-decisions, the pass detail and its printable sheet."""
+decisions, the pass detail and its printable sheet.
+
+Over 300 lines on purpose: the pass pages (list, filing form, detail, review queue, bulk
+approval) share their forms and filters."""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """Turn the JSON figures of one `make bench` run into docs/benchmarks.md.
 
 .venv/bin/python scripts/bench_report.py RESULTS_DIR > docs/benchmarks.md
+
+Over 300 lines on purpose: one report: every benchmark's table, written from one run's
+figures.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ Uses DATABASE_URL if set (e.g. PostgreSQL), else a temp SQLite.
 
     .venv/bin/python scripts/bench_scan.py [--clients 16] [--seconds 10] [--rounds 3]
                                            [--workers 4] [--soak SECONDS] [--json FILE]
+
+Over 300 lines on purpose: one benchmark run: its load generator, phases, sealing delays and
+invariant checks read together.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ for scripts/bench_report.py; exits 1 if any check fails. scripts/cluster.sh runs
 
     DATABASE_URL=postgresql+psycopg://... .venv/bin/python scripts/cluster_run.py
         [--passes 300] [--trips 3] [--clients 8] [--json bench-results/cluster.json]
+
+Over 300 lines on purpose: one rehearsal: its processes, the kills and the checks after
+them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SMS delivery rules (DESIGN.md section 6): statuses, provider reports, retries, errors.
+"""SMS delivery rules (docs/architecture.md, "SMS"): statuses, provider reports, retries, errors.
 
 Pure standard library.
 """

@@ -3,6 +3,9 @@ and, if asked, by SMS through the outbox; a daily summary by SMS is optional.
 
 Raising a notification twice adds nothing (a unique key per user and anomaly or day), so
 sweeps, retries and a repeated daily run are safe.
+
+Over 300 lines on purpose: alert settings, the receivers and each alert kind's thresholds
+and texts in one place.
 """
 
 from __future__ import annotations

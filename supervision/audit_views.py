@@ -1,4 +1,7 @@
-"""The audit log for oversight: browsing, verification, proofs and signed checkpoints."""
+"""The audit log for oversight: browsing, verification, proofs and signed checkpoints.
+
+Over 300 lines on purpose: the audit log's pages and endpoints (browse, verify, proofs,
+export) and the words that name its entries, read together."""
 
 from __future__ import annotations
 

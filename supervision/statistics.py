@@ -1,6 +1,9 @@
 """The figures authorities report, for a date range (local days), by day and by enterprise.
 
 Passes and trips go through tenant scoping, so an enterprise gets its own statistics.
+
+Over 300 lines on purpose: the figures, their daily counts and the live count share one
+definition of each figure, so the two always agree.
 """
 
 from __future__ import annotations

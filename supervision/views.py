@@ -1,4 +1,7 @@
-"""Supervision pages and their JSON: the live dashboard."""
+"""Supervision pages and their JSON: the live dashboard.
+
+Over 300 lines on purpose: the oversight pages (dashboard, history, exports, statistics)
+share their filters."""
 
 from __future__ import annotations
 

@@ -13,6 +13,9 @@ stored and also appended to a witness file outside the database.
 checkpoint it is given (the database's, the witness file's, one a supervisor saved), so a
 database administrator who rewrites an entry and recomputes every hash is caught by any
 checkpoint signed before the rewrite.
+
+Over 300 lines on purpose: the sequencer and verification build the same tree and are read
+together.
 """
 
 from __future__ import annotations

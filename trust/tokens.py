@@ -1,4 +1,4 @@
-"""Signed pass tokens (DESIGN.md section 5) and the QR text that carries them.
+"""Signed pass tokens (docs/architecture.md, Trust) and the QR text that carries them.
 
 TOKEN = base32 (no padding) of
   version(1) | kid(1) | pass_id(8) | valid_from(4) | valid_until(4) | plate(1+n) | sig(64)

@@ -1,6 +1,9 @@
 // The checkpoint scanner: camera (zxing-wasm) or manual entry -> POST /api/v1/scans ->
 // a full-screen verdict. The camera never stops; every request carries a fresh scan_id so
 // retries after a network failure are idempotent on the server.
+// Over 300 lines on purpose: the page's one controller (camera, verdict screen, corrections,
+// manual entry, the queue's display); its rules, storage and network are rules.js,
+// store.js and net.js.
 "use strict";
 
 (() => {

@@ -1,4 +1,5 @@
-"""The scan decision table (DESIGN.md section 4): every row and every reason code."""
+"""The scan decision table (docs/architecture.md, "The hot path"): every row and every
+reason code."""
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta

@@ -1,4 +1,4 @@
-"""CLI: users create and demo seed (API.md)."""
+"""CLI: users create and demo seed (docs/api.md)."""
 
 import uuid
 

@@ -34,7 +34,7 @@ def test_enterprise_pages_show_only_its_own_enterprise(client, make):
 
 
 def test_officers_read_no_enterprise_contacts(client, make):
-    """DESIGN.md section 2: officers have their checkpoints only; the scan answer names the
+    """docs/architecture.md, Roles: officers have their checkpoints only; the scan answer names the
     destination, so the enterprise directory (phones, credit codes) is not theirs."""
     enterprise = make.enterprise()
     headers = api_token(client, make.officer(make.checkpoint("gate")).username)
