@@ -356,5 +356,59 @@ def report(folder: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def against(folder: Path) -> list[str]:
+    """`bench_scan.py --against TREE` runs (layout-*.json): this tree's scans and another
+    commit's, served side by side on one database, phase by phase in each round."""
+    runs = load(folder, "layout")
+    if not runs:
+        return []
+
+    def ratio_cell(run: dict, kind: str) -> str:
+        return ratio(run, kind) if kind in run.get("ratios", {}) else "—"
+
+    def paired(run: dict) -> str:
+        pairs = zip(run["ratios"]["scan"], run["ratios"]["against"], strict=True)
+        each = [round(a / b, 2) for a, b in pairs]
+        return f"{sorted(each)[len(each) // 2]:.2f} ({', '.join(f'{x:.2f}' for x in each)})"
+
+    run = next(iter(runs.values()))
+    return [
+        "",
+        "## Scans before and after a change, side by side",
+        "",
+        f"`scripts/bench_scan.py --against {Path(run['against']['tree']).name} --passes 800"
+        f" --rounds {run['rounds']}`: this tree's app and the other commit's, both under"
+        f" gunicorn with {run['workers']} workers on one database, each round measuring the"
+        " no-op, the smallest write, this tree's scans, the bare scan and the other tree's"
+        " scans in turn (the two trees' places swapped every other round: the phase after the"
+        " bare scan meets its audit entries still to seal).",
+        "",
+        "| | " + " | ".join(d for d in DATABASES if d in runs) + " |",
+        "|---|" + "---|" * len(runs),
+        "| no-op | " + " | ".join(rate(runs[d]["noop"]) for d in DATABASES if d in runs) + " |",
+        "| scans, this tree | "
+        + " | ".join(rate(runs[d]["scan"]) for d in DATABASES if d in runs)
+        + " |",
+        "| scans, the other tree | "
+        + " | ".join(rate(runs[d]["against"]) for d in DATABASES if d in runs)
+        + " |",
+        "| ratio scan / no-op, this tree | "
+        + " | ".join(ratio_cell(runs[d], "scan") for d in DATABASES if d in runs)
+        + " |",
+        "| ratio scan / no-op, the other tree | "
+        + " | ".join(ratio_cell(runs[d], "against") for d in DATABASES if d in runs)
+        + " |",
+        "| **this tree / the other, per round** | "
+        + " | ".join(paired(runs[d]) for d in DATABASES if d in runs)
+        + " |",
+        "| invariants after the run | "
+        + " | ".join(invariants(runs[d].get("invariants")) for d in DATABASES if d in runs)
+        + " |",
+    ]
+
+
 if __name__ == "__main__":
-    sys.stdout.write(report(Path(sys.argv[1])))
+    if sys.argv[1:2] == ["--against"]:  # only the side-by-side section
+        sys.stdout.write("\n".join(against(Path(sys.argv[2]))) + "\n")
+    else:
+        sys.stdout.write(report(Path(sys.argv[1])))

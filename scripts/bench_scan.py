@@ -8,7 +8,7 @@ Uses DATABASE_URL if set (e.g. PostgreSQL), else a temp SQLite.
     .venv/bin/python scripts/bench_scan.py [--clients 16] [--seconds 10] [--rounds 3]
                                            [--workers 4] [--soak SECONDS] [--json FILE]
 
-Over 300 lines on purpose: one benchmark run: its load generator, phases, sealing delays and
+Over 300 lines on purpose: one benchmark run: its phases, sealing delays and
 invariant checks read together.
 """
 
@@ -17,14 +17,9 @@ from __future__ import annotations
 import argparse
 import bisect
 import http.client
-import json
 import os
-import random
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,22 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchdata import bench_app, jurisdiction, save_json, submit_passes  # noqa: E402
-
-
-def workers_rss_mib(master: int) -> float:
-    """Resident memory of the gunicorn workers together (Linux /proc), in MiB."""
-    total = 0
-    for child in Path(f"/proc/{master}/task/{master}/children").read_text().split():
-        for line in Path(f"/proc/{child}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total / 1024
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from benchload import Load, free_port, workers_rss_mib  # noqa: E402
 
 
 def seed(app, passes: int, bare: int = 0) -> tuple[str, int, list[str], str, int, list[int]]:
@@ -78,135 +58,6 @@ def seed(app, passes: int, bare: int = 0) -> tuple[str, int, list[str], str, int
     officer = j.officer.id
     j.session.close()
     return raw, j.gate.id, codes, reviewer, officer, bare_ids
-
-
-WRK_THREADS = 2
-WRK = shutil.which("wrk") or "/usr/bin/wrk"  # make bench installs it (Debian's package)
-WRK_SCRIPT = r"""
-local kind, token, gate, nonce = "%(kind)s", "%(token)s", %(gate)d, %(nonce)d
-local officer, nthreads = %(officer)d, %(threads)d
-local codes, threads, counter = {}, {}, 0
-errors = 0  -- globals: read by done() through thread:get, and tid set by setup()
-
-setup = function(thread)
-  thread:set("tid", #threads)
-  table.insert(threads, thread)
-end
-
-init = function(args)
-  for line in io.lines("%(codes)s") do table.insert(codes, line) end
-  tid = tonumber(tid) or 0
-end
-
-request = function()
-  counter = counter + 1
-  if kind == "noop" then
-    return wrk.format("GET", "/api/v1/health")
-  end
-  local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}
-  if kind == "write" then
-    return wrk.format("POST", "/api/v1/notifications/read", headers, '{"ids": []}')
-  end
-  -- a UUID no other request of the run uses: the run, the thread, the request
-  local id = string.format("%%08x-%%04x-4000-8000-%%012x", nonce, tid, counter)
-  -- (each thread's Lua state is its own: `threads` is filled in the main state only)
-  local code = codes[((counter * nthreads + tid) %% #codes) + 1]
-  if kind == "bare" then
-    local body = string.format(
-      '{"scan_id":"%%s","pass_id":%%s,"checkpoint_id":%%d,"officer_id":%%d}',
-      id, code, gate, officer)
-    return wrk.format("POST", "/bare/scans", {["Content-Type"] = "application/json"}, body)
-  end
-  local body = string.format('{"scan_id":"%%s","checkpoint_id":%%d,"code":"%%s"}', id, gate, code)
-  return wrk.format("POST", "/api/v1/scans", headers, body)
-end
-
-response = function(status, headers, body)
-  if status ~= 200 then errors = errors + 1 end
-end
-
-%(delay_function)s
-
-done = function(summary, latency, requests)
-  local bad = 0
-  for _, thread in ipairs(threads) do bad = bad + thread:get("errors") end
-  local e = summary.errors
-  io.write(string.format(
-    'WRK {"n": %%d, "us": %%d, "p50": %%d, "p99": %%d, "bad": %%d, "socket": %%d}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    bad, e.connect + e.read + e.write + e.timeout))
-end
-"""
-
-
-class Load:
-    """wrk, a load generator in C in its own process (two threads), so the clients take as
-    little as possible of the two cores the server runs on. Closed loop (as fast as the
-    server answers), or paced: each connection waits between requests for a total rate."""
-
-    def __init__(self, port: int, token: str, gate: int, codes: list[str], reviewer: str):
-        self.port, self.token, self.gate, self.reviewer = port, token, gate, reviewer
-        self.codes = Path(tempfile.mkdtemp()) / "codes.txt"
-        self.codes.write_text("\n".join(codes) + "\n")
-        self.scans = self.scan_runs = 0  # acknowledged (HTTP 200) scans, all runs
-        self.bare: tuple[int, int, Path] | None = None  # bare_scan.py: port, officer, ids
-
-    def serve_bare(self, port: int, officer: int, pass_ids: list[int]) -> None:
-        ids = Path(tempfile.mkdtemp()) / "ids.txt"
-        ids.write_text("\n".join(map(str, pass_ids)) + "\n")
-        self.bare = (port, officer, ids)
-
-    def run(self, kind: str, clients: int, seconds: float, rate: float | None = None) -> dict:
-        delay = int(1000 * clients / rate) if rate else 0
-        port, officer, codes = self.bare if kind == "bare" else (self.port, 0, self.codes)
-        script = Path(tempfile.mkdtemp()) / f"{kind}.lua"
-        script.write_text(
-            WRK_SCRIPT
-            % {
-                "kind": kind,
-                "token": self.reviewer if kind == "write" else self.token,
-                "gate": self.gate,
-                "officer": officer,
-                "threads": WRK_THREADS,
-                "nonce": random.getrandbits(32),
-                "codes": codes,
-                "delay_function": f"delay = function() return {delay} end" if delay else "",
-            }
-        )
-        out = subprocess.run(
-            [
-                WRK,
-                "--threads",
-                str(WRK_THREADS),
-                "--connections",
-                str(clients),
-                "--duration",
-                f"{seconds:g}s",
-                "--timeout",
-                "30s",
-                "--script",
-                str(script),
-                f"http://127.0.0.1:{port}",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        line = next((x for x in out.stdout.splitlines() if x.startswith("WRK ")), None)
-        if out.returncode or line is None:
-            raise SystemExit(f"wrk failed: {out.stdout}{out.stderr}")
-        r = json.loads(line[4:])
-        result = {
-            "rps": r["n"] / (r["us"] / 1e6),
-            "p50": r["p50"] / 1000,
-            "p99": r["p99"] / 1000,
-            "n": r["n"] - r["bad"],
-            "errors": r["bad"] + r["socket"],
-        }
-        if kind in ("scan", "bare"):
-            self.scans += r["n"] - r["bad"]
-            self.scan_runs += 1
-        return result
 
 
 def wait_for_sealing(app, limit: float = 30.0) -> float:
@@ -317,10 +168,10 @@ def check_invariants(app, acknowledged: int, in_flight: int) -> dict:
     }
 
 
-def gunicorn(workers: int, port: int, env: dict, *app: str) -> subprocess.Popen:
+def gunicorn(workers: int, port: int, env: dict, *app: str, root: Path = ROOT) -> subprocess.Popen:
     server = subprocess.Popen(
         [
-            str(ROOT / ".venv/bin/gunicorn"),
+            str(root / ".venv/bin/gunicorn"),
             "--workers",
             str(workers),
             "--bind",
@@ -329,7 +180,7 @@ def gunicorn(workers: int, port: int, env: dict, *app: str) -> subprocess.Popen:
             "warning",
             *app,
         ],
-        cwd=ROOT,
+        cwd=root,
         env=env,
     )
     for _ in range(100):
@@ -372,6 +223,12 @@ def main() -> None:
         help="the audit log's sequencer in its own process (`flask audit sequencer`, as"
         " docs/deploy.md runs it), or a thread in each server process",
     )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="a checkout of another commit (with its .venv): its app is served beside this"
+        " one on the same database, and its scans are a phase of every round",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
 
@@ -394,21 +251,32 @@ def main() -> None:
     bare_app = ("--pythonpath", "scripts", "bare_scan:application")
     bare = gunicorn(args.workers, bare_port, env, *bare_app)
     processes = [server, bare]
+    if args.against:
+        against_port = free_port()
+        processes.append(
+            gunicorn(args.workers, against_port, env, "app:create_app()", root=args.against)
+        )
     if args.sequencer == "process":
         flask = [str(ROOT / ".venv/bin/flask"), "--app", "app", "audit", "sequencer"]
         processes.append(subprocess.Popen(flask, cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
     try:
         load = Load(port, token, gate, codes, reviewer)
         load.serve_bare(bare_port, officer, bare_ids)
-        for kind in ("noop", "scan", "bare"):  # warm-up
+        if args.against:
+            load.against = against_port
+        kinds = ("noop", "write", "scan", "bare", *(("against",) if args.against else ()))
+        for kind in ("noop", "scan", "bare", *kinds[4:]):  # warm-up
             load.run(kind, args.clients, 2)
         # Each round measures every kind once, in turn, so a slow spell of the machine
         # falls on all of them; the ratios are each round's, their median reported.
-        rounds: dict[str, list[dict]] = {"noop": [], "write": [], "scan": [], "bare": []}
+        rounds: dict[str, list[dict]] = {kind: [] for kind in kinds}
         peak_from = datetime.now(UTC)
-        for _ in range(args.rounds):
-            for kind, runs in rounds.items():
-                runs.append(load.run(kind, args.clients, args.seconds))
+        for n in range(args.rounds):
+            order = list(rounds)
+            if args.against and n % 2:  # what follows the bare scan's writes waits on them:
+                order[2], order[4] = order[4], order[2]  # the two trees take turns there
+            for kind in order:
+                rounds[kind].append(load.run(kind, args.clients, args.seconds))
         peak_until = datetime.now(UTC)
         scan = middle(rounds["scan"])
         half = load.run("scan", args.clients, args.seconds, rate=scan["rps"] / 2)
@@ -456,7 +324,15 @@ def main() -> None:
             f"{name:44} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms"
             f"  ({r['n']} ok, {r['errors']} errors)"
         )
-    for kind in ("scan", "bare", "write"):
+    compared = ("scan", "bare", "write", *kinds[4:])
+    if args.against:
+        against = middle(rounds["against"])
+        print(
+            f"{'POST /api/v1/scans, --against ' + args.against.name:44} {against['rps']:8.0f} req/s"
+            f"  p50 {against['p50']:6.1f} ms  p99 {against['p99']:6.1f} ms"
+            f"  ({against['n']} ok, {against['errors']} errors)"
+        )
+    for kind in compared:
         per_round = ", ".join(f"{x:.2f}" for x in ratios(kind))
         print(f"ratio {kind}/no-op: {ratio(kind):.2f} (rounds: {per_round})")
     print(
@@ -486,7 +362,12 @@ def main() -> None:
             "ratio_scan": ratio("scan"),
             "ratio_bare": ratio("bare"),
             "ratio_write": ratio("write"),
-            "ratios": {k: ratios(k) for k in ("scan", "bare", "write")},
+            "ratios": {k: ratios(k) for k in compared},
+            **(
+                {"against": {"tree": str(args.against), **middle(rounds["against"])}}
+                if args.against
+                else {}
+            ),
             "soak": soak,
             "sealing": delays,
             "invariants": invariants,
