@@ -273,8 +273,11 @@ def main() -> None:
         peak_from = datetime.now(UTC)
         for n in range(args.rounds):
             order = list(rounds)
-            if args.against and n % 2:  # what follows the bare scan's writes waits on them:
-                order[2], order[4] = order[4], order[2]  # the two trees take turns there
+            if args.against:
+                # The phase after the bare scan meets its audit entries still to seal: the
+                # write goes there, and the two trees' scans take turns at being first.
+                trees = ["against", "scan"] if n % 2 else ["scan", "against"]
+                order = ["noop", "bare", "write", *trees]
             for kind in order:
                 rounds[kind].append(load.run(kind, args.clients, args.seconds))
         peak_until = datetime.now(UTC)
