@@ -1,8 +1,9 @@
 """The signed revocation list (docs/architecture.md, "Offline scanning"): the passes a
 checkpoint must refuse although their signature is good (revoked, or their enterprise
 suspended), while they are still within validity. Each change bumps a counter `ctr`; a
-client holding the list at `ctr` asks for what changed since. The answer is signed with the current pass-signing key
-(ES256 over the canonical JSON), so a phone verifies it with the keys of /api/v1/trust.
+client holding the list at `ctr` asks for what changed since. The answer is signed with the
+current pass-signing key (ES256 over the canonical JSON), so a phone verifies it with the
+keys of /api/v1/trust.
 """
 
 from __future__ import annotations
