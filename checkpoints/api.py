@@ -19,14 +19,14 @@ from accounts.domain import OVERSIGHT_ROLES, Caller, Role
 from accounts.models import User
 from accounts.scoping import get_scoped
 from api.core import Page, endpoint, paginate, problem_body
-from checkpoints import corrections, history, scanner_lists, scanning, services
+from checkpoints import corrections, history, scanner_lists, scanners, scanning, services
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from checkpoints.schemas import (
+    AnnulIn,
     CheckpointIn,
     CheckpointOut,
     NoteIn,
     OfflineScanIn,
-    ReasonIn,
     ScanBatchIn,
     ScanBatchOut,
     ScanIn,
@@ -122,7 +122,9 @@ def request_site(user: User) -> Checkpoint:
 def record_scan(user: Caller, body: ScanIn) -> Response:
     reads = web.reads()
     trusted = _trust_cache().view(reads, web.now())
-    recorded = scanning.record(web.db(), user, body, keys=trusted, clock=web.now, reads=reads)
+    recorded = scanning.record(
+        web.db(), user, body, keys=trusted, clock=web.now, reads=reads, settings=_scan_settings()
+    )
     answer = recorded.response
     if not recorded.retry:
         metrics.scanned(answer["decision"], answer["reasons"], answer["anomalies"])
@@ -132,6 +134,10 @@ def record_scan(user: Caller, body: ScanIn) -> Response:
 
 def _trust_cache() -> keys.TrustCache:
     return current_app.extensions.setdefault("trust_cache", keys.TrustCache())
+
+
+def _scan_settings() -> scanning.ScanSettings:
+    return scanning.ScanSettings.from_settings(current_app.config)
 
 
 class LivePassOut(BaseModel):
@@ -161,6 +167,7 @@ class LivePassList(BaseModel):
 )
 def scanner_passes(user: User) -> dict[str, Any]:
     session, cfg = web.db(), current_app.config
+    scanners.require_scanner(session, user)
     body = scanner_lists.live_passes(
         session,
         user,
@@ -180,7 +187,7 @@ def scanner_passes(user: User) -> dict[str, Any]:
     tag="scans",
 )
 def scanner_report(user: User, body: ScannerReportIn) -> dict[str, bool]:
-    services.report_device(
+    scanners.report_device(
         web.db(),
         user,
         device_id=str(body.device_id),
@@ -239,6 +246,7 @@ def record_batch(user: Caller, body: ScanBatchIn) -> dict[str, Any]:
                 clock=web.now,
                 device=device,
                 reads=reads,
+                settings=_scan_settings(),
             )
         except DomainError as exc:
             session.rollback()
@@ -303,18 +311,36 @@ def list_scans(user: User) -> dict[str, Any]:
     return paginate(stmt.order_by(Scan.id.desc()), ScanRow)
 
 
+class AnnulOut(ScanRow):
+    # "wrong_direction" at a gate: the answer of the other direction's scan, recorded with
+    # the annulment (its scan_id derived from the annulled one's); otherwise null
+    redo: ScanOut | None = None
+
+
 @endpoint(
     "/scans/<scan_id>/annul",
     "POST",
-    summary="Annul a mistaken scan (a new record)",
+    summary="Annul a mistaken scan (a new record); wrong_direction records the other one",
     roles={Role.OFFICER, Role.ENTERPRISE, Role.SUPERVISOR},
-    body=ReasonIn,
-    response=ScanRow,
+    body=AnnulIn,
+    response=AnnulOut,
     tag="scans",
 )
-def annul(user: User, body: ReasonIn, scan_id: str) -> Scan:
+def annul(user: User, body: AnnulIn, scan_id: str) -> dict[str, Any]:
     """`scan_id` is the client's UUID of the scan to annul."""
-    return corrections.annul_scan(web.db(), user, scan_id, body.reason, now=web.now())
+    reads = web.reads()
+    annulment, redo = corrections.correct(
+        web.db(),
+        user,
+        scan_id,
+        body.reason,
+        note=body.note,
+        keys=_trust_cache().view(reads, web.now()),
+        clock=web.now,
+        settings=_scan_settings(),
+    )
+    reads.close()
+    return {**ScanRow.model_validate(annulment).model_dump(mode="json"), "redo": redo}
 
 
 class AnomalyOut(BaseModel):

@@ -1,23 +1,60 @@
 """Corrections to the gate's record: a mistaken scan is annulled by a new record (never
-edited or deleted), and its trip replayed from the scans that stand (domain.replay)."""
+edited or deleted), and its pass's trips replayed from the scans that stand
+(domain.replay): as if the annulled scan had never happened. "Wrong direction" is an
+annulment and the other direction's scan, in one transaction."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from accounts.domain import Role
 from accounts.models import User
-from checkpoints.domain import Event, TripState, may_annul, replay
-from checkpoints.models import Scan, Trip
+from checkpoints import scanning
+from checkpoints.domain import (
+    AUTO_RESOLVED,
+    OPEN_STATES,
+    REPLAYED_KINDS,
+    AnnulReason,
+    Event,
+    Kind,
+    Replayed,
+    TripState,
+    may_annul,
+    owed_anomalies,
+    redo_direction,
+    replay,
+)
+from checkpoints.models import Anomaly, Checkpoint, Scan, Trip
+from checkpoints.schemas import ScanIn
+from checkpoints.services import raise_anomaly
 from core import audit
-from core.errors import N_, Conflict, Forbidden, NotFound
+from core.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
+from passes.models import Pass
+from trust import tokens
+
+# The redo of a "wrong direction" correction has a scan_id of its own, derived from the
+# annulled scan's: sending the correction again finds it instead of scanning twice.
+_REDO = uuid.UUID("6b3f1c2e-5d7a-4e8b-9c0d-1a2b3c4d5e6f")
 
 
-def annul_scan(session: Session, user: User, scan_id: str, reason: str, *, now: datetime) -> Scan:
-    """Correct a mistaken scan with a new record; the trip is replayed from what stands."""
+def annul_scan(
+    session: Session,
+    user: User,
+    scan_id: str,
+    reason: str,
+    *,
+    now: datetime,
+    note: str | None = None,
+    commit: bool = True,
+) -> Scan:
+    """Correct a mistaken scan with a new record; the pass's trips are replayed from what
+    stands, anomalies whose cause is gone are resolved, the trip count is given back."""
     target = session.scalars(select(Scan).where(Scan.scan_id == scan_id)).one_or_none()
     if target is None or target.event == "annul":
         raise NotFound()
@@ -32,8 +69,10 @@ def annul_scan(session: Session, user: User, scan_id: str, reason: str, *, now: 
         raise Forbidden(
             N_("Only a supervisor, or the officer within ten minutes, may annul a scan.")
         )
-    if target.decision != "allow" or target.event == "none":
+    if target.decision != "allow" or target.event not in {e.value for e in Event}:
         raise Conflict(N_("Only an allowed entry, arrival or exit can be annulled."))
+    if reason == AnnulReason.OTHER and not note:
+        raise ValidationFailed.one("note", N_("Say in the note why the scan is annulled."))
     if session.scalar(select(Scan.id).where(Scan.annuls_id == target.id)):
         raise Conflict(N_("This scan is already annulled."))
     annulment = Scan(
@@ -44,36 +83,83 @@ def annul_scan(session: Session, user: User, scan_id: str, reason: str, *, now: 
         officer_id=user.id,
         event="annul",
         decision="allow",
-        reasons=[],
+        reasons=[str(reason)],
         annuls_id=target.id,
-        note=reason,
+        note=note,
         scanned_at=now,
         recorded_at=now,
         response={},
     )
     session.add(annulment)
     session.flush()
-    if target.trip_id is not None:
-        _replay_trip(session, session.get(Trip, target.trip_id))
+    if target.pass_id is not None:
+        replay_pass(session, session.get(Pass, target.pass_id), now=now)
     audit.record(
         session,
         actor_id=user.id,
         action=audit.Action.SCAN_ANNUL,
         object_type="scan",
         object_id=target.id,
-        data={"reason": reason},
+        data={"reason": str(reason), "note": bool(note)},
         now=now,
     )
-    session.commit()
+    if commit:
+        session.commit()
     return annulment
 
 
-def _replay_trip(session: Session, trip: Trip) -> None:
+def correct(
+    session: Session,
+    user: User,
+    scan_id: str,
+    reason: str,
+    *,
+    note: str | None,
+    keys: dict[int, tokens.TrustedKey],
+    clock: Callable[[], datetime],
+    settings: scanning.ScanSettings,
+) -> tuple[Scan, dict[str, Any] | None]:
+    """Annul the scan; for "wrong direction" at a gate, record the other direction in the
+    same transaction (as the scanner's own manual entry of the pass). Returns the
+    annulment and the new scan's answer (None when there is none)."""
+    now = clock()
+    annulment = annul_scan(session, user, scan_id, reason, now=now, note=note, commit=False)
+    target = session.get(Scan, annulment.annuls_id)
+    if reason != AnnulReason.WRONG_DIRECTION or user.role == Role.SUPERVISOR:
+        session.commit()
+        return annulment, None
+    place = session.get(Checkpoint, target.checkpoint_id)
+    direction = redo_direction(target.event)
+    if place.kind != Kind.GATE or direction is None:
+        session.rollback()
+        raise Conflict(N_("Only an entry or an exit at a gate has a wrong direction."))
+    p = session.get(Pass, target.pass_id)
+    redo = ScanIn(
+        scan_id=uuid.uuid5(_REDO, target.scan_id),
+        checkpoint_id=target.checkpoint_id,
+        number=p.number,
+        plate=p.vehicle.plate,
+        direction=direction,
+    )
+    # The annulment is flushed and the replay done: the scan is decided on the trips as
+    # they stand without the annulled one, and commits them together.
+    recorded = scanning.record(session, user, redo, keys=keys, clock=clock, settings=settings)
+    return annulment, recorded.response
+
+
+def replay_pass(session: Session, p: Pass, *, now: datetime) -> None:
+    """Every trip of the pass from the scans that stand, oldest first: a trip that a later
+    standing trip follows is closed (no_exit), a trip with nothing standing is void; the
+    counted trips are numbered again 1..n and `trips_used` is their count."""
+    session.flush()
+    trips = session.scalars(select(Trip).where(Trip.pass_id == p.id).order_by(Trip.id)).all()
     annulled = select(Scan.annuls_id).where(Scan.annuls_id.is_not(None))
+    # A stamp is the scan's time: the phone's for one decided offline (as recorded).
+    moment = case((Scan.offline.is_(True), Scan.scanned_at), else_=Scan.recorded_at)
     standing = session.execute(
-        select(Scan.event, Scan.recorded_at, Scan.checkpoint_id)
+        select(Scan.trip_id, Scan.event, moment, Scan.checkpoint_id)
         .where(
-            Scan.trip_id == trip.id,
+            Scan.pass_id == p.id,
             Scan.decision == "allow",
             Scan.event.in_([e.value for e in Event]),
             Scan.id.not_in(annulled),
@@ -82,11 +168,64 @@ def _replay_trip(session: Session, trip: Trip) -> None:
         # recorded); `recorded_at` need not, as a scan may read the clock, then wait.
         .order_by(Scan.id)
     ).all()
-    result = replay(standing)
-    was_void = trip.state == TripState.VOID
+    by_trip: dict[int, list[tuple[str, datetime, int]]] = {t.id: [] for t in trips}
+    for trip_id, event, at, checkpoint_id in standing:
+        if trip_id in by_trip:
+            by_trip[trip_id].append((event, at, checkpoint_id))
+    replayed = {}
+    for index, trip in enumerate(trips):
+        followed = any(by_trip[later.id] for later in trips[index + 1 :])
+        replayed[trip.id] = replay(by_trip[trip.id], followed=followed)
+    counted = [t for t in trips if t.seq is not None]
+    for trip in counted:
+        trip.seq = None  # numbered again below, once the unique (pass, seq) pairs are free
+    # Closed and void first: at no moment may two trips of the pass be open.
+    for opening in (False, True):
+        for trip in trips:
+            if (replayed[trip.id].state in OPEN_STATES) == opening:
+                _apply(trip, replayed[trip.id])
+        session.flush()
+    seq = 0
+    for trip in counted:
+        if trip.state != TripState.VOID:
+            seq += 1
+            trip.seq = seq
+    p.trips_used = seq
+    session.flush()
+    for trip in trips:
+        _reconcile_anomalies(session, trip, owed_anomalies(replayed[trip.id]), now=now)
+
+
+def _apply(trip: Trip, result: Replayed) -> None:
     trip.state = result.state
     trip.entered_at, trip.entry_checkpoint_id = result.entered or (None, None)
     trip.arrived_at, trip.arrival_checkpoint_id = result.arrived or (None, None)
     trip.exited_at, trip.exit_checkpoint_id = result.exited or (None, None)
-    if result.state == TripState.VOID and not was_void and trip.seq is not None:
-        trip.pass_.trips_used = max(0, trip.pass_.trips_used - 1)
+
+
+def _reconcile_anomalies(session: Session, trip: Trip, owed: set[str], *, now: datetime) -> None:
+    """Resolve, as the system, the open anomalies of the replayed kinds the trip no longer
+    owes (all of them, on a void trip), and raise the ones it now owes."""
+    anomalies = session.scalars(select(Anomaly).where(Anomaly.trip_id == trip.id)).all()
+    kinds = {a.kind for a in anomalies}
+    for anomaly in anomalies:
+        gone = trip.state == TripState.VOID or (
+            anomaly.kind in REPLAYED_KINDS and anomaly.kind not in owed
+        )
+        if anomaly.resolved_at is not None and anomaly.note == AUTO_RESOLVED and not gone:
+            if anomaly.kind in owed:  # its cause stands again (as replayed)
+                anomaly.resolved_at, anomaly.note = None, None
+        elif anomaly.resolved_at is None and gone:
+            anomaly.resolved_at, anomaly.resolved_by_id = now, None
+            anomaly.note = AUTO_RESOLVED
+            audit.record(
+                session,
+                actor_id=None,
+                action=audit.Action.ANOMALY_RESOLVE,
+                object_type="anomaly",
+                object_id=anomaly.id,
+                data={"kind": anomaly.kind, "by": "replay"},
+                now=now,
+            )
+    for kind in sorted(owed - kinds):
+        raise_anomaly(session, trip, kind, now)

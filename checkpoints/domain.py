@@ -17,6 +17,10 @@ from core.errors import N_
 
 CLOCK_SKEW = timedelta(minutes=5)
 ANNUL_WINDOW = timedelta(minutes=10)
+# A pass that entered at one gate and is read at another gate sooner than this, with no
+# arrival between, is either a very short crossing or a copy of its code on a second truck:
+# the officer confirms the exit (direction "exit") after checking plate and driver.
+SHORTEST_CROSSING = timedelta(minutes=30)
 
 
 class Kind(StrEnum):
@@ -69,8 +73,19 @@ class LivePass:
 @dataclass(frozen=True)
 class OpenTrip:
     id: int
-    seq: int
+    seq: int | None
     arrived: bool
+    entered_at: datetime | None = None
+    entry_checkpoint_id: int | None = None
+
+
+class AnnulReason(StrEnum):
+    """Why a scan is annulled: the officer picks one (the supervisor too)."""
+
+    WRONG_DIRECTION = "wrong_direction"  # annulled, and the other direction recorded
+    READ_TWICE = "read_twice"
+    WRONG_VEHICLE = "wrong_vehicle"
+    OTHER = "other"  # a note says why
 
 
 @dataclass(frozen=True)
@@ -142,6 +157,8 @@ def decide(
             # Exit is allowed even late or revoked, so trucks can leave; reasons inform.
             if open_trip is None:
                 return _exit_without_entry(live, problems)
+            if direction is None and _inside_elsewhere(open_trip, place, now):
+                return deny("inside_elsewhere")
             missing = () if open_trip.arrived else (AnomalyKind.NO_ARRIVAL,)
             return Outcome("allow", Event.EXIT, problems, anomalies=missing)
         if problems:
@@ -162,6 +179,16 @@ def decide(
     if open_trip.arrived:
         return Outcome("allow", None, ("already_arrived",))
     return Outcome("allow", Event.ARRIVAL)
+
+
+def _inside_elsewhere(trip: OpenTrip, place: Place, now: datetime) -> bool:
+    """Entered at another gate moments ago and not arrived anywhere: see SHORTEST_CROSSING."""
+    return (
+        not trip.arrived
+        and trip.entered_at is not None
+        and trip.entry_checkpoint_id not in (None, place.id)
+        and now - trip.entered_at < SHORTEST_CROSSING
+    )
 
 
 def _exit_without_entry(live: LivePass, problems: tuple[str, ...]) -> Outcome:
@@ -220,10 +247,46 @@ def offline_outcome(
     )
 
 
-# A device time this far ahead of the server's, or this far behind (longer than a phone
-# plausibly holds a queue), is kept but flagged on the scan.
+# A device time this far ahead of the server's is kept but flagged on the scan; one older
+# than the caller's offline window (setting OFFLINE_SCAN_MAX_AGE_HOURS) or the caller's
+# account is a backdated scan: flagged, and an allow becomes a conflict for a supervisor.
 CLOCK_FLAG = timedelta(minutes=5)
-QUEUE_FLAG = timedelta(days=7)
+
+# What a phone may upload as let through offline at each kind of checkpoint.
+OFFLINE_EVENTS = {Kind.GATE: (Event.ENTRY, Event.EXIT), Kind.SITE: (Event.ARRIVAL,)}
+# Server reasons that say the phone's caller could not have let this pass through here at
+# all (not a pass, not theirs to receive): an enterprise's phone is refused on them. An
+# officer's "allow" of a pass the server cannot find is recorded as overruled instead, as
+# the truck did go through a public gate.
+NOT_THEIRS = frozenset(
+    {
+        "malformed",
+        "bad_signature",
+        "unknown_key",
+        "not_found",
+        "not_approved",
+        "wrong_destination",
+        "plate_mismatch",
+    }
+)
+
+
+def offline_refusal(
+    *, role: str, place: Place, device_decision: str, device_event: str | None, server: Outcome
+) -> str | None:
+    """Why an offline verdict is not admitted as evidence, or None. A phone's upload is
+    recorded only as the online rules could have produced it at this checkpoint for this
+    caller: a gate's allows are entries and exits, a site's are arrivals of passes bound
+    for its own enterprise; an unassigned caller records nothing."""
+    if "wrong_checkpoint" in server.reasons:
+        return "wrong_checkpoint"
+    if device_decision != "allow":
+        return None
+    if device_event not in OFFLINE_EVENTS[Kind(place.kind)]:
+        return "event_not_here"
+    if role == "enterprise" and not server.allowed:
+        return next((r for r in server.reasons if r in NOT_THEIRS), None)
+    return None
 
 
 def judge_offline(
@@ -233,17 +296,20 @@ def judge_offline(
     token_reason: str | None,
     device_at: datetime,
     now: datetime,
+    oldest: datetime,
 ) -> tuple[Outcome, tuple[str, ...]]:
     """The server's last word on a synced offline scan (after `offline_outcome`), and the
     reasons to record: a phone that let through what the server cannot find is overruled
-    (`offline_conflict`, nothing stamped), and a device clock far off the server's is
-    flagged (`device_clock`)."""
+    (`offline_conflict`, nothing stamped); a device time ahead of the server's or before
+    `oldest` is flagged (`device_clock`), and an allow so timed is a conflict."""
     reasons = outcome.reasons
     if not found and outcome.allowed:
         outcome = replace(outcome, decision="deny", event=None, anomalies=())
         reasons = (token_reason or "not_found", "offline_conflict")
-    if device_at - now > CLOCK_FLAG or now - device_at > QUEUE_FLAG:
+    if device_at - now > CLOCK_FLAG or device_at < oldest:
         reasons = (*reasons, "device_clock")
+        if outcome.allowed and AnomalyKind.OFFLINE_CONFLICT not in outcome.anomalies:
+            outcome = replace(outcome, anomalies=(*outcome.anomalies, AnomalyKind.OFFLINE_CONFLICT))
     return outcome, reasons
 
 
@@ -284,10 +350,12 @@ class Replayed:
     arrived: tuple[datetime, int] | None = None
     exited: tuple[datetime, int] | None = None
     events: list[str] = field(default_factory=list)
+    closed: bool = False  # left open, and closed by the pass's next trip (no exit scan)
 
 
-def replay(events: Iterable[tuple[str, datetime, int]]) -> Replayed:
-    """A trip's fields from its standing (not annulled) allowed events, oldest first."""
+def replay(events: Iterable[tuple[str, datetime, int]], *, followed: bool = False) -> Replayed:
+    """A trip's fields from its standing (not annulled) allowed events, oldest first.
+    `followed`: a later trip of the pass stands, so this one cannot be open."""
     result = Replayed()
     for event, at, checkpoint_id in events:
         result.events.append(event)
@@ -303,12 +371,39 @@ def replay(events: Iterable[tuple[str, datetime, int]]) -> Replayed:
         result.state = TripState.ARRIVED
     elif result.entered:
         result.state = TripState.ENTERED
+    if followed and result.state in OPEN_STATES:
+        result.state, result.closed = TripState.EXITED, True
     return result
 
 
+# Anomalies a trip's own scans raise: a replay owns them, raising those its standing scans
+# imply and resolving (as the system, note AUTO_RESOLVED) those whose cause was annulled.
+REPLAYED_KINDS = frozenset({AnomalyKind.NO_ENTRY, AnomalyKind.NO_ARRIVAL, AnomalyKind.NO_EXIT})
+AUTO_RESOLVED = "cause_annulled"
+
+
+def owed_anomalies(result: Replayed) -> set[str]:
+    """The REPLAYED_KINDS a replayed trip has earned (a void trip has none at all)."""
+    owed: set[str] = set()
+    if result.state == TripState.VOID:
+        return owed
+    if result.entered is None:
+        owed.add(AnomalyKind.NO_ENTRY)
+    if result.exited and result.entered and not result.arrived:
+        owed.add(AnomalyKind.NO_ARRIVAL)
+    if result.closed:
+        owed.add(AnomalyKind.NO_EXIT)
+    return owed
+
+
 def may_annul(*, role: str, is_scanner: bool, recorded_at: datetime, now: datetime) -> bool:
-    """Supervisors always; the officer who scanned, within ten minutes."""
+    """Supervisors always; the one who scanned, within ten minutes."""
     return role == "supervisor" or (is_scanner and now - recorded_at <= ANNUL_WINDOW)
+
+
+def redo_direction(event: str) -> str | None:
+    """The direction a "wrong direction" correction records instead (gates only)."""
+    return {Event.ENTRY: Event.EXIT, Event.EXIT: Event.ENTRY}.get(Event(event))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, and_, bindparam, exists, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.domain import Role
+from accounts.domain import EnterpriseStatus, Role
 from accounts.models import Enterprise
 from checkpoints import events
 from checkpoints.domain import OPEN_STATES, AnomalyKind, Event, Outcome, Place, TripState
@@ -38,6 +38,7 @@ _pass, _trip, _scan = Pass.__table__, Trip.__table__, Scan.__table__
 _anomaly, _checkpoint = Anomaly.__table__, Checkpoint.__table__
 _vehicle, _driver = Vehicle.__table__, Driver.__table__
 _applicant, _destination = Enterprise.__table__.alias("applicant"), Enterprise.__table__.alias()
+_caller_enterprise = Enterprise.__table__.alias("caller_enterprise")
 _one = select(literal(1).label("one")).subquery("one")
 
 # A retry's first answer, the checkpoint, and whether the caller is assigned to it.
@@ -56,6 +57,10 @@ BEFORE = Prepared(
             officer_checkpoint.c.checkpoint_id == _checkpoint.c.id,
         )
         .label("officer_assigned"),
+        select(_caller_enterprise.c.status)
+        .where(_caller_enterprise.c.id == bindparam("enterprise_id"))
+        .scalar_subquery()
+        .label("caller_status"),
     ).select_from(
         _one.outerjoin(_scan, _scan.c.scan_id == bindparam("scan_id")).outerjoin(
             _checkpoint, _checkpoint.c.id == bindparam("checkpoint_id")
@@ -92,6 +97,8 @@ _OPEN_TRIP_COLUMNS = (
     _trip.c.seq.label("trip_seq"),
     _trip.c.state.label("trip_state"),
     _trip.c.arrived_at.label("trip_arrived_at"),
+    _trip.c.entered_at.label("trip_entered_at"),
+    _trip.c.entry_checkpoint_id.label("trip_entry_checkpoint_id"),
 )
 _is_open = or_(*(_trip.c.state == str(s) for s in OPEN_STATES))  # no expanding IN: Prepared
 # SQLite: the transaction holds the database's write lock, so one joined read sees the
@@ -114,7 +121,30 @@ PASS_LOCKED_BY = {
     "id": Prepared(_PASS_LOCKED.where(_pass.c.id == bindparam("key"))),
     "number": Prepared(_PASS_LOCKED.where(_pass.c.number == bindparam("key"))),
 }
-_NO_TRIP = {"trip_id": None, "trip_seq": None, "trip_state": None, "trip_arrived_at": None}
+_NO_TRIP = {column.name: None for column in _OPEN_TRIP_COLUMNS}
+_annulment = _scan.alias("annulment")
+
+
+def _last_here(moment: Any) -> Prepared:
+    """The pass's latest standing allowed event at this checkpoint since `since` (by the
+    server's clock, or for a synced offline scan by the phones'): a read again within
+    REPEAT_SCAN_SECONDS is its repeat."""
+    return Prepared(
+        select(_scan.c.id, _scan.c.scan_id, _scan.c.trip_id, _scan.c.response)
+        .where(
+            _scan.c.pass_id == bindparam("pass_id"),
+            _scan.c.checkpoint_id == bindparam("checkpoint_id"),
+            _scan.c.decision == "allow",
+            or_(*(_scan.c.event == str(e) for e in Event)),
+            moment >= bindparam("since"),
+            ~exists().where(_annulment.c.annuls_id == _scan.c.id),
+        )
+        .order_by(_scan.c.id.desc())
+        .limit(1)
+    )
+
+
+LAST_HERE = {False: _last_here(_scan.c.recorded_at), True: _last_here(_scan.c.scanned_at)}
 
 
 def _insert(table: Any, *columns: str) -> Prepared:
@@ -191,20 +221,37 @@ class Before:
     code: str
     active: bool
     assigned: bool
+    may_scan: bool = True  # False: the caller's enterprise is not approved (or suspended)
 
 
 def read_before(connection: Connection, user: Any, checkpoint_id: int, scan_id: str) -> Before:
-    values = {"user_id": user.id, "scan_id": scan_id, "checkpoint_id": checkpoint_id}
+    values = {
+        "user_id": user.id,
+        "scan_id": scan_id,
+        "checkpoint_id": checkpoint_id,
+        "enterprise_id": user.enterprise_id,
+    }
     (row,) = BEFORE(connection, **values)
     first = (row.first_officer, row.first_response) if row.first_officer is not None else None
+    may_scan = user.role != Role.ENTERPRISE or row.caller_status == EnterpriseStatus.APPROVED
     if row.id is None:
-        return Before(first, None, "", False, False)
+        return Before(first, None, "", False, False, may_scan)
     place = Place(row.id, row.kind, row.enterprise_id)
     if user.role == Role.ENTERPRISE:
         assigned = row.kind == "site" and row.enterprise_id == user.enterprise_id
     else:
         assigned = bool(row.officer_assigned)
-    return Before(first, place, row.code, bool(row.active), assigned)
+    return Before(first, place, row.code, bool(row.active), assigned, may_scan)
+
+
+def last_here(
+    connection: Connection, pass_id: int, checkpoint_id: int, since: datetime, *, offline: bool
+) -> Any:
+    """The allowed scan a read of this pass here since `since` repeats, or None."""
+    found = LAST_HERE[offline](
+        connection, pass_id=pass_id, checkpoint_id=checkpoint_id, since=since
+    )
+    return found[0] if found else None
 
 
 def read_pass(connection: Connection, by: str, key: Any) -> Any:

@@ -107,7 +107,13 @@ class ScanFastPath:
                 with app.extensions["engine"].connect() as connection:
                     sessions = app.extensions["sessions"]
                     recorded = scanning.record_on(
-                        connection, sessions, caller, data, keys=keys, clock=web.now
+                        connection,
+                        sessions,
+                        caller,
+                        data,
+                        keys=keys,
+                        clock=web.now,
+                        settings=scanning.ScanSettings.from_settings(app.config),
                     )
             except Exception:
                 # Raised before the scan was committed: the long way runs the same decision

@@ -10,9 +10,9 @@ answer it gives."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -32,11 +32,12 @@ from checkpoints.domain import (
     judge_offline,
     may_compare_plate,
     offline_outcome,
+    offline_refusal,
     same_plate,
     shows_everything,
 )
 from checkpoints.schemas import ScanIn
-from core.errors import N_, Conflict, ValidationFailed
+from core.errors import N_, Conflict, Forbidden, ValidationFailed
 from core.privacy import mask_name
 from fleet.domain import clean_plate
 from trust import tokens
@@ -54,6 +55,36 @@ class DeviceVerdict:
 
 
 @dataclass(frozen=True)
+class ScanSettings:
+    """The scan path's settings: a read of a pass again at the same checkpoint within
+    `repeat` of an allowed scan is its repeat (REPEAT_SCAN_SECONDS); an offline scan older
+    than `offline_age` is backdated (OFFLINE_SCAN_MAX_AGE_HOURS)."""
+
+    repeat: timedelta = timedelta(seconds=120)
+    offline_age: timedelta = timedelta(hours=24)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> ScanSettings:
+        return cls(
+            repeat=timedelta(seconds=settings["REPEAT_SCAN_SECONDS"]),
+            offline_age=timedelta(hours=settings["OFFLINE_SCAN_MAX_AGE_HOURS"]),
+        )
+
+
+# Why an offline upload is not admitted (domain.offline_refusal), as the phone shows it.
+REFUSALS = {
+    "wrong_checkpoint": N_("You are not assigned to this checkpoint: the scan was not recorded."),
+    "event_not_here": N_(
+        "A gate records only entries and exits, a site only arrivals: the scan was not recorded."
+    ),
+}
+NOT_THEIRS = N_(
+    "This site could not have let this pass through (not a pass bound for your enterprise): "
+    "the scan was not recorded."
+)
+
+
+@dataclass(frozen=True)
 class Recorded:
     response: dict[str, Any]
     retry: bool  # the scan_id was recorded before: this is its first answer
@@ -68,6 +99,7 @@ def record(
     clock: Callable[[], datetime],
     device: DeviceVerdict | None = None,
     reads: Session | None = None,
+    settings: ScanSettings = ScanSettings(),
 ) -> Recorded:
     """Decide and record one scan, in one short write transaction on `session`.
 
@@ -79,9 +111,11 @@ def record(
 
     With `device` (an offline scan synced later) the decision is the server's at the
     device's time, and the scan is recorded as the phone decided it (domain.offline_outcome):
-    trips are stamped with the device's time, conflicts raise `offline_conflict`."""
+    trips are stamped with the device's time, conflicts raise `offline_conflict`; what the
+    online rules could not have produced there for this caller is refused (Conflict) and
+    records nothing."""
     writes = store.SessionWrites(session, reads or session)
-    return _record(writes, user, data, keys=keys, clock=clock, device=device)
+    return _record(writes, user, data, keys=keys, clock=clock, device=device, settings=settings)
 
 
 def record_on(
@@ -92,11 +126,12 @@ def record_on(
     *,
     keys: dict[int, tokens.TrustedKey],
     clock: Callable[[], datetime],
+    settings: ScanSettings = ScanSettings(),
 ) -> Recorded:
     """`record`, on one pooled `connection` that is in no transaction (the hot path:
     checkpoints/scan_views.py). `sessions` makes the session the denial's alerts use."""
     writes = store.ConnectionWrites(connection, sessions)
-    return _record(writes, user, data, keys=keys, clock=clock, device=None)
+    return _record(writes, user, data, keys=keys, clock=clock, device=None, settings=settings)
 
 
 def _record(
@@ -107,6 +142,7 @@ def _record(
     keys: dict[int, tokens.TrustedKey],
     clock: Callable[[], datetime],
     device: DeviceVerdict | None,
+    settings: ScanSettings,
 ) -> Recorded:
     scan_id = str(data.scan_id)
     if not data.code and not (data.number and data.plate):
@@ -119,6 +155,8 @@ def _record(
         writes.done_reading()
     if before.first is not None:
         return Recorded(_answer_retry(before.first, user), retry=True)
+    if not before.may_scan:
+        raise Forbidden(N_("Your enterprise is not approved (or is suspended): it cannot scan."))
     if before.place is None or not before.active:
         raise ValidationFailed.one("checkpoint_id", N_("No such checkpoint."))
     place = before.place
@@ -148,8 +186,24 @@ def _record(
         now = clock()  # after the lock: see the docstring
         at = device.at if device else now  # when it happened
         live = _live_of(row) if row is not None else None
+        repeats = settings.repeat and data.deny_reason is None
+        if repeats and row is not None and token_reason is None:
+            since = at - settings.repeat
+            offline = device is not None
+            earlier = store.last_here(connection, row.id, place.id, since, offline=offline)
+            if earlier is not None:
+                response = _repeat(
+                    writes, connection, earlier, row.id, scan_id, user, data, before, now, offline
+                )
+                return Recorded(response, retry=False)
         seen_trip = (
-            OpenTrip(row.trip_id, row.trip_seq, row.trip_arrived_at is not None)
+            OpenTrip(
+                row.trip_id,
+                row.trip_seq,
+                row.trip_arrived_at is not None,
+                row.trip_entered_at,
+                row.trip_entry_checkpoint_id,
+            )
             if row is not None and row.trip_id is not None
             else None
         )
@@ -163,8 +217,17 @@ def _record(
             direction=data.direction,
             deny_reason=data.deny_reason,
         )
-        reasons = outcome.reasons
+        reasons, server = outcome.reasons, outcome
         if device is not None:
+            refused = offline_refusal(
+                role=user.role,
+                place=place,
+                device_decision=device.decision,
+                device_event=device.event,
+                server=outcome,
+            )
+            if refused is not None:
+                raise Conflict(REFUSALS.get(refused, NOT_THEIRS))
             outcome = offline_outcome(
                 outcome,
                 device_decision=device.decision,
@@ -178,13 +241,14 @@ def _record(
                 token_reason=token_reason,
                 device_at=device.at,
                 now=now,
+                oldest=now - settings.offline_age,
             )
         trip = store.write_trip(writes, connection, row, outcome, place.id, at) if row else None
         shown = None
         if row is not None:
             counted = trip is not None and outcome.opens_trip and outcome.counts_trip
             full = shows_everything(
-                outcome,
+                server,  # an offline verdict shows no more than the online one would
                 role=user.role,
                 place=place,
                 destination_enterprise_id=row.destination_enterprise_id,
@@ -243,6 +307,42 @@ def _record(
         except Exception:  # the scan stands and is answered; its alert is what failed
             log.exception("the alerts after a denied scan failed")
     return Recorded(response, retry=False)
+
+
+def _repeat(
+    writes: store.Writes,
+    connection: Connection,
+    earlier: Any,
+    pass_id: int,
+    scan_id: str,
+    user: Any,
+    data: ScanIn,
+    before: store.Before,
+    now: datetime,
+    offline: bool,
+) -> dict[str, Any]:
+    """A read again of a pass just let through here: the earlier answer, `repeat_of` it;
+    kept as a scan (event none) on the earlier scan's trip, so it joins the timeline."""
+    response = {**earlier.response, "scan_id": scan_id, "repeat_of": earlier.scan_id}
+    store.insert_scan(
+        connection,
+        scan_id=scan_id,
+        pass_id=pass_id,
+        trip_id=earlier.trip_id,
+        checkpoint_id=data.checkpoint_id,
+        officer_id=user.id,
+        event="none",
+        decision="allow",
+        reasons=["repeat"],
+        direction=data.direction,
+        scanned_at=data.scanned_at or now,
+        offline=offline,
+        response=response,
+        now=now,
+        audited={"checkpoint": before.code, "event": None, "repeat_of": earlier.id},
+    )
+    writes.commit()
+    return response
 
 
 def _answer_retry(first: tuple[int, dict[str, Any]], user: Any) -> dict[str, Any]:
@@ -338,4 +438,5 @@ def _response(
         "trip": {"id": trip.id, "seq": trip.seq, "state": trip.state} if trip else None,
         "recorded_at": _iso(now),
         "offline": offline,
+        "repeat_of": None,
     }

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from accounts.schemas import MULTILINE, Id, Input, Moment, Output
-from checkpoints.domain import Kind, normalise_checkpoint_code
+from checkpoints.domain import AnnulReason, Kind, normalise_checkpoint_code
 
 Code = Annotated[str, AfterValidator(normalise_checkpoint_code)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=40)]
@@ -77,6 +77,8 @@ class ScanOut(BaseModel):
     trip: ScanTrip | None
     recorded_at: datetime
     offline: bool = False  # decided on a phone without network, synced later
+    # A read again of a pass just let through here: the earlier scan's scan_id (its answer)
+    repeat_of: str | None = None
 
     model_config = {"populate_by_name": True}
 
@@ -85,8 +87,11 @@ class NoteIn(Input):
     note: Note
 
 
-class ReasonIn(Input):
-    reason: Note
+class AnnulIn(Input):
+    """Why a scan is annulled: a reason from the list, and a note (needed for "other")."""
+
+    reason: AnnulReason
+    note: Note | None = None
 
 
 class OfflineScanIn(ScanIn):
@@ -105,7 +110,7 @@ class ScanBatchIn(Input):
 
 class BatchItemOut(BaseModel):
     scan_id: str | None
-    status: Literal["recorded", "conflict", "duplicate", "error"]
+    status: Literal["recorded", "conflict", "duplicate", "error"]  # error: see its problem
     result: dict[str, Any] | None = None
     problem: dict[str, Any] | None = None
 

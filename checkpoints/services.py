@@ -15,7 +15,7 @@ from accounts.models import Enterprise, User
 from accounts.schemas import UserCreate
 from checkpoints import events
 from checkpoints.domain import OPEN_STATES, Kind, SweepPolicy, due_anomalies
-from checkpoints.models import Anomaly, Checkpoint, ScannerDevice, Trip, officer_checkpoint
+from checkpoints.models import Anomaly, Checkpoint, Trip, officer_checkpoint
 from checkpoints.schemas import CheckpointIn
 from core import audit
 from core.errors import N_, Conflict, NotFound, ValidationFailed
@@ -264,32 +264,6 @@ def sweep(
                 raised.append(anomaly)
     session.commit()
     return raised
-
-
-def report_device(
-    session: Session,
-    user: User,
-    *,
-    device_id: str,
-    checkpoint_id: int | None,
-    lists_at: datetime | None,
-    queued: int,
-    oldest_queued_at: datetime | None,
-    now: datetime,
-) -> None:
-    """Keep a phone's last report; a device id is its first reporter's (no takeover)."""
-    if checkpoint_id is not None and session.get(Checkpoint, checkpoint_id) is None:
-        raise ValidationFailed.one("checkpoint_id", N_("No such checkpoint."))
-    device = session.get(ScannerDevice, device_id)
-    if device is None:
-        device = ScannerDevice(device_id=device_id, user_id=user.id, reported_at=now)
-        session.add(device)
-    elif device.user_id != user.id:
-        raise Conflict(N_("This device id belongs to another scanner."))
-    device.checkpoint_id = checkpoint_id
-    device.lists_at, device.queued, device.oldest_queued_at = lists_at, queued, oldest_queued_at
-    device.reported_at = now
-    session.commit()
 
 
 def connect_receivers() -> None:

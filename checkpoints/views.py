@@ -14,7 +14,7 @@ from accounts.domain import OVERSIGHT_ROLES, Role
 from accounts.forms import ActionForm
 from accounts.models import Enterprise, User
 from accounts.scoping import get_scoped, scoped
-from checkpoints import services
+from checkpoints import scanners, services
 from checkpoints.domain import AnomalyKind
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from checkpoints.schemas import CheckpointIn, NoteIn
@@ -43,9 +43,11 @@ def scan_points(user: User) -> list[Checkpoint]:
 @bp.get("/scan")
 @web.roles_required(Role.OFFICER, Role.ENTERPRISE)
 def scanner() -> Any:
+    allowed = scanners.may_scan(web.db(), current_user)
     page = render_template(
         "checkpoints/scan.html",
-        points=scan_points(current_user),
+        points=scan_points(current_user) if allowed else [],
+        may_scan=allowed,
         categories=CATEGORIES,
         action=ActionForm(),
         provinces=provinces_from(current_app.config["AREA_CODE"]),

@@ -107,6 +107,16 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "DRIVER_PAGE_PER_MINUTE": int(env.get("DRIVER_PAGE_PER_MINUTE", "30")),
         # Offline scanners: lists older than this give amber verdicts, never plain green.
         "SCANNER_LIST_MAX_AGE_HOURS": int(env.get("SCANNER_LIST_MAX_AGE_HOURS", "24")),
+        # A pass read again at the same checkpoint this soon after an allowed scan is a
+        # repeat of it (a camera reading twice, "next" tapped with the code in view).
+        "REPEAT_SCAN_SECONDS": int(env.get("REPEAT_SCAN_SECONDS", "120")),
+        # An offline scan uploaded with a device time older than this is backdated: kept,
+        # flagged, and an allow becomes a conflict for a supervisor.
+        "OFFLINE_SCAN_MAX_AGE_HOURS": int(env.get("OFFLINE_SCAN_MAX_AGE_HOURS", "24")),
+        # A phone's sign-in stays this long across browser restarts (a shift), revocable.
+        "DEVICE_SESSION_HOURS": int(env.get("DEVICE_SESSION_HOURS", "16")),
+        # Alert SMS to one subscriber within ALERT_WINDOW_MINUTES (the in-app notices go on).
+        "ALERT_SMS_PER_WINDOW": int(env.get("ALERT_SMS_PER_WINDOW", "5")),
         # Live passes an offline scanner keeps for manual entry (about 200 bytes of JSON each:
         # 20,000 is 3.9 MiB, 0.45 MiB gzipped by the proxy).
         "SCANNER_PASS_LIST_CAP": int(env.get("SCANNER_PASS_LIST_CAP", "20000")),

@@ -69,6 +69,17 @@ WORDS: dict[str, dict[str, str]] = {
             "The applicant enterprise is suspended: entry refused, leaving is allowed."
         ),
         "driver_mismatch": N_("The driver does not match."),
+        "inside_elsewhere": N_(
+            "This pass entered at another gate minutes ago and has not arrived anywhere: "
+            "check the plate and the driver, then confirm the exit."
+        ),
+        "repeat": N_("Read again: already recorded."),
+    },
+    "annul_reason": {
+        "wrong_direction": N_("Wrong direction"),
+        "read_twice": N_("Read twice"),
+        "wrong_vehicle": N_("Wrong vehicle"),
+        "other": N_("Other (see the note)"),
     },
     "category": {
         "emergency": N_("Emergency supplies (green channel)"),

@@ -33,6 +33,7 @@ from core.errors import N_, ValidationFailed
 from core.prepared import Prepared
 from passes.models import Pass
 from sms import outbox
+from sms.models import SmsMessage
 from sms.text import alert_text, daily_text, denied_alert_text, forged_alert_text
 from supervision import statistics
 from supervision.models import AlertSettings, Notification
@@ -111,10 +112,6 @@ def _notify(session: Session, key: str, user_id: int, **values: Any) -> bool:
     return True
 
 
-def _on_anomaly_raised(anomaly: Anomaly, *, session: Session, now: datetime) -> None:
-    anomaly_raised(session, anomaly, now=now)
-
-
 # Who listens for anomalies at all: one small Core read, as this runs inside every scan
 # that raises an anomaly (the ORM read of settings and users follows only when someone does).
 _users = User.__table__
@@ -125,8 +122,30 @@ _SUBSCRIBED_KINDS = Prepared(
 )
 
 
-def anomaly_raised(session: Session, anomaly: Anomaly, *, now: datetime) -> int:
-    """Tell every subscriber of this kind, in the caller's transaction; returns how many."""
+def _alert_sms_sent(session: Session, phone: str, since: datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count()).where(
+                SmsMessage.to == phone,
+                SmsMessage.dedupe_key.like("alert:%"),
+                SmsMessage.created_at >= since,
+            )
+        )
+        or 0
+    )
+
+
+def anomaly_raised(
+    session: Session,
+    anomaly: Anomaly,
+    *,
+    now: datetime,
+    window: timedelta = timedelta(minutes=10),
+    sms_per_window: int = 5,
+) -> int:
+    """Tell every subscriber of this kind, in the caller's transaction; returns how many.
+    A subscriber gets at most `sms_per_window` alert SMS within `window` (a burst of
+    anomalies, say from an uploaded queue, stays in the app beyond that)."""
     subscribed = _SUBSCRIBED_KINDS(session.connection())
     if not any(anomaly.kind in (row.kinds or []) for row in subscribed):
         return 0
@@ -145,7 +164,8 @@ def anomaly_raised(session: Session, anomaly: Anomaly, *, now: datetime) -> int:
             data=shown,
             created_at=now,
         )
-        if added and settings.sms and settings.phone:
+        sms = added and settings.sms and settings.phone
+        if sms and _alert_sms_sent(session, settings.phone, now - window) < sms_per_window:
             outbox.enqueue(
                 session,
                 dedupe_key=f"alert:{anomaly.id}:{user.id}",
@@ -165,6 +185,7 @@ class DenialLimits:
     window: timedelta = timedelta(minutes=10)
     forged: int = 5
     per_pass: int = 3
+    sms_per_window: int = 5  # alert SMS to one subscriber (ALERT_SMS_PER_WINDOW)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> DenialLimits:
@@ -172,6 +193,20 @@ class DenialLimits:
             window=timedelta(minutes=settings["ALERT_WINDOW_MINUTES"]),
             forged=settings["ALERT_FORGED_PER_CHECKPOINT"],
             per_pass=settings["ALERT_DENIALS_PER_PASS"],
+            sms_per_window=settings["ALERT_SMS_PER_WINDOW"],
+        )
+
+
+class _AnomalyReceiver:
+    """anomaly_raised's receiver, with the limits it was given."""
+
+    def __init__(self, limits: DenialLimits):
+        self.limits = limits
+
+    def __call__(self, anomaly: Anomaly, *, session: Session, now: datetime) -> None:
+        limits = self.limits
+        anomaly_raised(
+            session, anomaly, now=now, window=limits.window, sms_per_window=limits.sms_per_window
         )
 
 
@@ -193,18 +228,23 @@ class _DenialReceiver:
         )
 
 
-_connected: list[_DenialReceiver] = []  # this process's receiver (a new app replaces it)
+# This process's receivers (a new app replaces them): (signal, receiver)
+_connected: list[tuple[Any, Any]] = []
 
 
 def connect_receivers(limits: DenialLimits) -> None:
     """Listen to the checkpoint loop's announcements (called by the app factory). One
-    receiver per process: connecting again, as a second app does, replaces the first."""
-    events.anomaly_raised.connect(_on_anomaly_raised)
+    receiver per signal and process: connecting again, as a second app does, replaces
+    the first."""
     while _connected:
-        events.scan_denied.disconnect(_connected.pop())
-    receiver = _DenialReceiver(limits)
-    events.scan_denied.connect(receiver)
-    _connected.append(receiver)
+        signal, receiver = _connected.pop()
+        signal.disconnect(receiver)
+    for signal, receiver in (
+        (events.anomaly_raised, _AnomalyReceiver(limits)),
+        (events.scan_denied, _DenialReceiver(limits)),
+    ):
+        signal.connect(receiver)
+        _connected.append((signal, receiver))
 
 
 def _denial_alerts(

@@ -31,6 +31,9 @@ def app_config(database_url: str, instance: Path, **extra: Any) -> dict[str, Any
         "SECRET_KEY": "test-secret-key",
         "PASSWORD_HASH_METHOD": FAST_HASH,
         "INSTANCE_PATH": str(instance),
+        # A test's scans follow each other within milliseconds, where a gate's are minutes
+        # apart: repeats are off unless a test of them turns them on.
+        "REPEAT_SCAN_SECONDS": 0,
         **extra,
     }
 

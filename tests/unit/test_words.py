@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from checkpoints.domain import AnomalyKind, Event, TripState
+from checkpoints.domain import AnnulReason, AnomalyKind, Event, TripState
 from core.words import WORDS
 from passes.domain import Category, PassStatus
 from sms.domain import SmsStatus
@@ -19,6 +19,7 @@ DOMAIN = {
     "anomaly_kind": [k.value for k in AnomalyKind],
     "category": [c.value for c in Category],
     "sms_status": [s.value for s in SmsStatus],
+    "annul_reason": [r.value for r in AnnulReason],
 }
 
 
@@ -33,7 +34,7 @@ def reason_codes() -> set[str]:
         )
     )
     found = set(re.findall(r'deny\("([a-z_]+)"', text))
-    found |= set(re.findall(r'"(offline_conflict|device_clock|not_found)"', text))
+    found |= set(re.findall(r'"(offline_conflict|device_clock|not_found|repeat)"', text))
     found |= {"plate_mismatch", "driver_mismatch", "malformed", "bad_signature", "unknown_key"}
     return found
 

@@ -309,7 +309,7 @@ API = [
     (
         "POST",
         "/api/v1/scans/{scan}/annul",
-        {"reason": "误扫"},
+        {"reason": "read_twice"},
         {**expect({"officer", "supervisor"}, 200, anonymous=401), "enterprise": 404},
     ),
     ("GET", "/api/v1/trips", None, expect(READERS, 200, anonymous=401)),

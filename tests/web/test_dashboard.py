@@ -107,7 +107,7 @@ def test_past_days_are_kept_and_a_voided_trip_still_comes_off(client, make, app)
 
     # A supervisor annuls the entry two days later: the trip is void, the day's count drops.
     annulled = client.post(
-        f"/api/v1/scans/{entry}/annul", headers=supervisor, json={"reason": "wrong vehicle"}
+        f"/api/v1/scans/{entry}/annul", headers=supervisor, json={"reason": "wrong_vehicle"}
     )
     assert annulled.status_code == 200, annulled.get_json()
     third = client.get("/api/v1/dashboard", headers=supervisor).get_json()

@@ -129,12 +129,14 @@ def test_revoked_meanwhile_is_recorded_as_it_happened_and_flagged(client, make, 
 
 
 def test_no_trips_left_offline_never_pushes_the_count_past_the_maximum(client, post, db):
+    # Three offline loops on a two-trip pass, each crossing longer than the shortest
+    # plausible one (domain.SHORTEST_CROSSING).
     p, t0 = post["pass"], now() + timedelta(minutes=1)
     loop = []
-    for n in range(3):  # three offline loops on a two-trip pass
+    for n in range(3):
         loop += [
-            item(post["gate"], p, t0 + timedelta(minutes=20 * n)),
-            item(post["gate2"], p, t0 + timedelta(minutes=20 * n + 10), event="exit"),
+            item(post["gate"], p, t0 + timedelta(minutes=60 * n)),
+            item(post["gate2"], p, t0 + timedelta(minutes=60 * n + 40), event="exit"),
         ]
     answers = upload(client, post["officer"], loop)
     assert [a["status"] for a in answers] == ["recorded"] * 4 + ["conflict", "recorded"]

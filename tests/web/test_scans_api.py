@@ -204,7 +204,7 @@ def test_officer_annuls_a_mistaken_exit_and_the_trip_reopens(client, loop, db):
     exit_scan = db.scalars(select(Scan).where(Scan.event == "exit")).one()
     response = client.post(
         f"/api/v1/scans/{exit_scan.scan_id}/annul",
-        json={"reason": "扫错车"},
+        json={"reason": "wrong_vehicle"},
         headers=loop["officer"],
     )
     assert response.status_code == 200, response.get_json()
@@ -212,7 +212,9 @@ def test_officer_annuls_a_mistaken_exit_and_the_trip_reopens(client, loop, db):
     assert db.scalars(select(Trip.state)).one() == "arrived"
     assert db.scalar(select(func.count()).select_from(Scan)) == 4  # nothing deleted
     again = client.post(
-        f"/api/v1/scans/{exit_scan.scan_id}/annul", json={"reason": "再次"}, headers=loop["officer"]
+        f"/api/v1/scans/{exit_scan.scan_id}/annul",
+        json={"reason": "read_twice"},
+        headers=loop["officer"],
     )
     assert again.status_code == 409
 
@@ -222,7 +224,9 @@ def test_annulling_the_only_entry_voids_the_trip_and_returns_the_trip(client, lo
     db.rollback()
     entry = db.scalars(select(Scan)).one()
     client.post(
-        f"/api/v1/scans/{entry.scan_id}/annul", json={"reason": "误扫"}, headers=loop["officer"]
+        f"/api/v1/scans/{entry.scan_id}/annul",
+        json={"reason": "read_twice"},
+        headers=loop["officer"],
     )
     db.rollback()
     assert db.scalars(select(Trip.state)).one() == "void"
@@ -237,12 +241,16 @@ def test_officer_may_not_annul_after_ten_minutes_but_a_supervisor_may(app, clien
     entry = db.scalars(select(Scan)).one()
     app.extensions["clock"] = lambda: now() + timedelta(minutes=11)
     late = client.post(
-        f"/api/v1/scans/{entry.scan_id}/annul", json={"reason": "晚了"}, headers=loop["officer"]
+        f"/api/v1/scans/{entry.scan_id}/annul",
+        json={"reason": "read_twice"},
+        headers=loop["officer"],
     )
     assert late.status_code == 403
     supervisor = api_token(client, make.user("supervisor").username)
     ok = client.post(
-        f"/api/v1/scans/{entry.scan_id}/annul", json={"reason": "监管更正"}, headers=supervisor
+        f"/api/v1/scans/{entry.scan_id}/annul",
+        json={"reason": "other", "note": "监管更正"},
+        headers=supervisor,
     )
     assert ok.status_code == 200
 
@@ -295,8 +303,12 @@ def test_concurrent_scans_at_two_gates_open_one_trip_and_lose_nothing(app, loop,
         trips = session.scalars(select(Trip)).all()
         open_trips = [t for t in trips if t.state in ("entered", "arrived")]
         assert len(open_trips) <= 1
-        entries = sum(1 for r in results if r["event"] == "entry")
-        assert entries == len(trips) <= 2  # two trips allowed by the pass, never more
+        # One entry; the same gate's other reads repeat it, the other gate's are told the
+        # pass is inside already (a copy of the code, or a crossing too short to be true).
+        entries = [r for r in results if r["event"] == "entry" and r["repeat_of"] is None]
+        assert len(entries) == len(trips) == 1
+        others = [r for r in results if r not in entries]
+        assert all(r["repeat_of"] or r["reasons"] == ["inside_elsewhere"] for r in others)
     assert audit_log_verifies(app).ok
 
 
