@@ -127,7 +127,12 @@ def record_scan(user: Caller, body: ScanIn) -> Response:
     )
     answer = recorded.response
     if not recorded.retry:
-        metrics.scanned(answer["decision"], answer["reasons"], answer["anomalies"])
+        metrics.scanned(
+            answer["decision"],
+            answer["reasons"],
+            answer["anomalies"],
+            bool(answer.get("repeat_of")),
+        )
     metrics.SCAN_SECONDS.observe(web.elapsed())
     return Response(orjson.dumps(answer), mimetype="application/json")
 
@@ -258,7 +263,12 @@ def record_batch(user: Caller, body: ScanBatchIn) -> dict[str, Any]:
         answers[index] = {"scan_id": scan_id, "status": status, "result": result}
         metrics.OFFLINE_SCANS.labels(status).inc()
         if not recorded.retry:
-            metrics.scanned(result["decision"], result["reasons"], result["anomalies"])
+            metrics.scanned(
+                result["decision"],
+                result["reasons"],
+                result["anomalies"],
+                bool(result.get("repeat_of")),
+            )
     return {"items": answers}
 
 

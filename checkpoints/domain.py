@@ -231,8 +231,11 @@ def offline_outcome(
     counts = live is not None and live.status == "approved" and live.trips_used < live.max_trips
     anomalies: tuple[str, ...] = (AnomalyKind.OFFLINE_CONFLICT,)
     if open_trip is not None:
-        stamps = device_event == Event.EXIT or (
-            device_event == Event.ARRIVAL and not open_trip.arrived
+        stamps = (
+            device_event == Event.EXIT
+            or (device_event == Event.ARRIVAL and not open_trip.arrived)
+            # a trip opened by its arrival: the entry it lacked
+            or (device_event == Event.ENTRY and open_trip.entered_at is None)
         )
         return Outcome("allow", device_event, conflict, anomalies=anomalies, stamps=stamps)
     if device_event != Event.ENTRY:

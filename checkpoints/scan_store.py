@@ -335,6 +335,8 @@ def write_trip(
         (inserted,) = TRIP_INSERT[Event(outcome.event) if stamp else None](connection, **values)
         trip = TripNow(inserted.id, seq, values["state"])
     elif trip is not None and stamp:
+        if outcome.event == Event.ENTRY and trip.state == TripState.ARRIVED:
+            stamp["state"] = str(TripState.ARRIVED)  # the entry it lacked; it has arrived
         TRIP_STAMP[Event(outcome.event)](connection, trip_id=trip.id, **stamp)
         trip.state = stamp["state"]
     for kind in outcome.anomalies:

@@ -124,7 +124,12 @@ class ScanFastPath:
                 reads.close()
         answer = recorded.response
         if not recorded.retry:
-            metrics.scanned(answer["decision"], answer["reasons"], answer["anomalies"])
+            metrics.scanned(
+                answer["decision"],
+                answer["reasons"],
+                answer["anomalies"],
+                bool(answer.get("repeat_of")),
+            )
         return caller.id, answer
 
 

@@ -28,8 +28,14 @@ APPROVALS = Counter("trafficpass_approvals", "Passes approved")
 LOGIN_FAILURES = Counter("trafficpass_login_failures", "Failed sign-ins")
 
 
-def scanned(decision: str, reasons: Iterable[str], anomalies: Iterable[str]) -> None:
-    """One decided scan (not a replayed answer)."""
+def scanned(
+    decision: str, reasons: Iterable[str], anomalies: Iterable[str], repeat: bool = False
+) -> None:
+    """One decided scan (not a replayed answer); a repeat counts as reason "repeat", and
+    its anomalies were counted with the scan it repeats."""
+    if repeat:
+        SCANS.labels(decision, "repeat").inc()
+        return
     SCANS.labels(decision, next(iter(reasons), "none")).inc()
     for code in anomalies:
         ANOMALIES.labels(code).inc()

@@ -30,6 +30,7 @@ def serve(app, database_url, tmp_path, port):
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "METRICS_TOKEN": METRICS_TOKEN,
         "AUDIT_SEQUENCER": "off",
+        "REPEAT_SCAN_SECONDS": "0",  # the journey's entry and exit are moments apart
         "PASSWORD_HASH_METHOD": app.config["PASSWORD_HASH_METHOD"],
     }
     with (tmp_path / "server.log").open("w") as log:

@@ -32,8 +32,12 @@ GATE = Place(10, "gate", None)
 OTHER_GATE = Place(11, "gate", None)
 SITE = Place(20, "site", DEST)
 WRONG_SITE = Place(21, "site", 99)
-ENTERED = OpenTrip(5, 1, arrived=False)
-ARRIVED = OpenTrip(5, 1, arrived=True)
+ENTERED = OpenTrip(5, 1, arrived=False, entered_at=NOW - timedelta(hours=2), entry_checkpoint_id=11)
+ARRIVED = OpenTrip(5, 1, arrived=True, entered_at=NOW - timedelta(hours=2), entry_checkpoint_id=11)
+# Entered at the other gate moments ago, arrived nowhere (a copy of the code, or a turn back)
+JUST_ENTERED = OpenTrip(
+    5, 1, arrived=False, entered_at=NOW - timedelta(minutes=2), entry_checkpoint_id=11
+)
 LATE = NOW + timedelta(days=2)
 
 # (name, keyword arguments, decision, event, reasons, opens trip, anomalies)
@@ -234,6 +238,33 @@ TABLE = [
         ("driver_mismatch",),
         False,
         (),
+    ),
+    (
+        "other gate, entered there moments ago: the officer must confirm",
+        {"open_trip": JUST_ENTERED, "place": GATE},
+        "deny",
+        None,
+        ("inside_elsewhere",),
+        False,
+        (),
+    ),
+    (
+        "other gate, moments ago, exit confirmed",
+        {"open_trip": JUST_ENTERED, "place": GATE, "direction": "exit"},
+        "allow",
+        "exit",
+        (),
+        False,
+        ("no_arrival",),
+    ),
+    (
+        "the same gate moments ago: leaving (a turn back)",
+        {"open_trip": JUST_ENTERED, "place": OTHER_GATE},
+        "allow",
+        "exit",
+        (),
+        False,
+        ("no_arrival",),
     ),
 ]
 
@@ -479,3 +510,52 @@ def test_offline_conflicts_are_recorded_as_they_happened(
     assert out.stamps == stamps
     assert out.anomalies == anomalies
     assert out.reasons == ("whatever",)
+
+
+# --- replay after an annulment, and what an offline upload may record ------------------
+
+from checkpoints.domain import deny, offline_refusal, owed_anomalies  # noqa: E402
+
+
+def test_a_trip_followed_by_another_is_closed_and_owes_its_exit():
+    entered = [("entry", NOW, 10)]
+    alone, followed = replay(entered), replay(entered, followed=True)
+    assert (alone.state, alone.closed, owed_anomalies(alone)) == ("entered", False, set())
+    assert (followed.state, followed.closed, owed_anomalies(followed)) == (
+        "exited",
+        True,
+        {"no_exit"},
+    )
+    assert owed_anomalies(replay([("exit", NOW, 10)])) == {"no_entry"}
+    assert owed_anomalies(replay([("entry", NOW, 10), ("exit", NOW, 11)])) == {"no_arrival"}
+    assert owed_anomalies(replay([])) == set()
+
+
+@pytest.mark.parametrize(
+    ("role", "place", "decision", "event", "server", "refused"),
+    [
+        ("officer", GATE, "allow", "entry", Outcome("allow", "entry"), None),
+        ("officer", GATE, "allow", "arrival", Outcome("allow", "entry"), "event_not_here"),
+        ("enterprise", SITE, "allow", "exit", Outcome("allow", "arrival"), "event_not_here"),
+        ("enterprise", SITE, "allow", "arrival", Outcome("allow", "arrival"), None),
+        (
+            "enterprise",
+            WRONG_SITE,
+            "allow",
+            "arrival",
+            deny("wrong_destination"),
+            "wrong_destination",
+        ),
+        ("enterprise", SITE, "allow", "arrival", deny("revoked"), None),  # a conflict, kept
+        ("enterprise", SITE, "deny", None, deny("wrong_destination"), None),
+        ("officer", GATE, "allow", "entry", deny("wrong_checkpoint"), "wrong_checkpoint"),
+        ("officer", GATE, "allow", None, Outcome("allow", "entry"), "event_not_here"),
+    ],
+)
+def test_what_an_offline_upload_may_record(role, place, decision, event, server, refused):
+    assert (
+        offline_refusal(
+            role=role, place=place, device_decision=decision, device_event=event, server=server
+        )
+        == refused
+    )
