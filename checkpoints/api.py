@@ -152,6 +152,8 @@ class LivePassOut(BaseModel):
     valid_from: str
     valid_until: str
     destination_enterprise_id: int
+    driver: str  # masked, as the public status page shows it
+    destination: str
 
 
 class LivePassList(BaseModel):

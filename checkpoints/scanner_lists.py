@@ -3,6 +3,8 @@ code, a number and a plate typed by hand). Plates travel as a keyed hash: the ph
 hashes what the officer typed with the same key and compares, so the list is not a
 plain register of plates. An officer gets the jurisdiction's live passes, an enterprise
 scanner those bound for its own site; capped at `cap` (the soonest to stay valid last).
+Each carries what an officer compares offline: the driver's masked name (as the public
+status page shows it) and the destination's name.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.domain import Role
-from accounts.models import User
-from fleet.models import Vehicle
+from accounts.models import Enterprise, User
+from core.privacy import mask_name
+from fleet.models import Driver, Vehicle
 from passes.domain import PassStatus
 from passes.models import Pass
 
@@ -42,8 +45,12 @@ def live_passes(
             Pass.valid_from,
             Pass.valid_until,
             Pass.destination_enterprise_id,
+            Driver.name,
+            Enterprise.name,
         )
         .join(Vehicle, Vehicle.id == Pass.vehicle_id)
+        .join(Driver, Driver.id == Pass.driver_id)
+        .join(Enterprise, Enterprise.id == Pass.destination_enterprise_id)
         .where(Pass.status == PassStatus.APPROVED, Pass.valid_until > now)
         .order_by(Pass.valid_until.desc(), Pass.id.desc())
         .limit(cap + 1)
@@ -63,7 +70,18 @@ def live_passes(
                 "valid_from": valid_from.isoformat(),
                 "valid_until": valid_until.isoformat(),
                 "destination_enterprise_id": destination,
+                "driver": mask_name(driver),
+                "destination": destination_name,
             }
-            for pass_id, number, plate, valid_from, valid_until, destination in rows[:cap]
+            for (
+                pass_id,
+                number,
+                plate,
+                valid_from,
+                valid_until,
+                destination,
+                driver,
+                destination_name,
+            ) in rows[:cap]
         ],
     }

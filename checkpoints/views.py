@@ -14,10 +14,10 @@ from accounts.domain import OVERSIGHT_ROLES, Role
 from accounts.forms import ActionForm
 from accounts.models import Enterprise, User
 from accounts.scoping import get_scoped, scoped
-from checkpoints import scanners, services
+from checkpoints import corrections, scanners, services
 from checkpoints.domain import AnomalyKind
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
-from checkpoints.schemas import CheckpointIn, NoteIn
+from checkpoints.schemas import AnnulIn, CheckpointIn, NoteIn
 from core import inputs, responses, web
 from core.errors import DomainError, ValidationFailed
 from fleet.domain import provinces_from
@@ -191,6 +191,30 @@ def resolve(anomaly_id: int) -> Any:
     else:
         flash(gettext("Anomaly resolved."), "success")
     return redirect(web.safe_next(request.form.get("next"), url_for("checkpoints.anomalies")))
+
+
+@bp.post("/scans/<int:scan_pk>/annul")
+@web.roles_required(Role.SUPERVISOR)
+def annul(scan_pk: int) -> Any:
+    """The supervisor annuls a scan from a trip's page: the trip is replayed without it."""
+    session = web.db()
+    target = session.get(Scan, scan_pk)
+    if target is None:
+        abort(404)
+    fields = {"reason": request.form.get("reason", ""), "note": request.form.get("note") or None}
+    try:
+        body = inputs.validate(AnnulIn, fields)
+        corrections.annul_scan(
+            session, current_user, target.scan_id, body.reason, note=body.note, now=web.now()
+        )
+    except ValidationFailed as exc:
+        flash(" ".join(m for ms in exc.errors.values() for m in ms) or gettext(exc.title), "error")
+    except DomainError as exc:
+        flash(gettext(exc.detail, **exc.params) if exc.detail else gettext(exc.title), "error")
+    else:
+        flash(gettext("Scan annulled: the trip is replayed without it."), "success")
+    fallback = url_for("checkpoints.trip", trip_id=target.trip_id) if target.trip_id else "/"
+    return redirect(web.safe_next(request.form.get("next"), fallback))
 
 
 @bp.get("/trips/<int:trip_id>")

@@ -75,6 +75,10 @@ WORDS: dict[str, dict[str, str]] = {
         ),
         "repeat": N_("Read again: already recorded."),
     },
+    # An anomaly's note is the supervisor's own words, or the system's, stored as a code
+    "anomaly_note": {
+        "cause_annulled": N_("Resolved by the system: the scan behind it was annulled."),
+    },
     "annul_reason": {
         "wrong_direction": N_("Wrong direction"),
         "read_twice": N_("Read twice"),

@@ -232,6 +232,8 @@ def rows(session: Any, kind: str, stmt: Select[Any], tz: str) -> Iterator[list[A
         if kind == "passes":
             values[5] = mask_id_number(values[5])
             values[11:13] = [f"{values[11]}/{values[12]}"]
+        if kind == "anomalies" and values[6]:  # a note the system wrote is a code: in words
+            values[6] = word("anomaly_note", values[6])
         if kind == "scans":  # the Offline column: a mark, not a raw boolean
             values[-1] = "✓" if values[-1] else ""
         yield [_cell(v, zone) for v in [*values, *codes]]

@@ -3,12 +3,18 @@
 // verifies a pass token's ES256 signature with WebCrypto, judges it with rules.js against
 // its own clock and the lists, and queues every offline scan for POST /api/v1/scans/batch
 // (net.js). Nothing in the queue is dropped: a scan the server refuses stays, with its reason.
+// The queue is its officer's: each scan carries who made it, and only theirs is sent or
+// counted while they are signed in.
 "use strict";
 
 (() => {
   const { get, put, remove, all } = window.ScannerStore;
   const rules = window.ScannerRules;
   const net = window.ScannerNet;
+
+  let owner = null; // the signed-in user's id (setOwner)
+  const setOwner = (id) => { owner = id; };
+  const mine = (item) => item.user_id === owner;
 
   const keyCache = new Map();
   function importKey(jwk) {
@@ -53,8 +59,11 @@
     let passes = kept.passes || null;
     try {
       const live = await net.getJson("/api/v1/scanner/passes", 20000);
-      passes = { key: live.body.key, byNumber: {} };
-      for (const item of live.body.items) passes.byNumber[item.number] = item;
+      passes = { key: live.body.key, byNumber: {}, byId: {} };
+      for (const item of live.body.items) {
+        passes.byNumber[item.number] = item;
+        passes.byId[item.pass_id] = item;
+      }
     } catch (error) { /* keep the last one */ }
     const lists = {
       keys: trust.body.keys,
@@ -131,9 +140,18 @@
     });
   }
 
+  // What the officer compares offline, from the kept list: the driver's masked name and
+  // the destination (absent for a pass the list does not hold).
+  async function facts(passId) {
+    const lists = await get("lists", "current");
+    const item = lists && lists.passes && lists.passes.byId ? lists.passes.byId[passId] : null;
+    return item ? { driver: item.driver, destination: item.destination } : {};
+  }
+
   async function enqueue(body, verdict) {
     await put("queue", {
       ...body,
+      user_id: owner,
       offline: true,
       decision: verdict.decision,
       event: verdict.event,
@@ -147,12 +165,12 @@
   // Upload what is queued, oldest first, in batches; an item the server refused stays
   // in the queue with its problem for the officer to see and acknowledge.
   async function sync(csrf) {
-    const queued = (await all("queue")).filter((item) => item.state === "pending");
+    const queued = (await all("queue")).filter((item) => item.state === "pending" && mine(item));
     queued.sort((a, b) => a.scanned_at.localeCompare(b.scanned_at));
     let sent = 0;
     for (let start = 0; start < queued.length; start += 200) {
       const chunk = queued.slice(start, start + 200);
-      const items = chunk.map(({ state, problem, ...item }) => item);
+      const items = chunk.map(({ state, problem, user_id: _, ...item }) => item);
       let answer;
       try {
         const response = await net.postJson("/api/v1/scans/batch", { items }, csrf, 15000);
@@ -176,7 +194,7 @@
 
   async function summary() {
     const lists = await get("lists", "current");
-    const queue = await all("queue");
+    const queue = (await all("queue")).filter(mine);
     const pending = queue.filter((i) => i.state === "pending");
     pending.sort((a, b) => a.scanned_at.localeCompare(b.scanned_at));
     return {
@@ -191,6 +209,7 @@
   const acknowledge = (scanId) => remove("queue", scanId);
 
   window.ScannerOffline = {
-    refreshLists, decide, enqueue, sync, summary, acknowledge, parseToken: rules.parseToken,
+    refreshLists, decide, enqueue, sync, summary, acknowledge, facts, setOwner,
+    parseToken: rules.parseToken,
   };
 })();

@@ -2,7 +2,7 @@
 // opens with no network after one online visit. The API is not touched here: the page
 // itself decides offline and queues (offline.js).
 importScripts("/static/js/sw-common.js");
-const CACHE = "scanner-v2";
+const CACHE = "scanner-v3";
 offlineKit.install(CACHE, [
   "/static/css/app.css",
   "/static/js/app.js",
@@ -10,6 +10,8 @@ offlineKit.install(CACHE, [
   "/static/js/store.js",
   "/static/js/rules.js",
   "/static/js/offline.js",
+  "/static/js/camera.js",
+  "/static/js/scanner-view.js",
   "/static/js/scanner.js",
   "/static/vendor/zxing-wasm-3.1.4/zxing-reader.js",
   "/static/vendor/zxing-wasm-3.1.4/zxing_reader.wasm",

@@ -1,9 +1,10 @@
-// The checkpoint scanner: camera (zxing-wasm) or manual entry -> POST /api/v1/scans ->
-// a full-screen verdict. The camera never stops; every request carries a fresh scan_id so
-// retries after a network failure are idempotent on the server.
-// Over 300 lines on purpose: the page's one controller (camera, verdict screen, corrections,
-// manual entry, the queue's display); its rules, storage and network are rules.js,
-// store.js and net.js.
+// The checkpoint scanner: camera (camera.js) or manual entry -> POST /api/v1/scans -> a
+// full-screen verdict. The camera never stops, and one read makes one scan (the code is
+// held until it leaves the frame); every request carries a fresh scan_id so retries after
+// a network failure are idempotent on the server.
+// Over 300 lines on purpose: the page's one controller (reads, verdict screen, corrections
+// and undo, manual entry, the queue's owner); its camera, rules, storage, network and side
+// panels are camera.js, rules.js, store.js, net.js and scanner-view.js.
 "use strict";
 
 (() => {
@@ -17,9 +18,7 @@
   let direction = "";
   let busy = false;
   let current = null; // {body, data} of the scan on screen
-  let lastText = { value: null, at: 0 };
   let frameAt = null; // when the frame that gave the code on screen was grabbed
-  let camera = null;
   // Times in the page's language and the jurisdiction's time zone, not the phone's.
   const when = { timeZone: root.dataset.tz || undefined };
   const lang = document.documentElement.lang || undefined;
@@ -90,6 +89,8 @@
     });
     await ScannerOffline.enqueue(body, verdict);
     const token = verdict.token;
+    // What the officer compares offline: the driver's masked name, the destination.
+    const facts = token ? await ScannerOffline.facts(token.passId) : {};
     current = null; // corrections need the server
     render({
       decision: verdict.decision,
@@ -98,7 +99,12 @@
       anomalies: [],
       offline: true,
       stale: verdict.stale,
-      pass: token ? { plate: token.plate, valid_until: new Date(token.validUntil).toISOString() } : null,
+      pass: token ? {
+        plate: token.plate,
+        valid_until: new Date(token.validUntil).toISOString(),
+        driver_name: facts.driver,
+        destination_enterprise: facts.destination,
+      } : null,
       trip: null,
     });
     showNetwork();
@@ -127,6 +133,7 @@
         return;
       }
       current = { body, data: result.data };
+      remember(body, result.data);
       render(result.data);
       loadHistory();
     } finally {
@@ -146,6 +153,7 @@
     const look = amber ? "result-amber" : flagged ? "result-allow result-anomaly" : allowed ? "result-allow" : "result-deny";
     panel.className = `result ${look}`;
     $("offline-band").hidden = !data.offline;
+    $("repeat-band").hidden = !data.repeat_of;
     $("stale-band").hidden = !(data.offline && data.stale);
     $("anomaly-band").hidden = !flagged;
     $("anomaly-band").textContent = anomalies.map((code) => text.reasons[code] || code).join(" ");
@@ -188,6 +196,8 @@
     $("deny-plate").hidden = !canCorrect;
     $("deny-driver").hidden = !canCorrect;
     $("switch").hidden = !(canCorrect && kind() === "gate" && data.event !== "arrival");
+    // Inside at another gate moments ago: the officer checks, then confirms the exit.
+    $("confirm-exit").hidden = !(data.reasons || []).includes("inside_elsewhere") || !current;
     panel.hidden = false;
     $("next").focus();
     // Camera frame to verdict on screen, for the record (read by the browser tests).
@@ -198,18 +208,33 @@
   function ready() {
     $("result").hidden = true;
     current = null;
-    status(camera ? text.camera_ready : "");
+    resumeAt = performance.now() + PAUSE_MS;
+    status(cameraOn ? text.camera_ready : "");
   }
 
-  // Correcting an allowed scan: annul it (a new record), then scan again as the officer says.
+  // The scan a correction acts on: a repeat's is the scan it repeats.
+  const targetOf = (data) => data.repeat_of || data.scan_id;
+
+  // Corrections: annul (a new record, with a reason from the list) and, for a plate or a
+  // driver that does not match, scan again as a denial; "wrong direction" is one request
+  // (the server annuls and records the other direction together).
+  async function annul(scanId, reason, note) {
+    const body = note ? { reason, note } : { reason };
+    const answer = await post(`${root.dataset.history}/${scanId}/annul`, body);
+    if (!answer || !answer.ok) {
+      status((answer && (answer.data.detail || answer.data.title)) || text.failed);
+      return null;
+    }
+    if (lastMine && lastMine.scanId === scanId) lastMine = null;
+    showUndo();
+    loadHistory();
+    return answer.data;
+  }
+
   async function correct(fields, reason) {
     if (!current) return;
     const previous = current;
-    const annul = await post(`${root.dataset.history}/${previous.data.scan_id}/annul`, { reason });
-    if (!annul || !annul.ok) {
-      status((annul && annul.data.detail) || text.failed);
-      return;
-    }
+    if (!(await annul(targetOf(previous.data), reason))) return;
     const again = { ...fields };
     for (const key of ["code", "number", "plate"]) {
       if (previous.body[key]) again[key] = previous.body[key];
@@ -217,14 +242,78 @@
     await submit(again);
   }
 
+  async function switchDirection(scanId, note) {
+    const done = await annul(scanId, "wrong_direction", note);
+    if (!done) return;
+    if (done.redo) {
+      current = { body: {}, data: done.redo };
+      remember({}, done.redo);
+      render(done.redo);
+    } else {
+      $("result").hidden = true;
+      status(text.undone);
+    }
+  }
+
   $("next").addEventListener("click", ready);
-  $("deny-plate").addEventListener("click", () =>
-    correct({ deny_reason: "plate_mismatch" }, text.reasons.plate_mismatch));
-  $("deny-driver").addEventListener("click", () =>
-    correct({ deny_reason: "driver_mismatch" }, text.reasons.driver_mismatch));
-  $("switch").addEventListener("click", () => {
-    const flipped = current && current.data.event === "entry" ? "exit" : "entry";
-    correct({ direction: flipped }, `${text[flipped]}`);
+  $("deny-plate").addEventListener("click", () => correct({ deny_reason: "plate_mismatch" }, "wrong_vehicle"));
+  $("deny-driver").addEventListener("click", () => correct({ deny_reason: "driver_mismatch" }, "wrong_vehicle"));
+  $("switch").addEventListener("click", () => current && switchDirection(targetOf(current.data)));
+  $("confirm-exit").addEventListener("click", () => {
+    if (!current) return;
+    const again = { direction: "exit" };
+    for (const key of ["code", "number", "plate"]) {
+      if (current.body[key]) again[key] = current.body[key];
+    }
+    $("result").hidden = true;
+    submit(again);
+  });
+
+  // Undo: the officer's own last allowed scan, within the ten minutes the server allows.
+  const UNDO_MS = 10 * 60 * 1000;
+  let lastMine = null; // { scanId, plate, event, at, gate }
+
+  function remember(body, data) {
+    if (data.decision !== "allow" || !data.event || data.offline) return;
+    const plate = data.pass ? data.pass.plate : "";
+    lastMine = { scanId: targetOf(data), plate, event: data.event, at: Date.now(), gate: kind() === "gate" };
+    showUndo();
+  }
+
+  function showUndo() {
+    const fresh = lastMine && Date.now() - lastMine.at < UNDO_MS;
+    $("undo-last").hidden = !fresh;
+    if (fresh) $("undo-last").textContent = text.undo_last.replace("{plate}", lastMine.plate).replace("{event}", text[lastMine.event]);
+    if (!fresh) $("undo").hidden = true;
+  }
+  setInterval(showUndo, 30000);
+
+  $("undo-last").addEventListener("click", () => {
+    if (!lastMine) return;
+    $("undo-what").textContent = $("undo-last").textContent;
+    $("undo-wrong-direction").hidden = !(lastMine.gate && lastMine.event !== "arrival");
+    $("undo").hidden = false;
+    $("undo").scrollIntoView({ block: "center" });
+  });
+  $("undo-cancel").addEventListener("click", () => { $("undo").hidden = true; });
+  $("undo").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const picked = $("undo").querySelector('input[name="undo-reason"]:checked');
+    if (!picked || !lastMine) {
+      status(text.pick_reason);
+      return;
+    }
+    const note = $("undo-note").value.trim();
+    const target = lastMine.scanId;
+    $("undo").hidden = true;
+    $("undo-note").value = "";
+    picked.checked = false;
+    if (picked.value === "wrong_direction") {
+      await switchDirection(target, note);
+    } else if (await annul(target, picked.value, note)) {
+      $("result").hidden = true;
+      status(text.undone);
+    }
   });
 
   document.querySelectorAll("[data-direction]").forEach((button) => {
@@ -266,163 +355,71 @@
       const url = `${root.dataset.history}?checkpoint_id=${encodeURIComponent(select.value)}&per_page=8`;
       const response = await ScannerNet.get(url);
       if (!response.ok) return;
-      const list = $("history");
       const { items } = await response.json();
-      list.replaceChildren();
-      for (const scan of items) {
-        const item = document.createElement("li");
-        const time = new Date(scan.recorded_at).toLocaleTimeString(lang, when);
-        const label = scan.event === "annul" ? text.annulled
-          : `${scan.decision === "allow" ? text.allow : text.deny} ${scan.event !== "none" ? text[scan.event] : ""}`;
-        item.className = scan.event === "annul" ? "annul" : scan.decision;
-        item.textContent = `${time} · ${scan.plate || "—"} · ${label}`;
-        list.append(item);
-      }
+      ScannerView.history($("history"), items, text, timeOf);
     } catch (error) {
       // The history is a convenience; scanning goes on without it.
     }
   }
 
-  function onDecoded(decoded) {
-    const now = Date.now();
-    if (decoded === lastText.value && now - lastText.at < 4000) return;
-    lastText = { value: decoded, at: now };
-    if (!$("result").hidden) return; // the officer is still reading the last verdict
-    if (!/\/P\/[A-Z2-7]+/i.test(decoded)) {
+  // One read, one scan. The code that gave a verdict is held: the camera does not decide
+  // it again until it has left the frame for a moment, nor in the pause after "next" (the
+  // server, besides, answers a read again within REPEAT_SCAN_SECONDS as a repeat).
+  const LEAVE_MS = 700;
+  const PAUSE_MS = 1200;
+  let held = null; // { text, goneSince }
+  let resumeAt = 0;
+  let cameraOn = false;
+
+  function onFrame(found, grabbed) {
+    const now = performance.now();
+    if (held) {
+      if (found === held.text) {
+        held.goneSince = null;
+        if ($("result").hidden && now >= resumeAt) status(text.hold);
+        return;
+      }
+      if (held.goneSince === null) held.goneSince = now;
+      if (now - held.goneSince < LEAVE_MS) return;
+      held = null;
+      if ($("result").hidden) status(text.camera_ready);
+    }
+    if (!found || !$("result").hidden || busy || now < resumeAt) return;
+    if (!/\/P\/[A-Z2-7]+/i.test(found)) {
       status(text.unreadable);
       return;
     }
-    submit({ code: decoded });
-  }
-
-  // Camera: frames from the rear camera go to zxing-wasm (zxing-cpp compiled to
-  // WebAssembly), or to the browser's BarcodeDetector where zxing-wasm cannot load.
-  async function makeDecoder() {
-    if (window.ZXingWASM) {
-      try {
-        const base = root.dataset.wasm;
-        ZXingWASM.prepareZXingModule({
-          overrides: { locateFile: (path) => `${base}/${path}` },
-          fireImmediately: true,
-        });
-        const options = { formats: ["QRCode"], tryHarder: true, maxNumberOfSymbols: 1 };
-        return async (frame) => {
-          const found = await ZXingWASM.readBarcodes(frame, options);
-          return found.length ? found[0].text : null;
-        };
-      } catch (error) {
-        // fall through to the browser's own detector
-      }
-    }
-    if ("BarcodeDetector" in window) {
-      const detector = new BarcodeDetector({ formats: ["qr_code"] });
-      return async (frame) => {
-        const found = await detector.detect(frame);
-        return found.length ? found[0].rawValue : null;
-      };
-    }
-    return null;
-  }
-
-  const video = document.createElement("video");
-  video.setAttribute("playsinline", "");
-  video.muted = true;
-  const canvas = document.createElement("canvas");
-  const context = canvas.getContext("2d", { willReadFrequently: true });
-  let decode = null;
-  let stream = null;
-  let torchOn = false;
-
-  async function tick() {
-    if (!stream) return;
-    if (video.readyState >= 2 && $("result").hidden && !busy) {
-      // Phone cameras give 720p or more; 960 px on the long side decodes as well, faster.
-      const scale = Math.min(1, 960 / Math.max(video.videoWidth, video.videoHeight));
-      canvas.width = Math.round(video.videoWidth * scale);
-      canvas.height = Math.round(video.videoHeight * scale);
-      context.drawImage(video, 0, 0, canvas.width, canvas.height);
-      try {
-        const grabbed = performance.now();
-        const found = await decode(context.getImageData(0, 0, canvas.width, canvas.height));
-        if (found) {
-          frameAt = grabbed;
-          onDecoded(found);
-        }
-      } catch (error) {
-        // An undecodable frame: keep going.
-      }
-    }
-    setTimeout(tick, 80);
+    held = { text: found, goneSince: null };
+    frameAt = grabbed;
+    submit({ code: found });
   }
 
   async function startCamera() {
-    decode = decode || (await makeDecoder());
-    if (!decode || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      status(text.camera_failed);
-      $("camera-start").hidden = false;
-      return;
-    }
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({
-        audio: false,
-        video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } },
-      });
-      video.srcObject = stream;
-      $("reader").replaceChildren(video);
-      await video.play();
-      status(text.camera_ready);
-      $("camera-start").hidden = true;
-      const [track] = stream.getVideoTracks();
-      const capabilities = track.getCapabilities ? track.getCapabilities() : {};
-      if (capabilities.torch) {
-        $("torch").hidden = false;
-        $("torch").onclick = async () => {
-          torchOn = !torchOn;
-          await track.applyConstraints({ advanced: [{ torch: torchOn }] });
-        };
-      }
-      tick();
-    } catch (error) {
-      stream = null;
-      status(text.camera_failed);
-      $("camera-start").hidden = false;
-    }
+    cameraOn = await ScannerCamera.start({
+      wasmBase: root.dataset.wasm,
+      reader: $("reader"),
+      torch: $("torch"),
+      onFrame,
+      paused: () => busy,
+    });
+    status(cameraOn ? text.camera_ready : text.camera_failed);
+    $("camera-start").hidden = cameraOn;
   }
 
-  // --- the network line: online or not, the lists' age, what waits to be synced -------
-  function minutesAgo(at) {
-    return Math.max(0, Math.round((Date.now() - at) / 60000));
-  }
+  // --- the network line ---------------------------------------------------------------
+  const timeOf = (iso) => new Date(iso).toLocaleTimeString(lang, when);
 
   async function showNetwork() {
     if (!window.ScannerOffline) return;
     const state = await ScannerOffline.summary();
-    const parts = [online && navigator.onLine ? text.online : text.offline];
-    parts.push(state.listsAt === null ? text.no_lists
-      : text.lists_age.replace("{n}", minutesAgo(state.listsAt)));
-    if (state.pending) parts.push(text.queued.replace("{n}", state.pending));
-    const line = $("net-status");
-    line.textContent = parts.join(" · ");
-    const stale = state.listsAt === null || Date.now() - state.listsAt > MAX_LIST_AGE;
-    line.className = `net-status ${online && navigator.onLine ? "net-online" : "net-offline"}${stale ? " net-stale" : ""}`;
-    const skew = Math.abs(state.clockOffset);
-    $("clock-warning").hidden = skew <= 5 * 60000;
-    $("clock-warning").textContent = text.clock_off.replace("{n}", Math.round(skew / 60000));
-    const refused = $("refused");
-    refused.replaceChildren();
-    for (const item of state.refused) {
-      const row = document.createElement("li");
-      const why = item.problem.detail || Object.values(item.problem.errors || {}).flat().join(" ") || item.problem.title;
-      row.textContent = `${new Date(item.scanned_at).toLocaleTimeString(lang, when)} · ${text.refused} ${why} `;
-      const ok = document.createElement("button");
-      ok.type = "button";
-      ok.className = "button small";
-      ok.textContent = text.acknowledge;
-      ok.addEventListener("click", () => ScannerOffline.acknowledge(item.scan_id).then(showNetwork));
-      row.append(ok);
-      refused.append(row);
-    }
-    refused.hidden = state.refused.length === 0;
+    const els = { line: $("net-status"), clock: $("clock-warning"), refused: $("refused") };
+    ScannerView.network(els, state, {
+      online: online && navigator.onLine,
+      maxAgeMs: MAX_LIST_AGE,
+      text,
+      time: timeOf,
+      acknowledge: (scanId) => ScannerOffline.acknowledge(scanId).then(showNetwork),
+    });
   }
 
   // Upload first, then fetch the lists: a failed upload never blocks the next download.
@@ -470,9 +467,23 @@
   if ("serviceWorker" in navigator && window.caches && root.dataset.sw) {
     navigator.serviceWorker.register(root.dataset.sw, { scope: "/scan" })
       .then(() => navigator.serviceWorker.ready)
-      .then(() => navigator.onLine && caches.open("scanner-v2").then((cache) => cache.add(location.href)))
+      .then(() => navigator.onLine && caches.open("scanner-v3").then((cache) => cache.add(location.href)))
       .then(() => { root.dataset.offlineReady = "true"; })
       .catch(() => {});
+  }
+
+  // The queue is this officer's: another user's scans on this phone are never sent as theirs.
+  if (window.ScannerOffline) ScannerOffline.setOwner(Number(root.dataset.user));
+  const signOut = document.querySelector('form[action$="/logout"]');
+  if (signOut && window.ScannerOffline) {
+    signOut.addEventListener("submit", async (event) => {
+      if (signOut.dataset.checked) return;
+      event.preventDefault();
+      const { pending } = await ScannerOffline.summary();
+      if (pending && !window.confirm(text.signout_pending.replace("{n}", pending))) return;
+      signOut.dataset.checked = "1";
+      signOut.requestSubmit();
+    });
   }
 
   window.addEventListener("online", syncNow);

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from checkpoints.domain import AnnulReason, AnomalyKind, Event, TripState
+from checkpoints.domain import AUTO_RESOLVED, AnnulReason, AnomalyKind, Event, TripState
 from core.words import WORDS
 from passes.domain import Category, PassStatus
 from sms.domain import SmsStatus
@@ -20,6 +20,7 @@ DOMAIN = {
     "category": [c.value for c in Category],
     "sms_status": [s.value for s in SmsStatus],
     "annul_reason": [r.value for r in AnnulReason],
+    "anomaly_note": [AUTO_RESOLVED],
 }
 
 

@@ -157,6 +157,12 @@ PAGES = [
         {"note": "已处理"},
         expect({"supervisor"}, 302, anonymous=302),
     ),
+    (
+        "POST",
+        "/scans/{scanpk}/annul",
+        {"reason": "read_twice"},
+        expect({"supervisor"}, 302, anonymous=302),
+    ),
     ("GET", "/trips/{trip}", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/passes/{pass}/trips", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/dashboard", None, expect(OVERSIGHT, 200, anonymous=302)),
@@ -342,7 +348,7 @@ def world(make):
     approved = make.pass_(enterprise=home, status="approved", max_trips=3)
     waiting = make.pass_(enterprise=home)
     from checkpoints import scanning
-    from checkpoints.models import Anomaly
+    from checkpoints.models import Anomaly, Scan
     from checkpoints.schemas import ScanIn
     from tests.support import now
     from trust import keys, tokens
@@ -360,6 +366,7 @@ def world(make):
             clock=now,
         ).response
         anomaly = session.scalar(select(Anomaly.id))
+        scan_pk = session.scalar(select(Scan.id).where(Scan.scan_id == scanned["scan_id"]))
     sequencer(make.app).tick()  # the audit log's entries so far, in a signed checkpoint
     return {
         "pending": pending.id,
@@ -373,6 +380,7 @@ def world(make):
         "token": tokens.token_from_text(approved.code),
         "trip": scanned["trip"]["id"],
         "scan": scanned["scan_id"],
+        "scanpk": scan_pk,
         "anomaly": anomaly,
         "code": approved.code,
         "plate": approved.vehicle.plate,
@@ -392,6 +400,7 @@ def fill(path, world):
         checkpoint=world["gate"].id,
         trip=world["trip"],
         scan=world["scan"],
+        scanpk=world["scanpk"],
         anomaly=world["anomaly"],
         plate=world["plate"],
         key=world["key"],
