@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from accounts import events, services
+from accounts import devices, events, services
 from accounts.domain import EnterpriseStatus, Role
 from accounts.forms import ROLE_LABELS, ActionForm, PasswordForm, UserForm
 from accounts.models import Enterprise, User
@@ -83,6 +83,7 @@ def users() -> Any:
         page=listed.page,
         has_next=listed.has_next,
         role_labels=ROLE_LABELS,
+        kept=devices.kept(web.db(), (u.id for u in users), now=web.now()),
         action=ActionForm(),
     ), status
 
@@ -143,6 +144,14 @@ def reset_password(user_id: int) -> Any:
 def revoke_tokens(user_id: int) -> Any:
     count = services.revoke_user_tokens(web.db(), user_id, actor=current_user, now=web.now())
     flash(gettext("%(n)d API tokens revoked.", n=count), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/revoke-devices")
+@web.roles_required(Role.ADMIN)
+def revoke_devices(user_id: int) -> Any:
+    count = devices.revoke_for_admin(web.db(), user_id, actor=current_user, now=web.now())
+    flash(gettext("Signed out of %(n)d phones kept signed in.", n=count), "success")
     return redirect(url_for("admin.users"))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, SelectField, StringField, SubmitField, TelField
+from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField, TelField
 from wtforms.fields.choices import SelectChoice
 
 from accounts.domain import Role
@@ -14,6 +14,10 @@ from core.inputs import Form
 class LoginForm(Form):
     username = StringField(_l("Username"), render_kw={"autocomplete": "username"})
     password = PasswordField(_l("Password"), render_kw={"autocomplete": "current-password"})
+    keep = BooleanField(
+        _l("Keep me signed in on this phone for my shift"),
+        description=_l("For officers and site scanners on their own phone; signing out ends it."),
+    )
     submit = SubmitField(_l("Sign in"))
 
 

@@ -1,4 +1,4 @@
-"""Enterprises, users, API tokens and login attempts."""
+"""Enterprises, users, API tokens, phones kept signed in, and login attempts."""
 
 from __future__ import annotations
 
@@ -71,6 +71,26 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+
+class DeviceSession(Base):
+    """A phone kept signed in across browser restarts for a shift: its cookie's SHA-256,
+    the browser it was issued to, until when. Revoked on sign-out there, by an
+    administrator, or when the user's sessions end (password reset, deactivation)."""
+
+    __tablename__ = "device_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agent_hash: Mapped[str] = mapped_column(String(64))  # the browser it is bound to
+    label: Mapped[str] = mapped_column(String(120))  # which phone, for the admin's list
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

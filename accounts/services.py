@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from accounts import events
+from accounts import devices, events
 from accounts.domain import Caller, EnterpriseStatus, Role, next_enterprise_status
 from accounts.models import ApiToken, Enterprise, LoginAttempt, User
 from accounts.schemas import EnterpriseSignup, UserCreate
@@ -203,6 +203,7 @@ def end_browser_sessions(session: Session, user_id: int) -> None:
 
 def _end_sessions_and_tokens(session: Session, user: User, now: datetime) -> None:
     user.session_version += 1
+    devices.revoke_all(session, user.id, now=now)  # phones kept signed in too
     events.tokens_revoked.send(user.id, token_hash=None)
     session.execute(
         update(ApiToken)

@@ -9,6 +9,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -19,7 +20,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from accounts import services
+from accounts import devices, services
 from accounts.domain import Role, filing_block_reason
 from accounts.forms import LoginForm, SignupForm
 from accounts.schemas import EnterpriseSignup
@@ -70,7 +71,18 @@ def login() -> Any:
         else:
             session.clear()  # a fresh session on sign-in: no fixation
             login_user(user)
-            return redirect(web.safe_next(request.args.get("next"), url_for("accounts.home")))
+            response = redirect(web.safe_next(request.args.get("next"), url_for("accounts.home")))
+            if form.keep.data:
+                token = devices.open_session(
+                    web.db(),
+                    user,
+                    agent=request.user_agent.string,
+                    now=web.now(),
+                    hours=current_app.config["DEVICE_SESSION_HOURS"],
+                )
+                if token:
+                    _set_device_cookie(response, token)
+            return response
     return render_template("accounts/login.html", form=form), status
 
 
@@ -78,10 +90,49 @@ def login() -> Any:
 @login_required
 def logout() -> Any:
     services.end_browser_sessions(web.db(), current_user.id)
+    if kept := request.cookies.get(devices.COOKIE):
+        devices.end(web.db(), kept, now=web.now())
     logout_user()
     session.clear()
     flash(gettext("You have signed out."), "info")
-    return redirect(url_for("accounts.login"))
+    response = redirect(url_for("accounts.login"))
+    response.delete_cookie(devices.COOKIE, path="/")
+    return response
+
+
+def _set_device_cookie(response: Response, token: str) -> None:
+    config = current_app.config
+    response.set_cookie(
+        devices.COOKIE,
+        token,
+        max_age=config["DEVICE_SESSION_HOURS"] * 3600,
+        path="/",
+        secure=config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+@bp.before_app_request
+def resume_kept_phone() -> None:
+    """A phone kept signed in (accounts.devices) after its browser restarted: signed in
+    again from its cookie; a cookie that no longer signs anyone in is dropped."""
+    token = request.cookies.get(devices.COOKIE)
+    if not token or request.path.startswith("/static/") or current_user.is_authenticated:
+        return
+    user = devices.resume(web.db(), token, agent=request.user_agent.string, now=web.now())
+    if user is None:
+        g.drop_device_cookie = True
+        return
+    session.clear()
+    login_user(user)
+
+
+@bp.after_app_request
+def drop_dead_device_cookie(response: Response) -> Response:
+    if g.get("drop_device_cookie"):
+        response.delete_cookie(devices.COOKIE, path="/")
+    return response
 
 
 @bp.route("/signup", methods=["GET", "POST"])

@@ -64,6 +64,7 @@ class Action(StrEnum):
     USER_DEACTIVATE = "user.deactivate"
     USER_RESET_PASSWORD = "user.reset_password"
     USER_REVOKE_TOKENS = "user.revoke_tokens"
+    USER_REVOKE_DEVICES = "user.revoke_devices"
     VEHICLE_ADD = "vehicle.add"
     VEHICLE_ARCHIVE = "vehicle.archive"
     VEHICLE_EDIT = "vehicle.edit"

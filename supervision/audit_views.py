@@ -278,6 +278,7 @@ VERB_WORDS = {
     "statistics": N_("statistics"),
     "restore": N_("restored"),
     "revoke_tokens": N_("sign-ins ended"),
+    "revoke_devices": N_("signed out of kept phones"),
     "revoked": N_("revoked"),
     "rotate": N_("rotated"),
     "sign_up": N_("signed up"),

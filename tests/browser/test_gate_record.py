@@ -215,3 +215,51 @@ def test_the_supervisor_annuls_a_scan_from_the_trips_page(
     s.shot("annulled")
     db.rollback()
     assert db.get(Trip, trip_id).state == "void"
+
+
+def test_a_kept_phone_syncs_its_queue_after_the_browser_restarts(
+    playwright, tmp_path, live_server, post, db
+):
+    """Chromium closed and opened again on the same profile (its session cookie gone, its
+    IndexedDB kept): the officer is signed in from the kept cookie, and the scan queued
+    offline before the restart syncs without anyone typing a password."""
+    profile = tmp_path / "profile"
+
+    def launch():
+        return playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            viewport=PHONE,
+            locale="zh-CN",
+        )
+
+    context = launch()
+    s = Screen(context.pages[0] if context.pages else context.new_page(), "gate-kept-phone")
+    s.page.route("**/api/v1/scans*", scans_fail)
+    s.page.goto(f"{live_server}/login")
+    s.page.fill("#username", post["officer"].username)
+    s.page.fill("#password", PASSWORD)
+    s.page.check("#keep")
+    s.shot("sign-in")
+    s.page.click("#submit")
+    s.page.wait_for_url(f"{live_server}/")
+    s.page.goto(f"{live_server}/scan")
+    wait_status(s, True, "名单")
+    p = post["pass"]
+    s.page.fill("#m-number", p.number)
+    s.page.fill("#m-plate", p.vehicle.plate)
+    s.page.click("#m-submit")
+    s.page.wait_for_selector("#result.result-allow", timeout=20_000)
+    wait_status(s, True, "1 条待同步")
+    context.close()  # the browser is closed: its session cookie goes with it
+    assert scans(db) == []
+    context = launch()
+    page = context.pages[0] if context.pages else context.new_page()
+    page.goto(f"{live_server}/scan")
+    assert page.url.endswith("/scan")  # no sign-in page
+    s = Screen(page, "gate-kept-phone-after")
+    wait_status(s, False, "待同步")
+    [sent] = scans(db)
+    assert (sent.offline, sent.officer_id) == (True, post["officer"].id)
+    context.close()

@@ -150,6 +150,7 @@ PAGES = [
         expect({"admin"}, 302, anonymous=302),
     ),
     ("POST", "/admin/users/{user}/checkpoints", {}, expect({"admin"}, 302, anonymous=302)),
+    ("POST", "/admin/users/{user}/revoke-devices", {}, expect({"admin"}, 302, anonymous=302)),
     ("GET", "/anomalies", None, expect(OVERSIGHT, 200, anonymous=302)),
     (
         "POST",
