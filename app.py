@@ -18,6 +18,7 @@ from flask import Flask, g, render_template, request
 from flask_babel import Babel, format_datetime, gettext
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from jinja2 import pass_context
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -114,6 +115,13 @@ def register_extensions(app: Flask) -> None:
     csrf.exempt(api_bp)  # bearer calls need no CSRF; session calls are checked in api_user
 
 
+@pass_context
+def _word_filter(_context: Any, code: str | None, kind: str) -> str:
+    """`word` for templates. Taking the context keeps Jinja from folding it over a literal
+    code when the template compiles, which would fix the first request's language."""
+    return words.word(kind, code)
+
+
 def register_receivers(app: Flask) -> None:
     """Who hears what another package announces (each package's events.py states its
     signals' contracts): connected here, not as a side effect of an import. A receiver's
@@ -174,7 +182,7 @@ def register_blueprints(app: Flask) -> None:
     app.jinja_env.filters["clip"] = lambda text: Markup(
         '<span class="clip" title="{0}">{0}</span>'
     ).format(text)
-    app.jinja_env.filters["word"] = lambda code, kind: words.word(kind, code)
+    app.jinja_env.filters["word"] = _word_filter
     app.jinja_env.filters["pass_state"] = lambda p: shown_status(
         p.status, p.trips_used, p.max_trips, p.valid_until, web.now()
     )

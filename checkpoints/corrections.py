@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from accounts.domain import Role
 from accounts.models import User
-from checkpoints import scanning
+from checkpoints import scanners, scanning
 from checkpoints.domain import (
     AUTO_RESOLVED,
     OPEN_STATES,
     REPLAYED_KINDS,
     AnnulReason,
+    AnomalyKind,
     Event,
     Kind,
     Replayed,
@@ -34,13 +35,9 @@ from checkpoints.models import Anomaly, Checkpoint, Scan, Trip
 from checkpoints.schemas import ScanIn
 from checkpoints.services import raise_anomaly
 from core import audit
-from core.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
+from core.errors import N_, Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from passes.models import Pass
 from trust import tokens
-
-# The redo of a "wrong direction" correction has a scan_id of its own, derived from the
-# annulled scan's: sending the correction again finds it instead of scanning twice.
-_REDO = uuid.UUID("6b3f1c2e-5d7a-4e8b-9c0d-1a2b3c4d5e6f")
 
 
 def annul_scan(
@@ -60,6 +57,8 @@ def annul_scan(
         raise NotFound()
     if user.role != Role.SUPERVISOR and target.officer_id != user.id:
         raise NotFound()  # someone else's scan: not theirs to see
+    if not scanners.may_scan(session, user):
+        raise Forbidden(N_("Your enterprise is not approved (or is suspended): it cannot scan."))
     if not may_annul(
         role=user.role,
         is_scanner=target.officer_id == user.id,
@@ -73,6 +72,11 @@ def annul_scan(
         raise Conflict(N_("Only an allowed entry, arrival or exit can be annulled."))
     if reason == AnnulReason.OTHER and not note:
         raise ValidationFailed.one("note", N_("Say in the note why the scan is annulled."))
+    p = None
+    if target.pass_id is not None:
+        # The pass row locked, as a scan locks it: a scan and a replay of the same pass
+        # follow each other, never interleave.
+        p = session.get(Pass, target.pass_id, with_for_update=True, populate_existing=True)
     if session.scalar(select(Scan.id).where(Scan.annuls_id == target.id)):
         raise Conflict(N_("This scan is already annulled."))
     annulment = Scan(
@@ -88,12 +92,12 @@ def annul_scan(
         note=note,
         scanned_at=now,
         recorded_at=now,
-        response={},
+        response={"pass": {"plate": target.plate}},  # which vehicle, in the scanners' list
     )
     session.add(annulment)
     session.flush()
-    if target.pass_id is not None:
-        replay_pass(session, session.get(Pass, target.pass_id), now=now)
+    if p is not None:
+        replay_pass(session, p, now=now)
     audit.record(
         session,
         actor_id=user.id,
@@ -135,7 +139,7 @@ def correct(
         raise Conflict(N_("Only an entry or an exit at a gate has a wrong direction."))
     p = session.get(Pass, target.pass_id)
     redo = ScanIn(
-        scan_id=uuid.uuid5(_REDO, target.scan_id),
+        scan_id=uuid.uuid4(),  # a new scan; the correction sent again finds it annulled
         checkpoint_id=target.checkpoint_id,
         number=p.number,
         plate=p.vehicle.plate,
@@ -143,7 +147,11 @@ def correct(
     )
     # The annulment is flushed and the replay done: the scan is decided on the trips as
     # they stand without the annulled one, and commits them together.
-    recorded = scanning.record(session, user, redo, keys=keys, clock=clock, settings=settings)
+    try:
+        recorded = scanning.record(session, user, redo, keys=keys, clock=clock, settings=settings)
+    except DomainError:
+        session.rollback()  # the annulment goes with the scan it was to be corrected by
+        raise
     return annulment, recorded.response
 
 
@@ -192,8 +200,19 @@ def replay_pass(session: Session, p: Pass, *, now: datetime) -> None:
             trip.seq = seq
     p.trips_used = seq
     session.flush()
+    # A trip keeps its offline conflict while an offline scan of it stands.
+    offline = set(
+        session.scalars(
+            select(Scan.trip_id).where(
+                Scan.pass_id == p.id, Scan.offline.is_(True), Scan.id.not_in(annulled)
+            )
+        )
+    )
     for trip in trips:
-        _reconcile_anomalies(session, trip, owed_anomalies(replayed[trip.id]), now=now)
+        owed = owed_anomalies(replayed[trip.id])
+        if trip.id in offline and trip.state != TripState.VOID:
+            owed.add(AnomalyKind.OFFLINE_CONFLICT)
+        _reconcile_anomalies(session, trip, owed, now=now)
 
 
 def _apply(trip: Trip, result: Replayed) -> None:
@@ -209,9 +228,8 @@ def _reconcile_anomalies(session: Session, trip: Trip, owed: set[str], *, now: d
     anomalies = session.scalars(select(Anomaly).where(Anomaly.trip_id == trip.id)).all()
     kinds = {a.kind for a in anomalies}
     for anomaly in anomalies:
-        gone = trip.state == TripState.VOID or (
-            anomaly.kind in REPLAYED_KINDS and anomaly.kind not in owed
-        )
+        replayed = anomaly.kind in (*REPLAYED_KINDS, AnomalyKind.OFFLINE_CONFLICT)
+        gone = trip.state == TripState.VOID or (replayed and anomaly.kind not in owed)
         if anomaly.resolved_at is not None and anomaly.note == AUTO_RESOLVED and not gone:
             if anomaly.kind in owed:  # its cause stands again (as replayed)
                 anomaly.resolved_at, anomaly.note = None, None
@@ -227,5 +245,5 @@ def _reconcile_anomalies(session: Session, trip: Trip, owed: set[str], *, now: d
                 data={"kind": anomaly.kind, "by": "replay"},
                 now=now,
             )
-    for kind in sorted(owed - kinds):
+    for kind in sorted(owed - kinds - {AnomalyKind.OFFLINE_CONFLICT}):  # raised by uploads
         raise_anomaly(session, trip, kind, now)

@@ -258,9 +258,9 @@ CLOCK_FLAG = timedelta(minutes=5)
 # What a phone may upload as let through offline at each kind of checkpoint.
 OFFLINE_EVENTS = {Kind.GATE: (Event.ENTRY, Event.EXIT), Kind.SITE: (Event.ARRIVAL,)}
 # Server reasons that say the phone's caller could not have let this pass through here at
-# all (not a pass, not theirs to receive): an enterprise's phone is refused on them. An
-# officer's "allow" of a pass the server cannot find is recorded as overruled instead, as
-# the truck did go through a public gate.
+# all (not a pass, not theirs to receive). An enterprise's phone is refused on any denial
+# the server would give; an officer's "allow" of a pass the server cannot find is recorded
+# as overruled instead, as the truck did go through a public gate.
 NOT_THEIRS = frozenset(
     {
         "malformed",
@@ -288,7 +288,9 @@ def offline_refusal(
     if device_event not in OFFLINE_EVENTS[Kind(place.kind)]:
         return "event_not_here"
     if role == "enterprise" and not server.allowed:
-        return next((r for r in server.reasons if r in NOT_THEIRS), None)
+        # Whatever the reason: a site's phone chooses its device time, so a status reason
+        # (not valid yet, expired at that time) must not carry a rival's pass through.
+        return next((r for r in server.reasons if r in NOT_THEIRS), "wrong_destination")
     return None
 
 
@@ -343,6 +345,8 @@ def shows_everything(
         return True
     if role == "enterprise":
         return False
+    if outcome.reasons == ("inside_elsewhere",):
+        return True  # the officer is asked to compare the driver before confirming
     return place.enterprise_id == destination_enterprise_id
 
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, literal, or_, select
+from sqlalchemy import Connection, and_, bindparam, case, exists, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -125,26 +125,26 @@ _NO_TRIP = {column.name: None for column in _OPEN_TRIP_COLUMNS}
 _annulment = _scan.alias("annulment")
 
 
-def _last_here(moment: Any) -> Prepared:
-    """The pass's latest standing allowed event at this checkpoint since `since` (by the
-    server's clock, or for a synced offline scan by the phones'): a read again within
-    REPEAT_SCAN_SECONDS is its repeat."""
-    return Prepared(
-        select(_scan.c.id, _scan.c.scan_id, _scan.c.trip_id, _scan.c.response)
-        .where(
-            _scan.c.pass_id == bindparam("pass_id"),
-            _scan.c.checkpoint_id == bindparam("checkpoint_id"),
-            _scan.c.decision == "allow",
-            or_(*(_scan.c.event == str(e) for e in Event)),
-            moment >= bindparam("since"),
-            ~exists().where(_annulment.c.annuls_id == _scan.c.id),
-        )
-        .order_by(_scan.c.id.desc())
-        .limit(1)
+# When a scan happened: the phone's time for one decided offline, the server's otherwise.
+_SCAN_MOMENT = case((_scan.c.offline.is_(True), _scan.c.scanned_at), else_=_scan.c.recorded_at)
+
+# The pass's latest standing allowed event at this checkpoint that happened within the
+# window around `at` (both sides: an upload of an older scan repeats nothing newer): a read
+# again within REPEAT_SCAN_SECONDS is its repeat.
+LAST_HERE = Prepared(
+    select(_scan.c.id, _scan.c.scan_id, _scan.c.trip_id, _scan.c.response)
+    .where(
+        _scan.c.pass_id == bindparam("pass_id"),
+        _scan.c.checkpoint_id == bindparam("checkpoint_id"),
+        _scan.c.decision == "allow",
+        or_(*(_scan.c.event == str(e) for e in Event)),
+        bindparam("since") <= _SCAN_MOMENT,
+        bindparam("until") >= _SCAN_MOMENT,
+        ~exists().where(_annulment.c.annuls_id == _scan.c.id),
     )
-
-
-LAST_HERE = {False: _last_here(_scan.c.recorded_at), True: _last_here(_scan.c.scanned_at)}
+    .order_by(_scan.c.id.desc())
+    .limit(1)
+)
 
 
 def _insert(table: Any, *columns: str) -> Prepared:
@@ -245,11 +245,15 @@ def read_before(connection: Connection, user: Any, checkpoint_id: int, scan_id: 
 
 
 def last_here(
-    connection: Connection, pass_id: int, checkpoint_id: int, since: datetime, *, offline: bool
+    connection: Connection, pass_id: int, checkpoint_id: int, at: datetime, window: timedelta
 ) -> Any:
-    """The allowed scan a read of this pass here since `since` repeats, or None."""
-    found = LAST_HERE[offline](
-        connection, pass_id=pass_id, checkpoint_id=checkpoint_id, since=since
+    """The allowed scan a read of this pass here at `at` repeats, or None."""
+    found = LAST_HERE(
+        connection,
+        pass_id=pass_id,
+        checkpoint_id=checkpoint_id,
+        since=at - window,
+        until=at + window,
     )
     return found[0] if found else None
 

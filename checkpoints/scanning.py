@@ -35,6 +35,7 @@ from checkpoints.domain import (
     offline_refusal,
     same_plate,
     shows_everything,
+    status_problems,
 )
 from checkpoints.schemas import ScanIn
 from core.errors import N_, Conflict, Forbidden, ValidationFailed
@@ -71,6 +72,9 @@ class ScanSettings:
         )
 
 
+# What a pass read again has become since that its earlier allow must not be shown again.
+STOPS_A_REPEAT = frozenset({"revoked", "not_approved", "enterprise_suspended"})
+
 # Why an offline upload is not admitted (domain.offline_refusal), as the phone shows it.
 REFUSALS = {
     "wrong_checkpoint": N_("You are not assigned to this checkpoint: the scan was not recorded."),
@@ -79,8 +83,8 @@ REFUSALS = {
     ),
 }
 NOT_THEIRS = N_(
-    "This site could not have let this pass through (not a pass bound for your enterprise): "
-    "the scan was not recorded."
+    "This site could not have let this pass through at that time (not a valid pass bound for "
+    "your enterprise): the scan was not recorded."
 )
 
 
@@ -188,12 +192,21 @@ def _record(
         live = _live_of(row) if row is not None else None
         repeats = settings.repeat and data.deny_reason is None
         if repeats and row is not None and token_reason is None:
-            since = at - settings.repeat
-            offline = device is not None
-            earlier = store.last_here(connection, row.id, place.id, since, offline=offline)
+            earlier = store.last_here(connection, row.id, place.id, at, settings.repeat)
             if earlier is not None:
+                stopped = tuple(r for r in status_problems(live, at) if r in STOPS_A_REPEAT)
                 response = _repeat(
-                    writes, connection, earlier, row.id, scan_id, user, data, before, now, offline
+                    writes,
+                    connection,
+                    earlier,
+                    row.id,
+                    scan_id,
+                    user,
+                    data,
+                    before,
+                    now,
+                    offline=device is not None,
+                    stopped=stopped,
                 )
                 return Recorded(response, retry=False)
         seen_trip = (
@@ -319,11 +332,17 @@ def _repeat(
     data: ScanIn,
     before: store.Before,
     now: datetime,
+    *,
     offline: bool,
+    stopped: tuple[str, ...],
 ) -> dict[str, Any]:
     """A read again of a pass just let through here: the earlier answer, `repeat_of` it;
-    kept as a scan (event none) on the earlier scan's trip, so it joins the timeline."""
+    kept as a scan (event none) on the earlier scan's trip, so it joins the timeline. A
+    pass revoked (or its enterprise suspended) since is not shown green again: the answer
+    is a denial with those reasons, and what was recorded stands."""
     response = {**earlier.response, "scan_id": scan_id, "repeat_of": earlier.scan_id}
+    if stopped:
+        response.update(decision="deny", event=None, reasons=list(stopped), anomalies=[])
     store.insert_scan(
         connection,
         scan_id=scan_id,
@@ -332,8 +351,8 @@ def _repeat(
         checkpoint_id=data.checkpoint_id,
         officer_id=user.id,
         event="none",
-        decision="allow",
-        reasons=["repeat"],
+        decision=response["decision"],
+        reasons=[*stopped, "repeat"],
         direction=data.direction,
         scanned_at=data.scanned_at or now,
         offline=offline,

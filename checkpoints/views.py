@@ -208,7 +208,8 @@ def annul(scan_pk: int) -> Any:
             session, current_user, target.scan_id, body.reason, note=body.note, now=web.now()
         )
     except ValidationFailed as exc:
-        flash(" ".join(m for ms in exc.errors.values() for m in ms) or gettext(exc.title), "error")
+        said = " ".join(gettext(m) for ms in exc.errors.values() for m in ms)
+        flash(said or gettext(exc.title), "error")
     except DomainError as exc:
         flash(gettext(exc.detail, **exc.params) if exc.detail else gettext(exc.title), "error")
     else:

@@ -194,7 +194,12 @@
 
   async function summary() {
     const lists = await get("lists", "current");
-    const queue = (await all("queue")).filter(mine);
+    const everything = await all("queue");
+    const queue = everything.filter(mine);
+    // Kept before queues were per officer: whose they are is unknown, so they are shown to
+    // be acknowledged (and told to a supervisor), never sent as the signed-in officer's.
+    const unowned = everything.filter((i) => i.user_id === undefined)
+      .map((i) => ({ ...i, problem: { unowned: true } }));
     const pending = queue.filter((i) => i.state === "pending");
     pending.sort((a, b) => a.scanned_at.localeCompare(b.scanned_at));
     return {
@@ -202,7 +207,7 @@
       clockOffset: lists ? lists.clockOffset : 0,
       pending: pending.length,
       oldestPending: pending.length ? pending[0].scanned_at : null,
-      refused: queue.filter((i) => i.state === "refused"),
+      refused: [...queue.filter((i) => i.state === "refused"), ...unowned],
     };
   }
 

@@ -43,8 +43,10 @@
     els.refused.replaceChildren();
     for (const item of state.refused) {
       const row = document.createElement("li");
-      const why = item.problem.detail || Object.values(item.problem.errors || {}).flat().join(" ") || item.problem.title;
-      row.textContent = `${time(item.scanned_at)} · ${text.refused} ${why} `;
+      const why = item.problem.unowned ? text.unowned
+        : item.problem.detail || Object.values(item.problem.errors || {}).flat().join(" ") || item.problem.title;
+      const label = item.problem.unowned ? "" : `${text.refused} `;
+      row.textContent = `${time(item.scanned_at)} · ${label}${why} `;
       const ok = document.createElement("button");
       ok.type = "button";
       ok.className = "button small";

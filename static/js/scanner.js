@@ -192,7 +192,9 @@
         .replace("{expected}", p.plate);
       reasons.append(item);
     }
-    const canCorrect = allowed && Boolean(data.event) && !data.offline;
+    // A repeat's corrections act on the scan it repeats: only when that was this officer's.
+    const mine = !data.repeat_of || (lastMine && lastMine.scanId === data.repeat_of);
+    const canCorrect = allowed && Boolean(data.event) && !data.offline && mine;
     $("deny-plate").hidden = !canCorrect;
     $("deny-driver").hidden = !canCorrect;
     $("switch").hidden = !(canCorrect && kind() === "gate" && data.event !== "arrival");
@@ -274,9 +276,10 @@
   let lastMine = null; // { scanId, plate, event, at, gate }
 
   function remember(body, data) {
-    if (data.decision !== "allow" || !data.event || data.offline) return;
+    // A repeat may repeat another officer's scan: the last scan of one's own stays.
+    if (data.decision !== "allow" || !data.event || data.offline || data.repeat_of) return;
     const plate = data.pass ? data.pass.plate : "";
-    lastMine = { scanId: targetOf(data), plate, event: data.event, at: Date.now(), gate: kind() === "gate" };
+    lastMine = { scanId: data.scan_id, plate, event: data.event, at: Date.now(), gate: kind() === "gate" };
     showUndo();
   }
 
@@ -299,10 +302,8 @@
   $("undo").addEventListener("submit", async (event) => {
     event.preventDefault();
     const picked = $("undo").querySelector('input[name="undo-reason"]:checked');
-    if (!picked || !lastMine) {
-      status(text.pick_reason);
-      return;
-    }
+    $("undo-error").hidden = Boolean(picked);
+    if (!picked || !lastMine) return;
     const note = $("undo-note").value.trim();
     const target = lastMine.scanId;
     $("undo").hidden = true;

@@ -546,7 +546,9 @@ def test_a_trip_followed_by_another_is_closed_and_owes_its_exit():
             deny("wrong_destination"),
             "wrong_destination",
         ),
-        ("enterprise", SITE, "allow", "arrival", deny("revoked"), None),  # a conflict, kept
+        # A site's phone chooses its device time: no status reason carries its upload.
+        ("enterprise", SITE, "allow", "arrival", deny("not_yet_valid"), "wrong_destination"),
+        ("officer", GATE, "allow", "entry", deny("revoked"), None),  # a conflict, kept
         ("enterprise", SITE, "deny", None, deny("wrong_destination"), None),
         ("officer", GATE, "allow", "entry", deny("wrong_checkpoint"), "wrong_checkpoint"),
         ("officer", GATE, "allow", None, Outcome("allow", "entry"), "event_not_here"),

@@ -198,6 +198,7 @@ def test_a_pass_inside_at_one_gate_is_not_let_out_at_another_moments_later(clien
     assert (copy["decision"], copy["event"]) == ("deny", None)
     assert copy["reasons"] == ["inside_elsewhere"]
     assert copy["pass"]["plate"] == gate["pass"].vehicle.plate  # what the officer compares
+    assert copy["pass"]["driver_name"] == gate["pass"].driver.name  # unmasked: to compare
     [trip] = trips_of(db, gate["pass"])
     assert trip.state == "entered"
     # The officer checked plate and driver: it is the truck, turning back. Exit, confirmed.
@@ -214,3 +215,61 @@ def make_second_trip(client, gate):
     scan(client, gate["officer"], gate["g1"], code)
     later(gate, minutes=31)
     return scan(client, gate["officer"], gate["g2"], code)
+
+
+def test_a_pass_revoked_since_is_not_shown_green_again(app, client, make, gate, db):
+    from passes import services as passes
+
+    code = gate["pass"].code
+    scan(client, gate["officer"], gate["g1"], code)
+    with app.extensions["sessions"]() as session:
+        reviewer = make.user("reviewer")
+        from accounts.models import User
+
+        passes.revoke_pass(
+            session, gate["pass"].id, session.get(User, reviewer.id), "吊销", now=now()
+        )
+    later(gate, seconds=10)
+    again = scan(client, gate["officer"], gate["g1"], code)
+    assert again["repeat_of"]
+    assert (again["decision"], again["event"], again["reasons"]) == ("deny", None, ["revoked"])
+    [trip] = trips_of(db, gate["pass"])
+    assert trip.state == "entered"  # what was recorded stands: the truck is inside
+
+
+def test_a_suspended_enterprise_cannot_annul(app, client, make, gate, db):
+    from accounts import services as accounts
+
+    code = gate["pass"].code
+    scan(client, gate["officer"], gate["g1"], code)
+    arrival = scan(client, gate["receiver"], gate["site"], code)
+    admin = make.user("admin")
+    with app.extensions["sessions"]() as session:
+        accounts.set_enterprise_status(
+            session, gate["site"].enterprise_id, "suspended", actor=admin, now=now()
+        )
+    assert annul(client, gate["receiver"], arrival["scan_id"], "read_twice").status_code == 403
+    assert trips_of(db, gate["pass"])[0].state == "arrived"
+
+
+def test_the_reasons_words_follow_the_page_language(client, make, gate):
+    from tests.support import login
+
+    officer = make.officer(gate["g1"])
+    login(client, officer.username)
+    chinese = client.get("/scan").get_data(as_text=True)
+    client.get("/lang/en")
+    english = client.get("/scan").get_data(as_text=True)
+    # The scanner's words for the history (a literal code through the `word` filter).
+    assert words_of(chinese)["annul_reasons"]["read_twice"] == "重复扫码"
+    assert words_of(english)["annul_reasons"]["read_twice"] == "Read twice"
+
+
+def words_of(page):
+    import json
+    import re
+
+    found = re.search(
+        r'<script type="application/json" id="scanner-text">(.*?)</script>', page, re.S
+    )
+    return json.loads(found.group(1))

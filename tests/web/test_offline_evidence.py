@@ -217,3 +217,57 @@ def test_alert_sms_from_a_burst_of_uploads_are_limited(app, client, make, world,
     assert len(sent) == app.config["ALERT_SMS_PER_WINDOW"] == 5
     inbox = client.get("/api/v1/notifications", headers=headers).get_json()
     assert inbox["total"] == 8  # every one in the app
+
+
+def test_a_site_cannot_carry_a_rivals_pass_through_by_choosing_its_device_time(client, world, db):
+    other = world["other"]
+    before_valid = now() - timedelta(hours=1)  # "not valid yet" then: a status reason
+    after_valid = now() + timedelta(days=4)  # "expired" then
+    answers = upload(
+        client,
+        world["receiver"],
+        [
+            item(world["site"], other, before_valid, event="arrival"),
+            item(world["site"], other, after_valid, event="arrival"),
+        ],
+    )
+    assert [a["status"] for a in answers] == ["error", "error"]
+    assert recorded(db) == 0
+    assert db.get(Pass, other.id).trips_used == 0
+
+
+def test_an_upload_repeats_only_what_happened_around_its_own_time(app, client, make, world, db):
+    app.config["REPEAT_SCAN_SECONDS"] = 120
+    p, gate = world["mine"], world["gate"]
+    t0 = now() + timedelta(minutes=10)  # the server's clock is four hours on
+    answers = upload(
+        client,
+        world["officer"],
+        [item(gate, p, t0), item(gate, p, t0 + timedelta(hours=1), event="exit")],
+    )
+    assert [a["status"] for a in answers] == ["recorded", "recorded"]
+    # A real new entry just after the sync, by another officer at the same gate: not a
+    # repeat of the exit synced a moment ago (it happened three hours before).
+    other = api_token(client, make.officer(gate).username)
+    body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": p.code}
+    entry = client.post("/api/v1/scans", json=body, headers=other).get_json()
+    assert (entry["event"], entry["repeat_of"]) == ("entry", None)
+    # An older offline scan uploaded now repeats nothing newer than itself.
+    [late] = upload(client, world["officer"], [item(gate, p, t0 + timedelta(minutes=30))])
+    assert late["result"]["repeat_of"] is None
+
+
+def test_annulling_an_offline_conflict_resolves_it(client, make, world, db):
+    revoked = make.pass_(status="revoked")
+    [answer] = upload(client, world["officer"], [item(world["gate"], revoked)])
+    assert answer["status"] == "conflict"
+    supervisor = api_token(client, make.user("supervisor").username)
+    response = client.post(
+        f"/api/v1/scans/{answer['scan_id']}/annul",
+        json={"reason": "wrong_vehicle"},
+        headers=supervisor,
+    )
+    assert response.status_code == 200, response.get_json()
+    db.rollback()
+    [conflict] = db.scalars(select(Anomaly).where(Anomaly.pass_id == revoked.id)).all()
+    assert (conflict.kind, conflict.note) == ("offline_conflict", "cause_annulled")
