@@ -167,7 +167,7 @@ class LivePassList(BaseModel):
 @endpoint(
     "/scanner/passes",
     "GET",
-    summary="Compact list of live passes for manual entry offline (plates as keyed hashes)",
+    summary="Live passes for offline scanning (plates as keyed hashes, drivers masked)",
     roles=SCANNERS,
     response=LivePassList,
     tag="scans",
