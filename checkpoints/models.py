@@ -107,6 +107,8 @@ class Scan(Base):
         Index("ix_scan_checkpoint_recorded", "checkpoint_id", "recorded_at"),
         # Scans per hour by gate, event and decision (dashboard), from the index alone.
         Index("ix_scan_recorded", "recorded_at", "checkpoint_id", "event", "decision"),
+        # A pass's scans of the last minutes: the repeat lookup (scan_store.LAST_HERE).
+        Index("ix_scan_pass_recorded", "pass_id", "recorded_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
