@@ -81,7 +81,8 @@ def search(args: Mapping[str, str], user: Any, *, tz: str) -> Select[Any]:
         stmt = stmt.where(Trip.pass_id.in_(select(Pass.id).where(Pass.number == number)))
     if driver := get("driver"):
         drivers = select(Driver.id).where(
-            Driver.name.startswith(driver, autoescape=True) | (Driver.phone.endswith(driver))
+            Driver.name.startswith(driver, autoescape=True)
+            | Driver.phone.endswith(driver, autoescape=True)
         )
         stmt = stmt.where(Trip.pass_id.in_(select(Pass.id).where(Pass.driver_id.in_(drivers))))
     if enterprise := get("enterprise_id"):

@@ -71,6 +71,9 @@ def test_every_filter(client, make, trips):
     assert ids(client, f"number={trips['done'].number}", headers) == [done]
     assert ids(client, f"driver={trips['done'].driver.name[:1]}", headers)  # name prefix
     assert ids(client, f"driver={trips['done'].driver.phone[-4:]}", headers) == [done]
+    # Filters match their characters literally: % and _ are no wildcards.
+    assert ids(client, "driver=%25", headers) == []
+    assert ids(client, "driver=____", headers) == []
     assert ids(client, f"enterprise_id={trips['first'].id}", headers) == [inside]
     assert ids(client, f"checkpoint_id={trips['gate2'].id}", headers) == [done]
     assert ids(client, "state=entered", headers) == [inside]
