@@ -17,8 +17,37 @@ class ConfigError(RuntimeError):
     """The environment does not describe a runnable app; the message says what to set."""
 
 
+# A production secret is refused when it is a placeholder (deploy/env.example's CHANGE-ME
+# values and the like), shorter than 32 characters, or made of few distinct characters.
+PLACEHOLDERS = ("change", "example", "placeholder", "secret", "password", "xxxx")
+SHORTEST_SECRET = 32
+
+
+def weak_secret(value: str) -> str | None:
+    """Why `value` will not do as a production secret, or None."""
+    lowered = value.lower()
+    if any(word in lowered for word in PLACEHOLDERS):
+        return "is a placeholder"
+    if len(value) < SHORTEST_SECRET:
+        return f"is shorter than {SHORTEST_SECRET} characters"
+    if len(set(value)) < 10:
+        return "has too few distinct characters"
+    return None
+
+
+def _strong(name: str, value: str) -> str:
+    if (why := weak_secret(value)) is not None:
+        raise ConfigError(
+            f"{name} {why}. In production it must be a random value, e.g. "
+            f"{name}=$(openssl rand -hex 32)"
+        )
+    return value
+
+
 def _secret_key(instance_path: Path, env: Mapping[str, str], app_env: str) -> str:
     if env.get("SECRET_KEY"):
+        if app_env == "production":
+            return _strong("SECRET_KEY", env["SECRET_KEY"])
         return env["SECRET_KEY"]
     if app_env == "production":
         raise ConfigError(
@@ -83,7 +112,11 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         # Operations: log lines, the proxies in front, metrics, retention (docs/deploy.md).
         "LOG_FORMAT": log_format,
         "PROXY_HOPS": proxy_hops,
-        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        "METRICS_TOKEN": (
+            _strong("METRICS_TOKEN", env["METRICS_TOKEN"])
+            if production and env.get("METRICS_TOKEN")
+            else env.get("METRICS_TOKEN") or None
+        ),
         # Personal data (drivers' names, ID numbers, phones; SMS texts) is erased this many
         # days after the last pass that used it ended.
         "RETENTION_DAYS": retention_days,

@@ -18,6 +18,7 @@ import argparse
 import bisect
 import http.client
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -240,7 +241,7 @@ def main() -> None:
     env = {
         **os.environ,
         "DATABASE_URL": str(engine.url.render_as_string(hide_password=False)),
-        "SECRET_KEY": "bench-secret",
+        "SECRET_KEY": secrets.token_hex(32),
         "APP_ENV": "production",
         "INSTANCE_PATH": str(instance),
         "AUDIT_SEQUENCER": "off" if args.sequencer == "process" else "thread",

@@ -5,6 +5,7 @@ nothing is sent twice, and the app recovers by itself."""
 import http.client
 import json
 import os
+import secrets
 import shlex
 import signal
 import subprocess
@@ -85,7 +86,7 @@ def served(app, database_url):
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "SECRET_KEY": "fault-secret",
+        "SECRET_KEY": secrets.token_hex(32),
         "APP_ENV": "production",
         "INSTANCE_PATH": app.instance_path,
     }

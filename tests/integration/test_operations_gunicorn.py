@@ -5,6 +5,7 @@ or token in any log line; /metrics adds up what every worker counted."""
 import json
 import os
 import re
+import secrets
 import subprocess
 import time
 import uuid
@@ -23,7 +24,7 @@ def serve(app, database_url, tmp_path, port):
     env = {
         **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
         "DATABASE_URL": database_url,
-        "SECRET_KEY": "ops-secret",
+        "SECRET_KEY": secrets.token_hex(32),
         "APP_ENV": "production",
         "INSTANCE_PATH": app.instance_path,
         "LOG_FORMAT": "json",

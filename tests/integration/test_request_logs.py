@@ -4,6 +4,7 @@ under the development server and under gunicorn with its access log on."""
 import http.client
 import logging
 import os
+import secrets
 import subprocess
 import threading
 import time
@@ -64,7 +65,7 @@ def test_gunicorn_access_log_masks_tokens_and_queries(app, database_url, tmp_pat
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "SECRET_KEY": "log-secret",
+        "SECRET_KEY": secrets.token_hex(32),
         "APP_ENV": "production",
         "INSTANCE_PATH": app.instance_path,
     }

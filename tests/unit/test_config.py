@@ -24,6 +24,25 @@ def test_secret_key_is_generated_once_into_the_instance_folder(tmp_path):
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
 
+STRONG = "3f9c2a7b1e8d4c6a9b0f2e7d5c1a8b4e6f3d2c9a7b5e1f0d"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "why"),
+    [
+        ("SECRET_KEY", "CHANGE-ME-openssl-rand-hex-32", "placeholder"),  # deploy/env.example's
+        ("SECRET_KEY", "short-but-random-7f3a", "shorter than 32"),
+        ("SECRET_KEY", "ab" * 20, "too few distinct"),
+        ("METRICS_TOKEN", "CHANGE-ME-openssl-rand-hex-32", "placeholder"),
+    ],
+)
+def test_production_refuses_a_weak_or_placeholder_secret(tmp_path, name, value, why):
+    env = {"APP_ENV": "production", "SECRET_KEY": STRONG, name: value}
+    with pytest.raises(ConfigError, match=f"{name} .*{why}.*openssl rand"):
+        config.load(tmp_path, env)
+    assert config.load(tmp_path, {**env, name: STRONG})  # a random one starts
+
+
 def test_production_without_secret_key_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
         config.load(tmp_path, {"APP_ENV": "production"})
@@ -31,7 +50,7 @@ def test_production_without_secret_key_is_a_clear_error(tmp_path):
 
 
 def test_production_cookies_are_secure(tmp_path):
-    cfg = config.load(tmp_path, {"APP_ENV": "production", "SECRET_KEY": "k" * 32})
+    cfg = config.load(tmp_path, {"APP_ENV": "production", "SECRET_KEY": STRONG})
     assert cfg["SESSION_COOKIE_SECURE"] is True
     assert cfg["SESSION_COOKIE_HTTPONLY"] is True
     assert cfg["SESSION_COOKIE_SAMESITE"] == "Lax"
