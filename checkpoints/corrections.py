@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.domain import Role
@@ -31,7 +31,7 @@ from checkpoints.domain import (
     redo_direction,
     replay,
 )
-from checkpoints.models import Anomaly, Checkpoint, Scan, Trip
+from checkpoints.models import SCAN_MOMENT, Anomaly, Checkpoint, Scan, Trip
 from checkpoints.schemas import ScanIn
 from checkpoints.services import raise_anomaly
 from core import audit
@@ -162,10 +162,8 @@ def replay_pass(session: Session, p: Pass, *, now: datetime) -> None:
     session.flush()
     trips = session.scalars(select(Trip).where(Trip.pass_id == p.id).order_by(Trip.id)).all()
     annulled = select(Scan.annuls_id).where(Scan.annuls_id.is_not(None))
-    # A stamp is the scan's time: the phone's for one decided offline (as recorded).
-    moment = case((Scan.offline.is_(True), Scan.scanned_at), else_=Scan.recorded_at)
     standing = session.execute(
-        select(Scan.trip_id, Scan.event, moment, Scan.checkpoint_id)
+        select(Scan.trip_id, Scan.event, SCAN_MOMENT, Scan.checkpoint_id, Scan.offline)
         .where(
             Scan.pass_id == p.id,
             Scan.decision == "allow",
@@ -177,9 +175,12 @@ def replay_pass(session: Session, p: Pass, *, now: datetime) -> None:
         .order_by(Scan.id)
     ).all()
     by_trip: dict[int, list[tuple[str, datetime, int]]] = {t.id: [] for t in trips}
-    for trip_id, event, at, checkpoint_id in standing:
+    offline = set()  # trips with a standing offline scan: their conflict stands with it
+    for trip_id, event, at, checkpoint_id, synced in standing:
         if trip_id in by_trip:
             by_trip[trip_id].append((event, at, checkpoint_id))
+        if synced:
+            offline.add(trip_id)
     replayed = {}
     for index, trip in enumerate(trips):
         followed = any(by_trip[later.id] for later in trips[index + 1 :])
@@ -200,14 +201,6 @@ def replay_pass(session: Session, p: Pass, *, now: datetime) -> None:
             trip.seq = seq
     p.trips_used = seq
     session.flush()
-    # A trip keeps its offline conflict while an offline scan of it stands.
-    offline = set(
-        session.scalars(
-            select(Scan.trip_id).where(
-                Scan.pass_id == p.id, Scan.offline.is_(True), Scan.id.not_in(annulled)
-            )
-        )
-    )
     for trip in trips:
         owed = owed_anomalies(replayed[trip.id])
         if trip.id in offline and trip.state != TripState.VOID:

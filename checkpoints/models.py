@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    case,
     false,
     func,
     literal_column,
@@ -136,6 +137,11 @@ class Scan(Base):
     def plate(self) -> str | None:
         shown = (self.response or {}).get("pass") or {}
         return shown.get("plate")
+
+
+# When a scan happened: the phone's time for one decided offline (as it recorded it), the
+# server's otherwise. Trips are stamped with it; repeats are matched by it.
+SCAN_MOMENT = case((Scan.offline.is_(True), Scan.scanned_at), else_=Scan.recorded_at)
 
 
 class Anomaly(Base):

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, exists, literal, or_, select
+from sqlalchemy import Connection, and_, bindparam, exists, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,7 +28,7 @@ from accounts.domain import EnterpriseStatus, Role
 from accounts.models import Enterprise
 from checkpoints import events
 from checkpoints.domain import OPEN_STATES, AnomalyKind, Event, Outcome, Place, TripState
-from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
+from checkpoints.models import SCAN_MOMENT, Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from core import audit
 from core.prepared import Prepared
 from fleet.models import Driver, Vehicle
@@ -125,9 +125,6 @@ _NO_TRIP = {column.name: None for column in _OPEN_TRIP_COLUMNS}
 _annulment = _scan.alias("annulment")
 
 
-# When a scan happened: the phone's time for one decided offline, the server's otherwise.
-_SCAN_MOMENT = case((_scan.c.offline.is_(True), _scan.c.scanned_at), else_=_scan.c.recorded_at)
-
 # The pass's latest standing allowed event at this checkpoint that happened within the
 # window around `at` (both sides: an upload of an older scan repeats nothing newer): a read
 # again within REPEAT_SCAN_SECONDS is its repeat.
@@ -138,8 +135,8 @@ LAST_HERE = Prepared(
         _scan.c.checkpoint_id == bindparam("checkpoint_id"),
         _scan.c.decision == "allow",
         or_(*(_scan.c.event == str(e) for e in Event)),
-        bindparam("since") <= _SCAN_MOMENT,
-        bindparam("until") >= _SCAN_MOMENT,
+        bindparam("since") <= SCAN_MOMENT,
+        bindparam("until") >= SCAN_MOMENT,
         ~exists().where(_annulment.c.annuls_id == _scan.c.id),
     )
     .order_by(_scan.c.id.desc())

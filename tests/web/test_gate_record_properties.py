@@ -10,10 +10,10 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from checkpoints.domain import OPEN_STATES, Event, TripState, replay
-from checkpoints.models import Scan, Trip
+from checkpoints.models import SCAN_MOMENT, Scan, Trip
 from passes.models import Pass
 from tests.support import api_token, audit_log_verifies, now
 
@@ -137,10 +137,9 @@ def check_invariants(app, pass_id):
         assert p.trips_used == len(counted) <= p.max_trips
         assert sorted(t.seq for t in counted) == list(range(1, len(counted) + 1))
         annulled = select(Scan.annuls_id).where(Scan.annuls_id.is_not(None))
-        moment = case((Scan.offline.is_(True), Scan.scanned_at), else_=Scan.recorded_at)
         for index, trip in enumerate(trips):
             standing = session.execute(
-                select(Scan.event, moment, Scan.checkpoint_id)
+                select(Scan.event, SCAN_MOMENT, Scan.checkpoint_id)
                 .where(
                     Scan.trip_id == trip.id,
                     Scan.decision == "allow",
