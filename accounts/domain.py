@@ -55,6 +55,11 @@ def next_enterprise_status(current: str, target: str) -> EnterpriseStatus:
     return then
 
 
+def scans(role: str, enterprise_status: str | None) -> bool:
+    """Officers scan; an enterprise only once approved (and not while suspended)."""
+    return role != Role.ENTERPRISE or enterprise_status == EnterpriseStatus.APPROVED
+
+
 def filing_block_reason(status: str) -> str | None:
     """Why an enterprise may not file passes yet, or None when it may."""
     if status == EnterpriseStatus.APPROVED:

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, and_, bindparam, exists, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.domain import EnterpriseStatus, Role
+from accounts.domain import Role, scans
 from accounts.models import Enterprise
 from checkpoints import events
 from checkpoints.domain import OPEN_STATES, AnomalyKind, Event, Outcome, Place, TripState
@@ -230,7 +230,7 @@ def read_before(connection: Connection, user: Any, checkpoint_id: int, scan_id: 
     }
     (row,) = BEFORE(connection, **values)
     first = (row.first_officer, row.first_response) if row.first_officer is not None else None
-    may_scan = user.role != Role.ENTERPRISE or row.caller_status == EnterpriseStatus.APPROVED
+    may_scan = scans(user.role, row.caller_status)
     if row.id is None:
         return Before(first, None, "", False, False, may_scan)
     place = Place(row.id, row.kind, row.enterprise_id)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accounts.domain import EnterpriseStatus, Role
+from accounts.domain import Role, scans
 from accounts.models import Enterprise, User
 from checkpoints.domain import Kind
 from checkpoints.models import Checkpoint, ScannerDevice, officer_checkpoint
@@ -16,11 +16,11 @@ from core.errors import N_, Conflict, Forbidden, ValidationFailed
 
 
 def may_scan(session: Session, user: User) -> bool:
-    """Officers scan; an enterprise only once approved (and not while suspended)."""
+    """accounts.domain.scans, for a user and their enterprise as stored."""
     if user.role != Role.ENTERPRISE:
         return True
     enterprise = session.get(Enterprise, user.enterprise_id)
-    return enterprise is not None and enterprise.status == EnterpriseStatus.APPROVED
+    return scans(user.role, enterprise.status if enterprise is not None else None)
 
 
 def require_scanner(session: Session, user: User) -> None:
