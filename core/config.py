@@ -93,6 +93,8 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         raise ConfigError("PROXY_HOPS and RETENTION_DAYS must be whole numbers") from exc
     if not 0 <= proxy_hops <= 5 or retention_days < 1:
         raise ConfigError("PROXY_HOPS must be 0 to 5 and RETENTION_DAYS at least 1")
+    if production and env.get("BACKUP_PASSPHRASE"):
+        _strong("BACKUP_PASSPHRASE", env["BACKUP_PASSPHRASE"])  # read by `backup` itself
     audit_sequencer = env.get("AUDIT_SEQUENCER", "off" if app_env == "testing" else "thread")
     if audit_sequencer not in ("thread", "off"):
         raise ConfigError("AUDIT_SEQUENCER must be thread (in each server process) or off")

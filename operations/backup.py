@@ -3,8 +3,10 @@ backup API, consistent while the app runs; PostgreSQL through pg_dump's custom f
 the instance's keys (pass signing, audit checkpoints), the session secret and the audit
 checkpoints file, in one tar.gz with a manifest.
 
-The keys can sign passes: with a passphrase they are sealed (scrypt, AES-256-GCM); without
-one the archive holds them in clear and is written readable by its owner only.
+With a passphrase the whole archive is sealed (scrypt, AES-256-GCM in chunks,
+operations/sealing.py): the database inside holds names, ID numbers and phones, and the
+keys can sign passes. Without one the archive is in clear, written readable by its owner
+only, and the command warns.
 
 Over 300 lines on purpose: backup and restore are each other's inverse and are checked
 together."""
@@ -24,12 +26,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
-FORMAT = 1
+from operations import sealing
+
+# 1: the keys sealed inside a clear archive; 2: the whole archive sealed.
+FORMAT, FORMATS = 2, (1, 2)
 # What of the instance folder travels with the database (the database file itself aside).
 SECRETS = ("keys", "secret_key")
 WITNESS, WITNESS_NAME = "audit", "checkpoints.jsonl"  # as the archive names the witness file
@@ -45,7 +48,7 @@ class Manifest:
     created_at: str
     dialect: str
     revision: str | None
-    keys_sealed: bool
+    keys_sealed: bool  # format 2: the archive around this manifest is sealed
     rows: dict[str, int]
 
 
@@ -57,7 +60,7 @@ def create(
     passphrase: str | None,
     witness: Path,
 ) -> Manifest:
-    """Write the backup to `target` (a .tar.gz), atomically; returns its manifest."""
+    """Write the backup to `target`, atomically; returns its manifest."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
         dump = Path(work) / "database"
@@ -70,19 +73,21 @@ def create(
             passphrase is not None,
             _row_counts(engine),
         )
-        partial = Path(work) / "backup.tar.gz"
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        archive = Path(work) / "backup.tar.gz"
+        with _private(archive) as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
             _add_bytes(tar, "manifest.json", json.dumps(manifest.__dict__, indent=2).encode())
             tar.add(dump, arcname=f"database.{_suffix(engine.dialect.name)}")
-            secrets = _pack(instance, SECRETS)
-            if passphrase is None:
-                _add_bytes(tar, "instance.tar", secrets)
-            else:
-                _add_bytes(tar, "instance.tar.sealed", seal(secrets, passphrase))
+            _add_bytes(tar, "instance.tar", _pack(instance, SECRETS))
             if witness.is_file():  # wherever AUDIT_WITNESS_FILE puts it
                 tar.add(witness, arcname=f"{WITNESS}/{WITNESS_NAME}")
-        os.replace(partial, target)
+        dump.unlink()
+        if passphrase is not None:
+            sealed = Path(work) / "backup.sealed"
+            with archive.open("rb") as clear, _private(sealed) as out:
+                sealing.seal_stream(clear, out, passphrase)
+            archive.unlink()
+            archive = sealed
+        os.replace(archive, target)
     return manifest
 
 
@@ -97,48 +102,89 @@ def restore(
 ) -> Manifest:
     """Put the backup's database and instance files in place. Refuses to overwrite a
     database that holds passes, or keys that differ, unless `force`."""
-    with tarfile.open(source, mode="r:gz") as tar:
-        manifest = Manifest(**json.loads(_read(tar, "manifest.json")))
-        if manifest.format != FORMAT:
-            raise BackupError(f"backup format {manifest.format} is not {FORMAT}")
-        if manifest.dialect != engine.dialect.name:
-            raise BackupError(
-                f"the backup is of a {manifest.dialect} database; DATABASE_URL is "
-                f"{engine.dialect.name}"
-            )
-        if manifest.keys_sealed:
-            if passphrase is None:
-                raise BackupError("the keys in this backup are sealed: give the passphrase")
-            try:
-                secrets = unseal(_read(tar, "instance.tar.sealed"), passphrase)
-            except ValueError as exc:
-                raise BackupError(str(exc)) from None
-        else:
-            if passphrase is not None and not force:
-                # A passphrase means the keys were sealed: an archive saying otherwise was
-                # made without one, or changed to slip in keys of someone's choosing.
+    with tempfile.TemporaryDirectory() as work:
+        archive = _opened(source, Path(work), passphrase, force)
+        with tarfile.open(archive, mode="r:gz") as tar:
+            manifest = Manifest(**json.loads(_read(tar, "manifest.json")))
+            if manifest.format not in FORMATS:
+                raise BackupError(f"backup format {manifest.format} is not one of {FORMATS}")
+            if manifest.dialect != engine.dialect.name:
                 raise BackupError(
-                    "the keys in this backup are not sealed although a passphrase is set; "
-                    "restore with --force only if it was made without one"
+                    f"the backup is of a {manifest.dialect} database; DATABASE_URL is "
+                    f"{engine.dialect.name}"
                 )
-            secrets = _read(tar, "instance.tar")
-        if not force and _holds_data(engine):
-            raise BackupError("the database already holds data; restore into an empty one")
-        _check_keys(instance, secrets, force)
-        with tempfile.TemporaryDirectory() as work:
+            secrets = _secrets(tar, manifest, passphrase, force)
+            if not force and _holds_data(engine):
+                raise BackupError("the database already holds data; restore into an empty one")
+            _check_keys(instance, secrets, force)
             dump = Path(work) / "database"
             member = tar.extractfile(f"database.{_suffix(manifest.dialect)}")
             assert member is not None
             with member, dump.open("wb") as out:
                 shutil.copyfileobj(member, out)
             _load(engine, dump)
-        _unpack(instance, secrets)
-        for member in tar.getmembers():
-            parts = Path(member.name).parts
-            if member.isfile() and parts[:1] == (WITNESS,) and ".." not in parts:
-                content = tar.extractfile(member).read()  # type: ignore[union-attr]
-                _write_private(witness if parts == (WITNESS, WITNESS_NAME) else None, content)
+            _unpack(instance, secrets)
+            for member in tar.getmembers():
+                parts = Path(member.name).parts
+                if member.isfile() and parts[:1] == (WITNESS,) and ".." not in parts:
+                    content = tar.extractfile(member).read()  # type: ignore[union-attr]
+                    path = witness if parts == (WITNESS, WITNESS_NAME) else None
+                    _write_private(path, content)
     return manifest
+
+
+def _opened(source: Path, work: Path, passphrase: str | None, force: bool) -> Path:
+    """The archive in clear: `source` itself, or unsealed into `work`."""
+    with source.open("rb") as raw:
+        sealed = sealing.is_sealed_archive(raw.read(len(sealing.ARCHIVE_MAGIC)))
+    if not sealed:
+        if passphrase is not None and not force and not _keys_sealed_inside(source):
+            # A passphrase means backups are sealed: an archive in clear was made without
+            # one, or put together to slip in a database or keys of someone's choosing.
+            raise BackupError(
+                "this backup is not sealed although a passphrase is set; "
+                "restore with --force only if it was made without one"
+            )
+        return source
+    if passphrase is None:
+        raise BackupError("this backup is sealed: give the passphrase")
+    clear = work / "backup.tar.gz"
+    unseal_to(source, clear, passphrase)
+    return clear
+
+
+def unseal_to(source: Path, target: Path, passphrase: str) -> None:
+    """The clear archive inside a sealed backup, written to `target` (owner-only)."""
+    with source.open("rb") as raw:
+        if not sealing.is_sealed_archive(raw.read(len(sealing.ARCHIVE_MAGIC))):
+            raise BackupError(f"{source} is not sealed: open it with tar")
+    try:
+        with source.open("rb") as raw, _private(target) as out:
+            sealing.unseal_stream(raw, out, passphrase)
+    except ValueError as exc:
+        raise BackupError(str(exc)) from None
+
+
+def _keys_sealed_inside(source: Path) -> bool:
+    """A format-1 archive: in clear, with its keys sealed inside."""
+    try:
+        with tarfile.open(source, mode="r:gz") as tar:
+            return "instance.tar.sealed" in tar.getnames()
+    except (tarfile.TarError, OSError, EOFError):
+        raise BackupError(f"{source} is not a backup of this product") from None
+
+
+def _secrets(
+    tar: tarfile.TarFile, manifest: Manifest, passphrase: str | None, force: bool
+) -> bytes:
+    if manifest.format == 1 and manifest.keys_sealed:
+        if passphrase is None:
+            raise BackupError("the keys in this backup are sealed: give the passphrase")
+        try:
+            return sealing.unseal(_read(tar, "instance.tar.sealed"), passphrase)
+        except ValueError as exc:
+            raise BackupError(str(exc)) from None
+    return _read(tar, "instance.tar")
 
 
 # --- the database ------------------------------------------------------------------------
@@ -273,9 +319,14 @@ def _write_private(path: Path | None, content: bytes) -> None:
     if path is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
+    with _private(path, replace=True) as out:
         out.write(content)
+
+
+def _private(path: Path, *, replace: bool = False) -> io.BufferedWriter:
+    """`path` opened for writing, readable by its owner only."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_EXCL)
+    return os.fdopen(os.open(path, flags, 0o600), "wb")
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, content: bytes) -> None:
@@ -291,27 +342,3 @@ def _read(tar: tarfile.TarFile, name: str) -> bytes:
         raise BackupError(f"{name} is missing: not a backup of this product") from None
     assert member is not None
     return member.read()
-
-
-# --- sealing the keys --------------------------------------------------------------------
-
-MAGIC = b"TPSEAL1"
-
-
-def _kdf(passphrase: str, salt: bytes) -> bytes:
-    return Scrypt(salt=salt, length=32, n=2**17, r=8, p=1).derive(passphrase.encode())
-
-
-def seal(content: bytes, passphrase: str) -> bytes:
-    salt, nonce = os.urandom(16), os.urandom(12)
-    return MAGIC + salt + nonce + AESGCM(_kdf(passphrase, salt)).encrypt(nonce, content, MAGIC)
-
-
-def unseal(sealed: bytes, passphrase: str) -> bytes:
-    if not sealed.startswith(MAGIC):
-        raise ValueError("the sealed keys are damaged")
-    salt, nonce, body = sealed[7:23], sealed[23:35], sealed[35:]
-    try:
-        return AESGCM(_kdf(passphrase, salt)).decrypt(nonce, body, MAGIC)
-    except Exception:  # InvalidTag: a wrong passphrase or a changed file
-        raise ValueError("wrong passphrase, or the sealed keys were changed") from None

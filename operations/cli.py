@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from core import config
 from core.db import utcnow
 from operations import backup, retention
 
@@ -20,7 +21,7 @@ PASSPHRASE = click.option(
     "--passphrase-env",
     default="BACKUP_PASSPHRASE",
     show_default=True,
-    help="Environment variable holding the passphrase that seals the keys.",
+    help="Environment variable holding the passphrase that seals the archive.",
 )
 
 
@@ -29,7 +30,14 @@ def _witness() -> Path:
 
 
 def _passphrase(name: str) -> str | None:
-    return os.environ.get(name) or None
+    passphrase = os.environ.get(name) or None
+    production = current_app.config["APP_ENV"] == "production"
+    if passphrase is not None and production and (why := config.weak_secret(passphrase)):
+        raise click.ClickException(
+            f"{name} {why}. Use a random one, e.g. {name}=$(openssl rand -hex 32), "
+            "and keep a copy off the server"
+        )
+    return passphrase
 
 
 @backup_cli.command("create")
@@ -41,6 +49,14 @@ def create(path: Path | None, passphrase_env: str) -> None:
     instance = Path(current_app.instance_path)
     target = path or instance / "backups" / f"trafficpass-{now:%Y%m%dT%H%M%SZ}.tar.gz"
     passphrase = _passphrase(passphrase_env)
+    if passphrase is None:
+        click.echo(
+            f"warning: {passphrase_env} is not set, so this backup is NOT encrypted: the "
+            "database inside holds drivers' names, ID numbers and phones, and the private "
+            "signing keys are beside it. Keep it as safe as the server, or set "
+            f"{passphrase_env} to seal it.",
+            err=True,
+        )
     try:
         manifest = backup.create(
             current_app.extensions["engine"], instance, target, now, passphrase, _witness()
@@ -48,13 +64,8 @@ def create(path: Path | None, passphrase_env: str) -> None:
     except backup.BackupError as exc:
         raise click.ClickException(str(exc)) from None
     rows = ", ".join(f"{n} {t}" for t, n in manifest.rows.items())
-    click.echo(f"backup written: {target} ({manifest.dialect}, {rows})")
-    if not manifest.keys_sealed:
-        click.echo(
-            f"warning: the backup holds the private signing keys unsealed; keep it as safe as "
-            f"the server, or set {passphrase_env} to seal them",
-            err=True,
-        )
+    sealed = "sealed" if manifest.keys_sealed else "NOT encrypted"
+    click.echo(f"backup written: {target} ({manifest.dialect}, {rows}; {sealed})")
 
 
 @backup_cli.command("restore")
@@ -78,6 +89,25 @@ def restore(path: Path, passphrase_env: str, force: bool) -> None:
         f"restored the backup of {manifest.created_at} (schema {manifest.revision}); "
         "next: flask db upgrade, then flask audit verify"
     )
+
+
+@backup_cli.command("unseal")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@PASSPHRASE
+def unseal(path: Path, out: Path, passphrase_env: str) -> None:
+    """Write the clear tar.gz inside the sealed backup PATH to OUT (a restore by hand)."""
+    passphrase = _passphrase(passphrase_env)
+    if passphrase is None:
+        raise click.ClickException(f"{passphrase_env} is not set")
+    if out.exists():
+        raise click.ClickException(f"{out} exists; give a new file")
+    try:
+        backup.unseal_to(path, out, passphrase)
+    except backup.BackupError as exc:
+        out.unlink(missing_ok=True)
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"unsealed: {out} (readable by you only; delete it when done)")
 
 
 @retention_cli.command("purge")

@@ -52,7 +52,7 @@ def test_a_backup_restores_into_a_fresh_instance_that_verifies_and_serves(
     archive = tmp_path / "nightly.tar.gz"
     made = runner.invoke(args=["backup", "create", str(archive)])
     assert made.exit_code == 0, made.output
-    assert "unsealed" in made.output  # the keys travel in clear: said loudly
+    assert "NOT encrypted" in made.output  # personal data and keys in clear: said loudly
     assert archive.stat().st_mode & 0o077 == 0
 
     instance = tmp_path / "restored"
@@ -88,7 +88,7 @@ def test_sealed_keys_need_the_passphrase_and_a_full_database_needs_force(
     monkeypatch.setenv("BACKUP_PASSPHRASE", "correct horse battery staple")
     made = runner.invoke(args=["backup", "create", str(archive)])
     assert made.exit_code == 0, made.output
-    assert "unsealed" not in made.output
+    assert "NOT encrypted" not in made.output
     monkeypatch.delenv("BACKUP_PASSPHRASE")
     missing = runner.invoke(args=["backup", "restore", str(archive)])
     assert missing.exit_code != 0
@@ -109,6 +109,95 @@ def test_sealed_keys_need_the_passphrase_and_a_full_database_needs_force(
     assert slipped.exit_code == 0  # --force: the operator says it was made without one
     refused = runner.invoke(args=["backup", "restore", str(clear)])
     assert "not sealed although a passphrase is set" in refused.output
+
+
+def test_with_a_passphrase_the_whole_archive_is_sealed_and_restores(
+    app, client, make, runner, tmp_path, fresh_database, monkeypatch
+):
+    """The database inside a backup holds names, ID numbers and phones: with a passphrase
+    none of it is readable, a cut or changed archive is refused, and it still restores."""
+    import tarfile
+
+    p = scanned_pass(client, make)
+    archive = tmp_path / "sealed.tar.gz"
+    monkeypatch.setenv("BACKUP_PASSPHRASE", "a long and random enough passphrase 7f3a")
+    made = runner.invoke(args=["backup", "create", str(archive)])
+    assert made.exit_code == 0, made.output
+    data = archive.read_bytes()
+    assert not data.startswith(b"\x1f\x8b")  # not a gzip anyone can open
+    for secret in (p.driver.phone, p.driver.id_number, p.driver.name):
+        assert secret.encode() not in data
+    assert b"BEGIN" not in data
+    assert b"manifest" not in data
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(data[: len(data) - 100])
+    changed = tmp_path / "changed.tar.gz"
+    changed.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    instance = tmp_path / "restored"
+    restored = create_app(app_config(fresh_database, instance))
+    try:
+        cli = restored.test_cli_runner()
+        for bad, why in ((cut, "changed or cut short"), (changed, "changed")):
+            refused = cli.invoke(args=["backup", "restore", str(bad)])
+            assert refused.exit_code != 0
+            assert why in refused.output, refused.output
+        assert not (instance / "keys").exists()  # nothing written from a bad archive
+        monkeypatch.delenv("BACKUP_PASSPHRASE")
+        assert (
+            "sealed: give the passphrase"
+            in cli.invoke(args=["backup", "restore", str(archive)]).output
+        )
+        monkeypatch.setenv("BACKUP_PASSPHRASE", "a long and random enough passphrase 7f3a")
+        opened = tmp_path / "opened.tar.gz"  # a restore by hand starts here
+        assert cli.invoke(args=["backup", "unseal", str(archive), str(opened)]).exit_code == 0
+        with tarfile.open(opened) as tar:
+            assert {"manifest.json", "instance.tar"} <= set(tar.getnames())
+        assert opened.stat().st_mode & 0o077 == 0
+        done = cli.invoke(args=["backup", "restore", str(archive)])
+        assert done.exit_code == 0, done.output
+        assert cli.invoke(args=["db", "upgrade"]).exit_code == 0
+        assert "audit log ok" in cli.invoke(args=["audit", "verify"]).output
+        token = p.code.rsplit("/", 1)[-1]
+        assert "有效" in restored.test_client().get(f"/P/{token}").get_data(as_text=True)
+    finally:
+        restored.extensions["engine"].dispose()
+
+
+def test_a_first_format_backup_with_sealed_keys_still_restores(
+    app, client, make, runner, tmp_path, fresh_database, monkeypatch
+):
+    """Archives written before the whole archive was sealed (keys sealed inside a clear
+    tar.gz) restore as they did."""
+    import io
+    import json
+    import tarfile
+
+    from operations import sealing
+
+    scanned_pass(client, make)
+    clear = tmp_path / "clear.tar.gz"
+    assert runner.invoke(args=["backup", "create", str(clear)]).exit_code == 0
+    old = tmp_path / "format1.tar.gz"
+    passphrase = "an older passphrase, long and random 9c2e"
+    with tarfile.open(clear) as new, tarfile.open(old, "w:gz") as tar:
+        for member in new.getmembers():
+            content = new.extractfile(member).read()
+            if member.name == "manifest.json":
+                content = json.dumps({**json.loads(content), "format": 1, "keys_sealed": True})
+                content = content.encode()
+            elif member.name == "instance.tar":
+                member.name, content = "instance.tar.sealed", sealing.seal(content, passphrase)
+            member.size = len(content)
+            tar.addfile(member, io.BytesIO(content))
+    restored = create_app(app_config(fresh_database, tmp_path / "restored"))
+    try:
+        cli = restored.test_cli_runner()
+        monkeypatch.setenv("BACKUP_PASSPHRASE", passphrase)
+        done = cli.invoke(args=["backup", "restore", str(old)])
+        assert done.exit_code == 0, done.output
+        assert (tmp_path / "restored" / "keys").is_dir()
+    finally:
+        restored.extensions["engine"].dispose()
 
 
 def test_a_crafted_archive_writes_nothing_outside_the_instance_and_no_keys_of_its_own(

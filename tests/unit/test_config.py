@@ -34,6 +34,8 @@ STRONG = "3f9c2a7b1e8d4c6a9b0f2e7d5c1a8b4e6f3d2c9a7b5e1f0d"
         ("SECRET_KEY", "short-but-random-7f3a", "shorter than 32"),
         ("SECRET_KEY", "ab" * 20, "too few distinct"),
         ("METRICS_TOKEN", "CHANGE-ME-openssl-rand-hex-32", "placeholder"),
+        ("BACKUP_PASSPHRASE", "CHANGE-ME-a-long-passphrase", "placeholder"),
+        ("BACKUP_PASSPHRASE", "correct horse battery", "shorter than 32"),
     ],
 )
 def test_production_refuses_a_weak_or_placeholder_secret(tmp_path, name, value, why):
