@@ -104,12 +104,16 @@ def audit_verify(saved: tuple[Path, ...]) -> None:
 @click.option("--now", "when", default=None, help="The checkpoint's time (ISO 8601 with offset).")
 def audit_integrate(when: str | None) -> None:
     """Integrate every pending entry now and sign a checkpoint (what the sequencer does)."""
+    from trust import auditlog
     from trust.context import sequencer
 
     running = sequencer(current_app._get_current_object())  # type: ignore[attr-defined]
     moment = _when(when)
     running.clock = lambda: moment
-    done = running.tick()
+    try:
+        done = running.tick()
+    except auditlog.ForkRefused as refused:
+        raise click.ClickException(f"nothing signed: {refused}") from None
     if not done:
         click.echo("nothing pending")
         return

@@ -105,6 +105,22 @@ class AuditTree(Base):
     frontier: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
+class AuditNode(Base):
+    """A stored inner node of the tree: the hash of the perfect subtree of 2**level leaves
+    starting at leaf idx * 2**level. Only every NODE_STRIDE-th level is kept (about one
+    row per 15 entries), so a proof reads O(log n) rows. Written by the sequencer with the
+    leaves they cover; `verify` recomputes and checks them."""
+
+    __tablename__ = "audit_node"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+NODE_STRIDE = 4
+
+
 class AuditCheckpoint(Base):
     """A signed tree head. Also appended to a file outside the database."""
 

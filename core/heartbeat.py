@@ -28,6 +28,8 @@ SMS_WORKER = "sms_worker"
 SWEEP = "sweep"
 RETENTION = "retention"
 STATISTICS = "statistics"
+# data {"halted": why} while an audit sequencer refuses to sign (trust.auditlog)
+AUDIT_SEQUENCER = "audit_sequencer"
 
 
 def beat(

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
@@ -50,6 +51,7 @@ class Manifest:
     revision: str | None
     keys_sealed: bool  # format 2: the archive around this manifest is sealed
     rows: dict[str, int]
+    audit_tree: dict[str, Any] | None = None  # size and root_hash when the dump was made
 
 
 def create(
@@ -72,6 +74,7 @@ def create(
             _revision(engine),
             passphrase is not None,
             _row_counts(engine),
+            _audit_tree(engine),
         )
         archive = Path(work) / "backup.tar.gz"
         with _private(archive) as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
@@ -114,6 +117,8 @@ def restore(
                     f"{engine.dialect.name}"
                 )
             secrets = _secrets(tar, manifest, passphrase, force)
+            theirs = _member(tar, f"{WITNESS}/{WITNESS_NAME}")
+            aside = _check_witness(witness, theirs, manifest, force)
             if not force and _holds_data(engine):
                 raise BackupError("the database already holds data; restore into an empty one")
             _check_keys(instance, secrets, force)
@@ -124,13 +129,76 @@ def restore(
                 shutil.copyfileobj(member, out)
             _load(engine, dump)
             _unpack(instance, secrets)
-            for member in tar.getmembers():
-                parts = Path(member.name).parts
-                if member.isfile() and parts[:1] == (WITNESS,) and ".." not in parts:
-                    content = tar.extractfile(member).read()  # type: ignore[union-attr]
-                    path = witness if parts == (WITNESS, WITNESS_NAME) else None
-                    _write_private(path, content)
+            if aside is not None:
+                witness.rename(aside)
+            _write_private(witness, _merged(witness, theirs))
     return manifest
+
+
+# --- the witness file --------------------------------------------------------------------
+# The sequencer signs only trees that extend the witness file's latest checkpoint. A
+# restore never shortens the file a machine holds, and refuses, before changing anything,
+# a backup whose log falls short of (or contradicts) a checkpoint the machine signed.
+
+
+def _checkpoints(content: bytes) -> dict[int, str]:
+    """size -> root_hash of each checkpoint line (lines that are not one are skipped)."""
+    found = {}
+    for line in content.splitlines():
+        try:
+            raw = json.loads(line)
+            found[int(raw["size"])] = str(raw["root_hash"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return found
+
+
+def _check_witness(
+    witness: Path, theirs: bytes | None, manifest: Manifest, force: bool
+) -> Path | None:
+    """Where the machine's witness file goes aside (with `force`), or None to keep it."""
+    if not witness.is_file():
+        return None
+    ours, backup = _checkpoints(witness.read_bytes()), _checkpoints(theirs or b"")
+    tree = manifest.audit_tree or {}
+    size = int(tree.get("size", max(backup, default=0)))
+    problem = None
+    if ours and max(ours) > size:
+        problem = (
+            f"the witness file {witness} holds a checkpoint of {max(ours)} entries; this "
+            f"backup's audit log has {size}: restoring it loses signed history"
+        )
+    elif any(backup.get(n, root) != root for n, root in ours.items()) or (
+        size in ours and tree.get("root_hash") not in (None, ours[size])
+    ):
+        problem = f"this backup's audit log contradicts a checkpoint in {witness}"
+    if problem is None:
+        return None
+    if not force:
+        raise BackupError(
+            f"{problem}. The audit sequencer would refuse to sign it. Restore a newer "
+            "backup, or, to accept the loss, restore with --force: the witness file is "
+            "kept aside as evidence"
+        )
+    return witness.with_name(f"{witness.name}.before-restore-{os.getpid()}")
+
+
+def _merged(witness: Path, theirs: bytes | None) -> bytes:
+    """The machine's witness file with the backup's checkpoints it lacks after it."""
+    ours = witness.read_bytes() if witness.is_file() else b""
+    known = set(ours.splitlines())
+    extra = [line for line in (theirs or b"").splitlines() if line and line not in known]
+    if ours and not ours.endswith(b"\n"):
+        ours += b"\n"
+    return ours + b"".join(line + b"\n" for line in extra)
+
+
+def _member(tar: tarfile.TarFile, name: str) -> bytes | None:
+    try:
+        member = tar.extractfile(name)
+    except KeyError:
+        return None
+    return member.read() if member is not None else None
 
 
 def _opened(source: Path, work: Path, passphrase: str | None, force: bool) -> Path:
@@ -263,6 +331,14 @@ def _row_counts(engine: Engine) -> dict[str, int]:
             if inspect(conn).has_table(table):
                 counts[table] = conn.scalar(text(f'SELECT count(*) FROM "{table}"'))  # noqa: S608
     return counts
+
+
+def _audit_tree(engine: Engine) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("audit_tree"):
+            return None
+        row = conn.execute(text("SELECT size, root_hash FROM audit_tree WHERE id = 1")).first()
+    return {"size": row.size, "root_hash": row.root_hash} if row else {"size": 0}
 
 
 def _holds_data(engine: Engine) -> bool:

@@ -1,6 +1,7 @@
 """What /metrics reports beyond the processes' own counters: figures read from the
 database at scrape time, so every node answers the same (the outbox, failed SMS by code,
-the audit log's sealing lag, the sweep's last run, the SMS workers' heartbeat)."""
+the audit log's sealing lag and halted sequencers, the sweep's last run, the SMS workers'
+heartbeat)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from core import heartbeat
 from core.audit import AuditEntry
 from sms.domain import SmsStatus
 from sms.models import SmsMessage
+from trust import auditlog
 
 QUEUED = (SmsStatus.PENDING, SmsStatus.SENDING)
 
@@ -64,6 +66,12 @@ class DatabaseFigures(Collector):
             "trafficpass_audit_sealing_lag_seconds",
             "Age of the oldest audit entry not yet in a signed checkpoint (0 when none)",
             _age(now, first),
+        )
+        yield GaugeMetricFamily(
+            "trafficpass_audit_sequencer_halted",
+            "Audit sequencers that stopped signing: the tree does not extend their last "
+            "checkpoint (0 when all is well)",
+            len(auditlog.halted(session, now)),
         )
         sweep = heartbeat.latest(session, heartbeat.SWEEP)
         yield GaugeMetricFamily(

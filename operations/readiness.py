@@ -1,6 +1,7 @@
 """Whether this node should get traffic: the database answers, its schema is at the
-migrations' head, the pass-signing key is here, and (with a real SMS provider) an outbox
-worker beat recently."""
+migrations' head, the pass-signing key is here, no audit sequencer has stopped signing
+(a history that does not extend its last checkpoint), and (with a real SMS provider) an
+outbox worker beat recently."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from core import heartbeat
-from trust import keys
+from trust import auditlog, keys
 from trust.models import SigningKey
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
@@ -48,6 +49,7 @@ def check(
             versions = set(session.scalars(text("SELECT version_num FROM alembic_version")))
             result.checks["migrations"] = "ok" if versions == migration_heads() else "behind"
             result.checks["signing_key"] = _signing_key(session, key_dir)
+            result.checks["audit_log"] = "halted" if auditlog.halted(session, now) else "ok"
             if worker_needed:
                 beat = heartbeat.latest(session, heartbeat.SMS_WORKER)
                 fresh = beat is not None and now - beat.at <= worker_within
@@ -56,7 +58,7 @@ def check(
                 result.checks["sms_worker"] = "not_required"
     except Exception:  # any failure to reach or read the database: not ready, say which
         result.checks.setdefault("database", "unavailable")
-        for name in ("migrations", "signing_key", "sms_worker"):
+        for name in ("migrations", "signing_key", "audit_log", "sms_worker"):
             result.checks.setdefault(name, "unknown")
     return result
 

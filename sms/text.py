@@ -187,6 +187,17 @@ def denied_alert_text(locale: str, *, number: str, plate: str, count: int, minut
     return template.format(number=number, plate=_plate(locale, plate), count=count, minutes=minutes)
 
 
+AUDIT_HALTED = {
+    "zh_CN": "监管提醒：审计日志已停止签名，数据库中的记录与上次签名的检查点不一致，请立即核查。",
+    "en": "Alert: the audit log stopped signing: the database no longer matches its last "
+    "signed checkpoint. Check it now.",
+}
+
+
+def audit_halted_text(locale: str) -> str:
+    return AUDIT_HALTED.get(locale, AUDIT_HALTED["zh_CN"])
+
+
 DAILY = {
     "zh_CN": (
         "{day}日报：进入辖区{opened}车次，闭环率{loop}，新增异常{anomalies}起，待审批申请{pending}件。"

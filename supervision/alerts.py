@@ -22,7 +22,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from accounts.domain import OVERSIGHT_ROLES
+from accounts.domain import OVERSIGHT_ROLES, Role
 from accounts.models import User
 from accounts.schemas import Input, Mobile
 from checkpoints import events
@@ -34,9 +34,16 @@ from core.prepared import Prepared
 from passes.models import Pass
 from sms import outbox
 from sms.models import SmsMessage
-from sms.text import alert_text, daily_text, denied_alert_text, forged_alert_text
+from sms.text import (
+    alert_text,
+    audit_halted_text,
+    daily_text,
+    denied_alert_text,
+    forged_alert_text,
+)
 from supervision import statistics
 from supervision.models import AlertSettings, Notification
+from trust import events as trust_events
 
 DAILY_SUMMARY = "daily_summary"
 
@@ -228,6 +235,45 @@ class _DenialReceiver:
         )
 
 
+AUDIT_HALTED = "audit_halted"
+AUDIT_GUARDIANS = (Role.ADMIN, Role.SUPERVISOR)
+
+
+def audit_halted(
+    session: Session, problem: str, *, now: datetime, window: timedelta, sms_per_window: int
+) -> int:
+    """The audit sequencer stopped signing: every active administrator and supervisor is
+    told in the app (once a day), and by SMS where they take alerts by SMS, within the
+    same limit as every alert SMS. In the caller's transaction; returns how many."""
+    users = session.scalars(
+        select(User).where(User.active.is_(True), User.role.in_(AUDIT_GUARDIANS))
+    ).all()
+    day = now.date().isoformat()
+    told = 0
+    for user in users:
+        key = f"{AUDIT_HALTED}:{day}:{user.id}"
+        if not _notify(session, key, user.id, kind=AUDIT_HALTED, data={}, created_at=now):
+            continue
+        told += 1
+        settings = session.get(AlertSettings, user.id)
+        phone = settings.phone if settings is not None and settings.sms else None
+        if phone and _alert_sms_sent(session, phone, now - window) < sms_per_window:
+            body = audit_halted_text(user.locale or "zh_CN")
+            outbox.enqueue(session, dedupe_key=f"alert:{key}", to=phone, body=body, now=now)
+    return told
+
+
+class _AuditHaltReceiver:
+    def __init__(self, limits: DenialLimits):
+        self.limits = limits
+
+    def __call__(self, problem: str, *, session: Session, now: datetime) -> None:
+        limits = self.limits
+        audit_halted(
+            session, problem, now=now, window=limits.window, sms_per_window=limits.sms_per_window
+        )
+
+
 # This process's receivers (a new app replaces them): (signal, receiver)
 _connected: list[tuple[Any, Any]] = []
 
@@ -242,6 +288,7 @@ def connect_receivers(limits: DenialLimits) -> None:
     for signal, receiver in (
         (events.anomaly_raised, _AnomalyReceiver(limits)),
         (events.scan_denied, _DenialReceiver(limits)),
+        (trust_events.audit_halted, _AuditHaltReceiver(limits)),
     ):
         signal.connect(receiver)
         _connected.append((signal, receiver))

@@ -23,19 +23,31 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.audit import AuditCheckpoint, AuditEntry, AuditTree, canonical_json
-from trust import merkle
+from core import heartbeat
+from core.audit import (
+    NODE_STRIDE,
+    AuditCheckpoint,
+    AuditEntry,
+    AuditNode,
+    AuditTree,
+    canonical_json,
+)
+from trust import audit_witness, events, merkle
 from trust.audit_checkpoints import Checkpoint, CheckpointKeys
+from trust.audit_proofs import tree_size
+from trust.audit_witness import ForkRefused
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +128,13 @@ def integrate(
     witness: Path | None = None,
     limit: int = BATCH,
     reads: Session | None = None,
+    trusted: Checkpoint | None = None,
 ) -> Integration | None:
     """Integrate up to `limit` pending entries and sign a checkpoint of the grown tree.
     Commits. None when there was nothing to do or another sequencer is at work.
+
+    With `trusted` (the latest checkpoint signed, as kept outside the database) the tree
+    is signed only if it extends that one; otherwise ForkRefused and nothing is written.
 
     With `reads` (a read-only session) the batch is read, hashed and signed before the
     tree is locked, and `session` only checks that the tree has not grown meanwhile and
@@ -134,20 +150,30 @@ def integrate(
         seen = reads.get(AuditTree, 1)
         size, nodes = (seen.size, list(seen.frontier)) if seen is not None else (0, [])
     rows = _pending(reads, size, limit)
-    if reads is not session:
-        reads.rollback()  # a read-only snapshot: nothing to keep
+    frontier = merkle.Frontier(size, [bytes.fromhex(h) for h in nodes])
+    try:
+        if rows and trusted is not None:
+            audit_witness.check_extends(reads, trusted, size, frontier.root())
+    finally:
+        if reads is not session:
+            reads.rollback()  # a read-only snapshot: nothing to keep
     if not rows:
         session.rollback()
         return None
-    frontier = merkle.Frontier(size, [bytes.fromhex(h) for h in nodes])
-    changes = []
+    changes, stored = [], []
     for row in rows:
         seq = frontier.size + 1
         if row.seq is not None and row.seq != seq:
             raise RuntimeError(f"audit entry {row.id} is numbered {row.seq}, expected {seq}")
         leaf = merkle.leaf_hash(leaf_data(row, seq))
-        frontier.append(leaf)
+        for level, idx, node in frontier.append(leaf):
+            if level % NODE_STRIDE == 0:
+                stored.append({"level": level, "idx": idx, "hash": node.hex()})
         changes.append({"id": row.id, "seq": seq, "leaf_hash": leaf.hex()})
+        if trusted is not None and frontier.size == trusted.size:
+            audit_witness.check_reached(trusted, frontier.size, frontier.root())
+    if trusted is not None:
+        audit_witness.check_final(trusted, frontier.size)
     root_hash = frontier.root().hex()
     checkpoint = keys.sign(origin, frontier.size, root_hash, now)
     if reads is not session:
@@ -156,6 +182,8 @@ def integrate(
             session.rollback()
             return None
     session.execute(update(AuditEntry), changes)
+    if stored:
+        session.execute(insert(AuditNode), stored)
     tree.size, tree.root_hash = frontier.size, root_hash
     tree.frontier = [node.hex() for node in frontier.nodes]
     session.add(
@@ -200,6 +228,13 @@ class Sequencer:
         self.keys, self.origin, self.witness = keys, origin, witness
         self.interval, self.clock = interval, clock
         self.stopping = threading.Event()
+        self.last: Checkpoint | None = None  # the latest this process signed
+        self.halted: str | None = None  # why it refuses to sign, while it does
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+
+    def trusted(self) -> Checkpoint | None:
+        """The latest checkpoint signed, as known outside the database."""
+        return audit_witness.newest(self.last, audit_witness.latest(self.witness, self.origin))
 
     def tick(self) -> list[Integration]:
         """Integrate what is pending now, batch after batch while batches come full.
@@ -211,21 +246,44 @@ class Sequencer:
             if not has_pending(reader):
                 return done
         while True:
-            with self.sessions() as session, self.read_sessions() as reader:
-                result = integrate(
-                    session,
-                    self.keys,
-                    self.origin,
-                    self.clock(),
-                    witness=self.witness,
-                    limit=BATCH,
-                    reads=reader,
-                )
+            try:
+                with self.sessions() as session, self.read_sessions() as reader:
+                    result = integrate(
+                        session,
+                        self.keys,
+                        self.origin,
+                        self.clock(),
+                        witness=self.witness,
+                        limit=BATCH,
+                        reads=reader,
+                        trusted=self.trusted(),
+                    )
+            except ForkRefused as refused:
+                self._halt(str(refused))
+                raise
             if result is None:
                 return done
+            self.last = audit_witness.newest(self.last, result.checkpoint)
+            if self.halted is not None:
+                self._halt(None)
             done.append(result)
             if result.entries < BATCH:
                 return done
+
+    def _halt(self, problem: str | None) -> None:
+        """Say, where every node's readiness and metrics look, that this sequencer stopped
+        signing (or, with None, that it signs again); the first time, alert."""
+        first = problem is not None and self.halted is None
+        self.halted = problem
+        if problem is not None:
+            log.error("audit sequencer stopped signing: %s", problem)
+        now = self.clock()
+        with self.sessions() as session:
+            data = {"halted": problem} if problem else {}
+            heartbeat.beat(session, heartbeat.AUDIT_SEQUENCER, self.owner, now, data)
+            if first:
+                events.audit_halted.send(problem, session=session, now=now)
+            session.commit()
 
     def run(self, wait: Callable[[float], bool] | None = None) -> None:
         """Tick until stopped; `wait(seconds)` returns True to stop (tests pass a clock's)."""
@@ -233,6 +291,8 @@ class Sequencer:
         while True:
             try:
                 self.tick()
+            except ForkRefused:
+                pass  # said by _halt; it tries again, and signs nothing until the tree holds
             except Exception:  # a database that went away: try again next time
                 log.exception("the audit sequencer could not integrate; retrying")
             if wait(self.interval):
@@ -278,10 +338,6 @@ def _legacy_hash(prev: str, data: bytes) -> str:
     return hashlib.sha256(prev.encode() + data).hexdigest()
 
 
-def tree_size(session: Session) -> int:
-    return session.scalar(select(AuditTree.size).where(AuditTree.id == 1)) or 0
-
-
 def verify(
     session: Session,
     keys: CheckpointKeys,
@@ -321,6 +377,7 @@ def verify(
             return broken("checkpoint of size 0 names a root")
         checked, due = checked + 1, next(waiting, None)
     chain: str | None = LEGACY_GENESIS
+    nodes: dict[tuple[int, int], str] = {}  # the stored levels' nodes, as recomputed
     for row in _entries(session, batch, integrated):
         count += 1
         if row.seq != count:
@@ -335,7 +392,9 @@ def verify(
             chain = row.hash
         else:
             chain = None
-        frontier.append(leaf)
+        for level, idx, node in frontier.append(leaf):
+            if level % NODE_STRIDE == 0:
+                nodes[(level, idx)] = node.hex()
         while due is not None and due.size == frontier.size:
             if due.root_hash != frontier.root().hex():
                 signed = due.time.isoformat(timespec="seconds")
@@ -347,4 +406,38 @@ def verify(
         return broken(f"the log has {count} entries but a checkpoint was signed at {due.size}")
     if integrated != count:
         return broken(f"the sequencer integrated {integrated} entries, {count} remain")
+    if (wrong := _stored_nodes_differ(session, nodes)) is not None:
+        return broken(wrong)
     return Verification(True, count, None, pending, checked, count, frontier.root().hex())
+
+
+def _stored_nodes_differ(session: Session, expected: dict[tuple[int, int], str]) -> str | None:
+    """Proofs are computed from the stored nodes: each must be the one recomputed."""
+    for level in sorted({level for level, _ in expected}):
+        want = {idx: node for (lv, idx), node in expected.items() if lv == level}
+        found = dict(
+            session.execute(
+                select(AuditNode.idx, AuditNode.hash).where(
+                    AuditNode.level == level, AuditNode.idx <= max(want)
+                )
+            ).all()
+        )
+        for idx, node in want.items():
+            if found.get(idx) != node:
+                what = "is missing" if idx not in found else "differs"
+                return f"the stored tree node at level {level}, index {idx} {what}"
+    return None
+
+
+HALT_SHOWN = timedelta(minutes=10)  # a halted sequencer beats every tick; a dead one fades
+
+
+def halted(session: Session, now: datetime) -> list[str]:
+    """Why each audit sequencer that stopped signing recently stopped (none: all well)."""
+    beats = session.scalars(
+        select(heartbeat.Heartbeat).where(
+            heartbeat.Heartbeat.service == heartbeat.AUDIT_SEQUENCER,
+            heartbeat.Heartbeat.at >= now - HALT_SHOWN,
+        )
+    )
+    return [beat.data["halted"] for beat in beats if (beat.data or {}).get("halted")]

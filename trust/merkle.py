@@ -70,6 +70,77 @@ def _subproof(m: int, leaf_hashes: Sequence[bytes], *, complete: bool) -> list[b
     return [*_subproof(m - k, leaf_hashes[k:], complete=False), root(leaf_hashes[:k])]
 
 
+# --- proofs from stored subtrees ----------------------------------------------------------
+# A proof's hashes are tree hashes of leaf ranges. The ranges depend only on the sizes, and
+# each is a few perfect subtrees (nodes), so a proof needs O(log n) stored nodes instead
+# of every leaf.
+
+
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges [start, end) whose tree hashes are PATH(index, D[size])."""
+    if not 0 <= index < size:
+        raise ProofError("index outside the tree")
+    path: list[tuple[int, int]] = []
+    start, end = 0, size
+    while end - start > 1:
+        k = _split(end - start)
+        if index < start + k:
+            path.append((start + k, end))
+            end = start + k
+        else:
+            path.append((start, start + k))
+            start += k
+    return path[::-1]
+
+
+def consistency_ranges(old_size: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges whose tree hashes are PROOF(old_size, D[size])."""
+    if not 0 < old_size <= size:
+        raise ProofError("old size outside the tree")
+    proof: list[tuple[int, int]] = []
+    m, start, end, complete = old_size, 0, size, True
+    while m != end - start:
+        k = _split(end - start)
+        if m <= k:
+            proof.append((start + k, end))
+            end = start + k
+        else:
+            proof.append((start, start + k))
+            m, start, complete = m - k, start + k, False
+    if not complete:
+        proof.append((start, end))
+    return proof[::-1]
+
+
+def pieces(start: int, end: int) -> list[tuple[int, int]]:
+    """The perfect subtrees (level, index) that make up a range of a proof, largest first;
+    its tree hash is their `fold`."""
+    found = []
+    while start < end:
+        level = (end - start).bit_length() - 1
+        if start % (1 << level):
+            raise ProofError("not a range of a proof")
+        found.append((level, start >> level))
+        start += 1 << level
+    return found
+
+
+def fold(nodes: Sequence[bytes]) -> bytes:
+    """The tree hash of consecutive perfect subtrees, largest first (a frontier's root)."""
+    head = nodes[-1]
+    for node in reversed(nodes[:-1]):
+        head = node_hash(node, head)
+    return head
+
+
+def perfect_root(hashes: Sequence[bytes]) -> bytes:
+    """The root of a perfect subtree from its 2**k nodes one level down the store."""
+    level = list(hashes)
+    while len(level) > 1:
+        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+    return level[0]
+
+
 def root_from_inclusion(index: int, size: int, leaf: bytes, proof: Iterable[bytes]) -> bytes:
     """The root a proof leads to from `leaf` (a leaf hash); RFC 9162, 2.1.3.2."""
     if not 0 <= index < size:
@@ -141,19 +212,17 @@ class Frontier:
         if len(self.nodes) != bin(size).count("1"):
             raise ValueError("a frontier has one node per set bit of its size")
 
-    def append(self, leaf: bytes) -> None:
-        """Add a leaf hash."""
-        node, size = leaf, self.size
+    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Add a leaf hash; returns the perfect subtrees it completed, as (level, index,
+        hash): the node at `level` covering leaves index * 2**level onwards."""
+        node, size, level, completed = leaf, self.size, 0, []
         while size & 1:  # merge with every subtree of the same height
             node = node_hash(self.nodes.pop(), node)
-            size >>= 1
+            size, level = size >> 1, level + 1
+            completed.append((level, size, node))
         self.nodes.append(node)
         self.size += 1
+        return completed
 
     def root(self) -> bytes:
-        if not self.nodes:
-            return EMPTY_ROOT
-        head = self.nodes[-1]
-        for node in reversed(self.nodes[:-1]):
-            head = node_hash(node, head)
-        return head
+        return fold(self.nodes) if self.nodes else EMPTY_ROOT

@@ -101,6 +101,7 @@ def test_ready_when_everything_is_there(client):
             "database": "ok",
             "migrations": "ok",
             "signing_key": "none_yet",
+            "audit_log": "ok",
             "sms_worker": "not_required",
         },
     }
