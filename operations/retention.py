@@ -4,9 +4,12 @@ number and phone are erased; SMS texts and numbers, sign-in attempts, notificati
 expired API tokens and old heartbeats go at the same age.
 
 Trips, scans, anomalies and statistics stay: they hold ids and plates, not people (the
-answer a scan keeps gets the driver's name masked with the driver). The
-audit log holds ids and codes only, so a purge never touches what its tree commits to;
-each purge is itself an audit entry with its counts, never with the data."""
+answer a scan keeps gets the driver's name masked with the driver). What people typed
+(a pass's reason for rejection or revocation, a scan's annulment note, an anomaly's
+resolution note) may name someone, so it is erased at the same age. The audit log holds
+ids and codes only (free text stays on its row, the entry says where), so a purge never
+touches what its tree commits to; each purge is itself an audit entry with its counts,
+never with the data."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from sqlalchemy import case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from accounts.models import ApiToken, LoginAttempt
-from checkpoints.models import Scan
+from checkpoints.models import Anomaly, Scan
 from core import audit, heartbeat, ratelimit
 from core.heartbeat import Heartbeat
 from core.privacy import mask_name
@@ -38,6 +41,7 @@ class Purge:
     notifications: int
     api_tokens: int
     heartbeats: int
+    notes: int = 0  # reasons and notes people typed
 
 
 def purge(session: Session, now: datetime, days: int, *, dry_run: bool) -> Purge:
@@ -52,6 +56,11 @@ def purge(session: Session, now: datetime, days: int, *, dry_run: bool) -> Purge
     drivers = select(Driver).where(not_erased, Driver.created_at < cutoff, ~used_since)
     # Any message that old, sent or not: one still waiting is long past its use.
     messages = (SmsMessage.created_at < cutoff, SmsMessage.body != "")
+    typed = (
+        (Pass, Pass.decision_reason, Pass.valid_until < cutoff),
+        (Scan, Scan.note, Scan.recorded_at < cutoff),
+        (Anomaly, Anomaly.note, Anomaly.detected_at < cutoff),
+    )
     stale = {
         "login_attempts": (LoginAttempt, LoginAttempt.attempted_at < cutoff),
         "notifications": (Notification, Notification.created_at < cutoff),
@@ -66,6 +75,10 @@ def purge(session: Session, now: datetime, days: int, *, dry_run: bool) -> Purge
                 name: session.scalar(select(func.count()).select_from(model).where(old)) or 0
                 for name, (model, old) in stale.items()
             },
+            "notes": sum(
+                session.scalar(select(func.count()).where(column.is_not(None), old)) or 0
+                for _, column, old in typed
+            ),
         }
         session.rollback()
         return Purge(**counts)
@@ -97,6 +110,12 @@ def purge(session: Session, now: datetime, days: int, *, dry_run: bool) -> Purge
             name: session.execute(delete(model).where(old)).rowcount
             for name, (model, old) in stale.items()
         },
+        "notes": sum(
+            session.execute(
+                update(model).where(column.is_not(None), old).values({column.key: None})
+            ).rowcount
+            for model, column, old in typed
+        ),
     }
     ratelimit.prune(session, now)
     result = Purge(**counts)

@@ -264,7 +264,10 @@ def _decide(
         action=audit.Action(f"pass.{target}"),
         object_type="pass",
         object_id=p.id,
-        data={"reason": reason} if reason else {},
+        # The reason's words stay on the pass, where retention erases them; the log, which
+        # can never be purged, says only that there was one (an ID number typed into a
+        # reason would otherwise stay there for good).
+        data={"reason_kept": "pass.decision_reason"} if reason else {},
         now=now,
     )
     session.commit()

@@ -327,6 +327,44 @@ def test_a_driver_filled_in_again_after_erasure_is_erased_again_and_old_queued_s
     assert (queued.to, queued.body, queued.status) == ("", "", "failed")  # never sent empty
 
 
+def test_words_typed_into_a_reason_stay_out_of_the_audit_log_and_retention_erases_them(
+    app, make, runner
+):
+    """The audit log can never be purged: a reason for revocation or rejection stays on
+    the pass (the entry says where), and retention erases it with the people's data."""
+    from passes import services
+
+    typed = "司机身份证330482199001011234，电话13900001111"
+    revoked = make.pass_(status="approved")
+    rejected = make.pass_()
+    reviewer = make.user("reviewer")
+    with app.extensions["sessions"]() as session:
+        services.revoke_pass(session, revoked.id, reviewer, typed, now=now())
+        services.reject_pass(session, rejected.id, reviewer, typed, now=now())
+    with app.extensions["read_sessions"]() as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.action.in_(["pass.revoked", "pass.rejected"]))
+        ).all()
+        kept = session.scalars(
+            text("SELECT decision_reason FROM pass WHERE id IN (:a, :b)"),
+            {"a": revoked.id, "b": rejected.id},
+        ).all()
+    assert len(entries) == 2
+    for entry in entries:
+        assert entry.data == {"reason_kept": "pass.decision_reason"}
+        assert "330482199001011234" not in str(entry.data)
+    assert kept == [typed, typed]  # the words are where the people who need them look
+
+    later = now() + timedelta(days=400)
+    done = runner.invoke(args=["retention", "purge", "--now", later.isoformat()])
+    assert done.exit_code == 0, done.output
+    assert "2 notes" in done.output
+    with app.extensions["read_sessions"]() as session:
+        reasons = session.scalars(text("SELECT decision_reason FROM pass")).all()
+    assert typed not in reasons
+    assert "audit log ok" in runner.invoke(args=["audit", "verify"]).output
+
+
 def test_retention_refuses_a_time_without_its_offset(runner):
     result = runner.invoke(args=["retention", "purge", "--now", "2027-01-01T00:00:00"])
     assert result.exit_code == 2
