@@ -148,7 +148,6 @@ def _scan_settings() -> scanning.ScanSettings:
 class LivePassOut(BaseModel):
     pass_id: int
     number: str
-    plate_hash: str
     valid_from: str
     valid_until: str
     destination_enterprise_id: int
@@ -159,7 +158,6 @@ class LivePassOut(BaseModel):
 class LivePassList(BaseModel):
     ctr: int
     issued_at: str
-    key: str  # hex: the key of the plate hashes
     truncated: bool  # more live passes than the cap
     items: list[LivePassOut]
 
@@ -167,7 +165,7 @@ class LivePassList(BaseModel):
 @endpoint(
     "/scanner/passes",
     "GET",
-    summary="Live passes for offline scanning (plates as keyed hashes, drivers masked)",
+    summary="Live passes for offline scanning by number (no plates, drivers masked)",
     roles=SCANNERS,
     response=LivePassList,
     tag="scans",
@@ -178,7 +176,6 @@ def scanner_passes(user: User) -> dict[str, Any]:
     body = scanner_lists.live_passes(
         session,
         user,
-        key=scanner_lists.plate_key(cfg["SECRET_KEY"]),
         now=web.now(),
         cap=cfg["SCANNER_PASS_LIST_CAP"],
     )

@@ -1,7 +1,6 @@
 // The checkpoint scanner: camera (camera.js) or manual entry -> POST /api/v1/scans -> a
-// full-screen verdict. The camera never stops, and one read makes one scan (the code is
-// held until it leaves the frame); every request carries a fresh scan_id so retries after
-// a network failure are idempotent on the server.
+// full-screen verdict. One read makes one scan (the code is held until it leaves the
+// frame); each request carries a fresh scan_id, so retries are idempotent on the server.
 // Over 300 lines on purpose: the page's one controller (reads, verdict screen, corrections
 // and undo, manual entry, the queue's owner); its camera, rules, storage, network and side
 // panels are camera.js, rules.js, store.js, net.js and scanner-view.js.
@@ -99,6 +98,7 @@
       anomalies: [],
       offline: true,
       stale: verdict.stale,
+      unchecked: verdict.plateUnchecked,
       pass: token ? {
         plate: token.plate,
         valid_until: new Date(token.validUntil).toISOString(),
@@ -144,8 +144,8 @@
   function render(data) {
     const panel = $("result");
     const allowed = data.decision === "allow";
-    // Lists too old to confirm revocation: amber, never a plain green.
-    const amber = allowed && data.offline && data.stale;
+    // Lists too old to confirm revocation, or a typed plate not checked: amber, not green.
+    const amber = allowed && data.offline && (data.stale || data.unchecked);
     // Let through, but something is wrong with the trip: its own look, the anomaly in
     // large words, so a tired officer cannot take it for a plain green.
     const anomalies = data.anomalies || [];
@@ -155,6 +155,7 @@
     $("offline-band").hidden = !data.offline;
     $("repeat-band").hidden = !data.repeat_of;
     $("stale-band").hidden = !(data.offline && data.stale);
+    $("plate-band").hidden = !(data.offline && data.unchecked);
     $("anomaly-band").hidden = !flagged;
     $("anomaly-band").textContent = anomalies.map((code) => text.reasons[code] || code).join(" ");
     $("verdict").textContent = allowed ? text.allow : text.deny;
@@ -468,7 +469,7 @@
   if ("serviceWorker" in navigator && window.caches && root.dataset.sw) {
     navigator.serviceWorker.register(root.dataset.sw, { scope: "/scan" })
       .then(() => navigator.serviceWorker.ready)
-      .then(() => navigator.onLine && caches.open("scanner-v3").then((cache) => cache.add(location.href)))
+      .then(() => navigator.onLine && caches.open("scanner-v4").then((cache) => cache.add(location.href)))
       .then(() => { root.dataset.offlineReady = "true"; })
       .catch(() => {});
   }

@@ -150,10 +150,10 @@ def test_the_offline_queue_is_its_officers(live_server, screen, make, post, db):
     open_scanner(s, live_server, post["officer"])
     wait_status(s, True, "名单")
     p = post["pass"]
-    s.page.fill("#m-number", p.number)  # typed by hand, checked against the kept list
+    s.page.fill("#m-number", p.number)  # typed by hand, found in the kept list
     s.page.fill("#m-plate", p.vehicle.plate)
     s.page.click("#m-submit")
-    s.page.wait_for_selector("#result.result-allow", timeout=20_000)
+    s.page.wait_for_selector("#result.result-amber", timeout=20_000)
     wait_status(s, True, "1 条待同步")
     # The driver's masked name and the destination, from the kept list.
     assert "*" in s.page.locator("#r-driver").inner_text()
@@ -263,7 +263,7 @@ def test_a_kept_phone_syncs_its_queue_after_the_browser_restarts(
     s.page.fill("#m-number", p.number)
     s.page.fill("#m-plate", p.vehicle.plate)
     s.page.click("#m-submit")
-    s.page.wait_for_selector("#result.result-allow", timeout=20_000)
+    s.page.wait_for_selector("#result.result-amber", timeout=20_000)
     wait_status(s, True, "1 条待同步")
     context.close()  # the browser is closed: its session cookie goes with it
     assert scans(db) == []

@@ -204,14 +204,40 @@ def test_supervisors_see_offline_scans_on_timelines_lists_and_exports(client, ma
     assert rows[1][offline] == "✓"
 
 
-def test_the_live_pass_list_for_manual_entry(app, client, make, post):
-    from checkpoints.scanner_lists import plate_hash
+def test_a_plate_typed_offline_is_checked_by_the_server_on_upload(app, client, post, db):
+    """The phone cannot check a typed plate (the list holds none): an allow it gave for
+    a number with the wrong plate becomes a conflict for a supervisor on upload."""
+    from checkpoints.models import Anomaly
 
+    p = post["pass"]
+    typed = item(post["gate"], p, now(), code=None, number=p.number, plate="浙A00000")
+    del typed["code"]
+    answer = client.post("/api/v1/scans/batch", json={"items": [typed]}, headers=post["officer"])
+    assert answer.status_code == 200, answer.get_json()
+    [result] = answer.get_json()["items"]
+    assert result["status"] == "conflict"
+    assert result["result"]["reasons"] == ["plate_mismatch"]
+    kinds = db.scalars(select(Anomaly.kind).where(Anomaly.pass_id == p.id)).all()
+    assert "offline_conflict" in kinds
+
+
+def test_the_live_pass_list_for_manual_entry(app, client, make, post):
     p = post["pass"]
     body = client.get("/api/v1/scanner/passes", headers=post["officer"]).get_json()
     [entry] = [i for i in body["items"] if i["number"] == p.number]
-    assert entry["plate_hash"] == plate_hash(bytes.fromhex(body["key"]), p.vehicle.plate)
-    assert p.vehicle.plate not in str(body)  # plates travel hashed
+    assert set(entry) == {
+        "pass_id",
+        "number",
+        "valid_from",
+        "valid_until",
+        "destination_enterprise_id",
+        "driver",
+        "destination",
+    }
+    # No plate material at all: not the plate, not a hash of it, not a key to test guesses.
+    assert "key" not in body
+    assert p.vehicle.plate not in str(body)
+    assert p.vehicle.plate[1:] not in str(body)
     # An enterprise's site gets only the passes bound for it.
     site_user = make.enterprise_user(p.destination)
     mine = client.get("/api/v1/scanner/passes", headers=api_token(client, site_user.username))
