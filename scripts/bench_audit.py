@@ -1,5 +1,7 @@
 """Benchmark: the audit log at size. Writes N entries, seals them with the sequencer and
-times a full verification (recompute the Merkle tree, check every signed checkpoint).
+times a full verification (recompute the Merkle tree, check every signed checkpoint), then
+an inclusion and a consistency proof at that size from the stored nodes, against the same
+proofs computed from every leaf, side by side.
 Uses DATABASE_URL if set (e.g. PostgreSQL), else a temp SQLite.
 
     .venv/bin/python scripts/bench_audit.py [--entries 1000000]
@@ -59,6 +61,7 @@ def main() -> None:
     verify_s = time.perf_counter() - started
     if not (result.ok and result.entries == args.entries and result.pending == 0):
         raise SystemExit(f"the audit log does not verify after sealing: {result}")
+    proofs = _proofs(app, args.entries)
     database = engine.dialect.name
     print(f"database: {database}")
     print(f"wrote {args.entries} entries in {write_s:.1f} s")
@@ -69,6 +72,11 @@ def main() -> None:
     print(
         f"verified {result.entries} entries and {result.checkpoints} checkpoints: {verify_s:.1f} s"
     )
+    print(
+        f"inclusion proof p50 {proofs['inclusion_ms']} ms, consistency proof p50 "
+        f"{proofs['consistency_ms']} ms ({proofs['rows']} rows each at most); from every "
+        f"leaf: {proofs['from_leaves_ms']} ms"
+    )
     save_json(
         args.json,
         {
@@ -77,8 +85,57 @@ def main() -> None:
             "seal_seconds": round(seal_s, 1),
             "verify_seconds": round(verify_s, 1),
             "checkpoints": result.checkpoints,
+            **proofs,
         },
     )
+
+
+def _proofs(app, size: int) -> dict[str, float]:
+    """Median milliseconds of 25 proofs each at `size` (entries spread over the log), the
+    rows the largest read, and the same inclusion proof from every leaf, once."""
+    import statistics
+
+    from sqlalchemy import select
+
+    from core.audit import AuditEntry
+    from trust import audit_proofs, merkle
+
+    timings: dict[str, list[float]] = {"inclusion": [], "consistency": []}
+    rows = 0
+    real = audit_proofs._Subtrees.__init__
+
+    def counting(self, session, wanted):  # the rows a proof reads
+        nonlocal rows
+        real(self, session, wanted)
+        rows = max(rows, len(self.known))
+
+    audit_proofs._Subtrees.__init__ = counting  # type: ignore[method-assign]
+    with app.extensions["read_sessions"]() as session:
+        for i in range(25):
+            seq = 1 + (size - 1) * i // 24
+            entry = session.scalar(select(AuditEntry.id).where(AuditEntry.seq == seq))
+            started = time.perf_counter()
+            proof = audit_proofs.inclusion(session, entry, size)
+            timings["inclusion"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            audit_proofs.consistency(session, max(1, seq - 1), size)
+            timings["consistency"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        leaves = [
+            bytes.fromhex(h)
+            for h in session.scalars(select(AuditEntry.leaf_hash).order_by(AuditEntry.seq))
+        ]
+        from_leaves = merkle.inclusion_proof(proof["leaf_index"], leaves)
+        from_leaves_s = time.perf_counter() - started
+    audit_proofs._Subtrees.__init__ = real  # type: ignore[method-assign]
+    if [h.hex() for h in from_leaves] != proof["audit_path"]:
+        raise SystemExit("the proof from stored nodes differs from the one from every leaf")
+    return {
+        "inclusion_ms": round(statistics.median(timings["inclusion"]) * 1000, 1),
+        "consistency_ms": round(statistics.median(timings["consistency"]) * 1000, 1),
+        "rows": rows,
+        "from_leaves_ms": round(from_leaves_s * 1000, 1),
+    }
 
 
 if __name__ == "__main__":
