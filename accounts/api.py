@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app, g, request
 from sqlalchemy import select
 
-from accounts import services
+from accounts import services, throttle
 from accounts.domain import Caller, EnterpriseStatus, Role
 from accounts.models import Enterprise, User
 from accounts.schemas import (
@@ -33,8 +33,7 @@ ALL_ROLES = frozenset(Role)
 def _login_policy() -> dict[str, Any]:
     cfg = current_app.config
     return {
-        "max_failures": cfg["LOGIN_MAX_FAILURES"],
-        "window": timedelta(minutes=cfg["LOGIN_WINDOW_MINUTES"]),
+        "limits": throttle.SignInLimits.from_config(cfg),
         "password_method": cfg["PASSWORD_HASH_METHOD"],
     }
 
@@ -93,8 +92,14 @@ def revoke_own_token(_user: User) -> dict[str, bool]:
     tag="enterprises",
 )
 def sign_up(_user: None, body: EnterpriseSignup) -> Enterprise:
+    cfg = current_app.config
     return services.sign_up_enterprise(
-        web.db(), body, now=web.now(), password_method=current_app.config["PASSWORD_HASH_METHOD"]
+        web.db(),
+        body,
+        now=web.now(),
+        password_method=cfg["PASSWORD_HASH_METHOD"],
+        ip=web.client_ip(),
+        limits=throttle.SignUpLimits.from_config(cfg),
     )
 
 

@@ -98,7 +98,9 @@ class DeviceSession(Base):
 
 
 class LoginAttempt(Base):
-    """Failed and successful sign-ins, kept for the rate limit window."""
+    """Failed and successful sign-ins, and sign-ups under the reserved name
+    accounts.throttle.SIGN_UP: what the limits of accounts.throttle count (each row is one
+    password hash checked or made). Kept until `retention purge`."""
 
     __tablename__ = "login_attempt"
     __table_args__ = (

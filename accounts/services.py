@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from accounts import devices, events
+from accounts import devices, events, throttle
 from accounts.domain import Caller, EnterpriseStatus, Role, next_enterprise_status
 from accounts.models import ApiToken, Enterprise, LoginAttempt, User
 from accounts.schemas import EnterpriseSignup, UserCreate
@@ -42,8 +42,24 @@ def _username_taken(session: Session, username: str) -> bool:
 
 
 def sign_up_enterprise(
-    session: Session, data: EnterpriseSignup, *, now: datetime, password_method: str
+    session: Session,
+    data: EnterpriseSignup,
+    *,
+    now: datetime,
+    password_method: str,
+    ip: str | None = None,
+    limits: throttle.SignUpLimits | None = None,
 ) -> Enterprise:
+    """A pending enterprise and its first user. From the web or API (`ip` given): limited
+    per address and overall (throttle.check_sign_up), refused before anything is written
+    or hashed; each try let through counts, whether it then succeeds or not."""
+    if ip is not None:
+        try:
+            throttle.check_sign_up(session, ip, now=now, limits=limits or throttle.SignUpLimits())
+        except Throttled:
+            session.rollback()
+            raise
+        throttle.count_sign_up(session, ip, now=now)
     errors: dict[str, list[str]] = {}
     if session.scalar(select(Enterprise.id).where(Enterprise.credit_code == data.credit_code)):
         errors["credit_code"] = [N_("An enterprise with this credit code is already registered.")]
@@ -52,6 +68,8 @@ def sign_up_enterprise(
     elif _username_taken(session, data.admin_username):
         errors["admin_username"] = [N_("This username is taken.")]
     if errors:
+        if ip is not None:
+            session.commit()  # the try counts: the form is no free oracle for usernames
         raise ValidationFailed(errors)
     enterprise = Enterprise(
         name=data.name,
@@ -283,32 +301,17 @@ def authenticate(
     ip: str,
     *,
     now: datetime,
-    max_failures: int,
-    window: timedelta,
+    limits: throttle.SignInLimits,
     password_method: str,
 ) -> User:
-    """The active user with these credentials; Throttled after too many recent failures."""
+    """The active user with these credentials. Throttled (throttle.check_sign_in) before
+    any password hash when a limit is reached; a refused attempt writes nothing."""
     name = username.strip().lower()[:64]
-    since = now - window
-    failures = session.scalar(
-        select(func.count()).where(
-            LoginAttempt.username == name,
-            LoginAttempt.ip == ip,
-            LoginAttempt.success.is_(False),
-            LoginAttempt.attempted_at >= since,
-        )
-    )
-    if failures >= max_failures:
-        oldest = session.scalar(
-            select(func.min(LoginAttempt.attempted_at)).where(
-                LoginAttempt.username == name,
-                LoginAttempt.ip == ip,
-                LoginAttempt.success.is_(False),
-                LoginAttempt.attempted_at >= since,
-            )
-        )
+    try:
+        throttle.check_sign_in(session, name, ip, now=now, limits=limits)
+    except Throttled:
         session.rollback()
-        raise Throttled(max(1, int((oldest + window - now).total_seconds())))
+        raise
     user = session.scalars(select(User).where(User.username == name)).one_or_none()
     ok = check_password_hash(user.password_hash if user else _dummy_hash(password_method), password)
     ok = ok and user is not None and user.active

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask import (
@@ -20,7 +19,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from accounts import devices, services
+from accounts import devices, services, throttle
 from accounts.domain import Role, filing_block_reason
 from accounts.forms import LoginForm, SignupForm
 from accounts.schemas import EnterpriseSignup
@@ -53,18 +52,11 @@ def login() -> Any:
                 form.password.data or "",
                 web.client_ip(),
                 now=web.now(),
-                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-                window=timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"]),
+                limits=throttle.SignInLimits.from_config(current_app.config),
                 password_method=current_app.config["PASSWORD_HASH_METHOD"],
             )
         except Throttled as exc:
-            minutes = max(1, (exc.retry_after + 59) // 60)
-            form.form_errors.append(
-                gettext(
-                    "Too many failed sign-ins. Try again in %(minutes)d minutes.", minutes=minutes
-                )
-            )
-            status = 429
+            return _refused(exc, "accounts/login.html", form)
         except ValidationFailed as exc:
             form.show(exc)
             status = 401
@@ -97,6 +89,14 @@ def logout() -> Any:
     flash(gettext("You have signed out."), "info")
     response = redirect(url_for("accounts.login"))
     response.delete_cookie(devices.COOKIE, path="/")
+    return response
+
+
+def _refused(exc: Throttled, template: str, form: Any) -> Response:
+    """The form again with why and for how long, 429 and Retry-After (seconds)."""
+    form.form_errors.append(gettext(exc.detail, **exc.params) if exc.detail else gettext(exc.title))
+    response = current_app.make_response((render_template(template, form=form), 429))
+    response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 
@@ -147,7 +147,11 @@ def signup() -> Any:
                 data,
                 now=web.now(),
                 password_method=current_app.config["PASSWORD_HASH_METHOD"],
+                ip=web.client_ip(),
+                limits=throttle.SignUpLimits.from_config(current_app.config),
             )
+        except Throttled as exc:
+            return _refused(exc, "accounts/signup.html", form)
         except ValidationFailed as exc:
             form.show(exc)
             status = 422

@@ -30,9 +30,18 @@ def weak_secret(value: str) -> str | None:
         return "is a placeholder"
     if len(value) < SHORTEST_SECRET:
         return f"is shorter than {SHORTEST_SECRET} characters"
-    if len(set(value)) < 10:
+    if len(set(value)) < 10 or _repeats(value):
         return "has too few distinct characters"
     return None
+
+
+def _repeats(value: str) -> bool:
+    """A short run repeated (12345678901234567890..., abcabc...): little entropy however
+    long, though it may hold ten distinct characters."""
+    return any(
+        all(value[i] == value[i + period] for i in range(len(value) - period))
+        for period in range(1, len(value) // 2 + 1)
+    )
 
 
 def _strong(name: str, value: str) -> str:
@@ -60,6 +69,16 @@ def _secret_key(instance_path: Path, env: Mapping[str, str], app_env: str) -> st
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
+
+
+def _at_least_one(env: Mapping[str, str], name: str, default: str) -> int:
+    try:
+        value = int(env.get(name, default))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number") from exc
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1")
+    return value
 
 
 def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str, object]:
@@ -126,8 +145,20 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "READY_WORKER_SECONDS": int(env.get("READY_WORKER_SECONDS", "120")),
         "AREA_CODE": area_code,
         "TIMEZONE": timezone,
+        # Sign-in failures allowed within the window: per username and address, per address
+        # (across usernames), per username (across addresses, but not where the user signed
+        # in within LOGIN_KNOWN_ADDRESS_DAYS); and password checks per minute overall.
+        # Counted in the database (accounts.throttle); 0 turns a limit off.
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "10")),
         "LOGIN_WINDOW_MINUTES": int(env.get("LOGIN_WINDOW_MINUTES", "15")),
+        "LOGIN_ADDRESS_MAX_FAILURES": int(env.get("LOGIN_ADDRESS_MAX_FAILURES", "20")),
+        "LOGIN_USER_MAX_FAILURES": int(env.get("LOGIN_USER_MAX_FAILURES", "20")),
+        "LOGIN_KNOWN_ADDRESS_DAYS": int(env.get("LOGIN_KNOWN_ADDRESS_DAYS", "30")),
+        "LOGIN_MAX_CHECKS_PER_MINUTE": int(env.get("LOGIN_MAX_CHECKS_PER_MINUTE", "300")),
+        # Enterprise sign-ups (web and API) per address and overall within the window.
+        "SIGNUP_MAX_PER_ADDRESS": int(env.get("SIGNUP_MAX_PER_ADDRESS", "10")),
+        "SIGNUP_MAX_TOTAL": int(env.get("SIGNUP_MAX_TOTAL", "60")),
+        "SIGNUP_WINDOW_MINUTES": int(env.get("SIGNUP_WINDOW_MINUTES", "60")),
         "API_TOKEN_HOURS": int(env.get("API_TOKEN_HOURS", "12")),
         # How long a process trusts a bearer token it checked, on the scan path: a token
         # revoked by another process stops working there within this many seconds.
@@ -139,6 +170,14 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "SMS_SIGNATURE_EN": env.get("SMS_SIGNATURE_EN", "[Freight Pass] "),
         "SMS_RESENDS_PER_HOUR": int(env.get("SMS_RESENDS_PER_HOUR", "3")),
         "SMS_RESENDS_PER_DAY": int(env.get("SMS_RESENDS_PER_DAY", "200")),
+        # One enterprise's filing: applications waiting (or approved automatically and
+        # still valid) at once, and filed per hour and per 24 hours; they keep the pass
+        # numbers from running out (passes.domain.pass_number has the arithmetic).
+        "PENDING_APPLICATIONS_PER_ENTERPRISE": _at_least_one(
+            env, "PENDING_APPLICATIONS_PER_ENTERPRISE", "200"
+        ),
+        "APPLICATIONS_PER_HOUR": _at_least_one(env, "APPLICATIONS_PER_HOUR", "60"),
+        "APPLICATIONS_PER_DAY": _at_least_one(env, "APPLICATIONS_PER_DAY", "500"),
         "DRIVER_PAGE_PER_MINUTE": int(env.get("DRIVER_PAGE_PER_MINUTE", "30")),
         # Offline scanners: lists older than this give amber verdicts, never plain green.
         "SCANNER_LIST_MAX_AGE_HOURS": int(env.get("SCANNER_LIST_MAX_AGE_HOURS", "24")),

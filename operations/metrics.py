@@ -1,7 +1,7 @@
 """What /metrics reports beyond the processes' own counters: figures read from the
 database at scrape time, so every node answers the same (the outbox, failed SMS by code,
-the audit log's sealing lag and halted sequencers, the sweep's last run, the SMS workers'
-heartbeat)."""
+the audit log's sealing lag and halted sequencers, the pass numbers left, the sweep's last
+run, the SMS workers' heartbeat)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from core import heartbeat
 from core.audit import AuditEntry
+from passes.domain import serials_left
+from passes.models import PassSerial
 from sms.domain import SmsStatus
 from sms.models import SmsMessage
 from trust import auditlog
@@ -73,6 +75,14 @@ class DatabaseFigures(Collector):
             "checkpoint (0 when all is well)",
             len(auditlog.halted(session, now)),
         )
+        left = GaugeMetricFamily(
+            "trafficpass_pass_serials_left",
+            "Pass numbers still free, by area code (999,999 each; alert long before 0)",
+            labels=["area_code"],
+        )
+        for area_code, last in session.execute(select(PassSerial.area_code, PassSerial.last)):
+            left.add_metric([area_code], serials_left(last))
+        yield left
         sweep = heartbeat.latest(session, heartbeat.SWEEP)
         yield GaugeMetricFamily(
             "trafficpass_sweep_last_run_timestamp_seconds",

@@ -16,7 +16,7 @@ from api.core import endpoint, paginate
 from core import web
 from core.errors import ValidationFailed
 from fleet.models import Vehicle
-from passes import context, filing, resends, services
+from passes import context, filing, public, resends, services
 from passes.domain import PassStatus
 from passes.models import Pass
 from passes.schemas import BulkIds, MessageOut, PassApplication, PassOut, ReasonIn
@@ -29,7 +29,9 @@ REVIEWER = {Role.REVIEWER}
 
 
 def pass_out(p: Pass) -> dict[str, Any]:
+    """A pass as JSON; its code (and the links that carry it) only while it is live."""
     base = current_app.config["PUBLIC_BASE_URL"]
+    code = None if public.code_withheld(p, web.now()) else p.code
     return PassOut(
         id=p.id,
         number=p.number,
@@ -47,9 +49,9 @@ def pass_out(p: Pass) -> dict[str, Any]:
         max_trips=p.max_trips,
         trips_used=p.trips_used,
         route_checkpoint_ids=p.route_checkpoint_ids or [],
-        code=p.code,
-        status_url=p.code,
-        qr_png_url=f"{base}/api/v1/passes/{p.id}/qr.png" if p.code else None,
+        code=code,
+        status_url=code,
+        qr_png_url=f"{base}/api/v1/passes/{p.id}/qr.png" if code else None,
         driver_url=services.driver_url(base, p.driver_key) if p.driver_key else None,
         auto_approved=p.auto_approved,
         decision_reason=p.decision_reason,
@@ -76,8 +78,16 @@ class PassPage(BaseModel):
     tag="passes",
 )
 def submit_pass(user: User, body: PassApplication) -> dict[str, Any]:
+    """201; 409 past the enterprise's waiting applications or once pass numbers run out;
+    429 (Retry-After) past its filings an hour or a day."""
     p = filing.submit_pass(
-        web.db(), user, body, now=web.now(), rules=context.filing_rules(), issuer=context.issuer()
+        web.db(),
+        user,
+        body,
+        now=web.now(),
+        rules=context.filing_rules(),
+        issuer=context.issuer(),
+        limits=filing.FilingLimits.from_settings(current_app.config),
     )
     return pass_out(p)
 
@@ -110,7 +120,10 @@ def list_passes(user: User) -> dict[str, Any]:
             Vehicle.plate.startswith(plate, autoescape=True)
         )
     stmt = stmt.options(
-        selectinload(Pass.vehicle), selectinload(Pass.driver), selectinload(Pass.co_driver)
+        selectinload(Pass.vehicle),
+        selectinload(Pass.driver),
+        selectinload(Pass.co_driver),
+        selectinload(Pass.enterprise),  # (its status decides whether the code is shown)
     )
     return paginate(stmt.order_by(Pass.id.desc()), serialize=pass_out)
 
@@ -218,29 +231,34 @@ def bulk_approve(user: User, body: BulkIds) -> BulkResult:
     return BulkResult(approved=approved, skipped=skipped)
 
 
-def _approved_code(user: User, pass_id: int) -> str:
+def _live_code(user: User, pass_id: int) -> str:
+    """The code of a live pass; 409 for a dead one (revoked, rejected, cancelled, expired,
+    its enterprise suspended), 422 for one still waiting for review."""
     p = get_scoped(web.db(), Pass, pass_id, user)
+    public.refuse_dead_code(p, web.now())
     if not p.code:
         raise ValidationFailed.one("pass", "Only an approved pass has a QR code.")
     return p.code
+
+
+# Never kept by a cache: an image served before a revocation must not outlive it.
+NOT_KEPT = {"Cache-Control": "private, no-store"}
 
 
 @endpoint(
     "/passes/<int:pass_id>/qr.png", "GET", summary="QR code (PNG)", roles=READERS, tag="passes"
 )
 def pass_qr_png(user: User, pass_id: int) -> Response:
-    png = qr.png(_approved_code(user, pass_id))
-    return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=300"})
+    png = qr.png(_live_code(user, pass_id))
+    return Response(png, mimetype="image/png", headers=NOT_KEPT)
 
 
 @endpoint(
     "/passes/<int:pass_id>/qr.svg", "GET", summary="QR code (SVG)", roles=READERS, tag="passes"
 )
 def pass_qr_svg(user: User, pass_id: int) -> Response:
-    svg = qr.svg(_approved_code(user, pass_id))
-    return Response(
-        svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=300"}
-    )
+    svg = qr.svg(_live_code(user, pass_id))
+    return Response(svg, mimetype="image/svg+xml", headers=NOT_KEPT)
 
 
 class MessageList(BaseModel):

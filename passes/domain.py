@@ -1,4 +1,5 @@
-"""Pass rules: status and its transitions, categories, validity windows, pass numbers.
+"""Pass rules: status and its transitions, categories, validity windows, pass numbers
+(their budget and its arithmetic: see SERIAL_MAX).
 
 Pure standard library.
 """
@@ -9,7 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from core.errors import N_, InvalidTransition
+from core.errors import N_, Conflict, InvalidTransition
 
 
 class PassStatus(StrEnum):
@@ -84,8 +85,66 @@ def expired(valid_until: datetime, now: datetime) -> bool:
     return now >= valid_until
 
 
+# The national format: 6 digits of serial per area code (see pass_number).
+SERIAL_MAX = 999_999
+SERIAL_WARN_AT = 800_000  # 80% used
+
+
+class PassNumbersExhausted(Conflict):
+    """Every serial of the area code is used: no application can be filed (409)."""
+
+    def __init__(self, area_code: str):
+        super().__init__(
+            N_(
+                "All %(total)d pass numbers of area code %(area_code)s are used, so no "
+                "application can be filed. Tell the system administrator."
+            ),
+            total=SERIAL_MAX,
+            area_code=area_code,
+        )
+
+
+def serials_left(last: int) -> int:
+    """Serials still free once `last` is given."""
+    return max(0, SERIAL_MAX - last)
+
+
+def serial_warning(serial: int) -> bool:
+    """Whether giving `serial` deserves a warning: at 80% used and every 1% after, every
+    0.1% in the last 1%."""
+    if serial < SERIAL_WARN_AT:
+        return False
+    step = 1_000 if serial >= SERIAL_MAX - 10_000 else 10_000
+    return (serial - SERIAL_WARN_AT) % step == 0
+
+
 def pass_number(area_code: str, serial: int) -> str:
-    if not 0 < serial < 1_000_000:
+    """Pass numbers: the national format, 12 digits = the jurisdiction's 6-digit area code and a
+    6-digit serial, so SERIAL_MAX numbers per area code, given in order and never reused.
+
+    Why never reused: passes are kept for good (retention erases people's names, ID numbers,
+    phones and SMS texts, never a pass, its trips or its scans), and a printout, a scan record,
+    an audit entry or a peer's copy names a pass by its number; a number given again would
+    make them name another pass. So the serial space is a budget, and what makes it last is
+    that filing is bounded (passes.filing.FilingLimits): per enterprise at most
+    APPLICATIONS_PER_DAY (default 500) and APPLICATIONS_PER_HOUR (60) filings, of every kind
+    (refused ones take no number: the allocation is rolled back with them), and at most
+    PENDING_APPLICATIONS_PER_ENTERPRISE (200) waiting or automatically approved at once.
+
+    The arithmetic, 999,999 numbers per area code:
+    - demand: at the 2022 peak a county issued a few thousand passes a day. At 3,000 a day
+      without a pause they last 333 days; at 1,000 a day, 1,000 days (2.7 years). The 2022
+      schemes ran for months, with their peaks for weeks, not years.
+    - abuse: one enterprise at its daily cap (500) needs 2,000 days (5.5 years) to use them
+      all, and reaches the warning below after 1,600; k colluding approved enterprises need
+      2,000/k days, and the warning shows the drain while a supervisor can still suspend them.
+    - the warning: from SERIAL_WARN_AT used (80%: 199,999 left, 66 days at 3,000 a day) a log
+      warning at every further 1% (every 0.1% in the last 1%), and the gauge
+      trafficpass_pass_serials_left throughout, long before the end.
+    - the end, should it come: filing (passes.filing.next_number) answers 409 with
+      PassNumbersExhausted's message, no number is given twice and nothing fails with a
+      500; the jurisdiction then needs a further area code from the national scheme."""
+    if not 0 < serial <= SERIAL_MAX:  # filing checks first (PassNumbersExhausted)
         raise ValueError("pass serial out of range for this area code")
     return f"{area_code}{serial:06d}"
 

@@ -18,6 +18,8 @@ from sqlalchemy import select
 
 from accounts.domain import EnterpriseStatus
 from core import ratelimit, responses, web
+from core.errors import N_, Conflict
+from core.words import WORDS
 from passes import domain, events, pdf
 from passes.domain import PassStatus, expired
 from passes.models import Pass
@@ -54,6 +56,46 @@ def status_of(p: Pass | None, reason: str | None, now: Any) -> tuple[bool, str]:
     if now < p.valid_from:
         return False, "not_yet_valid"
     return True, "valid"
+
+
+def code_withheld(p: Pass, now: Any) -> str | None:
+    """Why `p`'s code may not be shown, printed or served now (a state code), or None
+    while the pass is live: approved, not expired (passes.domain.expired, as above) and
+    its enterprise not suspended (the scan path refuses entry then:
+    checkpoints.domain.status_problems). A pass not valid yet, or with all its trips used,
+    keeps its code: the first becomes valid by itself, the second still leaves with it."""
+    if p.status != PassStatus.APPROVED:
+        return str(p.status)  # submitted (no code yet), rejected, cancelled, revoked
+    if p.enterprise.status == EnterpriseStatus.SUSPENDED:
+        return "enterprise_suspended"
+    if expired(p.valid_until, now):
+        return "expired"
+    return None
+
+
+class NoCode(Conflict):
+    """409: the pass had, or might have had, a code and may not show it any more."""
+
+    title = N_("This pass has no code to show")
+    WHY = {
+        "revoked": WORDS["reason"]["revoked"],
+        "expired": WORDS["reason"]["expired"],
+        "enterprise_suspended": WORDS["reason"]["enterprise_suspended"],
+        "rejected": N_("Application rejected."),
+        "cancelled": N_("Application cancelled."),
+    }
+
+    def __init__(self, state: str):
+        super().__init__(self.WHY.get(state, WORDS["reason"]["not_approved"]))
+        self.state = state
+
+
+def refuse_dead_code(p: Pass, now: Any) -> None:
+    """Raise NoCode for a pass that is no longer (or never will be) live; a pass still
+    waiting for review passes through (it has no code yet: the caller says so)."""
+    state = code_withheld(p, now)
+    if state is not None and state != PassStatus.SUBMITTED:
+        raise NoCode(state)
 
 
 @bp.get("/P/<token>")
@@ -155,7 +197,9 @@ def driver_service_worker() -> Any:
 
 
 def pdf_response(p: Pass, size: str) -> Any:
-    """The pass as a PDF (A4 or phone-sized), with the same code as every other copy."""
+    """The pass as a PDF (A4 or phone-sized), with the same code as every other copy; a
+    pass that is not live has none (409, see refuse_dead_code)."""
+    refuse_dead_code(p, web.now())
     if not p.code or size not in pdf.SIZES:
         abort(404)
     facts = [
@@ -178,7 +222,10 @@ def pdf_response(p: Pass, size: str) -> Any:
 @bp.get("/d/<key>/pass.pdf")
 def driver_pdf(key: str) -> Any:
     p = _driver_pass(key)
-    valid, _state = driver_state(p, web.now(), None)
-    if not valid and p.trips_used < p.max_trips:  # (used up is still a record to keep)
+    now = web.now()
+    valid, _state = driver_state(p, now, None)
+    # Used up is still a record to keep; a dead pass is not. A 404, not the 409 of
+    # pdf_response: on a 404 the page's service worker forgets the copy it kept.
+    if code_withheld(p, now) or (not valid and p.trips_used < p.max_trips):
         abort(404)
     return pdf_response(p, request.args.get("size", "phone"))

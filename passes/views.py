@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -19,7 +28,7 @@ from accounts.forms import ActionForm
 from accounts.models import Enterprise
 from accounts.scoping import get_scoped, scoped
 from core import inputs, web
-from core.errors import DomainError, OverlappingPass, ValidationFailed
+from core.errors import N_, DomainError, OverlappingPass, Throttled, ValidationFailed
 from core.inputs import choices
 from fleet.models import Driver, Vehicle
 from passes import context, filing, public, resends, services
@@ -121,6 +130,7 @@ def new() -> Any:
     form = _pass_form(copy_from)
     status = 200
     overlap = None
+    headers: dict[str, str] = {}
     if form.is_submitted() and not block:
         try:
             p = filing.submit_pass(
@@ -130,6 +140,7 @@ def new() -> Any:
                 now=web.now(),
                 rules=context.filing_rules(),
                 issuer=context.issuer(),
+                limits=filing.FilingLimits.from_settings(current_app.config),
             )
         except ValidationFailed as exc:
             form.show(exc)
@@ -138,6 +149,11 @@ def new() -> Any:
             overlap = exc
             form.form_errors.append(gettext(exc.detail or "", **exc.params))
             status = 409
+        except DomainError as exc:  # the enterprise's limits, pass numbers used up
+            form.form_errors.append(gettext(exc.detail or exc.title, **exc.params))
+            status = exc.status
+            if isinstance(exc, Throttled):
+                headers["Retry-After"] = str(exc.retry_after)
         else:
             if p.status == PassStatus.APPROVED:
                 flash(
@@ -152,16 +168,27 @@ def new() -> Any:
                     gettext("Application %(number)s submitted for review.", number=p.number),
                     "success",
                 )
+                if current_user.enterprise.whitelisted:
+                    flash(gettext(NOT_AUTOMATIC), "info")
             return redirect(url_for("passes.detail", pass_id=p.id))
-    return render_template(
+    page = render_template(
         "passes/new.html", form=form, block_reason=block, copy_from=copy_from, overlap=overlap
-    ), status
+    )
+    return page, status, headers
+
+
+NOT_AUTOMATIC = N_(
+    "It was not approved automatically: the vehicle already has a pass for that time, or "
+    "your enterprise's automatic approvals and SMS allowed for now are used up. A reviewer "
+    "decides."
+)
 
 
 @bp.get("/passes/<int:pass_id>")
 @web.roles_required(*READERS)
 def detail(pass_id: int) -> Any:
     p = get_scoped(web.db(), Pass, pass_id, current_user)
+    withheld = public.code_withheld(p, web.now())
     messages = (
         web.db()
         .scalars(
@@ -177,6 +204,9 @@ def detail(pass_id: int) -> Any:
         reason=ReasonForm(),
         categories=CATEGORIES,
         now=web.now(),
+        # the code, its print view, PDFs and images only while the pass is live
+        withheld=withheld,
+        no_code_why=public.NoCode.WHY.get(withheld or ""),
         resends=resends.resend_allowance(
             web.db(), p, now=web.now(), limits=context.resend_limits()
         ),
@@ -189,9 +219,14 @@ def detail(pass_id: int) -> Any:
 @web.roles_required(*READERS)
 def printable(pass_id: int) -> Any:
     p = get_scoped(web.db(), Pass, pass_id, current_user)
+    public.refuse_dead_code(p, web.now())  # 409 with the pass's state: nothing to print
     if not p.code:
         abort(404)
-    return render_template("passes/print.html", p=p, categories=CATEGORIES)
+    response = current_app.make_response(
+        render_template("passes/print.html", p=p, categories=CATEGORIES)
+    )
+    response.headers["Cache-Control"] = "private, no-store"  # not printed again once dead
+    return response
 
 
 @bp.get("/passes/<int:pass_id>/pass.pdf")

@@ -33,6 +33,7 @@ STRONG = "3f9c2a7b1e8d4c6a9b0f2e7d5c1a8b4e6f3d2c9a7b5e1f0d"
         ("SECRET_KEY", "CHANGE-ME-openssl-rand-hex-32", "placeholder"),  # deploy/env.example's
         ("SECRET_KEY", "short-but-random-7f3a", "shorter than 32"),
         ("SECRET_KEY", "ab" * 20, "too few distinct"),
+        ("SECRET_KEY", "12345678901234567890123456789012", "too few distinct"),
         ("METRICS_TOKEN", "CHANGE-ME-openssl-rand-hex-32", "placeholder"),
         ("BACKUP_PASSPHRASE", "CHANGE-ME-a-long-passphrase", "placeholder"),
         ("BACKUP_PASSPHRASE", "correct horse battery", "shorter than 32"),
