@@ -39,7 +39,7 @@ from checkpoints.domain import (
 )
 from checkpoints.schemas import ScanIn
 from core.errors import N_, Conflict, Forbidden, ValidationFailed
-from core.privacy import mask_name
+from core.privacy import mask_name, mask_plate
 from fleet.domain import clean_plate
 from trust import tokens
 
@@ -170,6 +170,7 @@ def _record(
     row = None
     try:
         connection = writes.begin()  # the write transaction (SQLite: its lock) begins
+        typed_wrong = False  # a number typed with another plate: its own is shown masked
         if named is not None:
             by, key, plate, mismatch = named
             row = store.read_pass(connection, by, key)
@@ -180,9 +181,10 @@ def _record(
                     destination_enterprise_id=row.destination_enterprise_id,
                 )
                 if by == "number" and compare:
-                    # The number matched: say what is wrong, and show the pass's plate
-                    # beside the one typed (the scanner keeps what it sent).
-                    token_reason = mismatch
+                    # The number matched: say what is wrong, and show the pass's plate,
+                    # masked, beside the one typed: enough to see it differs, not to read
+                    # every pass's plate off its number (the offline list has the numbers).
+                    token_reason, typed_wrong = mismatch, True
                 elif by == "number":
                     row, token_reason = None, "not_found"
                 else:
@@ -267,6 +269,8 @@ def _record(
                 destination_enterprise_id=row.destination_enterprise_id,
             )
             shown = _pass_view(row, full, row.trips_used + counted)
+            if typed_wrong:
+                shown["plate"] = mask_plate(row.plate)
         recorded_reasons = list(reasons)
         response = _response(
             scan_id, outcome, recorded_reasons, shown, trip, now, device is not None

@@ -32,6 +32,12 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
+def mask_plate(plate: str) -> str:
+    """浙F12345 -> 浙F1***5: what an officer who typed another plate may see of the pass's
+    (that it differs, and roughly how), not a plate to read off for every number tried."""
+    return plate[:3] + "*" * (len(plate) - 4) + plate[-1:] if len(plate) > 4 else "****"
+
+
 def mask_target(target: str) -> str:
     """A request target for the logs: /P/ABCD1234...?driver=139... -> /P/ABCD***?driver=***.
     Tokens keep four characters (enough to tell two requests apart), every query value

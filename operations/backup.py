@@ -13,6 +13,7 @@ together."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -21,11 +22,13 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
@@ -37,6 +40,7 @@ FORMAT, FORMATS = 2, (1, 2)
 # What of the instance folder travels with the database (the database file itself aside).
 SECRETS = ("keys", "secret_key")
 WITNESS, WITNESS_NAME = "audit", "checkpoints.jsonl"  # as the archive names the witness file
+PARTIAL = ".trafficpass-partial-"  # the work folder beside the target, gone after each run
 
 
 class BackupError(Exception):
@@ -64,7 +68,9 @@ def create(
 ) -> Manifest:
     """Write the backup to `target`, atomically; returns its manifest."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as work:
+    for stale in target.parent.glob(f"{PARTIAL}*"):  # a run killed before it cleaned up
+        shutil.rmtree(stale, ignore_errors=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=PARTIAL) as work:
         dump = Path(work) / "database"
         _dump(engine, dump)
         manifest = Manifest(
@@ -76,20 +82,18 @@ def create(
             _row_counts(engine),
             _audit_tree(engine),
         )
-        archive = Path(work) / "backup.tar.gz"
-        with _private(archive) as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        archive = Path(work) / "backup"
+        # Sealed as it is written: the clear archive never reaches the disk.
+        with (
+            _private(archive) as raw,
+            _sealed(raw, passphrase) as out,
+            tarfile.open(fileobj=out, mode="w|gz") as tar,
+        ):
             _add_bytes(tar, "manifest.json", json.dumps(manifest.__dict__, indent=2).encode())
             tar.add(dump, arcname=f"database.{_suffix(engine.dialect.name)}")
             _add_bytes(tar, "instance.tar", _pack(instance, SECRETS))
             if witness.is_file():  # wherever AUDIT_WITNESS_FILE puts it
                 tar.add(witness, arcname=f"{WITNESS}/{WITNESS_NAME}")
-        dump.unlink()
-        if passphrase is not None:
-            sealed = Path(work) / "backup.sealed"
-            with archive.open("rb") as clear, _private(sealed) as out:
-                sealing.seal_stream(clear, out, passphrase)
-            archive.unlink()
-            archive = sealed
         os.replace(archive, target)
     return manifest
 
@@ -107,32 +111,56 @@ def restore(
     database that holds passes, or keys that differ, unless `force`."""
     with tempfile.TemporaryDirectory() as work:
         archive = _opened(source, Path(work), passphrase, force)
-        with tarfile.open(archive, mode="r:gz") as tar:
-            manifest = Manifest(**json.loads(_read(tar, "manifest.json")))
-            if manifest.format not in FORMATS:
-                raise BackupError(f"backup format {manifest.format} is not one of {FORMATS}")
-            if manifest.dialect != engine.dialect.name:
-                raise BackupError(
-                    f"the backup is of a {manifest.dialect} database; DATABASE_URL is "
-                    f"{engine.dialect.name}"
-                )
-            secrets = _secrets(tar, manifest, passphrase, force)
-            theirs = _member(tar, f"{WITNESS}/{WITNESS_NAME}")
-            aside = _check_witness(witness, theirs, manifest, force)
-            if not force and _holds_data(engine):
-                raise BackupError("the database already holds data; restore into an empty one")
-            _check_keys(instance, secrets, force)
-            dump = Path(work) / "database"
-            member = tar.extractfile(f"database.{_suffix(manifest.dialect)}")
-            assert member is not None
-            with member, dump.open("wb") as out:
-                shutil.copyfileobj(member, out)
-            _load(engine, dump)
-            _unpack(instance, secrets)
-            if aside is not None:
-                witness.rename(aside)
-            _write_private(witness, _merged(witness, theirs))
+        try:
+            return _restore(engine, instance, archive, passphrase, witness, Path(work), force)
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile):
+            raise BackupError(f"{source} is damaged or not a backup of this product") from None
+
+
+def _restore(
+    engine: Engine,
+    instance: Path,
+    archive: Path,
+    passphrase: str | None,
+    witness: Path,
+    work: Path,
+    force: bool,
+) -> Manifest:
+    with tarfile.open(archive, mode="r:gz") as tar:
+        manifest = _manifest(_read(tar, "manifest.json"))
+        if manifest.format not in FORMATS:
+            raise BackupError(f"backup format {manifest.format} is not one of {FORMATS}")
+        if manifest.dialect != engine.dialect.name:
+            raise BackupError(
+                f"the backup is of a {manifest.dialect} database; DATABASE_URL is "
+                f"{engine.dialect.name}"
+            )
+        secrets = _secrets(tar, manifest, passphrase, force)
+        theirs = _member(tar, f"{WITNESS}/{WITNESS_NAME}")
+        aside = _check_witness(witness, theirs, manifest, force)
+        if not force and _holds_data(engine):
+            raise BackupError("the database already holds data; restore into an empty one")
+        _check_keys(instance, secrets, force)
+        dump = work / "database"
+        member = tar.extractfile(f"database.{_suffix(manifest.dialect)}")
+        if member is None:
+            raise BackupError("the backup holds no database")
+        with member, dump.open("wb") as out:
+            shutil.copyfileobj(member, out)
+        _load(engine, dump)
+        _unpack(instance, secrets)
+        if aside is not None:
+            witness.rename(aside)
+        _write_private(witness, _merged(witness, theirs))
     return manifest
+
+
+def _manifest(raw: bytes) -> Manifest:
+    try:
+        fields = json.loads(raw)
+        return Manifest(**{k: v for k, v in fields.items() if k in Manifest.__dataclass_fields__})
+    except (ValueError, TypeError, AttributeError):
+        raise BackupError("the manifest is damaged: not a backup of this product") from None
 
 
 # --- the witness file --------------------------------------------------------------------
@@ -187,7 +215,11 @@ def _merged(witness: Path, theirs: bytes | None) -> bytes:
     """The machine's witness file with the backup's checkpoints it lacks after it."""
     ours = witness.read_bytes() if witness.is_file() else b""
     known = set(ours.splitlines())
-    extra = [line for line in (theirs or b"").splitlines() if line and line not in known]
+    extra = [
+        line
+        for line in (theirs or b"").splitlines()
+        if line not in known and _checkpoints(line)  # checkpoints only; the sequencer checks
+    ]  # their signatures before it trusts one
     if ours and not ours.endswith(b"\n"):
         ours += b"\n"
     return ours + b"".join(line + b"\n" for line in extra)
@@ -201,17 +233,28 @@ def _member(tar: tarfile.TarFile, name: str) -> bytes | None:
     return member.read() if member is not None else None
 
 
+@contextmanager
+def _sealed(raw: BinaryIO, passphrase: str | None) -> Iterator[BinaryIO]:
+    if passphrase is None:
+        yield raw
+        return
+    with sealing.Sealer(raw, passphrase) as sealer:
+        yield sealer  # type: ignore[misc]
+
+
 def _opened(source: Path, work: Path, passphrase: str | None, force: bool) -> Path:
     """The archive in clear: `source` itself, or unsealed into `work`."""
     with source.open("rb") as raw:
         sealed = sealing.is_sealed_archive(raw.read(len(sealing.ARCHIVE_MAGIC)))
     if not sealed:
-        if passphrase is not None and not force and not _keys_sealed_inside(source):
+        if passphrase is not None and not force:
             # A passphrase means backups are sealed: an archive in clear was made without
-            # one, or put together to slip in a database or keys of someone's choosing.
+            # one, or of the first format (its database in clear), or put together to slip
+            # in a database or keys of someone's choosing.
             raise BackupError(
-                "this backup is not sealed although a passphrase is set; "
-                "restore with --force only if it was made without one"
+                "this backup is not sealed although a passphrase is set; restore with "
+                "--force only if it was made without one, or is of the first format, and "
+                "you know where it came from"
             )
         return source
     if passphrase is None:
@@ -231,15 +274,6 @@ def unseal_to(source: Path, target: Path, passphrase: str) -> None:
             sealing.unseal_stream(raw, out, passphrase)
     except ValueError as exc:
         raise BackupError(str(exc)) from None
-
-
-def _keys_sealed_inside(source: Path) -> bool:
-    """A format-1 archive: in clear, with its keys sealed inside."""
-    try:
-        with tarfile.open(source, mode="r:gz") as tar:
-            return "instance.tar.sealed" in tar.getnames()
-    except (tarfile.TarError, OSError, EOFError):
-        raise BackupError(f"{source} is not a backup of this product") from None
 
 
 def _secrets(

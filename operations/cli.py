@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +28,10 @@ PASSPHRASE = click.option(
 
 def _witness() -> Path:
     return current_app.extensions["audit_log"].witness
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _passphrase(name: str) -> str | None:
@@ -57,12 +62,17 @@ def create(path: Path | None, passphrase_env: str) -> None:
             f"{passphrase_env} to seal it.",
             err=True,
         )
+    # Stopped (systemd's SIGTERM at a timeout or shutdown): clean up like any failure, so
+    # no half-made archive or database copy is left beside the backups.
+    previous = signal.signal(signal.SIGTERM, _stop)
     try:
         manifest = backup.create(
             current_app.extensions["engine"], instance, target, now, passphrase, _witness()
         )
     except backup.BackupError as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     rows = ", ".join(f"{n} {t}" for t, n in manifest.rows.items())
     sealed = "sealed" if manifest.keys_sealed else "NOT encrypted"
     click.echo(f"backup written: {target} ({manifest.dialect}, {rows}; {sealed})")
@@ -74,6 +84,13 @@ def create(path: Path | None, passphrase_env: str) -> None:
 @click.option("--force", is_flag=True, help="Overwrite a database with passes, and differing keys.")
 def restore(path: Path, passphrase_env: str, force: bool) -> None:
     """Restore PATH into DATABASE_URL and the instance folder (stop the app first)."""
+    if not _witness().is_file():
+        click.echo(
+            f"note: there is no witness file at {_witness()}, so the backup's own is used. If "
+            "this installation signed audit checkpoints after the backup was made, stop and "
+            "put that witness file back first: the restore checks the backup against it.",
+            err=True,
+        )
     try:
         manifest = backup.restore(
             current_app.extensions["engine"],

@@ -16,10 +16,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, exists, func, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from accounts.models import ApiToken, LoginAttempt
+from checkpoints.domain import AUTO_RESOLVED
 from checkpoints.models import Anomaly, Scan
 from core import audit, heartbeat, ratelimit
 from core.heartbeat import Heartbeat
@@ -59,7 +60,8 @@ def purge(session: Session, now: datetime, days: int, *, dry_run: bool) -> Purge
     typed = (
         (Pass, Pass.decision_reason, Pass.valid_until < cutoff),
         (Scan, Scan.note, Scan.recorded_at < cutoff),
-        (Anomaly, Anomaly.note, Anomaly.detected_at < cutoff),
+        # (by when it was written; replay's own marker is a code, not words)
+        (Anomaly, Anomaly.note, and_(Anomaly.resolved_at < cutoff, Anomaly.note != AUTO_RESOLVED)),
     )
     stale = {
         "login_attempts": (LoginAttempt, LoginAttempt.attempted_at < cutoff),

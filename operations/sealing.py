@@ -8,8 +8,10 @@ keys alone; restore still reads those archives."""
 
 from __future__ import annotations
 
+import io
 import os
-from typing import BinaryIO
+import shutil
+from typing import Any, BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -33,18 +35,40 @@ def _nonce(prefix: bytes, number: int, last: bool) -> bytes:
     return prefix + number.to_bytes(4, "big") + (b"\x01" if last else b"\x00")
 
 
+class Sealer(io.RawIOBase):
+    """A file to write the clear archive into; what reaches `target` is sealed. A chunk is
+    written once more follows it, so the last one, written at `close`, carries the flag."""
+
+    def __init__(self, target: BinaryIO, passphrase: str):
+        salt, self.prefix = os.urandom(16), os.urandom(7)
+        self.aead, self.target = AESGCM(_kdf(passphrase, salt)), target
+        self.pending, self.number = bytearray(), 0
+        target.write(ARCHIVE_MAGIC + salt + self.prefix)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.pending += data
+        while len(self.pending) > CHUNK:
+            self._emit(bytes(self.pending[:CHUNK]), last=False)
+            del self.pending[:CHUNK]
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._emit(bytes(self.pending), last=True)
+        super().close()
+
+    def _emit(self, chunk: bytes, *, last: bool) -> None:
+        nonce = _nonce(self.prefix, self.number, last)
+        self.target.write(self.aead.encrypt(nonce, chunk, ARCHIVE_MAGIC))
+        self.number += 1
+
+
 def seal_stream(source: BinaryIO, target: BinaryIO, passphrase: str) -> None:
-    salt, prefix = os.urandom(16), os.urandom(7)
-    aead = AESGCM(_kdf(passphrase, salt))
-    target.write(ARCHIVE_MAGIC + salt + prefix)
-    chunk, number = source.read(CHUNK), 0
-    while True:
-        following = source.read(CHUNK)
-        last = not following
-        target.write(aead.encrypt(_nonce(prefix, number, last), chunk, ARCHIVE_MAGIC))
-        if last:
-            return
-        chunk, number = following, number + 1
+    with Sealer(target, passphrase) as sealer:
+        shutil.copyfileobj(source, sealer, CHUNK)
 
 
 def unseal_stream(source: BinaryIO, target: BinaryIO, passphrase: str) -> None:

@@ -15,13 +15,26 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.audit import NODE_STRIDE, AuditEntry, AuditNode, AuditTree
+from core.audit import NODE_STRIDE, AuditEntry, AuditNode, AuditTree, canonical_json
 from core.errors import N_
 from trust import merkle
 
 
 class ProofRequestError(ValueError):
     """A proof asked for a size or entry the log does not have."""
+
+
+def leaf_data(row: Any, seq: int) -> bytes:
+    """What an entry's leaf commits to (hashed as RFC 6962 leaf: 0x00 || these bytes)."""
+    return canonical_json(
+        seq=seq,
+        at=row.at,
+        actor_id=row.actor_id,
+        action=row.action,
+        object_type=row.object_type,
+        object_id=row.object_id,
+        data=row.data,
+    )
 
 
 def tree_size(session: Session) -> int:
@@ -86,10 +99,14 @@ def inclusion(session: Session, entry_id: int, size: int | None = None) -> dict[
         raise ProofRequestError(N_("The size must cover the entry and not exceed the tree."))
     path = merkle.inclusion_ranges(seq - 1, size)
     leaf, root, *audit_path = range_hashes(session, [(seq - 1, seq), (0, size), *path])
+    entry = session.get(AuditEntry, entry_id)
     return {
         "entry": entry_id,
         "leaf_index": seq - 1,
         "tree_size": size,
+        # What the leaf commits to, as the entry reads now: sha256(0x00 || leaf_data) must
+        # be leaf_hash, or the entry was changed after it was sealed.
+        "leaf_data": leaf_data(entry, seq).decode(),
         "leaf_hash": leaf.hex(),
         "root_hash": root.hex(),
         "audit_path": [h.hex() for h in audit_path],

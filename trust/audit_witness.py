@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from trust import merkle
-from trust.audit_checkpoints import Checkpoint
+from trust.audit_checkpoints import Checkpoint, CheckpointKeys
 from trust.audit_proofs import ProofRequestError, range_hashes
 
 TAIL = 64 * 1024  # of the witness file read for its latest checkpoint
@@ -24,23 +24,70 @@ class ForkRefused(RuntimeError):
     """The tree the sequencer would sign does not extend one it signed before."""
 
 
-def latest(path: Path | None, origin: str) -> Checkpoint | None:
-    """The largest checkpoint of `origin` among the witness file's last lines (processes
-    of one node append to it in about the order they signed; it only grows)."""
-    if path is None or not path.is_file():
+class WitnessUnwritable(ForkRefused):
+    """A checkpoint was signed and stored but could not be appended to the witness file:
+    nothing more is signed until it is (the file is what a rewrite is checked against)."""
+
+    def __init__(self, problem: str, checkpoint: Checkpoint):
+        super().__init__(problem)
+        self.checkpoint = checkpoint
+
+
+def latest(path: Path | None, keys: CheckpointKeys, origin: str) -> Checkpoint | None:
+    """The largest checkpoint of `origin` with a good signature among the witness file's
+    last lines (processes of one node append in about the order they signed), reading
+    further back while a stretch holds none. A file with content but no such checkpoint
+    (junk, another log's lines) raises ForkRefused: the check fails closed."""
+    if path is None or not path.is_file() or path.stat().st_size == 0:
         return None
+    public = keys.public_keys()
     with path.open("rb") as raw:
-        raw.seek(max(0, raw.seek(0, 2) - TAIL))
-        lines = raw.read().splitlines()
-    found = None
-    for line in lines:
-        try:
-            checkpoint = Checkpoint.from_json(json.loads(line))
-        except (ValueError, UnicodeDecodeError):
-            continue  # the cut first line of the tail, or a line a crash left half-written
-        if checkpoint.origin == origin and (found is None or checkpoint.size > found.size):
-            found = checkpoint
-    return found
+        end, carry = raw.seek(0, 2), b""
+        while end > 0:
+            start = max(0, end - TAIL)
+            raw.seek(start)
+            lines = (raw.read(end - start) + carry).split(b"\n")
+            carry = lines.pop(0) if start > 0 else b""  # maybe cut: read with what precedes
+            found = None
+            for line in lines:
+                checkpoint = _checkpoint(line)
+                if (
+                    checkpoint is not None
+                    and checkpoint.origin == origin
+                    and (found is None or checkpoint.size > found.size)
+                    and keys.check(checkpoint, public)
+                ):
+                    found = checkpoint
+            if found is not None:
+                return found
+            end = start
+    raise ForkRefused(f"the witness file {path} holds no checkpoint signed by this log's keys")
+
+
+def _checkpoint(line: bytes) -> Checkpoint | None:
+    if not line.strip():
+        return None
+    try:
+        return Checkpoint.from_json(json.loads(line))
+    except (ValueError, UnicodeDecodeError):
+        return None  # a line a crash left half-written, or not a checkpoint at all
+
+
+def append(path: Path, checkpoint: Checkpoint) -> None:
+    """Add `checkpoint` as a line, after a newline if a crash left the last line unended.
+    Raises WitnessUnwritable (a full disk, a read-only file)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab+") as out:
+            ended = out.seek(0, 2) == 0 or (out.seek(-1, 2) >= 0 and out.read(1) == b"\n")
+            line = json.dumps(checkpoint.to_json()).encode() + b"\n"
+            out.write(line if ended else b"\n" + line)
+    except OSError as exc:
+        raise WitnessUnwritable(
+            f"the checkpoint of {checkpoint.size} entries is stored but the witness file "
+            f"{path} cannot be written ({exc.strerror or exc})",
+            checkpoint,
+        ) from exc
 
 
 def newest(*checkpoints: Checkpoint | None) -> Checkpoint | None:

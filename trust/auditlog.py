@@ -21,7 +21,6 @@ together.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import socket
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import heartbeat
@@ -42,11 +42,10 @@ from core.audit import (
     AuditEntry,
     AuditNode,
     AuditTree,
-    canonical_json,
 )
 from trust import audit_witness, events, merkle
 from trust.audit_checkpoints import Checkpoint, CheckpointKeys
-from trust.audit_proofs import tree_size
+from trust.audit_proofs import leaf_data, tree_size
 from trust.audit_witness import ForkRefused
 
 log = logging.getLogger(__name__)
@@ -65,18 +64,6 @@ ENTRY_COLUMNS = (
     AuditEntry.hash,
 )
 LEGACY_GENESIS = "0" * 64
-
-
-def leaf_data(row: Any, seq: int) -> bytes:
-    return canonical_json(
-        seq=seq,
-        at=row.at,
-        actor_id=row.actor_id,
-        action=row.action,
-        object_type=row.object_type,
-        object_id=row.object_id,
-        data=row.data,
-    )
 
 
 # --- the sequencer ---------------------------------------------------------------------
@@ -197,9 +184,7 @@ def integrate(
     )
     session.commit()
     if witness is not None:  # after the commit: the file never holds a tree that is not
-        witness.parent.mkdir(parents=True, exist_ok=True)
-        with witness.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(checkpoint.to_json()) + "\n")
+        audit_witness.append(witness, checkpoint)
     return Integration(checkpoint, len(rows), min(row.at for row in rows))
 
 
@@ -230,11 +215,13 @@ class Sequencer:
         self.stopping = threading.Event()
         self.last: Checkpoint | None = None  # the latest this process signed
         self.halted: str | None = None  # why it refuses to sign, while it does
+        self.unwritten: Checkpoint | None = None  # signed, not yet in the witness file
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
 
     def trusted(self) -> Checkpoint | None:
         """The latest checkpoint signed, as known outside the database."""
-        return audit_witness.newest(self.last, audit_witness.latest(self.witness, self.origin))
+        kept = audit_witness.latest(self.witness, self.keys, self.origin)
+        return audit_witness.newest(self.last, kept)
 
     def tick(self) -> list[Integration]:
         """Integrate what is pending now, batch after batch while batches come full.
@@ -247,6 +234,9 @@ class Sequencer:
                 return done
         while True:
             try:
+                if self.unwritten is not None and self.witness is not None:
+                    audit_witness.append(self.witness, self.unwritten)  # before signing more
+                    self.unwritten = None
                 with self.sessions() as session, self.read_sessions() as reader:
                     result = integrate(
                         session,
@@ -258,9 +248,19 @@ class Sequencer:
                         reads=reader,
                         trusted=self.trusted(),
                     )
+            except audit_witness.WitnessUnwritable as unwritten:
+                self.last = audit_witness.newest(self.last, unwritten.checkpoint)
+                self.unwritten = self.last
+                self._halt(str(unwritten))
+                raise
             except ForkRefused as refused:
                 self._halt(str(refused))
                 raise
+            except (RuntimeError, ValueError, IntegrityError, merkle.ProofError) as broken:
+                # Rows that cannot be what the sequencer wrote (an entry numbered out of
+                # turn, a node that is not a hash, a node of a tree not yet built).
+                self._halt(f"the audit log in the database is not whole: {broken}")
+                raise ForkRefused(str(broken)) from broken
             if result is None:
                 return done
             self.last = audit_witness.newest(self.last, result.checkpoint)

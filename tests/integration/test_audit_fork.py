@@ -174,8 +174,9 @@ def test_proofs_read_a_bounded_number_of_rows_and_verify(app):
             proof = audit_proofs.inclusion(session, entry, 3000)
         with Reads(engine) as more:
             consistency = audit_proofs.consistency(session, 1000, 3000)
-        # the tree's size, the entry, its leaves, one query per stored level (4 and 8)
-        assert (reads.statements, more.statements) == (5, 4)
+        # the tree's size, the entry, its leaves, one query per stored level (4 and 8),
+        # the entry itself (its leaf data)
+        assert (reads.statements, more.statements) == (6, 4)
         leaves = [
             bytes.fromhex(h)
             for h in session.scalars(select(AuditEntry.leaf_hash).order_by(AuditEntry.seq))
@@ -305,3 +306,88 @@ def test_a_restore_does_not_shorten_the_witness_file_it_finds(
         assert [d.checkpoint.size for d in integrate(restored)] == [12]
     finally:
         restored.extensions["engine"].dispose()
+
+
+def test_a_witness_line_without_a_good_signature_is_no_reference(app, client):
+    """Lines a restore or anyone else added are checked: a forged big checkpoint does not
+    stop the log for good, and a file of junk only fails closed."""
+    append(app, 12)
+    integrate(app)
+    witness = audit_log(app).witness
+    forged = {**latest(app).to_json(), "size": 10**12, "signature": "AAAA"}
+    with witness.open("a") as out:
+        out.write(json.dumps(forged) + "\n" + json.dumps({**forged, "origin": "elsewhere"}))
+    append(app, 1)
+    assert [d.checkpoint.size for d in integrate(app)] == [13]  # the forged line is no bar
+    rewrite_history(app)
+    with pytest.raises(auditlog.ForkRefused, match="differ from the checkpoint signed"):
+        integrate(app)  # the good lines still count
+    witness.write_text("junk\n" * 10_000)
+    with pytest.raises(auditlog.ForkRefused, match="holds no checkpoint signed"):
+        integrate(app)
+    assert client.get("/api/v1/ready").get_json()["checks"]["audit_log"] == "halted"
+
+
+def test_a_witness_file_that_cannot_be_written_halts_the_sequencer(app, monkeypatch):
+    append(app, 20)
+    running = sequencer(app)
+    real_open = type(audit_log(app).witness).open
+
+    def full_disk(self, mode="r", *args, **kwargs):
+        if "a" in mode:
+            raise OSError(28, "No space left on device")
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(type(audit_log(app).witness), "open", full_disk)
+    with pytest.raises(auditlog.ForkRefused, match="cannot be written"):
+        running.tick()
+    assert running.last.size == 20  # remembered though the file missed it
+    append(app, 5)
+    with pytest.raises(auditlog.ForkRefused, match="cannot be written"):
+        running.tick()
+    assert latest(app).size == 20  # nothing more signed while the file cannot hold it
+    monkeypatch.undo()
+    assert [d.checkpoint.size for d in running.tick()] == [25]
+    assert [json.loads(line)["size"] for line in witness_lines(app)] == [20, 25]
+
+
+def test_a_half_written_witness_line_does_not_swallow_the_next(app):
+    append(app, 3)
+    integrate(app)
+    witness = audit_log(app).witness
+    with witness.open("a") as out:
+        out.write('{"origin": "trafficpass/330482/audit", "si')  # a crash mid-line
+    append(app, 2)
+    integrate(app)
+    assert json.loads(witness_lines(app)[-1])["size"] == 5
+
+
+def test_rows_the_sequencer_cannot_have_written_halt_it(app, client):
+    append(app, 16)
+    integrate(app)
+    with app.extensions["engine"].begin() as conn:
+        conn.execute(update(AuditNode).values(hash="not a hash"))
+    with app.extensions["engine"].begin() as conn:  # and an entry numbered out of turn
+        conn.execute(update(AuditEntry).where(AuditEntry.seq == 16).values(seq=None))
+    append(app, 1)
+    with app.extensions["engine"].begin() as conn:
+        conn.execute(update(AuditTree).values(size=15))
+    with pytest.raises(auditlog.ForkRefused):
+        sequencer(app).tick()
+    assert client.get("/api/v1/ready").get_json()["checks"]["audit_log"] == "halted"
+
+
+def test_an_inclusion_proof_says_what_its_leaf_commits_to(app):
+    """A client can recompute the leaf from the entry: an entry changed after it was
+    sealed (its stored leaf hash kept) no longer hashes to the proven leaf."""
+    append(app, 9)
+    integrate(app)
+    with app.extensions["read_sessions"]() as session:
+        entry = session.scalar(select(AuditEntry.id).where(AuditEntry.seq == 5))
+        proof = audit_proofs.inclusion(session, entry)
+    assert merkle.leaf_hash(proof["leaf_data"].encode()).hex() == proof["leaf_hash"]
+    with app.extensions["engine"].begin() as conn:
+        conn.execute(update(AuditEntry).where(AuditEntry.id == entry).values(data={"i": "x"}))
+    with app.extensions["read_sessions"]() as session:
+        changed = audit_proofs.inclusion(session, entry)
+    assert merkle.leaf_hash(changed["leaf_data"].encode()).hex() != changed["leaf_hash"]

@@ -167,7 +167,8 @@ def test_a_first_format_backup_with_sealed_keys_still_restores(
     app, client, make, runner, tmp_path, fresh_database, monkeypatch
 ):
     """Archives written before the whole archive was sealed (keys sealed inside a clear
-    tar.gz) restore as they did."""
+    tar.gz) restore, with --force: their database was never sealed, so anyone could have
+    changed it; even a dummy sealed-keys member does not pass without it."""
     import io
     import json
     import tarfile
@@ -193,7 +194,10 @@ def test_a_first_format_backup_with_sealed_keys_still_restores(
     try:
         cli = restored.test_cli_runner()
         monkeypatch.setenv("BACKUP_PASSPHRASE", passphrase)
-        done = cli.invoke(args=["backup", "restore", str(old)])
+        refused = cli.invoke(args=["backup", "restore", str(old)])
+        assert "not sealed although a passphrase is set" in refused.output
+        assert not (tmp_path / "restored" / "keys").exists()
+        done = cli.invoke(args=["backup", "restore", "--force", str(old)])
         assert done.exit_code == 0, done.output
         assert (tmp_path / "restored" / "keys").is_dir()
     finally:

@@ -125,6 +125,13 @@ def test_the_filtered_log_exports_in_words_with_codes_last_and_the_export_is_aud
     ]
     assert client.get("/audit/export.pdf").status_code == 404
     assert client.get("/audit/export.csv?from=yesterday").status_code == 422
+    # Words typed into a filter are not kept in the log, which is never purged.
+    assert client.get("/audit/export.csv?actor=330482199001011234的司机").status_code == 200
+    with app.extensions["read_sessions"]() as session:
+        typed = session.scalars(
+            select(audit.AuditEntry.data).where(audit.AuditEntry.action == "export.audit")
+        ).all()
+    assert {"actor": "***"} in typed
 
 
 def test_each_entry_opens_its_object_where_the_reader_may_go(app, client, make):
