@@ -373,3 +373,50 @@ def test_retention_refuses_a_time_without_its_offset(runner):
     result = runner.invoke(args=["retention", "purge", "--now", "2027-01-01T00:00:00"])
     assert result.exit_code == 2
     assert "offset" in result.output
+
+
+def test_a_damaged_archive_is_a_clear_error_and_no_clear_copy_is_left_behind(
+    app, make, runner, tmp_path, monkeypatch
+):
+    """Damaged manifests and cut archives are refused in words, not tracebacks; a run
+    killed midway leaves its work folder, which the next run removes, and a sealed run
+    never writes the clear archive to disk at all."""
+    import io
+    import tarfile
+
+    from operations import backup
+
+    make.pass_(status="approved")
+    good = tmp_path / "good.tar.gz"
+    assert runner.invoke(args=["backup", "create", str(good)]).exit_code == 0
+    damaged = {}
+    for name, manifest in (("extra", b'{"format": 2, "surprise": 1}'), ("junk", b"not json")):
+        damaged[name] = tmp_path / f"{name}.tar.gz"
+        with tarfile.open(damaged[name], "w:gz") as tar:
+            info = tarfile.TarInfo("manifest.json")
+            info.size = len(manifest)
+            tar.addfile(info, io.BytesIO(manifest))
+    damaged["cut"] = tmp_path / "cut.tar.gz"
+    damaged["cut"].write_bytes(good.read_bytes()[:300])
+    for name, path in damaged.items():
+        done = runner.invoke(args=["backup", "restore", "--force", str(path)])
+        assert done.exit_code == 1, (name, done.output)
+        assert "not a backup of this product" in done.output, (name, done.output)
+
+    folder = tmp_path / "nightly"
+    stale = folder / f"{backup.PARTIAL}killed"
+    stale.mkdir(parents=True)
+    (stale / "backup").write_bytes(b"what a killed run left")
+    seen = []
+    real = tarfile.TarFile.add
+
+    def watching(self, name, *args, **kwargs):
+        seen.extend(p.name for p in folder.rglob("*") if p.is_file())
+        return real(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(tarfile.TarFile, "add", watching)
+    monkeypatch.setenv("BACKUP_PASSPHRASE", "a long and random enough passphrase 7f3a")
+    assert runner.invoke(args=["backup", "create", str(folder / "x.tar.gz")]).exit_code == 0
+    assert not stale.exists()
+    assert "backup.tar.gz" not in seen  # only the database copy and the sealed output
+    assert sorted(p.name for p in folder.iterdir()) == ["x.tar.gz"]
