@@ -13,7 +13,8 @@ from flask.cli import AppGroup
 
 from core import config
 from core.db import utcnow
-from operations import backup, retention
+from operations import backup, readiness, retention
+from trust.context import sequencer
 
 backup_cli = AppGroup("backup", help="Consistent backups of the database and the instance's keys.")
 retention_cli = AppGroup("retention", help="Erase personal data past RETENTION_DAYS.")
@@ -84,7 +85,8 @@ def create(path: Path | None, passphrase_env: str) -> None:
 @click.option("--force", is_flag=True, help="Overwrite a database with passes, and differing keys.")
 def restore(path: Path, passphrase_env: str, force: bool) -> None:
     """Restore PATH into DATABASE_URL and the instance folder (stop the app first)."""
-    if not _witness().is_file():
+    kept = _witness().read_bytes() if _witness().is_file() else None
+    if kept is None:
         click.echo(
             f"note: there is no witness file at {_witness()}, so the backup's own is used. If "
             "this installation signed audit checkpoints after the backup was made, stop and "
@@ -106,6 +108,18 @@ def restore(path: Path, passphrase_env: str, force: bool) -> None:
         f"restored the backup of {manifest.created_at} (schema {manifest.revision}); "
         "next: flask db upgrade, then flask audit verify"
     )
+    if manifest.revision in readiness.migration_heads():
+        # The check the sequencer makes before it signs: the restored tree must extend the
+        # witness file's latest checkpoint, by a consistency proof.
+        # The witness lines this machine held count, not only those the backup brought.
+        running = sequencer(current_app._get_current_object())  # type: ignore[attr-defined]
+        problem = running.check_history(kept if kept and not force else None)
+        if problem is not None:
+            raise click.ClickException(
+                f"the restored audit log does not extend the witness file: {problem}. The "
+                "sequencer will sign nothing until it does (docs/deploy.md, Restore)"
+            )
+        click.echo("audit: the restored log extends the witness file's latest checkpoint")
 
 
 @backup_cli.command("unseal")

@@ -24,6 +24,7 @@ import hashlib
 import logging
 import os
 import socket
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -222,6 +223,35 @@ class Sequencer:
         """The latest checkpoint signed, as known outside the database."""
         kept = audit_witness.latest(self.witness, self.keys, self.origin)
         return audit_witness.newest(self.last, kept)
+
+    def check_history(self, kept: bytes | None = None) -> str | None:
+        """Whether the database's tree extends the latest checkpoint known outside it (or
+        the latest among the witness lines `kept`), as the next integration will check;
+        None when it does. For a restore to say at once."""
+        try:
+            trusted = self.trusted() if kept is None else self._latest_of(kept)
+            with self.read_sessions() as reader:
+                tree = reader.get(AuditTree, 1)
+                size, nodes = (tree.size, tree.frontier) if tree is not None else (0, [])
+                if trusted is None:
+                    return None
+                if trusted.size > size:
+                    signed = trusted.time.isoformat(timespec="seconds")
+                    return (
+                        f"the log has {size} entries in its tree; the witness file holds a "
+                        f"checkpoint of {trusted.size} signed {signed}"
+                    )
+                root = merkle.Frontier(size, [bytes.fromhex(h) for h in nodes]).root()
+                audit_witness.check_extends(reader, trusted, size, root)
+        except (ForkRefused, ValueError) as refused:
+            return str(refused)
+        return None
+
+    def _latest_of(self, lines: bytes) -> Checkpoint | None:
+        with tempfile.TemporaryDirectory() as work:
+            path = Path(work) / "witness"
+            path.write_bytes(lines)
+            return audit_witness.latest(path, self.keys, self.origin)
 
     def tick(self) -> list[Integration]:
         """Integrate what is pending now, batch after batch while batches come full.

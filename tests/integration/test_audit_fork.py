@@ -299,6 +299,7 @@ def test_a_restore_does_not_shorten_the_witness_file_it_finds(
             assert not inspect(conn).has_table("audit_entry")
         forced = cli.invoke(args=["backup", "restore", "--force", str(archive)])
         assert forced.exit_code == 0, forced.output
+        assert "the restored log extends the witness file's latest checkpoint" in forced.output
         kept = list(witness.parent.glob("checkpoints.jsonl.before-restore-*"))
         assert [k.read_text() for k in kept] == [held]
         assert [json.loads(line)["size"] for line in witness_lines(restored)] == [10]
@@ -391,3 +392,34 @@ def test_an_inclusion_proof_says_what_its_leaf_commits_to(app):
     with app.extensions["read_sessions"]() as session:
         changed = audit_proofs.inclusion(session, entry)
     assert merkle.leaf_hash(changed["leaf_data"].encode()).hex() != changed["leaf_hash"]
+
+
+def test_a_restore_whose_log_does_not_extend_the_witness_says_so(
+    app, runner, tmp_path, fresh_database
+):
+    """The restore makes the sequencer's own check: a backup of another history of the
+    same size (its manifest and witness telling nothing) is named before any signing."""
+    from app import create_app
+    from tests.support import app_config
+
+    append(app, 10)
+    integrate(app)
+    archive = tmp_path / "other.tar.gz"
+    assert runner.invoke(args=["backup", "create", str(archive)]).exit_code == 0
+    restored = create_app(app_config(fresh_database, tmp_path / "elsewhere"))
+    try:
+        witness = audit_log(restored).witness
+        witness.parent.mkdir(parents=True)
+        settings = audit_log(restored)  # the same keys: copied from the instance
+        (tmp_path / "elsewhere" / "keys").mkdir(parents=True, exist_ok=True)
+        for key in (tmp_path / "keys").glob("audit-checkpoint*"):
+            (tmp_path / "elsewhere" / "keys" / key.name).write_bytes(key.read_bytes())
+        # This machine signed a size-5 tree of another history; the backup knows nothing
+        # of it, so only the check against the tree itself can tell.
+        other = settings.keys.sign(settings.origin, 5, "ab" * 32, latest(app).time)
+        witness.write_text(json.dumps(other.to_json()) + "\n")
+        done = restored.test_cli_runner().invoke(args=["backup", "restore", str(archive)])
+        assert done.exit_code == 1
+        assert "does not extend the witness file" in done.output, done.output
+    finally:
+        restored.extensions["engine"].dispose()
