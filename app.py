@@ -31,6 +31,7 @@ from core.errors import DomainError, Throttled, ValidationFailed
 from core.privacy import mask_target
 from supervision.dashboard import WindowCache
 from trust.audit_checkpoints import AuditLog
+from trust.context import sequencer as audit_sequencer
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ def register_extensions(app: Flask) -> None:
     app.extensions["sessions"] = make_session_factory(engine)
     app.extensions["read_sessions"] = make_session_factory(engine, read_only=True)
     app.extensions["audit_log"] = AuditLog.from_config(Path(app.instance_path), app.config)
+    # The audit sequencer as the command line needs one (a restore's check of its history).
+    app.extensions["audit_sequencer"] = lambda: audit_sequencer(app)
     app.extensions["token_cache"] = TokenCache(app.config["API_TOKEN_CACHE_SECONDS"])
     app.extensions["dashboard_windows"] = WindowCache()  # counts of hours and days now over
     app.teardown_appcontext(web.close_db)

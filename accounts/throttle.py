@@ -156,8 +156,15 @@ def check_sign_in(
     failed, window = LoginAttempt.success.is_(False), limits.window
     here, named = LoginAttempt.ip == ip, LoginAttempt.username == name
     wait = _wait(session, limits.per_user_and_address, window, now, named, here, failed)
-    if wait is None:
-        wait = _wait(session, limits.per_address, window, now, here, failed)
+    if (
+        wait is None
+        and (wait := _wait(session, limits.per_address, window, now, here, failed)) is not None
+    ):
+        raise TooManyAttempts(
+            wait,
+            N_("Too many failed sign-ins from this network. Try again in %(minutes)d minutes."),
+            minutes=_minutes(wait),
+        )
     if wait is None:
         wait = _wait(session, limits.per_user, window, now, named, failed)
         if wait is not None and _known_address(session, name, ip, now, limits.known_address):

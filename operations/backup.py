@@ -158,7 +158,12 @@ def _restore(
 def _manifest(raw: bytes) -> Manifest:
     try:
         fields = json.loads(raw)
-        return Manifest(**{k: v for k, v in fields.items() if k in Manifest.__dataclass_fields__})
+        manifest = Manifest(
+            **{k: v for k, v in fields.items() if k in Manifest.__dataclass_fields__}
+        )
+        if not isinstance(manifest.audit_tree, dict | None) or not isinstance(manifest.rows, dict):
+            raise TypeError("audit_tree and rows are objects")
+        return manifest
     except (ValueError, TypeError, AttributeError):
         raise BackupError("the manifest is damaged: not a backup of this product") from None
 

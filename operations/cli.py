@@ -14,7 +14,6 @@ from flask.cli import AppGroup
 from core import config
 from core.db import utcnow
 from operations import backup, readiness, retention
-from trust.context import sequencer
 
 backup_cli = AppGroup("backup", help="Consistent backups of the database and the instance's keys.")
 retention_cli = AppGroup("retention", help="Erase personal data past RETENTION_DAYS.")
@@ -112,7 +111,7 @@ def restore(path: Path, passphrase_env: str, force: bool) -> None:
         # The check the sequencer makes before it signs: the restored tree must extend the
         # witness file's latest checkpoint, by a consistency proof.
         # The witness lines this machine held count, not only those the backup brought.
-        running = sequencer(current_app._get_current_object())  # type: ignore[attr-defined]
+        running = current_app.extensions["audit_sequencer"]()
         problem = running.check_history(kept if kept and not force else None)
         if problem is not None:
             raise click.ClickException(

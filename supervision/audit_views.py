@@ -59,7 +59,7 @@ def run_verification() -> auditlog.Verification:
     saved = []
     if settings.witness.exists():
         try:
-            saved = audit_checkpoints.read_checkpoints(settings.witness)
+            saved = audit_checkpoints.read_checkpoints(settings.witness, skip_bad=True)
         except ValueError:
             current_app.logger.warning("the audit witness file is unreadable; skipped")
     return auditlog.verify(web.db(), settings.keys, settings.origin, saved)

@@ -82,8 +82,10 @@ class Checkpoint:
         return cls(origin, row.size, row.root_hash, row.at, row.kid, row.signature)
 
 
-def read_checkpoints(path: Path) -> list[Checkpoint]:
-    """Checkpoints saved in a file: one JSON object, a JSON list, or one object a line."""
+def read_checkpoints(path: Path, *, skip_bad: bool = False) -> list[Checkpoint]:
+    """Checkpoints saved in a file: one JSON object, a JSON list, or one object a line.
+    With `skip_bad` (the witness file, where a crash can leave half a line) a line that
+    is not a checkpoint is passed over instead of refusing the file."""
     text = path.read_text(encoding="utf-8").strip()
     if not text:
         return []
@@ -97,8 +99,17 @@ def read_checkpoints(path: Path) -> list[Checkpoint]:
                 try:
                     items.append(json.loads(line))
                 except json.JSONDecodeError as exc:
+                    if skip_bad:
+                        continue
                     raise ValueError(f"{path}, line {number}: not JSON ({exc.msg})") from exc
-    return [Checkpoint.from_json(item) for item in items]
+    found = []
+    for item in items:
+        try:
+            found.append(Checkpoint.from_json(item))
+        except ValueError:
+            if not skip_bad:
+                raise
+    return found
 
 
 def _kid(public_key: Ed25519PublicKey) -> str:

@@ -158,7 +158,7 @@
     $("plate-band").hidden = !(data.offline && data.unchecked);
     $("anomaly-band").hidden = !flagged;
     $("anomaly-band").textContent = anomalies.map((code) => text.reasons[code] || code).join(" ");
-    $("verdict").textContent = allowed ? text.allow : text.deny;
+    $("verdict").textContent = !allowed ? text.deny : data.offline && data.unchecked ? text.allow_unchecked : text.allow;
     $("event").textContent = data.event ? text[data.event] : "";
     const p = data.pass;
     $("plate").textContent = p ? p.plate : "";

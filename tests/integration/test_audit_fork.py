@@ -361,6 +361,9 @@ def test_a_half_written_witness_line_does_not_swallow_the_next(app):
     append(app, 2)
     integrate(app)
     assert json.loads(witness_lines(app)[-1])["size"] == 5
+    verified = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0, verified.output  # the half line is passed over
+    assert "2 signed checkpoints agree" in verified.output
 
 
 def test_rows_the_sequencer_cannot_have_written_halt_it(app, client):

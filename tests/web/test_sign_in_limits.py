@@ -97,7 +97,7 @@ def test_thirty_usernames_from_one_address_stop_at_the_address_limit(
     blocked = sign_in(client, real.username, ip="203.0.113.9")
     assert blocked.status_code == 429
     assert 0 < retry_after(blocked) <= 15 * 60
-    assert "登录失败次数过多" in blocked.get_data(as_text=True)
+    assert "此网络登录失败次数过多" in blocked.get_data(as_text=True)  # not "you failed"
     api = token(client, real.username, ip="203.0.113.9")
     assert api.status_code == 429
     assert api.mimetype == "application/problem+json"
