@@ -174,6 +174,7 @@ def test_a_number_typed_offline_is_found_in_the_kept_list_its_plate_left_to_the_
     s.page.wait_for_selector("#result.result-amber")
     assert s.page.locator("#offline-band").is_visible()
     assert "车牌未核对" in s.page.locator("#plate-band").inner_text()
+    assert s.page.locator("#verdict").inner_text() == "核对车牌后放行"  # not a plain 放行
     assert s.page.locator("#plate").inner_text() == p.vehicle.plate
     s.shot("typed-offline-plate-unchecked")
     s.page.click("#next")
