@@ -147,6 +147,7 @@ def register_blueprints(app: Flask) -> None:
     import api.openapi  # noqa: F401 - GET /api/v1/openapi.json
     import checkpoints.api  # noqa: F401
     import checkpoints.views
+    import federation.api  # noqa: F401
     import fleet.api  # noqa: F401
     import fleet.import_views
     import fleet.views
@@ -286,6 +287,7 @@ def register_commands(app: Flask) -> None:
     import demo
     from accounts.cli import users
     from checkpoints.cli import loop
+    from federation.cli import federation_cli
     from operations.cli import backup_cli, retention_cli
     from passes.cli import keys_cli
     from sms.cli import sms
@@ -293,6 +295,7 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(loop)
     app.cli.add_command(backup_cli)
+    app.cli.add_command(federation_cli)
     app.cli.add_command(retention_cli)
     app.cli.add_command(alerts_cli)
     app.cli.add_command(statistics_cli)

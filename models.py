@@ -5,6 +5,7 @@ from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoi
 from core.audit import AuditCheckpoint, AuditEntry, AuditTree
 from core.heartbeat import Heartbeat
 from core.ratelimit import RateCount
+from federation.models import FederationPeer
 from fleet.models import Driver, Vehicle
 from passes.models import Pass, PassSerial
 from sms.models import SmsMessage
@@ -22,6 +23,7 @@ __all__ = [
     "DailyFigure",
     "Driver",
     "Enterprise",
+    "FederationPeer",
     "Heartbeat",
     "LoginAttempt",
     "Notification",

@@ -144,6 +144,9 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         # Readiness wants an SMS worker's heartbeat this recent (when SMS go through Twilio).
         "READY_WORKER_SECONDS": int(env.get("READY_WORKER_SECONDS", "120")),
         "AREA_CODE": area_code,
+        # This jurisdiction as its federation peers see it; how often `federation sync` runs.
+        "JURISDICTION_NAME": env.get("JURISDICTION_NAME", "平湖市"),
+        "FEDERATION_SYNC_SECONDS": _at_least_one(env, "FEDERATION_SYNC_SECONDS", "60"),
         "TIMEZONE": timezone,
         # Sign-in failures allowed within the window: per username and address, per address
         # (across usernames), per username (across addresses, but not where the user signed

@@ -244,6 +244,7 @@ OBJECT_WORDS = {
     "export": N_("Export"),
     "fleet": N_("Fleet"),
     "key": N_("Signing key"),
+    "peer": N_("Federation peer"),
     "pass": N_("Pass"),
     "retention": N_("Personal data retention"),
     "scan": N_("Scan"),
@@ -253,6 +254,8 @@ OBJECT_WORDS = {
 VERB_WORDS = {
     "activate": N_("activated"),
     "add": N_("added"),
+    "remove": N_("removed"),
+    "repin": N_("pinned again"),
     "allow": N_("allowed"),
     "annul": N_("annulled"),
     "approve": N_("approved"),

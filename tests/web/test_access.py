@@ -229,6 +229,13 @@ API = [
         expect({"admin", "supervisor"}, 200, anonymous=401),
     ),
     ("GET", "/api/v1/audit/checkpoint", None, expect(ALL, 200, anonymous=200)),
+    ("GET", "/api/v1/federation", None, expect(ALL, 200, anonymous=200)),
+    (
+        "GET",
+        "/api/v1/federation/peers",
+        None,
+        expect({"admin", "supervisor"}, 200, anonymous=401),
+    ),
     (
         "POST",
         "/api/v1/vehicles",

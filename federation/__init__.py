@@ -1,0 +1,1 @@
+"""Federation between jurisdictions (docs/architecture.md, Federation)."""
