@@ -148,6 +148,7 @@ def register_blueprints(app: Flask) -> None:
     import checkpoints.api  # noqa: F401
     import checkpoints.views
     import federation.api  # noqa: F401
+    import federation.views
     import fleet.api  # noqa: F401
     import fleet.import_views
     import fleet.views
@@ -173,6 +174,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(passes.views.bp)
     app.register_blueprint(passes.public.bp)
     app.register_blueprint(passes.key_views.bp)
+    app.register_blueprint(federation.views.bp)
     app.register_blueprint(sms.views.bp)
     app.register_blueprint(checkpoints.views.bp)
     app.register_blueprint(supervision.views.bp)

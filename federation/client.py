@@ -20,9 +20,10 @@ def fetch_configuration(base_url: str, timeout: float = TIMEOUT) -> str:
         with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
             body = answer.read(MAX_DOCUMENT + 1)
     except urllib.error.HTTPError as exc:
-        raise DocumentError(f"{url} answered {exc.code}") from None
+        raise DocumentError(f"{url} answered {exc.code}", "unreachable") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise DocumentError(f"{url} cannot be reached ({getattr(exc, 'reason', exc)})") from None
+        reason = getattr(exc, "reason", exc)
+        raise DocumentError(f"{url} cannot be reached ({reason})", "unreachable") from None
     if len(body) > MAX_DOCUMENT:
         raise DocumentError(f"{url} sent more than a configuration")
     return body.decode("ascii", "replace")

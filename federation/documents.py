@@ -21,7 +21,13 @@ CONFIG_TYPE = "trafficpass-federation+jws"
 
 
 class DocumentError(ValueError):
-    """A document that is not what it claims; the message says what, for an operator."""
+    """A document that is not what it claims; the message says what, for an operator, and
+    `kind` which case it is (for the words a page shows): malformed, no_key, signature,
+    fingerprint, unreachable."""
+
+    def __init__(self, message: str, kind: str = "malformed", **facts: str):
+        super().__init__(message)
+        self.kind, self.facts = kind, facts
 
 
 def sign(payload: dict[str, Any], key: ECKey, kid: str, typ: str = CONFIG_TYPE) -> str:
@@ -45,7 +51,9 @@ def _verify(token: str, jwk: dict[str, Any]) -> dict[str, Any]:
         found = jws.deserialize_compact(token.strip(), key, algorithms=[ALG])
         payload = json.loads(found.payload)
     except (JoseError, ValueError, KeyError, TypeError):
-        raise DocumentError("the signature does not verify with the federation key") from None
+        raise DocumentError(
+            "the signature does not verify with the federation key", "signature"
+        ) from None
     if not isinstance(payload, dict):
         raise DocumentError("the document's payload is not a JSON object")
     return payload
@@ -57,11 +65,11 @@ def verify_config(token: str, pinned: str) -> tuple[dict[str, Any], str]:
     claimed = _unverified(token)
     jwk = claimed.get("federation_key")
     if not isinstance(jwk, dict):
-        raise DocumentError("the configuration names no federation key")
+        raise DocumentError("the configuration names no federation key", "no_key")
     try:
         found = fingerprint_of_jwk(jwk)
     except (ValueError, KeyError, TypeError) as exc:
-        raise DocumentError(f"the federation key is not usable ({exc})") from None
+        raise DocumentError(f"the federation key is not usable ({exc})", "no_key") from None
     payload = _verify(token, jwk)
     if found == pinned.lower():
         return payload, found
@@ -77,7 +85,9 @@ def verify_config(token: str, pinned: str) -> tuple[dict[str, Any], str]:
     raise DocumentError(
         f"the peer's federation key has fingerprint {found}, not the pinned {pinned.lower()}, "
         "and no change signed by the pinned key: check the fingerprint with the peer's "
-        "administrators and pin it again"
+        "administrators and pin it again",
+        "fingerprint",
+        found=found,
     )
 
 

@@ -27,6 +27,19 @@ FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 AREA_CODE = re.compile(r"\d{6}")
 
 
+# Why a peer's configuration is refused, in words (the operator's detail goes to the CLI).
+REFUSED = {
+    "fingerprint": N_(
+        "The peer's key has the fingerprint %(found)s, not the one you entered, and no "
+        "change signed by its earlier key: check the fingerprint with its administrators."
+    ),
+    "signature": N_("The peer's configuration is not signed by the key it names."),
+    "no_key": N_("The peer's configuration names no usable federation key."),
+    "unreachable": N_("The peer's address does not answer with a configuration."),
+    "malformed": N_("The address does not answer with a signed configuration."),
+}
+
+
 @dataclass(frozen=True)
 class Jurisdiction:
     area_code: str
@@ -106,9 +119,7 @@ def add_peer(
         payload, found = documents.verify_config(token, pinned)
     except documents.DocumentError as exc:
         session.rollback()
-        raise PeerRefused(
-            N_("The peer's configuration was refused: %(why)s"), why=str(exc)
-        ) from None
+        raise PeerRefused(REFUSED.get(exc.kind, REFUSED["malformed"]), **exc.facts) from None
     area_code = str(payload.get("area_code", ""))
     if not AREA_CODE.fullmatch(area_code):
         raise PeerRefused(N_("The peer's configuration names no 6-digit area code."))

@@ -87,7 +87,7 @@ def test_a_peer_is_pinned_by_url_and_fingerprint_and_listed(
     )
     assert refused.exit_code == 1
     assert "nothing stored" in refused.output
-    assert "not the pinned" in refused.output
+    assert "not the one you entered" in refused.output
     with app.extensions["read_sessions"]() as session:
         assert session.scalars(select(FederationPeer)).all() == []
     added = runner.invoke(
@@ -151,10 +151,52 @@ def test_bad_documents_and_addresses_are_refused_in_words(app, runner, monkeypat
     for url, fingerprint, words in (
         ("http://x.example", "12", "64 hexadecimal digits"),
         ("ftp://x.example", "ab" * 32, "peer's address"),
-        ("http://x.example", "ab" * 32, "not a signed document"),
+        ("http://x.example", "ab" * 32, "does not answer with a signed configuration"),
     ):
         done = runner.invoke(args=["federation", "peer", "add", url, "--fingerprint", fingerprint])
         assert done.exit_code == 1
         assert words in done.output, done.output
     with app.extensions["read_sessions"]() as session:
         assert session.scalars(select(FederationPeer)).all() == []
+
+
+def test_the_peers_page_pins_refuses_lists_and_removes(app, make, jinshan, monkeypatch):
+    from tests.support import login, post_form
+
+    peer_client = jinshan.test_client()
+    monkeypatch.setattr(
+        federation_client,
+        "fetch_configuration",
+        lambda _url: peer_client.get("/api/v1/federation").get_data(as_text=True),
+    )
+    theirs = identity(jinshan)
+    admin = app.test_client()
+    login(admin, make.user("admin").username)
+    page = admin.get("/admin/federation")
+    html = page.get_data(as_text=True)
+    assert identity(app)["fingerprint"] in html  # ours, to give the neighbour
+    assert "还没有互认辖区" in html or "No peer yet" in html
+    wrong = post_form(
+        admin, "/admin/federation", {"url": "http://jinshan.example", "fingerprint": "ab" * 32}
+    )
+    assert wrong.status_code == 422
+    assert "不是您输入的指纹" in wrong.get_data(as_text=True)
+    with app.extensions["read_sessions"]() as session:
+        assert session.scalars(select(FederationPeer)).all() == []
+    pinned = post_form(
+        admin,
+        "/admin/federation",
+        {"url": "http://jinshan.example", "fingerprint": theirs["fingerprint"]},
+    )
+    assert pinned.status_code == 302
+    listed = admin.get("/admin/federation").get_data(as_text=True)
+    assert 'id="peer-310116"' in listed
+    assert "金山区" in listed
+    supervisor = app.test_client()
+    login(supervisor, make.user("supervisor").username)
+    seen = supervisor.get("/admin/federation").get_data(as_text=True)
+    assert 'id="peer-310116"' in seen
+    assert 'id="add-peer"' not in seen  # supervisors look, administrators pin
+    gone = post_form(admin, "/admin/federation/310116/remove")
+    assert gone.status_code == 302
+    assert 'id="peer-310116"' not in admin.get("/admin/federation").get_data(as_text=True)
