@@ -83,6 +83,11 @@ class Rehearsal:
             "PROXY_HOPS": "1",  # client addresses from nginx, as deployed
             "AUDIT_SEQUENCER": "off",  # its own process below
             "REPEAT_SCAN_SECONDS": "0",  # a journey's entry and exit are seconds apart here
+            # Two shippers file the rehearsal's hundreds of passes within a minute: a day's
+            # work at a busy gate, not one enterprise's abuse the filing limits stop.
+            "APPLICATIONS_PER_HOUR": "5000",
+            "APPLICATIONS_PER_DAY": "20000",
+            "PENDING_APPLICATIONS_PER_ENTERPRISE": "5000",
             "SMS_BACKEND": "twilio",
             "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
             "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
