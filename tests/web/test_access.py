@@ -174,7 +174,7 @@ PAGES = [
     ("GET", "/admin/keys", None, expect({"admin"}, 200, anonymous=302)),
     ("GET", "/admin/federation", None, expect({"admin", "supervisor"}, 200, anonymous=302)),
     ("POST", "/admin/federation", {}, expect({"admin"}, 422, anonymous=302)),
-    ("POST", "/admin/federation/310116/remove", {}, expect({"admin"}, 404, anonymous=302)),
+    ("POST", "/admin/federation/{peer}/remove", {}, expect({"admin"}, 404, anonymous=302)),
     ("POST", "/admin/keys/rotate", {}, expect({"admin"}, 302, anonymous=302)),
     ("GET", "/history/plate/{plate}", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/history/driver/{driver}", None, expect(READERS, 200, anonymous=302)),
@@ -416,6 +416,7 @@ def fill(path, world):
         plate=world["plate"],
         key=world["key"],
         kind="trips",
+        peer="310116",  # no such peer: the route is reached, the peer is not there
         **{"pass": world["pass"]},
     )
 
