@@ -29,9 +29,11 @@ from core import i18n, inputs, logs, web, words
 from core.db import make_engine, make_session_factory
 from core.errors import DomainError, Throttled, ValidationFailed
 from core.privacy import mask_target
+from federation.mirror import peer_keys
 from supervision.dashboard import WindowCache
 from trust.audit_checkpoints import AuditLog
 from trust.context import sequencer as audit_sequencer
+from trust.keys import TrustCache
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,10 @@ def register_extensions(app: Flask) -> None:
     app.extensions["audit_sequencer"] = lambda: audit_sequencer(app)
     app.extensions["token_cache"] = TokenCache(app.config["API_TOKEN_CACHE_SECONDS"])
     app.extensions["dashboard_windows"] = WindowCache()  # counts of hours and days now over
+    # The keys codes are checked with: ours (for our area code) and each peer's.
+    app.extensions["trust_cache"] = TrustCache(
+        here=app.config["AREA_CODE"], here_name=app.config["JURISDICTION_NAME"], peers=peer_keys
+    )
     app.teardown_appcontext(web.close_db)
     app.teardown_request(web.end_request)
 

@@ -163,6 +163,8 @@ def enterprises() -> Any:
     stmt = select(Enterprise).order_by(Enterprise.created_at.desc(), Enterprise.id.desc())
     if status in set(EnterpriseStatus):
         stmt = stmt.where(Enterprise.status == status)
+    else:  # a peer's stand-in is not an enterprise to vet
+        stmt = stmt.where(Enterprise.status != EnterpriseStatus.PEER)
     if query:
         stmt = stmt.where(
             Enterprise.name.contains(query, autoescape=True)

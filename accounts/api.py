@@ -119,6 +119,8 @@ def list_enterprises(user: User) -> dict[str, Any]:
         if status not in set(EnterpriseStatus):
             raise ValidationFailed.one("status", "Choose one of the listed values.")
         stmt = stmt.where(Enterprise.status == status)
+    else:  # a peer's stand-in is not an enterprise to vet
+        stmt = stmt.where(Enterprise.status != EnterpriseStatus.PEER)
     return paginate(stmt, EnterpriseOut)
 
 

@@ -38,12 +38,16 @@ class EnterpriseStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     SUSPENDED = "suspended"
+    # Stands for a federated peer's applicants on the passes of theirs kept here
+    # (federation/mirror.py): no users, no filing, no transitions.
+    PEER = "peer"
 
 
 ENTERPRISE_TRANSITIONS: dict[EnterpriseStatus, frozenset[EnterpriseStatus]] = {
     EnterpriseStatus.PENDING: frozenset({EnterpriseStatus.APPROVED, EnterpriseStatus.SUSPENDED}),
     EnterpriseStatus.APPROVED: frozenset({EnterpriseStatus.SUSPENDED}),
     EnterpriseStatus.SUSPENDED: frozenset({EnterpriseStatus.APPROVED}),
+    EnterpriseStatus.PEER: frozenset(),
 }
 
 

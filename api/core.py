@@ -82,6 +82,7 @@ class EndpointDoc:
     status: int
     query: dict[str, str] = field(default_factory=dict)
     tag: str = "api"
+    signed: bool = False  # authorised by a signature in the request, not a user (401)
 
 
 REGISTRY: list[EndpointDoc] = []
@@ -193,6 +194,7 @@ def endpoint(
     query: dict[str, str] | None = None,
     tag: str = "api",
     snapshot: bool = False,
+    signed: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a JSON endpoint and its documentation.
 
@@ -202,7 +204,9 @@ def endpoint(
     """
     allowed = None if roles is None else frozenset(roles)
     REGISTRY.append(
-        EndpointDoc(rule, method, summary, allowed, body, response, status, query or {}, tag)
+        EndpointDoc(
+            rule, method, summary, allowed, body, response, status, query or {}, tag, signed
+        )
     )
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:

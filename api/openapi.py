@@ -66,7 +66,7 @@ def _operation(doc: EndpointDoc, components: dict[str, Any]) -> tuple[str, dict[
     if doc.roles is not None:
         statuses += [401, 403, 404, 409]
     else:
-        statuses += [404, 409]
+        statuses += [404, 409] + ([401] if doc.signed else [])
     # Any operation may meet a rate limit (sign-in, resending, public pages) or a node that
     # cannot serve it (readiness failing, no signing key here).
     statuses += [429, 503]

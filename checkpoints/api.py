@@ -138,7 +138,7 @@ def record_scan(user: Caller, body: ScanIn) -> Response:
 
 
 def _trust_cache() -> keys.TrustCache:
-    return current_app.extensions.setdefault("trust_cache", keys.TrustCache())
+    return current_app.extensions["trust_cache"]
 
 
 def _scan_settings() -> scanning.ScanSettings:

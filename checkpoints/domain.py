@@ -266,6 +266,7 @@ NOT_THEIRS = frozenset(
         "malformed",
         "bad_signature",
         "unknown_key",
+        "unknown_issuer",
         "not_found",
         "not_approved",
         "wrong_destination",

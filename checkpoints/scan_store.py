@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, literal, or_, select
+from sqlalchemy import Connection, and_, bindparam, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -84,7 +84,8 @@ _PASS_COLUMNS = (
     _vehicle.c.plate,
     _driver.c.name.label("driver_name"),
     _applicant.c.status.label("enterprise_status"),
-    _destination.c.name.label("destination_name"),
+    func.coalesce(_pass.c.destination_name, _destination.c.name).label("destination_name"),
+    _pass.c.issuer_area_code,
 )
 _PASS_FROM = (
     _pass.join(_vehicle, _vehicle.c.id == _pass.c.vehicle_id)
@@ -113,14 +114,15 @@ _PASS_LOCKED = select(*_PASS_COLUMNS).select_from(_PASS_FROM).with_for_update(of
 OPEN_TRIP = Prepared(
     select(*_OPEN_TRIP_COLUMNS).where(_trip.c.pass_id == bindparam("pass_id"), _is_open)
 )
-PASS_BY = {
-    "id": Prepared(_PASS_AND_TRIP.where(_pass.c.id == bindparam("key"))),
-    "number": Prepared(_PASS_AND_TRIP.where(_pass.c.number == bindparam("key"))),
+# A pass is named by our id (our codes: never a peer's pass kept here), by the issuer's
+# reference "<area code>/<id>" (a peer's code), or by its number (typed by hand).
+_NAMED_BY = {
+    "id": and_(_pass.c.id == bindparam("key"), _pass.c.issuer_ref.is_(None)),
+    "peer": _pass.c.issuer_ref == bindparam("key"),
+    "number": _pass.c.number == bindparam("key"),
 }
-PASS_LOCKED_BY = {
-    "id": Prepared(_PASS_LOCKED.where(_pass.c.id == bindparam("key"))),
-    "number": Prepared(_PASS_LOCKED.where(_pass.c.number == bindparam("key"))),
-}
+PASS_BY = {by: Prepared(_PASS_AND_TRIP.where(named)) for by, named in _NAMED_BY.items()}
+PASS_LOCKED_BY = {by: Prepared(_PASS_LOCKED.where(named)) for by, named in _NAMED_BY.items()}
 _NO_TRIP = {column.name: None for column in _OPEN_TRIP_COLUMNS}
 _annulment = _scan.alias("annulment")
 

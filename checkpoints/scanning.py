@@ -174,6 +174,8 @@ def _record(
         if named is not None:
             by, key, plate, mismatch = named
             row = store.read_pass(connection, by, key)
+            if row is not None and by == "number" and _untrusted_issuer(row, keys):
+                row, token_reason = None, "unknown_issuer"  # a peer no longer federated
             if row is not None and not same_plate(row.plate, plate, manual=by == "number"):
                 compare = may_compare_plate(
                     role=user.role,
@@ -269,6 +271,7 @@ def _record(
                 destination_enterprise_id=row.destination_enterprise_id,
             )
             shown = _pass_view(row, full, row.trips_used + counted)
+            shown["issuer"] = issuer_of(row, keys)
             if typed_wrong:
                 shown["plate"] = mask_plate(row.plate)
         recorded_reasons = list(reasons)
@@ -388,6 +391,14 @@ def _claims(
             claims = tokens.verify(token, keys, now)
         except tokens.TokenRejected as exc:
             return None, exc.reason
+        if claims.issuer is not None and claims.issuer != getattr(keys, "here", claims.issuer):
+            # a peer's pass: kept here under the issuer's reference (federation/mirror.py)
+            return (
+                "peer",
+                f"{claims.issuer}/{claims.pass_id}",
+                claims.plate,
+                "bad_signature",
+            ), None
         return ("id", claims.pass_id, claims.plate, "bad_signature"), None
     # Manual entry: the number names the pass; the plate must be its plate, typed with or
     # without the province character (slow to type on a phone).
@@ -395,6 +406,18 @@ def _claims(
     if len(typed) < SHORTEST_TAIL:
         return None, "not_found"
     return ("number", (data.number or "").strip(), typed, "plate_mismatch"), None
+
+
+def _untrusted_issuer(row: Any, keys: dict[int, tokens.TrustedKey]) -> bool:
+    peers = getattr(keys, "peers", {})
+    return row.issuer_area_code is not None and row.issuer_area_code not in peers
+
+
+def issuer_of(row: Any, keys: dict[int, tokens.TrustedKey]) -> dict[str, str] | None:
+    """Who issued the pass: the peer's area code and name, or ours."""
+    names = getattr(keys, "names", {})
+    area = row.issuer_area_code or getattr(keys, "here", None)
+    return {"area_code": area, "name": names.get(area, area)} if area else None
 
 
 def _live_of(row: Any) -> LivePass:

@@ -45,9 +45,15 @@ class ScanIn(Input):
     scanned_at: Moment | None = None
 
 
+class Issuer(BaseModel):
+    area_code: str
+    name: str
+
+
 class ScanPass(BaseModel):
     """The scanned pass. A denial outside the pass's destination shows only what the
-    public status page shows: the rest is null and the driver's name masked."""
+    public status page shows: the rest is null and the driver's name masked. `issuer` is
+    the jurisdiction that issued it (ours, or a federated peer's)."""
 
     number: str
     plate: str
@@ -59,6 +65,7 @@ class ScanPass(BaseModel):
     category: str | None = None
     max_trips: int | None = None
     trips_used: int | None = None
+    issuer: Issuer | None = None
 
 
 class ScanTrip(BaseModel):

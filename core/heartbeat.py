@@ -30,6 +30,7 @@ RETENTION = "retention"
 STATISTICS = "statistics"
 # data {"halted": why} while an audit sequencer refuses to sign (trust.auditlog)
 AUDIT_SEQUENCER = "audit_sequencer"
+FEDERATION_SYNC = "federation_sync"  # `flask federation sync`: peers' keys and passes
 
 
 def beat(

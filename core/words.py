@@ -53,6 +53,10 @@ WORDS: dict[str, dict[str, str]] = {
         "malformed": N_("This is not a pass code."),
         "bad_signature": N_("Forged or altered code: the signature does not match."),
         "unknown_key": N_("Signed by an unknown key."),
+        "unknown_issuer": N_(
+            "Issued by a jurisdiction this system does not exchange passes with: "
+            "check the paper pass or phone its issuer."
+        ),
         "not_found": N_("No such pass."),
         "not_approved": N_("The pass is not approved."),
         "revoked": N_("The pass has been revoked."),

@@ -1,16 +1,21 @@
-"""`flask --app app federation identity | peer add URL --fingerprint HEX | peer remove CODE`."""
+"""`flask --app app federation identity | peer add URL --fingerprint HEX | peer remove CODE
+| sync [--once]`."""
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import time
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from core import heartbeat
 from core.db import utcnow
 from core.errors import DomainError, ValidationFailed
-from federation import client, context, services
+from federation import client, context, services, sync
 
 federation_cli = AppGroup("federation", help="Peers in other jurisdictions.")
 peer_cli = AppGroup("peer", help="Pin or remove a peer jurisdiction.")
@@ -75,3 +80,23 @@ def peer_remove(area_code: str) -> None:
         except DomainError as exc:
             raise click.ClickException(_words(exc)) from None
     click.echo(f"peer {area_code} removed")
+
+
+@federation_cli.command("sync")
+@click.option("--once", is_flag=True, help="Sync with every peer once, then exit.")
+def sync_command(once: bool) -> None:
+    """Pull every peer's configuration and pass feed (every FEDERATION_SYNC_SECONDS)."""
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    sessions = current_app.extensions["sessions"]
+    interval = current_app.config["FEDERATION_SYNC_SECONDS"]
+    while True:
+        started = time.monotonic()
+        with sessions() as session:
+            heartbeat.beat(session, heartbeat.FEDERATION_SYNC, owner, utcnow())
+            session.commit()
+        for done in sync.sync_all(sessions, here=context.here(), key=context.key(), clock=utcnow):
+            state = f"{done.passes} passes" if done.ok else f"failed: {done.error}"
+            click.echo(f"peer {done.area_code}: {state}")
+        if once:
+            break
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))

@@ -1,29 +1,59 @@
-"""Asking a peer over HTTP (the standard library's client: one GET of a small document)."""
+"""Asking a peer over HTTP (the standard library's client: small documents, a bounded
+time and size, no redirects followed). `transport` is the one place bytes cross; a test
+standing two installations side by side in one process routes it to their test clients."""
 
 from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 
 from federation.documents import DocumentError
 
 TIMEOUT = 10.0
-MAX_DOCUMENT = 1024 * 1024
+MAX_DOCUMENT = 8 * 1024 * 1024  # a page of the pass feed (500 passes) is well under 1 MiB
+
+# (method, url, headers, body) -> (status, body)
+Transport = Callable[[str, str, dict[str, str], bytes | None], tuple[int, bytes]]
 
 
-def fetch_configuration(base_url: str, timeout: float = TIMEOUT) -> str:
-    """The compact JWS a peer publishes at GET /api/v1/federation; DocumentError, saying
-    why, when it cannot be had."""
-    url = f"{base_url}/api/v1/federation"
-    request = urllib.request.Request(url, headers={"Accept": "application/jose"})  # noqa: S310
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None  # a peer answers at its own address, or not at all
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def _urllib(
+    method: str, url: str, headers: dict[str, str], body: bytes | None
+) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
-            body = answer.read(MAX_DOCUMENT + 1)
+        with _opener.open(request, timeout=TIMEOUT) as answer:
+            return answer.status, answer.read(MAX_DOCUMENT + 1)
     except urllib.error.HTTPError as exc:
-        raise DocumentError(f"{url} answered {exc.code}", "unreachable") from None
+        return exc.code, exc.read(MAX_DOCUMENT + 1)
+
+
+transport: Transport = _urllib
+
+
+def call(method: str, url: str, headers: dict[str, str], body: bytes | None = None) -> bytes:
+    """The answer's body when the peer answers 2xx; DocumentError, saying why, otherwise."""
+    try:
+        status, answer = transport(method, url, headers, body)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DocumentError(f"{url} cannot be reached ({reason})", "unreachable") from None
-    if len(body) > MAX_DOCUMENT:
-        raise DocumentError(f"{url} sent more than a configuration")
-    return body.decode("ascii", "replace")
+    if not 200 <= status < 300:
+        raise DocumentError(f"{url} answered {status}", "unreachable", status=str(status))
+    if len(answer) > MAX_DOCUMENT:
+        raise DocumentError(f"{url} sent more than a document")
+    return answer
+
+
+def fetch_configuration(base_url: str) -> str:
+    """The compact JWS a peer publishes at GET /api/v1/federation."""
+    url = f"{base_url}/api/v1/federation"
+    return call("GET", url, {"Accept": "application/jose"}).decode("ascii", "replace")

@@ -18,6 +18,7 @@ from federation.keys import JWK_FIELDS, fingerprint_of_jwk
 
 ALG = "ES256"
 CONFIG_TYPE = "trafficpass-federation+jws"
+FEED_TYPE = "trafficpass-pass-feed+jws"
 
 
 class DocumentError(ValueError):
@@ -45,7 +46,17 @@ def _unverified(token: str) -> dict[str, Any]:
     return payload
 
 
-def _verify(token: str, jwk: dict[str, Any]) -> dict[str, Any]:
+def claimed(token: str) -> dict[str, Any]:
+    """The payload as it claims to be, before anything is verified (to find the signer)."""
+    return _unverified(token)
+
+
+def verify_with(token: str, jwk: dict[str, Any], typ: str | None = None) -> dict[str, Any]:
+    """The payload of a document that verifies with `jwk` (and is of type `typ`)."""
+    return _verify(token, jwk, typ)
+
+
+def _verify(token: str, jwk: dict[str, Any], typ: str | None = None) -> dict[str, Any]:
     try:
         key = ECKey.import_key({k: jwk[k] for k in JWK_FIELDS})
         found = jws.deserialize_compact(token.strip(), key, algorithms=[ALG])
@@ -54,6 +65,8 @@ def _verify(token: str, jwk: dict[str, Any]) -> dict[str, Any]:
         raise DocumentError(
             "the signature does not verify with the federation key", "signature"
         ) from None
+    if typ is not None and found.headers().get("typ") != typ:
+        raise DocumentError(f"the document is not a {typ}")
     if not isinstance(payload, dict):
         raise DocumentError("the document's payload is not a JSON object")
     return payload

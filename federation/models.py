@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime
@@ -26,3 +26,5 @@ class FederationPeer(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(300))
+    # How far its pass feed was read (its counter), so a sync asks only what changed.
+    peer_ctr: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -17,6 +17,7 @@ def issuer() -> Issuer:
     return Issuer(
         key_dir=Path(current_app.instance_path) / "keys",
         public_base_url=cfg["PUBLIC_BASE_URL"],
+        area_code=cfg["AREA_CODE"],
         sms_locale=cfg["SMS_LOCALE"],
         timezone=cfg["TIMEZONE"],
     )

@@ -21,6 +21,17 @@ class PassSerial(Base):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class PassFeedHead(Base):
+    """The counter of the pass feed peers read (federation): each change a peer must hear
+    of (approval, revocation, suspension) stamps the pass with the next value, under this
+    row's lock, so stamps commit in counter order and a peer asking `since` misses none."""
+
+    __tablename__ = "pass_feed_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ctr: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Pass(Base):
     __tablename__ = "pass"
     __table_args__ = (
@@ -59,6 +70,17 @@ class Pass(Base):
     decision_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last change peers read in the pass feed (PassFeedHead); None before approval.
+    feed_ctr: Mapped[int | None] = mapped_column(Integer, index=True)
+    # A peer's pass kept here (federation/mirror.py): the issuing area code and
+    # "<area code>/<its pass id>", which its code names; both None for our own passes.
+    issuer_area_code: Mapped[str | None] = mapped_column(String(6))
+    issuer_ref: Mapped[str | None] = mapped_column(String(24), unique=True)
+    # Where the destination is when it is not an enterprise registered here (a peer's
+    # consignee, by its unified social credit code); None when destination is one of ours.
+    destination_credit_code: Mapped[str | None] = mapped_column(String(18))
+    destination_name: Mapped[str | None] = mapped_column(String(200))
+    destination_area_code: Mapped[str | None] = mapped_column(String(6))
 
     enterprise: Mapped[Enterprise] = relationship(foreign_keys=[enterprise_id])
     destination: Mapped[Enterprise] = relationship(foreign_keys=[destination_enterprise_id])

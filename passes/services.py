@@ -31,7 +31,7 @@ from core.errors import (
 )
 from fleet import events as fleet_events
 from fleet.models import Vehicle
-from passes import domain
+from passes import domain, feed
 from passes.domain import PassStatus
 from passes.models import Pass
 from sms import outbox
@@ -45,6 +45,7 @@ class Issuer:
 
     key_dir: Path
     public_base_url: str
+    area_code: str | None = None  # named inside each new code (trust/tokens.py, version 2)
     sms_locale: str = "zh_CN"
     timezone: str = "Asia/Shanghai"
 
@@ -76,6 +77,7 @@ def approve_in(
         raise Conflict(SUSPENDED_MESSAGE)
     signer = keys.current_signer(session, issuer.key_dir, now)
     _issue(p, signer, reviewer, now=now, issuer=issuer)
+    p.feed_ctr = feed.next_ctr(session)
     queue_pass_sms(session, p, f"pass:{p.id}:approved", now=now, issuer=issuer)
     audit.record(session, **_approval_entry(p, reviewer, signer, now))
 
@@ -85,7 +87,9 @@ def _issue(
 ) -> None:
     """The approval itself: the signed code and who decided, on the pass row."""
     status = domain.next_pass_status(p.status, PassStatus.APPROVED)
-    claims = tokens.Claims(signer.kid, p.id, p.valid_from, p.valid_until, p.vehicle.plate)
+    claims = tokens.Claims(
+        signer.kid, p.id, p.valid_from, p.valid_until, p.vehicle.plate, issuer.area_code
+    )
     p.code = tokens.qr_text(issuer.public_base_url, tokens.sign(claims, signer.private_key))
     p.status = status
     p.key_id = signer.kid
@@ -230,6 +234,7 @@ def _approve_batch(
         if p is None:
             continue
         _issue(p, signer, reviewer, now=now, issuer=issuer)
+        p.feed_ctr = feed.next_ctr(session)
         messages.append(_approval_sms(p, issuer))
         audit.record(session, **_approval_entry(p, reviewer, signer, now))
         done.append(pass_id)
@@ -257,6 +262,7 @@ def _decide(
             p.reviewed_at = now
     if target == PassStatus.REVOKED:  # checkpoints that decide offline must hear of it
         revocations.record(session, [revocations.Entry(p.id, True, p.valid_until)], now=now)
+        p.feed_ctr = feed.next_ctr(session)  # peers' gates too
     _tell(session, p, target, reason or "", now=now, locale=sms_locale)
     audit.record(
         session,
@@ -365,6 +371,7 @@ def _list_suspended_passes(
     revocations.record(
         session, [revocations.Entry(pass_id, listed, until) for pass_id, until in live], now=now
     )
+    feed.stamp(session, [pass_id for pass_id, _ in live])
 
 
 def connect_receivers() -> None:

@@ -156,6 +156,7 @@ class Factory:
         return Issuer(
             key_dir=Path(self.app.instance_path) / "keys",
             public_base_url=self.app.config["PUBLIC_BASE_URL"],
+            area_code=self.app.config["AREA_CODE"],
         )
 
     def pass_(

@@ -24,6 +24,7 @@ class TrustedKeyOut(BaseModel):
 
 
 class TrustList(BaseModel):
+    area_code: str  # the jurisdiction these keys sign for (a version 2 code names it)
     keys: list[TrustedKeyOut]
     revocations_ctr: int  # the revocation list's counter: fetch when it moved
 
@@ -38,6 +39,7 @@ class TrustList(BaseModel):
 def trust(_user: None) -> TrustList:
     rows = keys.published(web.db(), web.now())
     return TrustList(
+        area_code=current_app.config["AREA_CODE"],
         keys=[
             TrustedKeyOut(
                 kid=str(k.kid),

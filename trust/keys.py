@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +23,13 @@ from core import audit
 from core.audit import AuditTree
 from core.errors import N_, DomainError
 from trust.models import SigningKey
-from trust.tokens import TrustedKey
+from trust.tokens import Keyring, TrustedKey
+
+# Each federated peer's pass-signing keys by its area code, and its name (given by the
+# federation).
+PeerKeys = Callable[
+    [Session, datetime], tuple[Mapping[str, Mapping[int, TrustedKey]], Mapping[str, str]]
+]
 
 MAX_KID = 255  # one byte in the token
 
@@ -158,14 +164,16 @@ def published(session: Session, now: datetime) -> list[SigningKey]:
     )
 
 
+def public_key(x: str, y: str) -> ec.EllipticCurvePublicKey:
+    """A P-256 public key from a JWK's base64url coordinates."""
+    return ec.EllipticCurvePublicNumbers(_int(x), _int(y), ec.SECP256R1()).public_key()
+
+
 def trusted_keys(session: Session, now: datetime) -> dict[int, TrustedKey]:
-    keys = {}
-    for key in published(session, now):
-        public = ec.EllipticCurvePublicNumbers(
-            _int(key.public_x), _int(key.public_y), ec.SECP256R1()
-        ).public_key()
-        keys[key.kid] = TrustedKey(key.kid, public, key.not_before)
-    return keys
+    return {
+        key.kid: TrustedKey(key.kid, public_key(key.public_x, key.public_y), key.not_before)
+        for key in published(session, now)
+    }
 
 
 class TrustCache:
@@ -174,10 +182,21 @@ class TrustCache:
     (a key created since) reloads it, but at most once every `miss_interval` seconds: codes
     naming made-up key ids must not turn into a database read each."""
 
-    def __init__(self, ttl: float = 10.0, miss_interval: float = 2.0):
+    def __init__(
+        self,
+        ttl: float = 10.0,
+        miss_interval: float = 2.0,
+        *,
+        here: str | None = None,
+        here_name: str = "",
+        peers: PeerKeys | None = None,
+    ):
         self.ttl, self.miss_interval = ttl, miss_interval
+        self.here, self.here_name, self._peers = here, here_name, peers
         self.loaded_at: datetime | None = None
         self.keys: dict[int, TrustedKey] = {}
+        self.peers: Mapping[str, Mapping[int, TrustedKey]] = {}
+        self.names: Mapping[str, str] = {}
         self.reloads = 0
 
     def _age(self, now: datetime) -> float | None:
@@ -185,6 +204,8 @@ class TrustCache:
 
     def _load(self, session: Session, now: datetime) -> dict[int, TrustedKey]:
         self.keys, self.loaded_at = trusted_keys(session, now), now
+        self.peers, names = self._peers(session, now) if self._peers else ({}, {})
+        self.names = {**names, **({self.here: self.here_name} if self.here else {})}
         self.reloads += 1
         return self.keys
 
@@ -199,12 +220,20 @@ class TrustCache:
                 return self.keys
             return self._load(session, now)
 
-        return _ReloadOnMiss(self.keys, reload)
+        return _ReloadOnMiss(self.keys, reload, here=self.here, peers=self.peers, names=self.names)
 
 
-class _ReloadOnMiss(dict):  # type: ignore[type-arg]
-    def __init__(self, keys: dict[int, TrustedKey], reload: Any):
-        super().__init__(keys)
+class _ReloadOnMiss(Keyring):
+    def __init__(
+        self,
+        keys: dict[int, TrustedKey],
+        reload: Any,
+        *,
+        here: str | None,
+        peers: Mapping[str, Mapping[int, TrustedKey]],
+        names: Mapping[str, str],
+    ):
+        super().__init__(keys, here=here, peers=peers, names=names)
         self._reload = reload
         self._tried = False
 

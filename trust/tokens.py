@@ -1,9 +1,16 @@
 """Signed pass tokens (docs/architecture.md, Trust) and the QR text that carries them.
 
 TOKEN = base32 (no padding) of
-  version(1) | kid(1) | pass_id(8) | valid_from(4) | valid_until(4) | plate(1+n) | sig(64)
-times in minutes since the epoch; sig is ECDSA P-256/SHA-256, raw r||s, over b"TP1" and
-every byte before it. `verify` is pure: keys and `now` come in as arguments.
+  version 2: 2 | issuer(3) | kid(1) | pass_id(4) | from(4) | until(4) | plate(1+n) | sig(64)
+  version 1: 1 |             kid(1) | pass_id(8) | from(4) | until(4) | plate(1+n) | sig(64)
+from and until are the validity in minutes since the epoch; issuer is the issuing
+jurisdiction's 6-digit area code as a 3-byte number; sig is ECDSA P-256/SHA-256, raw r||s,
+over b"TP2" (b"TP1") and every byte before it. Version 2 binds the issuer inside the
+signed bytes, so a federated peer's key id can never be read as one of ours; version 1
+codes (issued before federation) name no issuer and are ours. Version 2 gives the pass id
+4 bytes (4 billion passes per jurisdiction), so with the issuer's 3 it is a byte shorter
+than version 1 and a typical code stays at QR version 7 (scripts/measure_qr.py). `verify`
+is pure: keys and `now` come in as arguments.
 """
 
 from __future__ import annotations
@@ -23,9 +30,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-VERSION = 1
-DOMAIN = b"TP1"
-HEADER = struct.Struct(">BBQII")  # version, kid, pass_id, valid_from, valid_until
+VERSION = 2
+DOMAINS = {1: b"TP1", 2: b"TP2"}
+HEADER = struct.Struct(">BBQII")  # version 1: version, kid, pass_id, valid_from, valid_until
+ISSUED = struct.Struct(">BHBBIII")  # version 2: version, issuer (3 bytes: 2 + 1), kid, ...
 SIGNATURE_BYTES = 64
 CURVE_ORDER_BYTES = 32
 ALGORITHM = ec.ECDSA(hashes.SHA256())
@@ -50,6 +58,7 @@ class Claims:
     valid_from: datetime
     valid_until: datetime
     plate: str
+    issuer: str | None = None  # the issuing area code; None in a version 1 code (ours)
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,26 @@ class TrustedKey:
     kid: int
     public_key: ec.EllipticCurvePublicKey
     not_before: datetime
+
+
+class Keyring(dict[int, TrustedKey]):
+    """What a verifier trusts: our keys by key id (the mapping itself), the area code they
+    sign for (`here`), each federated peer's keys by its area code (`peers`), and the
+    jurisdictions' names by area code (`names`, for answers that name the issuer). A plain
+    mapping of key ids is our keys alone, with no area code to tell ours from a peer's."""
+
+    def __init__(
+        self,
+        own: Mapping[int, TrustedKey] | None = None,
+        *,
+        here: str | None = None,
+        peers: Mapping[str, Mapping[int, TrustedKey]] | None = None,
+        names: Mapping[str, str] | None = None,
+    ):
+        super().__init__(own or {})
+        self.here = here
+        self.peers: Mapping[str, Mapping[int, TrustedKey]] = peers or {}
+        self.names: Mapping[str, str] = names or {}  # each jurisdiction's name, ours too
 
 
 def _minutes(moment: datetime) -> int:
@@ -68,22 +97,26 @@ def _moment(minutes: int) -> datetime:
 
 
 def payload(claims: Claims) -> bytes:
+    """The signed bytes: version 2 when the claims name their issuer, else version 1."""
     plate = claims.plate.encode()
     if len(plate) > 255:
         raise ValueError("plate too long for a token")
-    header = HEADER.pack(
-        VERSION,
-        claims.kid,
-        claims.pass_id,
-        _minutes(claims.valid_from),
-        _minutes(claims.valid_until),
-    )
+    times = (claims.pass_id, _minutes(claims.valid_from), _minutes(claims.valid_until))
+    if claims.issuer is None:
+        header = HEADER.pack(1, claims.kid, *times)
+    else:
+        if not (len(claims.issuer) == 6 and claims.issuer.isdigit()):
+            raise ValueError("the issuer is a 6-digit area code")
+        if claims.pass_id >= 1 << 32:
+            raise ValueError("a version 2 code holds a pass id below 2**32")
+        area = int(claims.issuer)
+        header = ISSUED.pack(VERSION, area >> 8, area & 0xFF, claims.kid, *times)
     return header + bytes([len(plate)]) + plate
 
 
 def sign(claims: Claims, private_key: ec.EllipticCurvePrivateKey) -> str:
     body = payload(claims)
-    r, s = decode_dss_signature(private_key.sign(DOMAIN + body, ALGORITHM))
+    r, s = decode_dss_signature(private_key.sign(DOMAINS[body[0]] + body, ALGORITHM))
     if s > HALF_ORDER:  # (r, n - s) verifies as well: always give the low one
         s = CURVE_ORDER - s
     raw = r.to_bytes(CURVE_ORDER_BYTES, "big") + s.to_bytes(CURVE_ORDER_BYTES, "big")
@@ -112,25 +145,48 @@ _B32_VALUE = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")}
 def parse(token: str) -> tuple[Claims, bytes, bytes]:
     """Claims, signed bytes and signature; TokenRejected('malformed') when not a token."""
     data = _decode(token)
-    if len(data) < HEADER.size + 1 + SIGNATURE_BYTES:
+    version = data[0] if data else 0
+    header = ISSUED if version == 2 else HEADER
+    if version not in DOMAINS or len(data) < header.size + 1 + SIGNATURE_BYTES:
         raise TokenRejected("malformed")
-    version, kid, pass_id, valid_from, valid_until = HEADER.unpack_from(data)
-    plate_len = data[HEADER.size]
-    body_len = HEADER.size + 1 + plate_len
-    if version != VERSION or len(data) != body_len + SIGNATURE_BYTES or valid_until < valid_from:
+    issuer = None
+    if version == 2:
+        _, high, low, kid, pass_id, valid_from, valid_until = ISSUED.unpack_from(data)
+        area = high << 8 | low
+        if area > 999_999:  # 3 bytes hold more than six digits: not an area code
+            raise TokenRejected("malformed")
+        issuer = f"{area:06d}"
+    else:
+        _, kid, pass_id, valid_from, valid_until = HEADER.unpack_from(data)
+    plate_len = data[header.size]
+    body_len = header.size + 1 + plate_len
+    if len(data) != body_len + SIGNATURE_BYTES or valid_until < valid_from:
         raise TokenRejected("malformed")
     try:
-        plate = data[HEADER.size + 1 : body_len].decode()
+        plate = data[header.size + 1 : body_len].decode()
     except UnicodeDecodeError:
         raise TokenRejected("malformed") from None
-    claims = Claims(kid, pass_id, _moment(valid_from), _moment(valid_until), plate)
+    claims = Claims(kid, pass_id, _moment(valid_from), _moment(valid_until), plate, issuer)
     return claims, data[:body_len], data[body_len:]
 
 
+def keys_for(claims: Claims, keys: Mapping[int, TrustedKey]) -> Mapping[int, TrustedKey]:
+    """The keys that may have signed these claims: ours for a version 1 code or one naming
+    our area code, the peer's for one naming a peer; `unknown_issuer` for anyone else."""
+    here = getattr(keys, "here", None)
+    if claims.issuer is None or here is None or claims.issuer == here:
+        return keys
+    peer = getattr(keys, "peers", {}).get(claims.issuer)
+    if peer is None:
+        raise TokenRejected("unknown_issuer")
+    return peer
+
+
 def verify(token: str, keys: Mapping[int, TrustedKey], now: datetime) -> Claims:
-    """The token's claims when its signature checks out under a published key."""
+    """The token's claims when its signature checks out under a published key of the
+    jurisdiction it names (see `Keyring`)."""
     claims, body, signature = parse(token)
-    key = keys.get(claims.kid)
+    key = keys_for(claims, keys).get(claims.kid)
     if key is None or key.not_before > now:
         raise TokenRejected("unknown_key")
     r = int.from_bytes(signature[:CURVE_ORDER_BYTES], "big")
@@ -138,7 +194,7 @@ def verify(token: str, keys: Mapping[int, TrustedKey], now: datetime) -> Claims:
     if s > HALF_ORDER:  # the high-S twin of a valid signature: one code per pass
         raise TokenRejected("bad_signature")
     try:
-        key.public_key.verify(encode_dss_signature(r, s), DOMAIN + body, ALGORITHM)
+        key.public_key.verify(encode_dss_signature(r, s), DOMAINS[body[0]] + body, ALGORITHM)
     except (InvalidSignature, ValueError):
         raise TokenRejected("bad_signature") from None
     return claims

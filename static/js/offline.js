@@ -66,6 +66,7 @@
       }
     } catch (error) { /* keep the last one */ }
     const lists = {
+      areaCode: trust.body.area_code,
       keys: trust.body.keys,
       revoked,
       passes,
@@ -110,6 +111,8 @@
     if (code) {
       token = rules.parseToken(code);
       if (!token) return rules.deny("malformed");
+      // A code naming another jurisdiction is not ours to check with our keys.
+      if (token.issuer && token.issuer !== lists.areaCode) return rules.deny("unknown_issuer");
       const forged = await signatureHolds(token, lists.keys, now);
       if (forged) return rules.deny(forged);
     } else {

@@ -8,7 +8,7 @@
 (() => {
   const ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
   const SKEW = 5 * 60 * 1000; // as the server's CLOCK_SKEW
-  const DOMAIN = new TextEncoder().encode("TP1");
+  const DOMAINS = { 1: new TextEncoder().encode("TP1"), 2: new TextEncoder().encode("TP2") };
   const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   // fleet.domain.PROVINCES and PLATE_NOISE (a test holds these copies to those):
   // a plate typed without its province is tried with each.
@@ -50,25 +50,34 @@
     return new Uint8Array(out);
   }
 
+  // Version 2 names its issuer (a 6-digit area code in 3 bytes) before the key id;
+  // version 1 (codes issued before federation) names none and is ours.
   function parseToken(text) {
     const match = /\/P\/([A-Z2-7]+)\s*$/i.exec(text || "");
     const data = match && base32(match[1]);
-    if (!data || data.length < 19 + 64 || data[0] !== 1) return null;
+    // Version 2: the issuer's 3 bytes, then a 4-byte pass id (version 1: 8 bytes).
+    const v2 = Boolean(data) && data[0] === 2;
+    const at = v2 ? -1 : 0; // where the times and plate sit relative to version 1
+    const head = v2 ? 4 : 1; // where the key id sits
+    if (!data || !DOMAINS[data[0]] || data.length < 19 + at + 64) return null;
     const view = new DataView(data.buffer);
-    const plateLength = data[18];
-    const bodyLength = 19 + plateLength;
+    const area = v2 ? (data[1] << 16) | (data[2] << 8) | data[3] : null;
+    if (area !== null && area > 999999) return null;
+    const plateLength = data[18 + at];
+    const bodyLength = 19 + at + plateLength;
     if (data.length !== bodyLength + 64) return null;
     let plate;
     try {
-      plate = new TextDecoder("utf-8", { fatal: true }).decode(data.slice(19, bodyLength));
+      plate = new TextDecoder("utf-8", { fatal: true }).decode(data.slice(19 + at, bodyLength));
     } catch (error) {
       return null;
     }
     return {
-      kid: String(data[1]),
-      passId: Number(view.getBigUint64(2)),
-      validFrom: view.getUint32(10) * 60000,
-      validUntil: view.getUint32(14) * 60000,
+      issuer: area === null ? null : String(area).padStart(6, "0"),
+      kid: String(data[head]),
+      passId: v2 ? view.getUint32(5) : Number(view.getBigUint64(2)),
+      validFrom: view.getUint32(10 + at) * 60000,
+      validUntil: view.getUint32(14 + at) * 60000,
       plate,
       body: data.slice(0, bodyLength),
       signature: data.slice(bodyLength),
@@ -78,9 +87,10 @@
   // The bytes the token's signature covers, and whether its S is the high twin (refused:
   // one code per pass).
   function signedBytes(token) {
-    const signed = new Uint8Array(DOMAIN.length + token.body.length);
-    signed.set(DOMAIN);
-    signed.set(token.body, DOMAIN.length);
+    const domain = DOMAINS[token.body[0]];
+    const signed = new Uint8Array(domain.length + token.body.length);
+    signed.set(domain);
+    signed.set(token.body, domain.length);
     return signed;
   }
   function highS(signature) {

@@ -180,3 +180,40 @@ def test_the_migration_turns_stored_high_s_codes_into_the_valid_twin():
     assert fixed == tokens.qr_text("https://pass.example.cn", token)
     assert tokens.verify(tokens.token_from_text(fixed), KEYS, NOW) == CLAIMS
     assert migration.low_s(fixed) == fixed
+
+
+ISSUED = Claims(1, 123456, NOW, NOW + timedelta(days=3), "浙F12345", "330482")
+HERE = tokens.Keyring(KEYS, here="330482")
+
+
+def test_version_2_names_its_issuer_inside_the_signed_bytes():
+    data = raw(tokens.sign(ISSUED, KEY))
+    assert data[0] == 2
+    assert int.from_bytes(data[1:4], "big") == 330482  # the issuer's area code
+    assert data[4] == 1  # kid
+    assert int.from_bytes(data[5:9], "big") == 123456
+    assert int.from_bytes(data[9:13], "big") == int(NOW.timestamp() // 60)
+    assert data[17] == len("浙F12345".encode())
+    assert len(data) == 18 + data[17] + 64
+    # a byte shorter than version 1, for the same pass
+    assert len(data) == len(raw(tokens.sign(CLAIMS, KEY))) - 1
+    assert tokens.verify(tokens.sign(ISSUED, KEY), HERE, NOW) == ISSUED
+
+
+def test_the_issuer_cannot_be_changed_and_a_strange_one_is_unknown():
+    data = bytearray(raw(tokens.sign(ISSUED, KEY)))
+    data[3] ^= 1  # 330483: the signature no longer covers it
+    neighbour = tokens.Keyring(KEYS, here="330482", peers={"330483": KEYS})
+    with pytest.raises(TokenRejected, match="bad_signature"):
+        tokens.verify(b32(bytes(data)), neighbour, NOW)
+    with pytest.raises(TokenRejected, match="unknown_issuer"):
+        tokens.verify(b32(bytes(data)), HERE, NOW)
+    # a peer's code is checked with the peer's keys only, never with ours
+    theirs = Claims(1, 5, NOW, NOW + timedelta(days=1), "沪A12345", "310116")
+    peers = tokens.Keyring(KEYS, here="330482", peers={"310116": {}})
+    with pytest.raises(TokenRejected, match="unknown_key"):
+        tokens.verify(tokens.sign(theirs, KEY), peers, NOW)
+    with pytest.raises(ValueError, match="6-digit"):
+        tokens.sign(Claims(1, 5, NOW, NOW, "沪A12345", "31011"), KEY)
+    with pytest.raises(ValueError, match="below 2"):
+        tokens.sign(Claims(1, 1 << 32, NOW, NOW, "沪A12345", "310116"), KEY)

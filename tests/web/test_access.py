@@ -233,6 +233,8 @@ API = [
     ),
     ("GET", "/api/v1/audit/checkpoint", None, expect(ALL, 200, anonymous=200)),
     ("GET", "/api/v1/federation", None, expect(ALL, 200, anonymous=200)),
+    # signed by a peer's federation key, never by a user: 401 for everyone here
+    ("GET", "/api/v1/federation/passes", None, expect(ALL, 401, anonymous=401)),
     (
         "GET",
         "/api/v1/federation/peers",
@@ -541,5 +543,6 @@ def test_a_rival_scanning_at_its_own_site_learns_only_what_the_public_page_shows
     answer = client.post("/api/v1/scans", json=body, headers=headers).get_json()
     assert (answer["decision"], answer["reasons"]) == ("deny", ["wrong_destination"])
     shown = {k for k, v in answer["pass"].items() if v is not None}
-    assert shown == {"number", "plate", "driver_name", "destination_enterprise", "valid_until"}
+    public = {"number", "plate", "driver_name", "destination_enterprise", "valid_until"}
+    assert shown == public | {"issuer"}
     assert "*" in answer["pass"]["driver_name"]

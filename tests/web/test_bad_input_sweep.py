@@ -278,7 +278,8 @@ def test_injection_in_every_query_filter_never_crashes(client, tokens):
                 response = call(
                     client, endpoint, headers_for(endpoint, tokens), query_string={param: text}
                 )
-                assert response.status_code in (200, 404, 422), (endpoint.rule, param, text)
+                # 401: a peer's signed request only (the pass feed)
+                assert response.status_code in (200, 401, 404, 422), (endpoint.rule, param, text)
                 tried += 1
     assert tried > 50
 

@@ -17,29 +17,12 @@ from federation import client as federation_client
 from federation import documents
 from federation.keys import FederationKey
 from federation.models import FederationPeer
+from tests.federation_world import jinshan as _jinshan
 from tests.integration.test_backup_retention import fresh_database as _fresh_database
-from tests.support import api_token, app_config
+from tests.support import api_token
 
-fresh_database = _fresh_database  # the fixture, under its name here
-
-
-@pytest.fixture
-def jinshan(fresh_database, tmp_path):
-    """A second installation (金山区, 310116) with its own database and instance."""
-    from app import create_app
-
-    peer = create_app(
-        app_config(
-            fresh_database,
-            tmp_path / "jinshan",
-            AREA_CODE="310116",
-            JURISDICTION_NAME="金山区",
-            PUBLIC_BASE_URL="http://jinshan.example",
-        )
-    )
-    assert peer.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
-    yield peer
-    peer.extensions["engine"].dispose()
+fresh_database = _fresh_database  # the fixtures, under their names here
+jinshan = _jinshan
 
 
 def identity(app):

@@ -15,7 +15,7 @@ from checkpoints.models import Scan, Trip
 from tests.support import api_token, now
 from trust import tokens
 
-FORGED = {"malformed", "unknown_key", "bad_signature"}
+FORGED = {"malformed", "unknown_key", "bad_signature", "unknown_issuer"}  # a flipped issuer
 
 
 @pytest.fixture

@@ -1,0 +1,137 @@
+"""One sync with each peer (`flask federation sync`): its configuration again (verified
+against the pinned fingerprint, a key change only as its old key signed it), then its pass
+feed from where we last read it, kept here page by page (federation/mirror.py).
+
+A peer that cannot be reached or answers what does not verify keeps what we had of it and
+records why (`last_error`); the next sync starts where this one stopped."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import audit
+from federation import client, documents, mirror, requests
+from federation.keys import FederationKey
+from federation.models import FederationPeer
+from federation.services import Jurisdiction
+
+log = logging.getLogger(__name__)
+
+MAX_PAGES = 200  # one sync reads at most this many pages of a feed (100,000 passes)
+
+
+@dataclass
+class PeerSync:
+    area_code: str
+    ok: bool = False
+    passes: int = 0
+    error: str | None = None
+
+
+def sync_all(
+    sessions: sessionmaker, *, here: Jurisdiction, key: FederationKey, clock: Callable[[], datetime]
+) -> list[PeerSync]:
+    with sessions() as session:
+        codes = list(
+            session.scalars(
+                select(FederationPeer.area_code).where(FederationPeer.status == "active")
+            )
+        )
+    return [sync_peer(sessions, code, here=here, key=key, clock=clock) for code in codes]
+
+
+def sync_peer(
+    sessions: sessionmaker,
+    area_code: str,
+    *,
+    here: Jurisdiction,
+    key: FederationKey,
+    clock: Callable[[], datetime],
+) -> PeerSync:
+    result = PeerSync(area_code)
+    with sessions() as session:
+        peer = session.get(FederationPeer, area_code)
+        if peer is None:
+            result.error = "no such peer"
+            return result
+        try:
+            _configuration(session, peer, clock())
+            for _ in range(MAX_PAGES):
+                page = _feed_page(peer, here=here, key=key, now=clock())
+                kept = mirror.apply(session, peer, page["items"], here=here.area_code, now=clock())
+                result.passes += kept.added + kept.updated
+                peer.peer_ctr = int(page["ctr"])
+                session.commit()
+                if not page.get("more"):
+                    break
+        except (
+            documents.DocumentError,
+            mirror.FeedRefused,
+            KeyError,
+            TypeError,
+            ValueError,
+        ) as exc:
+            session.rollback()
+            result.error = str(exc)[:300]
+            log.warning("sync with peer %s: %s", area_code, result.error)
+            peer = session.get(FederationPeer, area_code)
+            if peer is not None:
+                peer.last_error = result.error
+                session.commit()
+            return result
+        peer.last_sync_at, peer.last_error = clock(), None
+        session.commit()
+    result.ok = True
+    return result
+
+
+def _configuration(session: Session, peer: FederationPeer, now: datetime) -> None:
+    token = client.fetch_configuration(peer.base_url)
+    payload, found = documents.verify_config(token, peer.fingerprint)
+    if payload.get("area_code") != peer.area_code:
+        raise documents.DocumentError(f"the configuration is now {payload.get('area_code')}'s")
+    if found != peer.fingerprint:  # its old key signed the change: pin the new one
+        audit.record(
+            session,
+            actor_id=None,
+            action=audit.Action.PEER_REPIN,
+            object_type="peer",
+            object_id=peer.area_code,
+            data={"fingerprint": found, "signed_by": peer.fingerprint},
+            now=now,
+        )
+        peer.fingerprint = found
+    peer.config = payload
+    peer.name = str(payload.get("name", ""))[:64] or peer.area_code
+    session.flush()
+
+
+def _feed_page(
+    peer: FederationPeer, *, here: Jurisdiction, key: FederationKey, now: datetime
+) -> dict[str, Any]:
+    target = f"/federation/passes?since={peer.peer_ctr}"
+    auth = requests.authorization(
+        key, issuer=here.area_code, audience=peer.area_code, method="GET", target=target, now=now
+    )
+    body = client.call(
+        "GET",
+        f"{peer.base_url}/api/v1{target}",
+        {"Authorization": auth, "Accept": "application/jose"},
+    )
+    page = documents.verify_with(
+        body.decode("ascii", "replace"), requests.pinned_key(peer), documents.FEED_TYPE
+    )
+    if page.get("iss") != peer.area_code or page.get("aud") != here.area_code:
+        raise documents.DocumentError("the pass feed was signed for someone else")
+    if not isinstance(page.get("items"), list) or not isinstance(page.get("ctr"), int):
+        raise documents.DocumentError("the pass feed has no items and counter")
+    if page["ctr"] < peer.peer_ctr:
+        raise documents.DocumentError("the pass feed's counter went backwards")
+    return page
