@@ -184,7 +184,10 @@ def test_a_number_typed_offline_is_found_in_the_kept_list_its_plate_left_to_the_
     s.page.wait_for_selector("#result.result-deny")
     assert "不存在" in s.page.locator("#reasons").inner_text()
     s.page.click("#next")
+    # Back online the phone uploads what it queued: let it finish before the test's
+    # database is emptied, or the upload races the teardown.
     s.page.context.set_offline(False)
+    wait_status(s, False, "待同步")
 
 
 def test_two_offline_gates_admitting_one_pass_make_one_trip_and_a_conflict(
