@@ -170,11 +170,16 @@ def parse(token: str) -> tuple[Claims, bytes, bytes]:
     return claims, data[:body_len], data[body_len:]
 
 
+def issued_elsewhere(claims: Claims, keys: Mapping[int, TrustedKey]) -> bool:
+    """Whether the claims name a jurisdiction other than the one `keys` sign for."""
+    here = getattr(keys, "here", None)
+    return claims.issuer is not None and here is not None and claims.issuer != here
+
+
 def keys_for(claims: Claims, keys: Mapping[int, TrustedKey]) -> Mapping[int, TrustedKey]:
     """The keys that may have signed these claims: ours for a version 1 code or one naming
     our area code, the peer's for one naming a peer; `unknown_issuer` for anyone else."""
-    here = getattr(keys, "here", None)
-    if claims.issuer is None or here is None or claims.issuer == here:
+    if not issued_elsewhere(claims, keys):
         return keys
     peer = getattr(keys, "peers", {}).get(claims.issuer)
     if peer is None:
