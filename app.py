@@ -30,6 +30,7 @@ from core.db import make_engine, make_session_factory
 from core.errors import DomainError, Throttled, ValidationFailed
 from core.privacy import mask_target
 from federation.mirror import peer_keys
+from federation.views import journey_steps
 from supervision.dashboard import WindowCache
 from trust.audit_checkpoints import AuditLog
 from trust.context import sequencer as audit_sequencer
@@ -136,12 +137,14 @@ def register_receivers(app: Flask) -> None:
     signals' contracts): connected here, not as a side effect of an import. A receiver's
     settings are passed in; a second app in the process replaces the first's."""
     from checkpoints.services import connect_receivers as loop_hears
+    from federation.outbox import connect_receivers as federation_hears
     from passes.services import connect_receivers as passes_hear
     from supervision.alerts import DenialLimits
     from supervision.alerts import connect_receivers as oversight_hears
 
     loop_hears()
     passes_hear()
+    federation_hears()
     oversight_hears(DenialLimits.from_settings(app.config))
 
 
@@ -190,6 +193,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.extensions["csrf"].exempt(sms.views.sms_status)  # signed by Twilio instead
     app.jinja_env.filters["mask_mobile"] = mask_mobile
+    app.jinja_env.globals["journey_steps"] = journey_steps  # the pass page's journey
     # Long names cut with an ellipsis where a list is narrow; the whole name on hover.
     app.jinja_env.filters["clip"] = lambda text: Markup(
         '<span class="clip" title="{0}">{0}</span>'

@@ -5,7 +5,7 @@ from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoi
 from core.audit import AuditCheckpoint, AuditEntry, AuditTree
 from core.heartbeat import Heartbeat
 from core.ratelimit import RateCount
-from federation.models import FederationPeer
+from federation.models import FederationEvent, FederationPeer, FederationReport
 from fleet.models import Driver, Vehicle
 from passes.models import Pass, PassSerial
 from sms.models import SmsMessage
@@ -23,7 +23,9 @@ __all__ = [
     "DailyFigure",
     "Driver",
     "Enterprise",
+    "FederationEvent",
     "FederationPeer",
+    "FederationReport",
     "Heartbeat",
     "LoginAttempt",
     "Notification",

@@ -14,3 +14,8 @@ anomaly_raised = _events.signal("anomaly-raised")
 # Sent after a denied scan committed, with `session=` (its transaction over) and `now=`; the
 # sender describes it (checkpoint_id, checkpoint, pass_id, number, plate).
 scan_denied = _events.signal("scan-denied")
+
+# Sent inside a scan's write transaction, with `connection=` (Core, that transaction) and
+# `now=`, for every scan of a pass a peer issued; the sender describes the scan (scan_pk,
+# pass_id, issuer_area_code). The receiver owes the issuer an event (federation/).
+peer_pass_scanned = _events.signal("peer-pass-scanned")

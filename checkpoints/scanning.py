@@ -203,7 +203,7 @@ def _record(
                     writes,
                     connection,
                     earlier,
-                    row.id,
+                    row,
                     scan_id,
                     user,
                     data,
@@ -278,7 +278,7 @@ def _record(
         response = _response(
             scan_id, outcome, recorded_reasons, shown, trip, now, device is not None
         )
-        store.insert_scan(
+        scan_pk = store.insert_scan(
             connection,
             scan_id=scan_id,
             pass_id=row.id if row is not None else None,
@@ -300,6 +300,8 @@ def _record(
                 "reasons": list(outcome.reasons),
             },
         )
+        if row is not None:
+            _tell_issuer(connection, scan_pk, row.id, row.issuer_area_code, now)
         writes.commit()
     except IntegrityError:
         # The same scan_id committed meanwhile (the same scan sent twice at once): answer
@@ -333,7 +335,7 @@ def _repeat(
     writes: store.Writes,
     connection: Connection,
     earlier: Any,
-    pass_id: int,
+    row: Any,
     scan_id: str,
     user: Any,
     data: ScanIn,
@@ -350,10 +352,10 @@ def _repeat(
     response = {**earlier.response, "scan_id": scan_id, "repeat_of": earlier.scan_id}
     if stopped:
         response.update(decision="deny", event=None, reasons=list(stopped), anomalies=[])
-    store.insert_scan(
+    scan_pk = store.insert_scan(
         connection,
         scan_id=scan_id,
-        pass_id=pass_id,
+        pass_id=row.id,
         trip_id=earlier.trip_id,
         checkpoint_id=data.checkpoint_id,
         officer_id=user.id,
@@ -367,8 +369,18 @@ def _repeat(
         now=now,
         audited={"checkpoint": before.code, "event": None, "repeat_of": earlier.id},
     )
+    _tell_issuer(connection, scan_pk, row.id, row.issuer_area_code, now)
     writes.commit()
     return response
+
+
+def _tell_issuer(
+    connection: Connection, scan_pk: int, pass_id: int, issuer: str | None, now: datetime
+) -> None:
+    """A peer's pass: the issuer is owed this scan, in this transaction (federation/)."""
+    if issuer is not None:
+        scanned = SimpleNamespace(scan_pk=scan_pk, pass_id=pass_id, issuer_area_code=issuer)
+        events.peer_pass_scanned.send(scanned, connection=connection, now=now)
 
 
 def _answer_retry(first: tuple[int, dict[str, Any]], user: Any) -> dict[str, Any]:

@@ -55,6 +55,7 @@ class Action(StrEnum):
     PASS_REVOKED = "pass.revoked"
     PASS_SUBMIT = "pass.submit"
     PEER_ADD = "peer.add"
+    PEER_FORK = "peer.fork"
     PEER_REMOVE = "peer.remove"
     PEER_REPIN = "peer.repin"
     RETENTION_PURGE = "retention.purge"

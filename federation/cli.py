@@ -95,7 +95,11 @@ def sync_command(once: bool) -> None:
             heartbeat.beat(session, heartbeat.FEDERATION_SYNC, owner, utcnow())
             session.commit()
         for done in sync.sync_all(sessions, here=context.here(), key=context.key(), clock=utcnow):
-            state = f"{done.passes} passes" if done.ok else f"failed: {done.error}"
+            state = (
+                f"{done.passes} passes, {done.events} events"
+                if done.ok
+                else f"failed: {done.error}"
+            )
             click.echo(f"peer {done.area_code}: {state}")
         if once:
             break

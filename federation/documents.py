@@ -19,6 +19,7 @@ from federation.keys import JWK_FIELDS, fingerprint_of_jwk
 ALG = "ES256"
 CONFIG_TYPE = "trafficpass-federation+jws"
 FEED_TYPE = "trafficpass-pass-feed+jws"
+EVENTS_TYPE = "trafficpass-events+jws"
 
 
 class DocumentError(ValueError):

@@ -133,6 +133,8 @@ def add_peer(
     peer.name = str(payload.get("name", ""))[:64] or area_code
     peer.base_url, peer.fingerprint, peer.config = base, found, payload
     peer.status, peer.last_sync_at, peer.last_error = "active", now, None
+    # Pinned (again) by an administrator: its log is witnessed afresh from here.
+    peer.witnessed, peer.witness_state, peer.witness_error = None, None, None
     audit.record(
         session,
         actor_id=actor_id,

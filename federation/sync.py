@@ -1,12 +1,16 @@
 """One sync with each peer (`flask federation sync`): its configuration again (verified
-against the pinned fingerprint, a key change only as its old key signed it), then its pass
-feed from where we last read it, kept here page by page (federation/mirror.py).
+against the pinned fingerprint, a key change only as its old key signed it), its audit
+checkpoint witnessed (federation/witness.py), its pass feed from where we last read it,
+kept here page by page (federation/mirror.py), then the events we owe it pushed
+(federation/outbox.py).
 
 A peer that cannot be reached or answers what does not verify keeps what we had of it and
-records why (`last_error`); the next sync starts where this one stopped."""
+records why (`last_error`); the next sync starts where this one stopped. `last_sync_at`
+is when its keys and revocations were last read whole: what staleness is judged by."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import audit
-from federation import client, documents, mirror, requests
+from federation import client, documents, mirror, outbox, requests, witness
 from federation.keys import FederationKey
 from federation.models import FederationPeer
 from federation.services import Jurisdiction
@@ -32,6 +36,7 @@ class PeerSync:
     area_code: str
     ok: bool = False
     passes: int = 0
+    events: int = 0
     error: str | None = None
 
 
@@ -56,6 +61,7 @@ def sync_peer(
     clock: Callable[[], datetime],
 ) -> PeerSync:
     result = PeerSync(area_code)
+    problems: list[str] = []
     with sessions() as session:
         peer = session.get(FederationPeer, area_code)
         if peer is None:
@@ -63,6 +69,13 @@ def sync_peer(
             return result
         try:
             _configuration(session, peer, clock())
+            ask = _proof_asker(peer, here=here, key=key, now=clock())
+            try:  # a peer that cannot prove its log now still gets its passes read
+                checkpoint = peer.config.get("audit_checkpoint")
+                witness.witness(session, peer, checkpoint, ask=ask, now=clock())
+            except documents.DocumentError as exc:
+                problems.append(f"witnessing: {exc}")
+            session.commit()
             for _ in range(MAX_PAGES):
                 page = _feed_page(peer, here=here, key=key, now=clock())
                 kept = mirror.apply(session, peer, page["items"], here=here.area_code, now=clock())
@@ -71,6 +84,10 @@ def sync_peer(
                 session.commit()
                 if not page.get("more"):
                     break
+            peer.last_sync_at = clock()
+            session.commit()
+            pushed = outbox.push(session, peer, here=here, key=key, now=clock())
+            result.events = pushed.sent + pushed.refused
         except (
             documents.DocumentError,
             mirror.FeedRefused,
@@ -86,9 +103,10 @@ def sync_peer(
                 peer.last_error = result.error
                 session.commit()
             return result
-        peer.last_sync_at, peer.last_error = clock(), None
+        result.error = "; ".join(problems)[:300] or None
+        peer.last_error = result.error
         session.commit()
-    result.ok = True
+    result.ok = not problems
     return result
 
 
@@ -135,3 +153,29 @@ def _feed_page(
     if page["ctr"] < peer.peer_ctr:
         raise documents.DocumentError("the pass feed's counter went backwards")
     return page
+
+
+def _proof_asker(
+    peer: FederationPeer, *, here: Jurisdiction, key: FederationKey, now: datetime
+) -> witness.AskProof:
+    def ask(first: int, second: int) -> dict[str, Any]:
+        target = f"/federation/audit?first={first}&second={second}"
+        auth = requests.authorization(
+            key,
+            issuer=here.area_code,
+            audience=peer.area_code,
+            method="GET",
+            target=target,
+            now=now,
+        )
+        body = client.call(
+            "GET",
+            f"{peer.base_url}/api/v1{target}",
+            {"Authorization": auth, "Accept": "application/json"},
+        )
+        proof = json.loads(body)
+        if not isinstance(proof, dict):
+            raise documents.DocumentError("the consistency proof is not one")
+        return proof
+
+    return ask

@@ -1,7 +1,7 @@
 """What /metrics reports beyond the processes' own counters: figures read from the
 database at scrape time, so every node answers the same (the outbox, failed SMS by code,
 the audit log's sealing lag and halted sequencers, the pass numbers left, the sweep's last
-run, the SMS workers' heartbeat)."""
+run, the SMS workers' heartbeat, each peer's sync age, events owed and witness state)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from core import heartbeat
 from core.audit import AuditEntry
+from federation.models import FederationEvent, FederationPeer
 from passes.domain import serials_left
 from passes.models import PassSerial
 from sms.domain import SmsStatus
@@ -100,6 +101,43 @@ class DatabaseFigures(Collector):
             "Seconds since any SMS worker last beat (-1 if none ever did)",
             _age(now, worker.at) if worker else -1,
         )
+        yield from _federation(session, now)
+
+
+def _federation(session: Session, now: datetime) -> Iterator[GaugeMetricFamily]:
+    labels = ["area_code"]
+    age = GaugeMetricFamily(
+        "trafficpass_federation_sync_age_seconds",
+        "Seconds since a peer's keys and passes were last read whole (-1 if never)",
+        labels=labels,
+    )
+    forked = GaugeMetricFamily(
+        "trafficpass_federation_peer_forked",
+        "1 when a peer's audit log did not extend the checkpoint we witnessed",
+        labels=labels,
+    )
+    witnessed = GaugeMetricFamily(
+        "trafficpass_federation_witnessed_size",
+        "Size of the peer's audit log we last showed consistent (0 if none yet)",
+        labels=labels,
+    )
+    for peer in session.scalars(select(FederationPeer)):
+        code = [peer.area_code]
+        age.add_metric(code, _age(now, peer.last_sync_at) if peer.last_sync_at else -1)
+        forked.add_metric(code, 1 if peer.witness_state == "forked" else 0)
+        witnessed.add_metric(code, (peer.witnessed or {}).get("size", 0))
+    events = GaugeMetricFamily(
+        "trafficpass_federation_events",
+        "Events owed to peers about their passes, by peer and state (pending, refused)",
+        labels=["area_code", "state"],
+    )
+    for code, state, count in session.execute(
+        select(FederationEvent.peer_area_code, FederationEvent.status, func.count())
+        .where(FederationEvent.status != "sent")
+        .group_by(FederationEvent.peer_area_code, FederationEvent.status)
+    ):
+        events.add_metric([code, state], count)
+    yield from (age, forked, witnessed, events)
 
 
 def _age(now: datetime, then: datetime | None) -> float:

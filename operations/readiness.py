@@ -1,7 +1,8 @@
 """Whether this node should get traffic: the database answers, its schema is at the
 migrations' head, the pass-signing key is here, no audit sequencer has stopped signing
 (a history that does not extend its last checkpoint), and (with a real SMS provider) an
-outbox worker beat recently."""
+outbox worker beat recently; and, shown but not failed on, whether every peer synced
+within five sync intervals."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from core import heartbeat
+from federation.models import FederationPeer
 from trust import auditlog, keys
 from trust.models import SigningKey
 
@@ -35,11 +37,23 @@ class Readiness:
 
     @property
     def ready(self) -> bool:
-        return all(value in ("ok", "not_required", "none_yet") for value in self.checks.values())
+        # A neighbour's outage does not take our gates out of the balancer: peers' sync
+        # age is shown ("stale") and alerted on through the metrics, not failed on.
+        return all(
+            value in ("ok", "not_required", "none_yet")
+            for name, value in self.checks.items()
+            if name != "federation"
+        )
 
 
 def check(
-    engine: Engine, key_dir: Path, now: datetime, *, worker_needed: bool, worker_within: timedelta
+    engine: Engine,
+    key_dir: Path,
+    now: datetime,
+    *,
+    worker_needed: bool,
+    worker_within: timedelta,
+    peers_within: timedelta = timedelta(minutes=5),
 ) -> Readiness:
     result = Readiness()
     try:
@@ -56,11 +70,22 @@ def check(
                 result.checks["sms_worker"] = "ok" if fresh else "silent"
             else:
                 result.checks["sms_worker"] = "not_required"
+            result.checks["federation"] = _peers(session, now, peers_within)
     except Exception:  # any failure to reach or read the database: not ready, say which
         result.checks.setdefault("database", "unavailable")
-        for name in ("migrations", "signing_key", "audit_log", "sms_worker"):
+        for name in ("migrations", "signing_key", "audit_log", "sms_worker", "federation"):
             result.checks.setdefault(name, "unknown")
     return result
+
+
+def _peers(session: Session, now: datetime, within: timedelta) -> str:
+    """ "ok" when every active peer synced within `within`, "stale" otherwise."""
+    synced = session.scalars(
+        select(FederationPeer.last_sync_at).where(FederationPeer.status == "active")
+    ).all()
+    if not synced:
+        return "not_required"
+    return "ok" if all(at is not None and now - at <= within for at in synced) else "stale"
 
 
 def _signing_key(session: Session, key_dir: Path) -> str:

@@ -38,7 +38,8 @@ def metrics_page() -> Response:
 @endpoint(
     "/ready",
     "GET",
-    summary="Readiness: database, migrations at head, signing key, outbox worker heartbeat",
+    summary="Readiness: database, migrations at head, signing key, outbox worker heartbeat "
+    "(and peers' sync age, shown)",
     tag="meta",
 )
 def ready(_user: None) -> Any:
@@ -49,6 +50,7 @@ def ready(_user: None) -> Any:
         web.now(),
         worker_needed=cfg["SMS_BACKEND"] != "console",
         worker_within=timedelta(seconds=cfg["READY_WORKER_SECONDS"]),
+        peers_within=timedelta(seconds=5 * cfg["FEDERATION_SYNC_SECONDS"]),
     )
     body = {"ready": result.ready, "checks": result.checks}
     response = current_app.json.response(body)

@@ -31,6 +31,7 @@ from checkpoints.models import Anomaly, Scan, Trip
 from core import audit
 from core.errors import N_, ValidationFailed
 from core.prepared import Prepared
+from federation import events as federation_events
 from passes.models import Pass
 from sms import outbox
 from sms.models import SmsMessage
@@ -245,12 +246,9 @@ def audit_halted(
     """The audit sequencer stopped signing: every active administrator and supervisor is
     told in the app (once a day), and by SMS where they take alerts by SMS, within the
     same limit as every alert SMS. In the caller's transaction; returns how many."""
-    users = session.scalars(
-        select(User).where(User.active.is_(True), User.role.in_(AUDIT_GUARDIANS))
-    ).all()
     day = now.date().isoformat()
     told = 0
-    for user in users:
+    for user in _guardians(session):
         key = f"{AUDIT_HALTED}:{day}:{user.id}"
         if not _notify(session, key, user.id, kind=AUDIT_HALTED, data={}, created_at=now):
             continue
@@ -261,6 +259,38 @@ def audit_halted(
             body = audit_halted_text(user.locale or "zh_CN")
             outbox.enqueue(session, dedupe_key=f"alert:{key}", to=phone, body=body, now=now)
     return told
+
+
+PEER_FORKED = "peer_forked"
+
+
+def _guardians(session: Session) -> list[User]:
+    return list(
+        session.scalars(select(User).where(User.active.is_(True), User.role.in_(AUDIT_GUARDIANS)))
+    )
+
+
+def peer_forked(session: Session, peer: Any, *, now: datetime, why: str) -> int:
+    """A peer's audit log did not extend what we witnessed (or it holds another history of
+    ours): every active administrator and supervisor is told in the app, once a day per
+    peer. In the caller's transaction; returns how many."""
+    day = now.date().isoformat()
+    data = {"area_code": peer.area_code, "name": peer.name, "why": why}
+    return sum(
+        _notify(
+            session,
+            f"{PEER_FORKED}:{peer.area_code}:{day}:{user.id}",
+            user.id,
+            kind=PEER_FORKED,
+            data=data,
+            created_at=now,
+        )
+        for user in _guardians(session)
+    )
+
+
+def _peer_forked_receiver(peer: Any, *, session: Session, now: datetime, why: str) -> None:
+    peer_forked(session, peer, now=now, why=why)
 
 
 class _AuditHaltReceiver:
@@ -289,6 +319,7 @@ def connect_receivers(limits: DenialLimits) -> None:
         (events.anomaly_raised, _AnomalyReceiver(limits)),
         (events.scan_denied, _DenialReceiver(limits)),
         (trust_events.audit_halted, _AuditHaltReceiver(limits)),
+        (federation_events.peer_forked, _peer_forked_receiver),
     ):
         signal.connect(receiver)
         _connected.append((signal, receiver))

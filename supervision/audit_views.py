@@ -33,6 +33,7 @@ from checkpoints import history
 from core import audit, inputs, responses, web
 from core.audit import AuditCheckpoint, AuditEntry
 from core.errors import N_, NotFound, ValidationFailed
+from federation import services as federation_services
 from trust import audit_checkpoints, audit_proofs, auditlog
 
 bp = Blueprint("audit", __name__)
@@ -256,6 +257,7 @@ VERB_WORDS = {
     "add": N_("added"),
     "remove": N_("removed"),
     "repin": N_("pinned again"),
+    "fork": N_("caught forking its log"),
     "allow": N_("allowed"),
     "annul": N_("annulled"),
     "approve": N_("approved"),
@@ -362,6 +364,7 @@ def page() -> Any:
         args=request.args,
         errors=errors,
         checkpoint=checkpoint,
+        held_by=[p for p in federation_services.peers(web.db()) if p.holds_ours],
         signed_at=datetime.fromisoformat(checkpoint["time"]) if checkpoint else None,
         verification=verification,
         action_words=action_words,

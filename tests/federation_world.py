@@ -6,13 +6,14 @@ real HTTP is tests/integration/test_federation_processes.py.)"""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from federation import client as federation_client
-from tests.support import app_config
+from tests.support import api_token, app_config
 
 JINSHAN_URL = "http://jinshan.example"
 
@@ -85,3 +86,13 @@ def sync(app) -> str:
     assert done.exit_code == 0, done.output
     app.extensions["trust_cache"].loaded_at = None  # the next scan sees the new keys
     return done.output
+
+
+def scan(app, user, checkpoint, **body) -> dict[str, Any]:
+    """`user` scans at `checkpoint` of `app` (a code, or a number and plate): the answer."""
+    client = app.test_client()
+    headers = api_token(client, user.username)
+    body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": checkpoint.id, **body}
+    answer = client.post("/api/v1/scans", json=body, headers=headers)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return answer.get_json()

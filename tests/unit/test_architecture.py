@@ -1,9 +1,9 @@
 """The architecture, as the tree shows it (docs/architecture.md): packages by concern,
 dependencies one way.
 
-operations -> supervision -> checkpoints -> passes -> fleet -> accounts -> trust, sms -> api,
-core. Within a package: views/api (the edge) -> services -> domain; domain modules import
-the standard library only. Only the web and CLI layers touch Flask's requests.
+operations -> supervision -> federation -> checkpoints -> passes -> fleet -> accounts -> trust,
+sms -> api, core. Within a package: views/api (the edge) -> services -> domain; domain modules
+import the standard library only. Only the web and CLI layers touch Flask's requests.
 """
 
 import ast
@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RANK = {
     "operations": -1,
     "supervision": 0,
+    "federation": 0.5,  # a peer's passes at our gates; what our gates saw, sent home
     "checkpoints": 1,
     "passes": 2,
     "fleet": 3,

@@ -235,6 +235,8 @@ API = [
     ("GET", "/api/v1/federation", None, expect(ALL, 200, anonymous=200)),
     # signed by a peer's federation key, never by a user: 401 for everyone here
     ("GET", "/api/v1/federation/passes", None, expect(ALL, 401, anonymous=401)),
+    ("POST", "/api/v1/federation/events", {}, expect(ALL, 401, anonymous=401)),
+    ("GET", "/api/v1/federation/audit", None, expect(ALL, 401, anonymous=401)),
     (
         "GET",
         "/api/v1/federation/peers",
@@ -287,6 +289,7 @@ API = [
     ("GET", "/api/v1/passes/{pass}/qr.png", None, expect(READERS, 200, anonymous=401)),
     ("GET", "/api/v1/passes/{pass}/qr.svg", None, expect(READERS, 200, anonymous=401)),
     ("GET", "/api/v1/passes/{pass}/messages", None, expect(READERS, 200, anonymous=401)),
+    ("GET", "/api/v1/passes/{pass}/journey", None, expect(READERS, 200, anonymous=401)),
     ("POST", "/api/v1/passes/{pass}/messages", None, expect(ENT | REV, 202, anonymous=401)),
     ("GET", "/api/v1/trust", None, expect(ALL, 200, anonymous=200)),
     ("GET", "/api/v1/revocations", None, expect(ALL, 200, anonymous=200)),

@@ -6,7 +6,6 @@ longer, is `unknown_issuer`."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -16,11 +15,11 @@ from sqlalchemy import select
 from federation import requests as signed_requests
 from federation.models import FederationPeer
 from passes.models import Pass
-from tests.federation_world import JINSHAN_URL, identity, pin, sync
+from tests.federation_world import JINSHAN_URL, identity, pin, scan, sync
 from tests.federation_world import jinshan as _jinshan
 from tests.federation_world import network as _network
 from tests.integration.test_backup_retention import fresh_database as _fresh_database
-from tests.support import Factory, api_token, now
+from tests.support import Factory, now
 from trust import tokens
 
 fresh_database, jinshan, network = _fresh_database, _jinshan, _network  # the fixtures
@@ -29,15 +28,6 @@ fresh_database, jinshan, network = _fresh_database, _jinshan, _network  # the fi
 def linked(app, jinshan):
     pin(app, jinshan)
     pin(jinshan, app)
-
-
-def scan(app, officer, checkpoint, **body):
-    client = app.test_client()
-    headers = api_token(client, officer.username)
-    body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": checkpoint.id, **body}
-    answer = client.post("/api/v1/scans", json=body, headers=headers)
-    assert answer.status_code == 200, answer.get_data(as_text=True)
-    return answer.get_json()
 
 
 def test_new_codes_name_their_issuer_inside_the_signed_bytes(app, make):

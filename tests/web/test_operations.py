@@ -103,6 +103,7 @@ def test_ready_when_everything_is_there(client):
             "signing_key": "none_yet",
             "audit_log": "ok",
             "sms_worker": "not_required",
+            "federation": "not_required",
         },
     }
 
