@@ -29,7 +29,7 @@ from core import i18n, inputs, logs, web, words
 from core.db import make_engine, make_session_factory
 from core.errors import DomainError, Throttled, ValidationFailed
 from core.privacy import mask_target
-from federation.mirror import peer_keys
+from federation.mirror import peer_keys, peer_trust_list
 from federation.views import journey_steps
 from supervision.dashboard import WindowCache
 from trust.audit_checkpoints import AuditLog
@@ -97,6 +97,7 @@ def register_extensions(app: Flask) -> None:
     app.extensions["trust_cache"] = TrustCache(
         here=app.config["AREA_CODE"], here_name=app.config["JURISDICTION_NAME"], peers=peer_keys
     )
+    app.extensions["peer_trust_list"] = peer_trust_list  # and for the offline scanner
     app.teardown_appcontext(web.close_db)
     app.teardown_request(web.end_request)
 

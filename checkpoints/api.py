@@ -153,6 +153,7 @@ class LivePassOut(BaseModel):
     destination_enterprise_id: int
     driver: str  # masked, as the public status page shows it
     destination: str
+    ref: str | None = None  # a peer's pass: "<issuer's area code>/<its id>"
 
 
 class LivePassList(BaseModel):

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accounts.domain import Role
@@ -39,7 +39,8 @@ def live_passes(session: Session, user: User, *, now: datetime, cap: int) -> dic
             Pass.valid_until,
             Pass.destination_enterprise_id,
             Driver.name,
-            Enterprise.name,
+            func.coalesce(Pass.destination_name, Enterprise.name),  # a peer's: as it named it
+            Pass.issuer_ref,
         )
         .join(Driver, Driver.id == Pass.driver_id)
         .join(Enterprise, Enterprise.id == Pass.destination_enterprise_id)
@@ -62,6 +63,8 @@ def live_passes(session: Session, user: User, *, now: datetime, cap: int) -> dic
                 "destination_enterprise_id": destination,
                 "driver": mask_name(driver),
                 "destination": destination_name,
+                # a peer's pass kept here: its issuer's name for it, as its code names it
+                **({"ref": ref} if ref else {}),
             }
             for (
                 pass_id,
@@ -71,6 +74,7 @@ def live_passes(session: Session, user: User, *, now: datetime, cap: int) -> dic
                 destination,
                 driver,
                 destination_name,
+                ref,
             ) in rows[:cap]
         ],
     }

@@ -26,6 +26,7 @@ from fleet.domain import VehicleType, clean_plate
 from fleet.models import Driver, Vehicle
 from passes.domain import Category, PassStatus, review_priority
 from passes.models import Pass
+from trust import revocations
 from trust.keys import public_key
 from trust.tokens import TrustedKey
 
@@ -60,6 +61,36 @@ def peer_keys(
             except (KeyError, TypeError, ValueError):
                 continue  # one unusable key does not take the others with it
     return keys, names
+
+
+def peer_trust_list(session: Session, now: datetime) -> list[dict[str, Any]]:
+    """The peers' keys as our trust list publishes them for the offline scanner: each
+    active peer's area code, name and the keys peer_keys trusts (JWK, not_before)."""
+    keys, names = peer_keys(session, now)
+    out = []
+    for area_code, ring in sorted(keys.items()):
+        published = {
+            str(jwk.get("kid")): jwk
+            for jwk in (session.get(FederationPeer, area_code).config or {}).get("pass_keys", [])
+        }
+        out.append(
+            {
+                "area_code": area_code,
+                "name": names[area_code],
+                "keys": [
+                    {
+                        "kid": str(kid),
+                        "alg": "ES256",
+                        "jwk": {k: published[str(kid)][k] for k in ("kty", "crv", "x", "y")},
+                        "not_before": published[str(kid)]["not_before"],
+                        "not_after": published[str(kid)].get("not_after"),
+                        "status": published[str(kid)].get("status", "active"),
+                    }
+                    for kid in sorted(ring)
+                ],
+            }
+        )
+    return out
 
 
 @dataclass
@@ -126,10 +157,14 @@ def apply(
         p.category, p.priority = fields["category"], review_priority(fields["category"])
         p.valid_from, p.valid_until = fields["valid_from"], fields["valid_until"]
         p.max_trips, p.key_id = fields["max_trips"], fields["kid"]
-        p.status = fields["status"]
+        was, p.status = p.status, fields["status"]
         p.reviewed_at = p.reviewed_at or now
         session.add(p)
         session.flush()
+        if p.status != was and (was is not None or p.status == PassStatus.REVOKED):
+            # Our own signed list carries it too, so our offline scanners refuse it.
+            listed = p.status == PassStatus.REVOKED
+            revocations.record(session, [revocations.Entry(p.id, listed, p.valid_until)], now=now)
     return applied
 
 

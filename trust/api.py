@@ -23,10 +23,18 @@ class TrustedKeyOut(BaseModel):
     status: str
 
 
+class PeerKeysOut(BaseModel):
+    area_code: str
+    name: str
+    keys: list[TrustedKeyOut]
+
+
 class TrustList(BaseModel):
     area_code: str  # the jurisdiction these keys sign for (a version 2 code names it)
     keys: list[TrustedKeyOut]
     revocations_ctr: int  # the revocation list's counter: fetch when it moved
+    # Federated jurisdictions' pass keys, as last synced (the wiring supplies them).
+    peers: list[PeerKeysOut] = []
 
 
 @endpoint(
@@ -52,12 +60,21 @@ def trust(_user: None) -> TrustList:
             for k in rows
         ],
         revocations_ctr=revocations.current_ctr(web.db()),
+        peers=[
+            PeerKeysOut.model_validate(p)
+            for p in current_app.extensions.get("peer_trust_list", _no_peers)(web.db(), web.now())
+        ],
     )
+
+
+def _no_peers(_session: Any, _now: Any) -> list[dict[str, Any]]:
+    return []
 
 
 class RevokedOut(BaseModel):
     pass_id: int
     until: str
+    ref: str | None = None  # a peer's pass: "<issuer's area code>/<its id>", as its code names it
 
 
 class RevocationList(BaseModel):
@@ -66,7 +83,7 @@ class RevocationList(BaseModel):
     kid: str
     revoked: list[RevokedOut]
     since: int | None = None
-    restored: list[int] | None = None
+    restored: list[int | str] | None = None  # our ids, or a peer's pass's ref
     signature: str
 
 

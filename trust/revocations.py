@@ -18,12 +18,15 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from sqlalchemy import func, select
+from sqlalchemy import column, func, select, table
 from sqlalchemy.orm import Session
 
 from core import db
 from trust.keys import Signer
 from trust.models import RevocationChange, RevocationHead
+
+# The pass table as this list reads it (trust/ sits beneath passes/ and names no model of it).
+_pass = table("pass", column("id"), column("issuer_ref"))
 
 
 @dataclass(frozen=True)
@@ -68,23 +71,30 @@ def snapshot(session: Session, *, now: datetime, since: int | None = None) -> di
         latest = latest.where(RevocationChange.ctr > since)
     latest = latest.subquery()
     rows = session.execute(
-        select(RevocationChange.pass_id, RevocationChange.listed, RevocationChange.until)
+        select(
+            RevocationChange.pass_id,
+            RevocationChange.listed,
+            RevocationChange.until,
+            _pass.c.issuer_ref,
+        )
         .join(latest, latest.c.ctr == RevocationChange.ctr)
+        .join(_pass, _pass.c.id == RevocationChange.pass_id)
         .where(RevocationChange.until > now)
         .order_by(RevocationChange.pass_id)
     ).all()
+    # A peer's pass kept here is named as its code names it too: "<issuer>/<its id>".
     body: dict[str, Any] = {
         "ctr": head,
         "issued_at": now.isoformat(),
         "revoked": [
-            {"pass_id": pass_id, "until": until.isoformat()}
-            for pass_id, listed, until in rows
+            {"pass_id": pass_id, "until": until.isoformat(), **({"ref": ref} if ref else {})}
+            for pass_id, listed, until, ref in rows
             if listed
         ],
     }
     if since is not None:
         body["since"] = since
-        body["restored"] = [pass_id for pass_id, listed, _until in rows if not listed]
+        body["restored"] = [ref or pass_id for pass_id, listed, _until, ref in rows if not listed]
     return body
 
 

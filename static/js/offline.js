@@ -40,19 +40,25 @@
     }
   }
 
-  // Fetch the keys, then the revocation list (only what changed since the kept counter);
+  // Fetch the revocation list (only what changed since the kept counter), then the keys;
   // a list whose signature does not verify is refused and the kept one stays.
   async function refreshLists() {
     const kept = (await get("lists", "current")) || { revoked: {}, ctr: null };
-    const trust = await net.getJson("/api/v1/trust");
     const since = kept.ctr !== null && kept.keys ? `?since=${kept.ctr}` : "";
+    // The list first, then the keys: a key made to sign it (a jurisdiction's first) is
+    // then among them.
     const listed = await net.getJson(`/api/v1/revocations${since}`);
+    const trust = await net.getJson("/api/v1/trust");
     if (!(await verifyList(listed.body, trust.body.keys))) {
       return { ok: false, reason: "bad_list_signature" };
     }
     const revoked = since ? { ...kept.revoked } : {};
     for (const id of listed.body.restored || []) delete revoked[id];
-    for (const entry of listed.body.revoked) revoked[entry.pass_id] = Date.parse(entry.until);
+    // A peer's pass kept here is listed by its issuer's name for it ("330482/17"), as its
+    // code names it; ours by our id.
+    for (const entry of listed.body.revoked) {
+      revoked[entry.ref || entry.pass_id] = Date.parse(entry.until);
+    }
     const now = Date.now();
     for (const [id, until] of Object.entries(revoked)) if (until < now) delete revoked[id];
     // For numbers typed by hand: the live passes (by number; no plates).
@@ -62,12 +68,13 @@
       passes = { byNumber: {}, byId: {} };
       for (const item of live.body.items) {
         passes.byNumber[item.number] = item;
-        passes.byId[item.pass_id] = item;
+        passes.byId[item.ref || item.pass_id] = item;
       }
     } catch (error) { /* keep the last one */ }
     const lists = {
       areaCode: trust.body.area_code,
       keys: trust.body.keys,
+      peers: trust.body.peers || [],
       revoked,
       passes,
       ctr: listed.body.ctr,
@@ -76,6 +83,23 @@
     };
     await put("lists", lists, "current");
     return { ok: true, lists };
+  }
+
+  function peerOf(lists, token) {
+    return token.issuer && token.issuer !== lists.areaCode ? token.issuer : null;
+  }
+
+  function keysFor(lists, token) {
+    const issuer = peerOf(lists, token);
+    if (!issuer) return lists.keys;
+    const peer = (lists.peers || []).find((p) => p.area_code === issuer);
+    return peer ? peer.keys : null;
+  }
+
+  // How the kept lists name a pass: ours by id, a peer's by "<issuer>/<its id>".
+  function passKey(lists, token) {
+    const issuer = peerOf(lists, token);
+    return issuer ? `${issuer}/${token.passId}` : String(token.passId);
   }
 
   async function signatureHolds(token, keys, now) {
@@ -95,8 +119,10 @@
     if (!lists.passes) return null;
     const item = lists.passes.byNumber[(number || "").trim()];
     if (!item) return null;
+    const [issuer, theirs] = item.ref ? item.ref.split("/") : [null, null];
     return {
-      passId: item.pass_id, plate: rules.plateCandidates(plate)[0] || plate,
+      passId: theirs ? Number(theirs) : item.pass_id, issuer,
+      plate: rules.plateCandidates(plate)[0] || plate,
       validFrom: Date.parse(item.valid_from), validUntil: Date.parse(item.valid_until),
       plateUnchecked: true,
     };
@@ -111,9 +137,11 @@
     if (code) {
       token = rules.parseToken(code);
       if (!token) return rules.deny("malformed");
-      // A code naming another jurisdiction is not ours to check with our keys.
-      if (token.issuer && token.issuer !== lists.areaCode) return rules.deny("unknown_issuer");
-      const forged = await signatureHolds(token, lists.keys, now);
+      // A code naming another jurisdiction is checked with that peer's synced keys; one
+      // naming a jurisdiction we do not federate with is unknown_issuer.
+      const keys = keysFor(lists, token);
+      if (!keys) return rules.deny("unknown_issuer");
+      const forged = await signatureHolds(token, keys, now);
       if (forged) return rules.deny(forged);
     } else {
       token = typedPass(lists, number, plate);
@@ -121,8 +149,8 @@
     }
     const verdict = rules.judge({
       token,
-      revokedUntil: lists.revoked[token.passId],
-      seen: await get("seen", String(token.passId)),
+      revokedUntil: lists.revoked[passKey(lists, token)],
+      seen: await get("seen", passKey(lists, token)),
       kind,
       direction,
       now,
@@ -135,10 +163,16 @@
 
   // What the officer compares offline, from the kept list: the driver's masked name and
   // the destination (absent for a pass the list does not hold).
-  async function facts(passId) {
+  async function facts(token) {
     const lists = await get("lists", "current");
-    const item = lists && lists.passes && lists.passes.byId ? lists.passes.byId[passId] : null;
-    return item ? { driver: item.driver, destination: item.destination } : {};
+    const byId = lists && lists.passes ? lists.passes.byId : null;
+    const item = byId ? byId[passKey(lists, token)] : null;
+    const issuer = lists ? peerOf(lists, token) : null;
+    const peer = issuer ? (lists.peers || []).find((p) => p.area_code === issuer) : null;
+    return {
+      ...(item ? { driver: item.driver, destination: item.destination } : {}),
+      issuer: peer ? { area_code: issuer, name: peer.name } : null,
+    };
   }
 
   async function enqueue(body, verdict) {
@@ -151,7 +185,8 @@
       state: "pending",
     });
     if (verdict.decision === "allow" && verdict.token) {
-      await put("seen", verdict.event, String(verdict.token.passId));
+      const lists = await get("lists", "current");
+      await put("seen", verdict.event, passKey(lists || {}, verdict.token));
     }
   }
 

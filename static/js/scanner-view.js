@@ -58,5 +58,14 @@
     els.refused.hidden = state.refused.length === 0;
   }
 
-  window.ScannerView = { history, network };
+  // issuer(dd, pass): the issuing jurisdiction's name, its row hidden when not known (an
+  // offline verdict on one of our own codes knows only what the token carries).
+  function issuer(dd, pass) {
+    const known = Boolean(pass && pass.issuer && pass.issuer.name);
+    dd.textContent = known ? pass.issuer.name : "";
+    dd.hidden = !known;
+    dd.previousElementSibling.hidden = !known;
+  }
+
+  window.ScannerView = { history, network, issuer };
 })();

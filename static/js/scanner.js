@@ -89,7 +89,7 @@
     await ScannerOffline.enqueue(body, verdict);
     const token = verdict.token;
     // What the officer compares offline: the driver's masked name, the destination.
-    const facts = token ? await ScannerOffline.facts(token.passId) : {};
+    const facts = token ? await ScannerOffline.facts(token) : {};
     current = null; // corrections need the server
     render({
       decision: verdict.decision,
@@ -102,8 +102,8 @@
       pass: token ? {
         plate: token.plate,
         valid_until: new Date(token.validUntil).toISOString(),
-        driver_name: facts.driver,
-        destination_enterprise: facts.destination,
+        driver_name: facts.driver, destination_enterprise: facts.destination,
+        issuer: facts.issuer,
       } : null,
       trip: null,
     });
@@ -162,13 +162,13 @@
     $("event").textContent = data.event ? text[data.event] : "";
     const p = data.pass;
     $("plate").textContent = p ? p.plate : "";
-    // An offline verdict knows only what the token carries (plate, validity).
     $("r-driver").textContent = (p && p.driver_name) || "—";
     const category = p ? text.categories[p.category] || p.category : "";
     // A denial away from the pass's destination carries only the public facts.
     $("r-cargo").textContent = p && p.cargo ? `${p.cargo} · ${category}` : "—";
     $("r-cargo").classList.toggle("emergency-cargo", Boolean(p && p.category === "emergency"));
     $("r-destination").textContent = (p && p.destination_enterprise) || "—";
+    ScannerView.issuer($("r-issuer"), p); // who issued it: a peer's pass says so
     let trip = "—";
     if (data.trip && p) {
       trip = data.trip.seq === null
