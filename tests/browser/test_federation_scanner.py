@@ -128,3 +128,39 @@ def test_offline_the_phone_at_jinshan_decides_pinghu_passes_with_the_keys_it_kee
     s.page.wait_for_selector("#result.result-deny", timeout=20_000)
     assert "互认" in s.page.locator("#reasons").inner_text()
     context.close()
+
+
+def test_pinghu_sees_the_journey_and_both_see_their_peers(
+    screen, live_server, jinshan_server, at_jinshan, make, jinshan, app
+):
+    from tests.browser.test_scanner import open_scanner as sign_in
+    from tests.federation_world import scan
+
+    p = make.pass_(status="approved")
+    sync(jinshan)
+    officer, gate = at_jinshan["officer"], at_jinshan["gate"]
+    assert scan(jinshan, officer, gate, code=p.code)["event"] == "entry"
+    assert scan(jinshan, officer, gate, code=p.code)["event"] == "exit"
+    sync(jinshan)
+    supervisor = make.user("supervisor")
+    s = screen(PHONE, "pinghu-journey")
+    sign_in(s, live_server, supervisor)
+    s.page.goto(f"{live_server}/passes/{p.id}")
+    journey = s.page.locator("#journey")
+    assert "金山区" in journey.inner_text()
+    assert "进入" in journey.inner_text()
+    assert "离开" in journey.inner_text()
+    journey.scroll_into_view_if_needed()
+    s.assert_fits()
+    s.shot("pass")
+    s.page.goto(f"{live_server}/admin/federation")
+    peers = s.page.locator("#peer-310116").inner_text()
+    assert "金山区" in peers
+    s.assert_fits()
+    s.shot("peers")
+    theirs = Factory(jinshan).user("admin")
+    t = screen(PHONE, "jinshan-peers")
+    sign_in(t, jinshan_server, theirs)
+    t.page.goto(f"{jinshan_server}/admin/federation")
+    assert "平湖市" in t.page.locator("#peer-330482").inner_text()
+    t.shot("peers")
