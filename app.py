@@ -29,7 +29,7 @@ from core import i18n, inputs, logs, web, words
 from core.db import make_engine, make_session_factory
 from core.errors import DomainError, Throttled, ValidationFailed
 from core.privacy import mask_target
-from federation.mirror import peer_keys, peer_trust_list
+from federation.peer_keys import peer_keys, peer_trust_list
 from federation.views import journey_steps
 from supervision.dashboard import WindowCache
 from trust.audit_checkpoints import AuditLog
@@ -98,6 +98,7 @@ def register_extensions(app: Flask) -> None:
         here=app.config["AREA_CODE"], here_name=app.config["JURISDICTION_NAME"], peers=peer_keys
     )
     app.extensions["peer_trust_list"] = peer_trust_list  # and for the offline scanner
+    app.extensions["ask_issuer"] = _ask_issuer  # a peer's number typed at our gate
     app.teardown_appcontext(web.close_db)
     app.teardown_request(web.end_request)
 
@@ -131,6 +132,20 @@ def _word_filter(_context: Any, code: str | None, kind: str) -> str:
     """`word` for templates. Taking the context keeps Jinja from folding it over a literal
     code when the template compiles, which would fix the first request's language."""
     return words.word(kind, code)
+
+
+def _ask_issuer(number: str, plate: str) -> str | None:
+    from federation import context as federation_context
+    from federation import lookup
+
+    return lookup.ask(
+        web.db(),
+        number,
+        plate,
+        here=federation_context.here(),
+        key=federation_context.key(),
+        now=web.now(),
+    )
 
 
 def register_receivers(app: Flask) -> None:

@@ -122,10 +122,13 @@ def request_site(user: User) -> Checkpoint:
 def record_scan(user: Caller, body: ScanIn) -> Response:
     reads = web.reads()
     trusted = _trust_cache().view(reads, web.now())
+    asked = None
+    if body.number and body.plate and not body.code:  # typed: a peer's number asks its issuer
+        asked = current_app.extensions["ask_issuer"](body.number, body.plate)
     recorded = scanning.record(
         web.db(), user, body, keys=trusted, clock=web.now, reads=reads, settings=_scan_settings()
     )
-    answer = recorded.response
+    answer = recorded.response if asked is None else {**recorded.response, "asked_issuer": asked}
     if not recorded.retry:
         metrics.scanned(
             answer["decision"],

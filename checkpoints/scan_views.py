@@ -100,6 +100,8 @@ class ScanFastPath:
                 data = ScanIn.model_validate(parsed)
             except Exception:  # whatever is wrong with the body, the long way explains it
                 return None
+            if not data.code and data.number and data.number[:6] != app.config["AREA_CODE"]:
+                return None  # another jurisdiction's number, typed: the long way asks it
             reads = read_sessions()  # the trust list's, when it is stale
             try:
                 keys = _trust_cache().view(reads, now)

@@ -86,6 +86,10 @@ class ScanOut(BaseModel):
     offline: bool = False  # decided on a phone without network, synced later
     # A read again of a pass just let through here: the earlier scan's scan_id (its answer)
     repeat_of: str | None = None
+    # A peer's number typed by hand: how its issuer answered when asked (answered: decided
+    # with the pass as it stands there now; not_found; unreachable: decided with the copy
+    # the last sync kept).
+    asked_issuer: Literal["answered", "not_found", "unreachable"] | None = None
 
     model_config = {"populate_by_name": True}
 

@@ -12,10 +12,12 @@ from accounts.domain import OVERSIGHT_ROLES, Role
 from accounts.models import User
 from accounts.scoping import get_scoped
 from api.core import endpoint
+from checkpoints.domain import same_plate
 from core import inputs, web
-from core.errors import N_, ValidationFailed
+from core.errors import N_, NotFound, ValidationFailed
 from federation import context, documents, journey, reports, requests, services
 from federation.models import FederationPeer
+from fleet.domain import clean_plate
 from passes import feed
 from passes.models import Pass
 from trust import audit_proofs
@@ -173,3 +175,31 @@ def pass_journey(user: User, pass_id: int) -> Journey:
     found = get_scoped(session, Pass, pass_id, user)
     steps = journey.of(session, found, context.here())
     return Journey(items=[JourneyItem.model_validate(step) for step in steps])
+
+
+@endpoint(
+    "/federation/passes/<number>",
+    "GET",
+    summary="One of our issued passes by number and ?plate=, for a peer's officer who typed "
+    "them (the request signed by its federation key): the pass feed's item for it, signed "
+    "as a page of the feed; 404 for no such pass or another plate",
+    query={"plate": "string"},
+    tag="federation",
+    signed=True,
+)
+def pass_by_number(_user: None, number: str) -> Response:
+    peer = _peer_asking("GET")
+    here, now = context.here(), web.now()
+    typed = clean_plate(request.args.get("plate", ""))
+    item = feed.one(web.db(), number[:20], here=here.area_code, now=now)
+    if item is None or not typed or not same_plate(item["plate"], typed, manual=True):
+        raise NotFound(N_("No pass has that number and plate."))
+    body = {"ctr": 0, "more": False, "issued_at": now.isoformat(), "items": [item]}
+    key = context.key()
+    token = documents.sign(
+        {**body, "iss": here.area_code, "aud": peer.area_code},
+        key.key(),
+        key.kid(),
+        typ=documents.FEED_TYPE,
+    )
+    return Response(token, mimetype="application/jose", headers={"Cache-Control": "no-store"})

@@ -40,8 +40,8 @@ def sign(payload: dict[str, Any], key: ECKey, kid: str, typ: str = CONFIG_TYPE) 
 def _unverified(token: str) -> dict[str, Any]:
     try:
         payload = json.loads(jws.extract_compact(token.strip().encode()).payload)
-    except (JoseError, ValueError, TypeError) as exc:
-        raise DocumentError(f"not a signed document ({exc})") from None
+    except (JoseError, ValueError, TypeError, RecursionError) as exc:
+        raise DocumentError(f"not a signed document ({type(exc).__name__})") from None
     if not isinstance(payload, dict):
         raise DocumentError("the document's payload is not a JSON object")
     return payload
@@ -62,7 +62,7 @@ def _verify(token: str, jwk: dict[str, Any], typ: str | None = None) -> dict[str
         key = ECKey.import_key({k: jwk[k] for k in JWK_FIELDS})
         found = jws.deserialize_compact(token.strip(), key, algorithms=[ALG])
         payload = json.loads(found.payload)
-    except (JoseError, ValueError, KeyError, TypeError):
+    except (JoseError, ValueError, KeyError, TypeError, RecursionError):
         raise DocumentError(
             "the signature does not verify with the federation key", "signature"
         ) from None

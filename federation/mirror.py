@@ -11,86 +11,33 @@ stand-in, which no site of ours belongs to (so any site answers wrong_destinatio
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accounts import elsewhere
 from accounts.domain import EnterpriseStatus
 from accounts.models import Enterprise
 from federation.models import FederationPeer
 from fleet.domain import VehicleType, clean_plate
 from fleet.models import Driver, Vehicle
-from passes.domain import Category, PassStatus, review_priority
+from passes.domain import Category, PassStatus, normalise_area_code, review_priority
 from passes.models import Pass
 from trust import revocations
-from trust.keys import public_key
-from trust.tokens import TrustedKey
 
 NUMBER = re.compile(r"\d{12}")
 
 
+LONGEST = timedelta(days=366)  # a pass valid longer is not one any jurisdiction issues
+
+
 class FeedRefused(ValueError):
     """A feed item that is not a pass this peer may issue; the sync reports it."""
-
-
-def peer_keys(
-    session: Session, now: datetime
-) -> tuple[dict[str, dict[int, TrustedKey]], dict[str, str]]:
-    """The pass-signing keys of every active peer, as its last verified configuration
-    published them (retired ones while their passes may still be valid), and its name."""
-    keys: dict[str, dict[int, TrustedKey]] = {}
-    names: dict[str, str] = {}
-    for peer in session.scalars(select(FederationPeer).where(FederationPeer.status == "active")):
-        names[peer.area_code] = peer.name
-        ring = keys.setdefault(peer.area_code, {})
-        for jwk in (peer.config or {}).get("pass_keys") or []:
-            try:
-                not_after = jwk.get("not_after")
-                if not_after and datetime.fromisoformat(not_after) <= now:
-                    continue
-                kid = int(jwk["kid"])
-                ring[kid] = TrustedKey(
-                    kid,
-                    public_key(jwk["x"], jwk["y"]),
-                    datetime.fromisoformat(jwk["not_before"]),
-                )
-            except (KeyError, TypeError, ValueError):
-                continue  # one unusable key does not take the others with it
-    return keys, names
-
-
-def peer_trust_list(session: Session, now: datetime) -> list[dict[str, Any]]:
-    """The peers' keys as our trust list publishes them for the offline scanner: each
-    active peer's area code, name and the keys peer_keys trusts (JWK, not_before)."""
-    keys, names = peer_keys(session, now)
-    out = []
-    for area_code, ring in sorted(keys.items()):
-        published = {
-            str(jwk.get("kid")): jwk
-            for jwk in (session.get(FederationPeer, area_code).config or {}).get("pass_keys", [])
-        }
-        out.append(
-            {
-                "area_code": area_code,
-                "name": names[area_code],
-                "keys": [
-                    {
-                        "kid": str(kid),
-                        "alg": "ES256",
-                        "jwk": {k: published[str(kid)][k] for k in ("kty", "crv", "x", "y")},
-                        "not_before": published[str(kid)]["not_before"],
-                        "not_after": published[str(kid)].get("not_after"),
-                        "status": published[str(kid)].get("status", "active"),
-                    }
-                    for kid in sorted(ring)
-                ],
-            }
-        )
-    return out
 
 
 @dataclass
@@ -100,21 +47,7 @@ class Applied:
 
 
 def stand_in(session: Session, peer: FederationPeer, now: datetime) -> Enterprise:
-    code = f"~{peer.area_code}"  # never a unified social credit code (18 characters)
-    found = session.scalars(select(Enterprise).where(Enterprise.credit_code == code)).first()
-    if found is None:
-        found = Enterprise(
-            name=peer.name,
-            credit_code=code,
-            contact_name="",
-            contact_phone="",
-            status=EnterpriseStatus.PEER,
-            created_at=now,
-        )
-        session.add(found)
-        session.flush()
-    found.name = peer.name
-    return found
+    return elsewhere.stand_in(session, peer.area_code, peer.name, now)
 
 
 def apply(
@@ -154,6 +87,7 @@ def apply(
         p.destination_credit_code, p.destination_name = dest["credit_code"], dest["name"]
         p.destination_area_code = dest["area_code"]
         p.origin, p.cargo = fields["origin"], fields["cargo"]
+        p.origin_area_code = fields["origin_area_code"]
         p.category, p.priority = fields["category"], review_priority(fields["category"])
         p.valid_from, p.valid_until = fields["valid_from"], fields["valid_until"]
         p.max_trips, p.key_id = fields["max_trips"], fields["kid"]
@@ -183,15 +117,16 @@ def _fields(item: Any, peer: FederationPeer) -> dict[str, Any]:
     if not number.startswith(peer.area_code):
         raise FeedRefused(f"pass {number} is not numbered by {peer.area_code}")
     pass_id, kid, trips = item.get("pass_id"), item.get("kid"), item.get("max_trips")
-    if not all(isinstance(v, int) and v >= 0 for v in (pass_id, kid, trips)) or not trips:
+    bounds = ((pass_id, 2**32 - 1), (kid, 2**16 - 1), (trips, 10**6))  # as codes carry them
+    if not all(isinstance(v, int) and 0 < v <= top for v, top in bounds):
         raise FeedRefused(f"pass {number}: pass_id, kid and max_trips are whole numbers")
     try:
         valid_from = datetime.fromisoformat(item["valid_from"])
         valid_until = datetime.fromisoformat(item["valid_until"])
     except (KeyError, TypeError, ValueError):
         raise FeedRefused(f"pass {number}: the validity is not two ISO times") from None
-    if valid_from.tzinfo is None or valid_until < valid_from:
-        raise FeedRefused(f"pass {number}: the validity is not a window in UTC")
+    if valid_from.tzinfo is None or not valid_from <= valid_until <= valid_from + LONGEST:
+        raise FeedRefused(f"pass {number}: the validity is not a window of at most a year")
     dest = item.get("destination")
     if not isinstance(dest, dict) or not re.fullmatch(r"\d{6}", str(dest.get("area_code"))):
         raise FeedRefused(f"pass {number}: the destination names no area code")
@@ -219,9 +154,20 @@ def _fields(item: Any, peer: FederationPeer) -> dict[str, Any]:
             "area_code": str(dest["area_code"]),
         },
         "origin": _text(item.get("origin") or "-", 200, "origin"),
+        # the county it starts in (older feeds: the issuer's own)
+        "origin_area_code": _area(item.get("origin_area_code"), peer.area_code, number),
         "cargo": _text(item.get("cargo") or "-", 200, "cargo"),
         "category": category if category in set(Category) else Category.OTHER,
     }
+
+
+def _area(value: Any, default: str, number: str) -> str:
+    if value is None:
+        return default
+    try:
+        return normalise_area_code(str(value))
+    except ValueError:
+        raise FeedRefused(f"pass {number}: {value!r} is not a county's area code") from None
 
 
 def _crew(value: Any, number: str) -> dict[str, str]:
@@ -251,19 +197,29 @@ def _vehicle(session: Session, owner: Enterprise, fields: dict[str, Any]) -> Veh
 
 
 def _driver(session: Session, owner: Enterprise, crew: dict[str, str], now: datetime) -> Driver:
+    """The crew member as a row under the stand-in. Only a masked number crosses, and two
+    people may share one (the same county, the same last four digits), so the row's number
+    is the masked one with its hidden middle made from the name: it shows as the masked
+    number, and two people never meet on the one-number-per-enterprise rule."""
     name, masked = crew["name"], crew["id_number_masked"]
+    number = _kept_number(name, masked)
     found = session.scalars(
-        select(Driver).where(
-            Driver.enterprise_id == owner.id, Driver.name == name, Driver.id_number == masked
-        )
+        select(Driver).where(Driver.enterprise_id == owner.id, Driver.id_number == number)
     ).first()
     if found is None:
         found = Driver(
-            enterprise_id=owner.id, name=name, id_number=masked, phone="", created_at=now
+            enterprise_id=owner.id, name=name, id_number=number, phone="", created_at=now
         )
         session.add(found)
         session.flush()
     return found
+
+
+def _kept_number(name: str, masked: str) -> str:
+    middle = hashlib.sha256(f"{name}|{masked}".encode()).hexdigest()[:8].upper()
+    if len(masked) != 18:
+        return f"~{middle}{masked}"[:18]
+    return masked[:6] + middle + masked[14:]
 
 
 def _destination(session: Session, owner: Enterprise, fields: dict[str, Any], here: str) -> int:

@@ -5,7 +5,7 @@ says it holds of our audit log, compared with our own tree at that size."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from core.errors import N_, ValidationFailed
 from federation import documents, events, requests
 from federation.models import FederationPeer, FederationReport
+from passes.domain import PassStatus
 from passes.models import Pass
 from trust import audit_proofs
 
@@ -21,6 +22,8 @@ MAX_EVENTS = 500  # in one document
 EVENT_ID = re.compile(r"[0-9a-f]{32}")
 EVENTS = {"entry", "arrival", "exit", "none"}
 DECISIONS = {"allow", "deny"}
+ISSUED = {PassStatus.APPROVED, PassStatus.REVOKED}  # a pass a gate can have seen
+SLACK = timedelta(days=1)  # of a peer's clock, and of a scan queued offline
 
 
 def accept(session: Session, token: str, *, here: str, now: datetime) -> dict[str, Any]:
@@ -76,8 +79,11 @@ def _report(
     if at.tzinfo is None or event not in EVENTS or decision not in DECISIONS:
         return None, "malformed"
     found = session.get(Pass, pass_id) if 0 < pass_id < 2**31 else None
-    if found is None or found.issuer_ref is not None or found.number != number:
-        return None, "not_ours"
+    issued = found is not None and found.status in ISSUED and found.issuer_ref is None
+    if found is None or not issued or found.number != number:
+        return None, "not_ours"  # the same word for none and not issued: nothing to learn
+    if not found.valid_from - SLACK <= at <= now + SLACK:
+        return None, "malformed"  # seen before the pass was valid, or in the future
     report = FederationReport(
         event_id=item["event_id"],
         previous_event_id=previous if isinstance(previous, str) else None,

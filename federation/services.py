@@ -126,6 +126,16 @@ def add_peer(
     if area_code == here.area_code:
         raise PeerRefused(N_("That is this jurisdiction's own address."))
     peer = session.get(FederationPeer, area_code)
+    if peer is not None and peer.base_url != base:
+        # Another address claiming a jurisdiction already pinned: never taken over quietly.
+        raise PeerRefused(
+            N_(
+                "%(code)s is already pinned at %(url)s. Remove that peer first if it has "
+                "really moved."
+            ),
+            code=area_code,
+            url=peer.base_url,
+        )
     action = audit.Action.PEER_ADD if peer is None else audit.Action.PEER_REPIN
     if peer is None:
         peer = FederationPeer(area_code=area_code, added_at=now)

@@ -14,10 +14,11 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import audit
@@ -94,6 +95,8 @@ def sync_peer(
             KeyError,
             TypeError,
             ValueError,
+            OverflowError,
+            SQLAlchemyError,  # what one peer sent must not stop the sync of the others
         ) as exc:
             session.rollback()
             result.error = str(exc)[:300]
@@ -126,9 +129,21 @@ def _configuration(session: Session, peer: FederationPeer, now: datetime) -> Non
             now=now,
         )
         peer.fingerprint = found
+    if _issued(payload) < _issued(peer.config or {}):
+        raise documents.DocumentError("the configuration is older than the one kept (a replay?)")
+    # Its name stays the one the administrator saw when pinning it: a peer cannot rename
+    # itself into another jurisdiction (or ours) on the officers' screens.
     peer.config = payload
-    peer.name = str(payload.get("name", ""))[:64] or peer.area_code
     session.flush()
+
+
+def _issued(config: dict[str, Any]) -> datetime:
+    """When a configuration was signed (the oldest moment when it does not say)."""
+    try:
+        moment = datetime.fromisoformat(str(config["issued_at"]))
+    except (KeyError, ValueError):
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _feed_page(
@@ -150,8 +165,8 @@ def _feed_page(
         raise documents.DocumentError("the pass feed was signed for someone else")
     if not isinstance(page.get("items"), list) or not isinstance(page.get("ctr"), int):
         raise documents.DocumentError("the pass feed has no items and counter")
-    if page["ctr"] < peer.peer_ctr:
-        raise documents.DocumentError("the pass feed's counter went backwards")
+    if not peer.peer_ctr <= page["ctr"] < 2**31:
+        raise documents.DocumentError("the pass feed's counter went backwards or overflows")
     return page
 
 

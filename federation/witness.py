@@ -28,7 +28,13 @@ def witness(
 ) -> None:
     """Check the peer's new checkpoint `raw` against the one kept, and keep it. A peer that
     cannot be asked raises DocumentError (tried again next sync); a fork marks the peer."""
-    if raw is None or peer.witness_state == "forked":
+    if peer.witness_state == "forked":
+        return
+    if raw is None:
+        if peer.witnessed is not None:  # it published one before: a log does not vanish
+            _forked(
+                session, peer, peer.witnessed, None, "it no longer publishes its checkpoint", now
+            )
         return
     try:
         new = Checkpoint.from_json(raw)
@@ -42,6 +48,17 @@ def witness(
     if why is None:
         peer.witnessed = new.to_json()
         return
+    _forked(session, peer, kept, new.to_json(), why, now)
+
+
+def _forked(
+    session: Session,
+    peer: FederationPeer,
+    kept: dict[str, Any],
+    shown: dict[str, Any] | None,
+    why: str,
+    now: datetime,
+) -> None:
     peer.witness_state, peer.witness_error = "forked", why[:300]
     audit.record(
         session,
@@ -49,7 +66,7 @@ def witness(
         action=audit.Action.PEER_FORK,
         object_type="peer",
         object_id=peer.area_code,
-        data={"kept": kept, "shown": new.to_json(), "why": why},
+        data={"kept": kept, "shown": shown, "why": why},
         now=now,
     )
     events.peer_forked.send(peer, session=session, now=now, why=why)

@@ -19,7 +19,7 @@ from fleet.models import Vehicle
 from passes import context, filing, public, resends, services
 from passes.domain import PassStatus
 from passes.models import Pass
-from passes.schemas import BulkIds, MessageOut, PassApplication, PassOut, ReasonIn
+from passes.schemas import NATIONAL_FIELDS, BulkIds, MessageOut, PassApplication, PassOut, ReasonIn
 from sms.models import SmsMessage
 from trust import qr
 
@@ -42,6 +42,7 @@ def pass_out(p: Pass) -> dict[str, Any]:
         co_driver=p.co_driver,
         destination_enterprise_id=p.destination_enterprise_id,
         origin=p.origin,
+        **{name: getattr(p, name) for name in NATIONAL_FIELDS},
         cargo=p.cargo,
         category=p.category,
         valid_from=p.valid_from,

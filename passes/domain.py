@@ -165,3 +165,25 @@ def normalise_driver_key(raw: str) -> str | None:
     if len(key) != DRIVER_KEY_LENGTH or any(ch not in DRIVER_KEY_ALPHABET for ch in key):
         return None
     return key
+
+
+# Provinces of the national administrative division codes (GB/T 2260): the first two digits.
+PROVINCES = frozenset(
+    {"11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37"}
+    | {"41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63"}
+    | {"64", "65", "71", "81", "82"}
+)
+
+
+def normalise_area_code(raw: str) -> str:
+    """A county-level administrative division code, as the national pass records origin and
+    destination: six digits, a province's first two, neither the prefecture's (middle two)
+    nor the county's (last two) "00". ValueError, in words, otherwise."""
+    code = raw.strip()
+    if len(code) != 6 or not code.isdigit():
+        raise ValueError(N_("An area code has 6 digits, e.g. 330482 for Pinghu."))
+    if code[:2] not in PROVINCES or code[2:4] == "00" or code[4:] == "00":
+        raise ValueError(
+            N_("This is not a county-level area code: the county's own 6 digits, e.g. 330482.")
+        )
+    return code

@@ -20,6 +20,7 @@ from accounts.models import Enterprise
 from core import db
 from core.privacy import mask_id_number
 from fleet.models import Driver, Vehicle
+from passes.domain import PassStatus
 from passes.models import Pass, PassFeedHead
 
 PAGE = 500
@@ -40,6 +41,30 @@ def head(session: Session) -> int:
     return session.scalar(select(PassFeedHead.ctr).where(PassFeedHead.id == 1)) or 0
 
 
+_applicant, _destination, _co_driver = aliased(Enterprise), aliased(Enterprise), aliased(Driver)
+_ITEMS = (
+    select(Pass, Vehicle, Driver, _co_driver, _applicant, _destination)
+    .join(Vehicle, Vehicle.id == Pass.vehicle_id)
+    .join(Driver, Driver.id == Pass.driver_id)
+    .outerjoin(_co_driver, _co_driver.id == Pass.co_driver_id)
+    .join(_applicant, _applicant.id == Pass.enterprise_id)
+    .join(_destination, _destination.id == Pass.destination_enterprise_id)
+)
+
+
+def one(session: Session, number: str, *, here: str, now: datetime) -> dict[str, Any] | None:
+    """The feed's item for our pass numbered `number` once it was issued (approved, or
+    revoked since), for a peer's gate where it was typed by hand; None otherwise."""
+    row = session.execute(
+        _ITEMS.where(
+            Pass.number == number,
+            Pass.issuer_ref.is_(None),
+            Pass.status.in_((PassStatus.APPROVED, PassStatus.REVOKED)),
+        )
+    ).first()
+    return _item(*row, here=here) if row is not None else None
+
+
 def read(
     session: Session, *, since: int, here: str, now: datetime, limit: int = PAGE
 ) -> dict[str, Any]:
@@ -47,16 +72,8 @@ def read(
     a stamp committing meanwhile comes next time, never half-seen); `more` when the page
     was full. Passes kept here for a peer are never passed on."""
     top = head(session)
-    applicant, destination = aliased(Enterprise), aliased(Enterprise)
-    co_driver = aliased(Driver)
     rows = session.execute(
-        select(Pass, Vehicle, Driver, co_driver, applicant, destination)
-        .join(Vehicle, Vehicle.id == Pass.vehicle_id)
-        .join(Driver, Driver.id == Pass.driver_id)
-        .outerjoin(co_driver, co_driver.id == Pass.co_driver_id)
-        .join(applicant, applicant.id == Pass.enterprise_id)
-        .join(destination, destination.id == Pass.destination_enterprise_id)
-        .where(Pass.feed_ctr > since, Pass.feed_ctr <= top, Pass.issuer_ref.is_(None))
+        _ITEMS.where(Pass.feed_ctr > since, Pass.feed_ctr <= top, Pass.issuer_ref.is_(None))
         .order_by(Pass.feed_ctr)
         .limit(limit)
     ).all()
@@ -98,6 +115,7 @@ def _item(
             "area_code": p.destination_area_code or here,
         },
         "origin": p.origin,
+        "origin_area_code": p.origin_area_code or here,
         "cargo": p.cargo,
         "category": p.category,
         "valid_from": p.valid_from.isoformat(),

@@ -28,7 +28,7 @@ from core.errors import (
     ValidationFailed,
 )
 from fleet.models import Driver, Vehicle
-from passes import domain
+from passes import destinations, domain
 from passes.domain import PassStatus
 from passes.models import Pass, PassSerial
 from passes.resends import ResendLimits, automatic_approval_allowed
@@ -151,7 +151,7 @@ def next_number(session: Session, area_code: str) -> str:
 
 
 def _check_references(
-    session: Session, enterprise_id: int, data: PassApplication
+    session: Session, enterprise_id: int, data: PassApplication, here: str, now: datetime
 ) -> tuple[dict[str, list[str]], int]:
     errors: dict[str, list[str]] = {}
 
@@ -169,10 +169,13 @@ def _check_references(
     own(Driver, data.co_driver_id, "co_driver_id")
     if data.co_driver_id is not None and data.co_driver_id == data.driver_id:
         errors["co_driver_id"] = [N_("The co-driver must be another person.")]
-    destination_id = data.destination_enterprise_id or enterprise_id
-    destination = session.get(Enterprise, destination_id)
-    if destination is None or destination.status != EnterpriseStatus.APPROVED:
-        errors["destination_enterprise_id"] = [N_("Choose an approved destination enterprise.")]
+    if data.destination is not None:
+        destination_id = destinations.named(session, data, here, errors, now)
+    else:
+        destination_id = data.destination_enterprise_id or enterprise_id
+        destination = session.get(Enterprise, destination_id)
+        if destination is None or destination.status != EnterpriseStatus.APPROVED:
+            errors["destination_enterprise_id"] = [N_("Choose an approved destination enterprise.")]
     if data.route_checkpoint_ids:
         errors["route_checkpoint_ids"] = [N_("No such checkpoint.")]
     return errors, destination_id
@@ -200,7 +203,7 @@ def submit_pass(
     block = filing_block_reason(enterprise.status)
     if block:
         raise Forbidden(block)
-    errors, destination_id = _check_references(session, enterprise.id, data)
+    errors, destination_id = _check_references(session, enterprise.id, data, rules.area_code, now)
     for field, messages in domain.check_validity(
         data.valid_from, data.valid_until, now, rules.max_span
     ).items():
@@ -226,7 +229,9 @@ def submit_pass(
         driver_id=data.driver_id,
         co_driver_id=data.co_driver_id,
         destination_enterprise_id=destination_id,
+        **destinations.fields(session, data, destination_id, rules.area_code),
         origin=data.origin,
+        origin_area_code=data.origin_area_code or rules.area_code,
         cargo=data.cargo,
         category=data.category,
         priority=domain.review_priority(data.category),

@@ -76,11 +76,14 @@ class Pass(Base):
     # "<area code>/<its pass id>", which its code names; both None for our own passes.
     issuer_area_code: Mapped[str | None] = mapped_column(String(6))
     issuer_ref: Mapped[str | None] = mapped_column(String(24), unique=True)
-    # Where the destination is when it is not an enterprise registered here (a peer's
-    # consignee, by its unified social credit code); None when destination is one of ours.
+    # The consignee as the pass names it (unified social credit code, name, county): set
+    # for every pass filed since; for one bound elsewhere, the destination above is the
+    # stand-in of that jurisdiction (no site here receives it).
     destination_credit_code: Mapped[str | None] = mapped_column(String(18))
     destination_name: Mapped[str | None] = mapped_column(String(200))
     destination_area_code: Mapped[str | None] = mapped_column(String(6))
+    # The county the trip starts in (national format; the destination's is the one above).
+    origin_area_code: Mapped[str | None] = mapped_column(String(6))
 
     enterprise: Mapped[Enterprise] = relationship(foreign_keys=[enterprise_id])
     destination: Mapped[Enterprise] = relationship(foreign_keys=[destination_enterprise_id])

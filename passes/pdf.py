@@ -1,5 +1,7 @@
-"""A pass as a PDF, A4 for printing or phone-sized: the same QR text as every other copy,
-so it is equally valid. reportlab's built-in CJK font (STSong-Light) needs no font file."""
+"""A pass as a PDF, A4 for printing or phone-sized, or in the national layout of 2022 (A4,
+green ground, the 12-digit number, the QR, plate, crew, route and validity): the same QR
+text as every other copy, so each is equally valid. reportlab's built-in CJK font
+(STSong-Light) needs no font file."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from trust import qr
 
 FONT = "STSong-Light"
 PHONE = (90 * mm, 160 * mm)
-SIZES = {"a4": A4, "phone": PHONE}
+SIZES = {"a4": A4, "phone": PHONE, "national": A4}
+GREEN, GROUND = (0.04, 0.42, 0.23), (0.86, 0.95, 0.88)  # the national pass's green
 
 
 def _font() -> str:
@@ -52,6 +55,58 @@ def render(
     for label, value in facts:
         y -= line
         page.drawString(margin, y, f"{label}: {value}")
+    page.showPage()
+    page.save()
+    return buffer.getvalue()
+
+
+def render_national(
+    *, code: str, plate: str, title: str, number: str, facts: Sequence[tuple[str, str]]
+) -> bytes:
+    """The national layout: a green ground and frame, the title, the 12-digit number, the
+    plate, the code, then the facts in a ruled table (crew, route with county codes,
+    validity, issuer)."""
+    width, height = A4
+    font = _font()
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4)
+    page.setTitle(f"{title} {number}")
+    page.setFillColorRGB(*GROUND)
+    page.rect(0, 0, width, height, stroke=0, fill=1)
+    page.setStrokeColorRGB(*GREEN)
+    page.setLineWidth(3)
+    page.rect(12 * mm, 12 * mm, width - 24 * mm, height - 24 * mm, stroke=1, fill=0)
+    page.setFillColorRGB(*GREEN)
+    y = height - 32 * mm
+    page.setFont(font, 24)
+    page.drawCentredString(width / 2, y, title)
+    y -= 12 * mm
+    page.setFont(font, 18)
+    page.drawCentredString(width / 2, y, number)
+    y -= 16 * mm
+    page.setFillColorRGB(0, 0, 0)
+    page.setFont(font, 30)
+    page.drawCentredString(width / 2, y, plate)
+    side = 80 * mm
+    y -= side + 6 * mm
+    page.setFillColorRGB(1, 1, 1)  # the code on white, with its quiet zone
+    page.rect((width - side) / 2, y, side, side, stroke=0, fill=1)
+    page.drawImage(
+        ImageReader(io.BytesIO(qr.png(code, scale=10))), (width - side) / 2, y, side, side
+    )
+    left, right, row = 28 * mm, width - 28 * mm, 11 * mm
+    y -= 8 * mm
+    page.setLineWidth(0.8)
+    page.setFont(font, 12)
+    for label, value in facts:
+        page.setStrokeColorRGB(*GREEN)
+        page.line(left, y, right, y)
+        page.setFillColorRGB(*GREEN)
+        page.drawString(left + 2 * mm, y - 7.5 * mm, label)
+        page.setFillColorRGB(0, 0, 0)
+        page.drawString(left + 42 * mm, y - 7.5 * mm, value)
+        y -= row
+    page.line(left, y, right, y)
     page.showPage()
     page.save()
     return buffer.getvalue()

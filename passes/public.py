@@ -197,9 +197,26 @@ def driver_service_worker() -> Any:
     return responses.service_worker("driver-sw.js", "/d/")
 
 
+def national_facts(p: Pass) -> list[tuple[str, str]]:
+    """The national pass's lines: crew, route with its counties, validity, who issued it."""
+    crew = p.driver.name_masked + (f"、{p.co_driver.name_masked}" if p.co_driver else "")
+    origin = f"{p.origin} ({p.origin_area_code})" if p.origin_area_code else p.origin
+    to = p.destination_name or p.destination.name
+    destination = f"{to} ({p.destination_area_code})" if p.destination_area_code else to
+    return [
+        (gettext("Crew"), crew),
+        (gettext("Origin"), origin),
+        (gettext("Destination"), destination),
+        (gettext("Cargo"), p.cargo),
+        (gettext("Valid from"), format_datetime(p.valid_from, "short")),
+        (gettext("Valid until"), format_datetime(p.valid_until, "short")),
+        (gettext("Issued by"), current_app.config["JURISDICTION_NAME"]),
+    ]
+
+
 def pdf_response(p: Pass, size: str) -> Any:
-    """The pass as a PDF (A4 or phone-sized), with the same code as every other copy; a
-    pass that is not live has none (409, see refuse_dead_code)."""
+    """The pass as a PDF (A4, phone-sized or the national layout), with the same code as
+    every other copy; a pass that is not live has none (409, see refuse_dead_code)."""
     refuse_dead_code(p, web.now())
     if not p.code or size not in pdf.SIZES:
         abort(404)
@@ -211,9 +228,22 @@ def pdf_response(p: Pass, size: str) -> Any:
         (gettext("Valid until"), format_datetime(p.valid_until, "short")),
         (gettext("Trips"), gettext("%(used)d of %(max)d used", used=p.trips_used, max=p.max_trips)),
     ]
-    body = pdf.render(
-        code=p.code, plate=p.vehicle.plate, title=gettext("Freight Pass"), facts=facts, size=size
-    )
+    if size == "national":
+        body = pdf.render_national(
+            code=p.code,
+            plate=p.vehicle.plate,
+            title=gettext("Transport Pass for Key Supplies"),
+            number=p.number,
+            facts=national_facts(p),
+        )
+    else:
+        body = pdf.render(
+            code=p.code,
+            plate=p.vehicle.plate,
+            title=gettext("Freight Pass"),
+            facts=facts,
+            size=size,
+        )
     response = current_app.response_class(body, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="pass-{p.number}-{size}.pdf"'
     response.headers["Cache-Control"] = "private, no-store"

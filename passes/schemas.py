@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from accounts.schemas import MULTILINE, Id, Input, Moment, Output
+from accounts.schemas import MULTILINE, CreditCode, Id, Input, Moment, Output
 from fleet.schemas import DriverRef, VehicleRef
-from passes.domain import Category, PassStatus
+from passes.domain import Category, PassStatus, normalise_area_code
 
 PLACE_MAX = 60  # an origin or a cargo: a line on the pass, the queue and the driver's page
 Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=PLACE_MAX)]
@@ -18,12 +18,27 @@ Reason = Annotated[
 ]
 
 
+AreaCode = Annotated[str, AfterValidator(normalise_area_code)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+
+
+class Destination(Input):
+    """A consignee named by its unified social credit code (national), its name and the
+    county it is in: one registered here, or one in another jurisdiction."""
+
+    credit_code: CreditCode
+    name: Name
+    area_code: AreaCode
+
+
 class PassApplication(Input):
     vehicle_id: Id
     driver_id: Id
     co_driver_id: Id | None = None
     destination_enterprise_id: Id | None = None
+    destination: Destination | None = None  # instead of destination_enterprise_id
     origin: Place
+    origin_area_code: AreaCode | None = None  # the county it starts in; this one if not given
     cargo: Place
     category: Category
     valid_from: Moment
@@ -42,6 +57,15 @@ class BulkIds(Input):
     ids: list[Id] = Field(min_length=1, max_length=500)
 
 
+# What the national pass records: the consignee by credit code, name and county; the origin's.
+NATIONAL_FIELDS = (
+    "destination_credit_code",
+    "destination_name",
+    "destination_area_code",
+    "origin_area_code",
+)
+
+
 class PassOut(BaseModel):
     id: int
     number: str
@@ -51,7 +75,11 @@ class PassOut(BaseModel):
     driver: DriverRef
     co_driver: DriverRef | None
     destination_enterprise_id: int
+    destination_credit_code: str | None
+    destination_name: str | None
+    destination_area_code: str | None
     origin: str
+    origin_area_code: str | None
     cargo: str
     category: Category
     valid_from: datetime

@@ -46,7 +46,7 @@ class Network:
         self.down: set[str] = set()
         self.seen: list[tuple[str, str]] = []
 
-    def __call__(self, method, url, headers, body):
+    def __call__(self, method, url, headers, body, timeout=None):
         self.seen.append((method, url))
         for base, target in self.apps.items():
             if url.startswith(base) and target.config["AREA_CODE"] not in self.down:

@@ -58,11 +58,12 @@
     els.refused.hidden = state.refused.length === 0;
   }
 
-  // issuer(dd, pass): the issuing jurisdiction's name, its row hidden when not known (an
-  // offline verdict on one of our own codes knows only what the token carries).
-  function issuer(dd, pass) {
+  // issuer(dd, pass, asked): the issuing jurisdiction's name (and, for a peer's number
+  // typed by hand, whether it could be asked), its row hidden when not known (an offline
+  // verdict on one of our own codes knows only what the token carries).
+  function issuer(dd, pass, asked) {
     const known = Boolean(pass && pass.issuer && pass.issuer.name);
-    dd.textContent = known ? pass.issuer.name : "";
+    dd.textContent = known ? `${pass.issuer.name}${asked ? ` · ${asked}` : ""}` : "";
     dd.hidden = !known;
     dd.previousElementSibling.hidden = !known;
   }

@@ -168,7 +168,7 @@
     $("r-cargo").textContent = p && p.cargo ? `${p.cargo} · ${category}` : "—";
     $("r-cargo").classList.toggle("emergency-cargo", Boolean(p && p.category === "emergency"));
     $("r-destination").textContent = (p && p.destination_enterprise) || "—";
-    ScannerView.issuer($("r-issuer"), p); // who issued it: a peer's pass says so
+    ScannerView.issuer($("r-issuer"), p, data.asked_issuer && text.asked[data.asked_issuer]);
     let trip = "—";
     if (data.trip && p) {
       trip = data.trip.seq === null

@@ -237,6 +237,7 @@ API = [
     ("GET", "/api/v1/federation/passes", None, expect(ALL, 401, anonymous=401)),
     ("POST", "/api/v1/federation/events", {}, expect(ALL, 401, anonymous=401)),
     ("GET", "/api/v1/federation/audit", None, expect(ALL, 401, anonymous=401)),
+    ("GET", "/api/v1/federation/passes/{peer}", None, expect(ALL, 401, anonymous=401)),
     (
         "GET",
         "/api/v1/federation/peers",

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from federation import requests as signed_requests
 from federation.models import FederationPeer
+from passes import services
 from passes.models import Pass
 from tests.federation_world import JINSHAN_URL, identity, pin, scan, sync
 from tests.federation_world import jinshan as _jinshan
@@ -220,3 +221,45 @@ def test_a_peer_down_keeps_what_we_had_and_says_why(app, make, jinshan, network)
         assert session.get(FederationPeer, "330482").last_error is None
     assert identity(jinshan)["area_code"] == "310116"
     assert JINSHAN_URL in network.apps
+
+
+def test_a_peers_number_typed_at_our_gate_asks_its_issuer(app, make, jinshan, network):
+    linked(app, jinshan)
+    theirs = Factory(jinshan)
+    gate = theirs.checkpoint("gate")
+    officer = theirs.officer(gate)
+    synced = make.pass_(status="approved")
+    sync(jinshan)
+    fresh = make.pass_(status="approved")  # approved since Jinshan's last sync
+
+    def typed(p, plate=None, **extra):
+        typed_plate = plate or p.vehicle.plate
+        return scan(jinshan, officer, gate, number=p.number, plate=typed_plate, **extra)
+
+    answer = typed(fresh)
+    assert (answer["decision"], answer["event"], answer["asked_issuer"]) == (
+        "allow",
+        "entry",
+        "answered",
+    )
+    assert answer["pass"]["issuer"]["area_code"] == "330482"
+    # Revoked at Pinghu a moment ago, before any sync: the typed number is refused.
+    with make.session() as session:
+        services.revoke_pass(session, fresh.id, make.user("reviewer"), "测试吊销", now=now())
+    refused = typed(fresh, direction="entry")
+    assert (refused["decision"], refused["reasons"], refused["asked_issuer"]) == (
+        "deny",
+        ["revoked"],
+        "answered",
+    )
+    wrong = typed(synced, plate="浙A99999")
+    assert (wrong["decision"], wrong["asked_issuer"]) == ("deny", "not_found")
+    network.down.add("330482")  # the kept copy decides, and the answer says so
+    kept = typed(synced)
+    assert (kept["decision"], kept["event"], kept["asked_issuer"]) == (
+        "allow",
+        "entry",
+        "unreachable",
+    )
+    ours = scan(jinshan, officer, gate, number="310116999999", plate="沪A12345")
+    assert "asked_issuer" not in ours  # not a peer's number: nobody is asked

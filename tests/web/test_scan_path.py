@@ -48,6 +48,7 @@ def test_the_answer_is_the_documented_scan_out(make, place):
     assert answers[2]["pass"]["id"] is None
     for answer in answers:
         documented = ScanOut.model_validate(answer).model_dump(mode="json", by_alias=True)
+        assert documented.pop("asked_issuer") is None  # only a peer's typed number has it
         assert answer == documented
 
 
