@@ -404,20 +404,19 @@ def _claims(
         except tokens.TokenRejected as exc:
             return None, exc.reason
         if tokens.issued_elsewhere(claims, keys):
-            # a peer's pass: kept here under the issuer's reference (federation/mirror.py)
-            return (
-                "peer",
-                f"{claims.issuer}/{claims.pass_id}",
-                claims.plate,
-                "bad_signature",
-            ), None
+            ref = f"{claims.issuer}/{claims.pass_id}"  # a peer's, kept under it (mirror.py)
+            return ("peer", ref, claims.plate, "bad_signature"), None
         return ("id", claims.pass_id, claims.plate, "bad_signature"), None
     # Manual entry: the number names the pass; the plate must be its plate, typed with or
     # without the province character (slow to type on a phone).
     typed = clean_plate(data.plate or "")  # as the fleet stores plates
     if len(typed) < SHORTEST_TAIL:
         return None, "not_found"
-    return ("number", (data.number or "").strip(), typed, "plate_mismatch"), None
+    number = (data.number or "").strip()
+    area, peers = number[:6], getattr(keys, "peers", {})
+    if area.isdigit() and area != getattr(keys, "here", area) and area not in peers:
+        return None, "unknown_issuer"  # numbered by a jurisdiction we do not federate with
+    return ("number", number, typed, "plate_mismatch"), None
 
 
 def _untrusted_issuer(row: Any, keys: dict[int, tokens.TrustedKey]) -> bool:

@@ -30,8 +30,9 @@ AREA_CODE = re.compile(r"\d{6}")
 # Why a peer's configuration is refused, in words (the operator's detail goes to the CLI).
 REFUSED = {
     "fingerprint": N_(
-        "The peer's key has the fingerprint %(found)s, not the one you entered, and no "
-        "change signed by its earlier key: check the fingerprint with its administrators."
+        "The peer's key does not have the fingerprint you entered, and no change is signed "
+        "by its earlier key. Check the fingerprint with its administrators by phone or "
+        "letter, not from its address."
     ),
     "signature": N_("The peer's configuration is not signed by the key it names."),
     "no_key": N_("The peer's configuration names no usable federation key."),

@@ -85,6 +85,12 @@ class Pass(Base):
     # The county the trip starts in (national format; the destination's is the one above).
     origin_area_code: Mapped[str | None] = mapped_column(String(6))
 
+    @property
+    def consignee(self) -> str:
+        """The destination's name as the pass names it (one across the border has no row of
+        its own here: its destination row is its jurisdiction's stand-in)."""
+        return self.destination_name or self.destination.name
+
     enterprise: Mapped[Enterprise] = relationship(foreign_keys=[enterprise_id])
     destination: Mapped[Enterprise] = relationship(foreign_keys=[destination_enterprise_id])
     vehicle: Mapped[Vehicle] = relationship()

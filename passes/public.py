@@ -201,7 +201,7 @@ def national_facts(p: Pass) -> list[tuple[str, str]]:
     """The national pass's lines: crew, route with its counties, validity, who issued it."""
     crew = p.driver.name_masked + (f"、{p.co_driver.name_masked}" if p.co_driver else "")
     origin = f"{p.origin} ({p.origin_area_code})" if p.origin_area_code else p.origin
-    to = p.destination_name or p.destination.name
+    to = p.consignee
     destination = f"{to} ({p.destination_area_code})" if p.destination_area_code else to
     return [
         (gettext("Crew"), crew),
@@ -223,7 +223,7 @@ def pdf_response(p: Pass, size: str) -> Any:
     facts = [
         (gettext("Pass number"), p.number),
         (gettext("Driver"), p.driver.name_masked),
-        (gettext("Destination"), p.destination.name),
+        (gettext("Destination"), p.consignee),
         (gettext("Valid from"), format_datetime(p.valid_from, "short")),
         (gettext("Valid until"), format_datetime(p.valid_until, "short")),
         (gettext("Trips"), gettext("%(used)d of %(max)d used", used=p.trips_used, max=p.max_trips)),

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
 from accounts.models import Enterprise, User
@@ -142,7 +142,7 @@ def query(kind: str, args: Mapping[str, str], user: User, tz: str) -> Select[Any
                 Vehicle.plate,
                 Driver.name,
                 Driver.id_number,
-                destination.name,
+                func.coalesce(Pass.destination_name, destination.name),  # as the pass names it
                 Pass.cargo,
                 Pass.category,
                 Pass.valid_from,

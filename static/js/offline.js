@@ -144,6 +144,10 @@
       const forged = await signatureHolds(token, keys, now);
       if (forged) return rules.deny(forged);
     } else {
+      // A number of a jurisdiction we do not federate with is no pass here (nor a typo).
+      const area = (number || "").trim().slice(0, 6);
+      const known = area === lists.areaCode || (lists.peers || []).some((p) => p.area_code === area);
+      if (/^\d{6}$/.test(area) && !known) return rules.deny("unknown_issuer");
       token = typedPass(lists, number, plate);
       if (!token) return rules.deny("not_found");
     }

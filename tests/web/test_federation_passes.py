@@ -263,3 +263,12 @@ def test_a_peers_number_typed_at_our_gate_asks_its_issuer(app, make, jinshan, ne
     )
     ours = scan(jinshan, officer, gate, number="310116999999", plate="沪A12345")
     assert "asked_issuer" not in ours  # not a peer's number: nobody is asked
+
+
+def test_a_typed_number_of_a_jurisdiction_not_federated_is_unknown_issuer(app, make):
+    gate = make.checkpoint("gate")
+    officer = make.officer(gate)
+    stranger = scan(app, officer, gate, number="320500000001", plate="苏E12345")
+    assert (stranger["decision"], stranger["reasons"]) == ("deny", ["unknown_issuer"])
+    typo = scan(app, officer, gate, number="330482999998", plate="浙F12345")
+    assert typo["reasons"] == ["not_found"]  # our own number, no such pass: as before

@@ -70,7 +70,8 @@ def test_a_peer_is_pinned_by_url_and_fingerprint_and_listed(
     )
     assert refused.exit_code == 1
     assert "nothing stored" in refused.output
-    assert "not the one you entered" in refused.output
+    assert "does not have the fingerprint you entered" in refused.output
+    assert theirs["fingerprint"] not in refused.output  # learnt by phone, never copied from here
     with app.extensions["read_sessions"]() as session:
         assert session.scalars(select(FederationPeer)).all() == []
     added = runner.invoke(
@@ -164,6 +165,7 @@ def test_the_peers_page_pins_refuses_lists_and_removes(app, make, jinshan, monke
     )
     assert wrong.status_code == 422
     assert "不是您输入的指纹" in wrong.get_data(as_text=True)
+    assert identity(jinshan)["fingerprint"] not in wrong.get_data(as_text=True)
     with app.extensions["read_sessions"]() as session:
         assert session.scalars(select(FederationPeer)).all() == []
     pinned = post_form(

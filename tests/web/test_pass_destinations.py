@@ -129,6 +129,8 @@ def test_the_form_files_for_a_consignee_elsewhere_and_shows_its_errors(client, s
         detail = client.get(f"/passes/{p.id}").get_data(as_text=True)
     assert "金山化工有限公司" in detail
     assert "310116" in detail
+    # Everywhere the pass is listed it names its consignee, not the jurisdiction's stand-in.
+    assert "金山化工有限公司" in client.get("/passes").get_data(as_text=True)
 
 
 def test_the_national_format_pdf_carries_the_number_route_counties_and_the_code(client, make):
