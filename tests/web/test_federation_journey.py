@@ -189,6 +189,11 @@ def test_peers_witness_each_others_audit_logs_and_a_fork_is_caught(
             witnessed["root_hash"],
             True,
         )
+    watcher = make.user("supervisor", username="audit-watcher")
+    pages = app.test_client()
+    login(pages, watcher.username)
+    audit_page = pages.get("/audit").get_data(as_text=True)
+    assert f"金山区 亦持有本日志（前 {witnessed['size']} 条）" in audit_page
 
     # Pinghu now shows another history at the same size: a fork.
     real = federation_services.configuration
