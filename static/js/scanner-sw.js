@@ -2,7 +2,7 @@
 // opens with no network after one online visit. The API is not touched here: the page
 // itself decides offline and queues (offline.js).
 importScripts("/static/js/sw-common.js");
-const CACHE = "scanner-v5";
+const CACHE = "scanner-v5"; // scanner.js puts the page into this same cache: change both
 offlineKit.install(CACHE, [
   "/static/css/app.css",
   "/static/js/app.js",

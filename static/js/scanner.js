@@ -469,7 +469,7 @@
   if ("serviceWorker" in navigator && window.caches && root.dataset.sw) {
     navigator.serviceWorker.register(root.dataset.sw, { scope: "/scan" })
       .then(() => navigator.serviceWorker.ready)
-      .then(() => navigator.onLine && caches.open("scanner-v4").then((cache) => cache.add(location.href)))
+      .then(() => navigator.onLine && caches.open("scanner-v5").then((cache) => cache.add(location.href)))
       .then(() => { root.dataset.offlineReady = "true"; })
       .catch(() => {});
   }
