@@ -157,11 +157,14 @@ def register_receivers(app: Flask) -> None:
     from passes.services import connect_receivers as passes_hear
     from supervision.alerts import DenialLimits
     from supervision.alerts import connect_receivers as oversight_hears
+    from supervision.consignees import Telling
+    from supervision.consignees import connect_receivers as consignees_hear
 
     loop_hears()
     passes_hear()
     federation_hears()
     oversight_hears(DenialLimits.from_settings(app.config))
+    consignees_hear(Telling(locale=app.config["SMS_LOCALE"], tz=app.config["TIMEZONE"]))
 
 
 def register_blueprints(app: Flask) -> None:
@@ -171,6 +174,7 @@ def register_blueprints(app: Flask) -> None:
     import accounts.views
     import api.openapi  # noqa: F401 - GET /api/v1/openapi.json
     import checkpoints.api  # noqa: F401
+    import checkpoints.consignee_views
     import checkpoints.views
     import federation.api  # noqa: F401
     import federation.views
@@ -202,6 +206,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(federation.views.bp)
     app.register_blueprint(sms.views.bp)
     app.register_blueprint(checkpoints.views.bp)
+    app.register_blueprint(checkpoints.consignee_views.bp)
     app.register_blueprint(supervision.views.bp)
     app.register_blueprint(supervision.alert_views.bp)
     app.register_blueprint(supervision.audit_views.bp)
@@ -226,7 +231,9 @@ def register_blueprints(app: Flask) -> None:
     @app.context_processor
     def layout_context() -> dict[str, Any]:
         context = {"locales": i18n.LOCALES, "current_locale": i18n.select_locale()}
-        if current_user.is_authenticated and current_user.is_oversight:
+        if current_user.is_authenticated and (
+            current_user.is_oversight or current_user.role == "enterprise"
+        ):
             context["unread_notifications"] = unread_count(web.db(), current_user)
         return context
 

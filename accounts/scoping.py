@@ -1,7 +1,8 @@
 """Tenant scoping: the one place that decides which enterprise rows a user may see.
 
 Every query over enterprise-owned data goes through `scoped` (lists) or `get_scoped`
-(one object). A model names its owning-enterprise attribute in `__tenant_key__`.
+(one object). A model names its owning-enterprise attribute in `__tenant_key__`, and may
+name in `__tenant_also__` a second enterprise that reads the row too (a trip's consignee).
 """
 
 from __future__ import annotations
@@ -26,7 +27,18 @@ def scoped(stmt: Select[Any], model: type, user: Any) -> Select[Any]:
     if user.role in OVERSIGHT_ROLES:
         return stmt
     if user.role == Role.ENTERPRISE and user.enterprise_id is not None:
-        return stmt.where(getattr(model, model.__tenant_key__) == user.enterprise_id)
+        owner = getattr(model, model.__tenant_key__) == user.enterprise_id
+        if also := getattr(model, "__tenant_also__", None):
+            return stmt.where(owner | (getattr(model, also) == user.enterprise_id))
+        return stmt.where(owner)
+    return stmt.where(false())
+
+
+def bound_for(stmt: Select[Any], model: type, user: Any) -> Select[Any]:
+    """Restrict `stmt` over `model` (a pass) to the rows bound for the caller's own
+    enterprise: what a consignee expects. Nobody else's, and nothing for other roles."""
+    if user.role == Role.ENTERPRISE and user.enterprise_id is not None:
+        return stmt.where(model.destination_enterprise_id == user.enterprise_id)  # type: ignore[attr-defined]
     return stmt.where(false())
 
 

@@ -19,3 +19,10 @@ scan_denied = _events.signal("scan-denied")
 # `now=`, for every scan of a pass a peer issued; the sender describes the scan (scan_pk,
 # pass_id, issuer_area_code). The receiver owes the issuer an event (federation/).
 peer_pass_scanned = _events.signal("peer-pass-scanned")
+
+# Sent inside a scan's write transaction, with `connection=` (Core, that transaction) and
+# `now=`, when a trip is stamped with its entry; the sender describes it (trip_id, pass_id,
+# number, plate, destination_enterprise_id, destination_status, destination_phone, gate,
+# code, at). The consignee is told, so someone goes to receive the truck
+# (supervision/consignees.py); its receiver reads nothing (the write lock is held).
+truck_entered = _events.signal("truck-entered")

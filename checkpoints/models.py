@@ -67,8 +67,12 @@ class Trip(Base):
         Index("ix_trip_enterprise_state", "enterprise_id", "state"),
         # Trips opened per day (dashboard, statistics) without reading the table.
         Index("ix_trip_opened_state", "opened_at", "state"),
+        # The consignee's board: the trips bound for one enterprise, open ones first.
+        Index("ix_trip_destination_state", "destination_enterprise_id", "state"),
     )
     __tenant_key__ = "enterprise_id"
+    # ...and the consignee reads the trips arriving at it (accounts.scoping).
+    __tenant_also__ = "destination_enterprise_id"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     pass_id: Mapped[int] = mapped_column(ForeignKey("pass.id"))
@@ -85,6 +89,12 @@ class Trip(Base):
     exited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     exit_checkpoint_id: Mapped[int | None] = mapped_column(ForeignKey("checkpoint.id"))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The pass's destination when the trip opened (the consignee who receives it).
+    destination_enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"))
+    # Who met the truck at the gate for the consignee (接引), as its staff recorded it.
+    escort_name: Mapped[str | None] = mapped_column(String(64))
+    escorted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escorted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     pass_: Mapped[Pass] = relationship()
     entry_checkpoint: Mapped[Checkpoint | None] = relationship(foreign_keys=[entry_checkpoint_id])

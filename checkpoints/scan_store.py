@@ -48,6 +48,7 @@ BEFORE = Prepared(
         _scan.c.response.label("first_response"),
         _checkpoint.c.id,
         _checkpoint.c.code,
+        _checkpoint.c.name,
         _checkpoint.c.kind,
         _checkpoint.c.enterprise_id,
         _checkpoint.c.active,
@@ -86,6 +87,9 @@ _PASS_COLUMNS = (
     _applicant.c.status.label("enterprise_status"),
     func.coalesce(_pass.c.destination_name, _destination.c.name).label("destination_name"),
     _pass.c.issuer_area_code,
+    # whom an entry tells (supervision/consignees.py), read with the pass: no read more
+    _destination.c.status.label("destination_status"),
+    _destination.c.contact_phone.label("destination_phone"),
 )
 _PASS_FROM = (
     _pass.join(_vehicle, _vehicle.c.id == _pass.c.vehicle_id)
@@ -202,7 +206,8 @@ _STAMPS = {
     Event.EXIT: ("exited_at", "exit_checkpoint_id", TripState.EXITED),
 }
 TRIP_STAMP = {event: _trip_update(*columns[:2], "state") for event, columns in _STAMPS.items()}
-_TRIP_OPENS = ("pass_id", "enterprise_id", "plate", "seq", "state", "opened_at")
+_TRIP_OPENS = ("pass_id", "enterprise_id", "destination_enterprise_id", "plate", "seq", "state")
+_TRIP_OPENS += ("opened_at",)
 # A new trip, stamped with the event that opened it (or none: an exit that opens no trip)
 TRIP_INSERT = {
     event: _insert(_trip, *_TRIP_OPENS, *(columns[:2] if columns else ()))
@@ -221,6 +226,7 @@ class Before:
     active: bool
     assigned: bool
     may_scan: bool = True  # False: the caller's enterprise is not approved (or suspended)
+    name: str = ""  # the checkpoint's
 
 
 def read_before(connection: Connection, user: Any, checkpoint_id: int, scan_id: str) -> Before:
@@ -240,7 +246,7 @@ def read_before(connection: Connection, user: Any, checkpoint_id: int, scan_id: 
         assigned = row.kind == "site" and row.enterprise_id == user.enterprise_id
     else:
         assigned = bool(row.officer_assigned)
-    return Before(first, place, row.code, bool(row.active), assigned, may_scan)
+    return Before(first, place, row.code, bool(row.active), assigned, may_scan, row.name)
 
 
 def last_here(
@@ -308,10 +314,12 @@ def write_trip(
     connection: Connection,
     row: Any,
     outcome: Outcome,
-    checkpoint_id: int,
+    before: Before,
     at: datetime,
 ) -> TripNow | None:
-    """The trip changes the outcome implies (its anomalies too); the trip as it stands."""
+    """The trip changes the outcome implies (its anomalies too) at the checkpoint `before`
+    found; the trip as it stands."""
+    checkpoint_id = before.place.id if before.place else 0
     if not outcome.allowed:
         return None
     trip = TripNow(row.trip_id, row.trip_seq, row.trip_state) if row.trip_id else None
@@ -329,6 +337,7 @@ def write_trip(
         values = {
             "pass_id": row.id,
             "enterprise_id": row.enterprise_id,
+            "destination_enterprise_id": row.destination_enterprise_id,
             "plate": row.plate,
             "seq": seq,
             "state": str(TripState.ENTERED),
@@ -344,6 +353,20 @@ def write_trip(
         trip.state = stamp["state"]
     for kind in outcome.anomalies:
         _add_anomaly(writes, connection, row, trip.id, kind, at)
+    if stamp and outcome.event == Event.ENTRY:
+        entered = SimpleNamespace(
+            trip_id=trip.id,
+            pass_id=row.id,
+            number=row.number,
+            plate=row.plate,
+            destination_enterprise_id=row.destination_enterprise_id,
+            destination_status=row.destination_status,
+            destination_phone=row.destination_phone,
+            gate=before.name,
+            code=before.code,
+            at=at,
+        )
+        events.truck_entered.send(entered, connection=connection, now=at)
     return trip
 
 

@@ -260,7 +260,7 @@ def _record(
                 now=now,
                 oldest=now - settings.offline_age,
             )
-        trip = store.write_trip(writes, connection, row, outcome, place.id, at) if row else None
+        trip = store.write_trip(writes, connection, row, outcome, before, at) if row else None
         shown = None
         if row is not None:
             counted = trip is not None and outcome.opens_trip and outcome.counts_trip

@@ -62,6 +62,7 @@ class Action(StrEnum):
     SCAN_ALLOW = "scan.allow"
     SCAN_ANNUL = "scan.annul"
     SCAN_DENY = "scan.deny"
+    TRIP_ESCORT = "trip.escort"
     USER_ACTIVATE = "user.activate"
     USER_ASSIGN_CHECKPOINTS = "user.assign_checkpoints"
     USER_CREATE = "user.create"

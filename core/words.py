@@ -19,6 +19,13 @@ WORDS: dict[str, dict[str, str]] = {
         "exited": N_("Left the jurisdiction"),
         "void": N_("Annulled"),
     },
+    # The consignee's board (checkpoints.arrivals.Arrival)
+    "arrival": {
+        "expected": N_("Expected"),
+        "inside": N_("Inside, on its way to you"),
+        "arrived": N_("Arrived"),
+        "left": N_("Left"),
+    },
     "pass_status": {
         "submitted": N_("Waiting for review"),
         "approved": N_("Approved"),

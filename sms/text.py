@@ -221,3 +221,21 @@ def daily_text(
     template = DAILY.get(locale, DAILY["zh_CN"])
     loop = "-" if loop_rate is None else f"{loop_rate:.0%}"
     return template.format(day=day, opened=opened, loop=loop, anomalies=anomalies, pending=pending)
+
+
+# The consignee's contact, when its truck enters (supervision/consignees.py): one segment,
+# so the gate's name is cut to fit. In English the gate is named by its code (GSM-7).
+TRUCK_ENTERED = {
+    "zh_CN": "{plate}已于{time}从{gate}进入辖区，请安排人员接车。",
+    "en": "{plate} entered at gate {gate} at {time}. Please send someone to receive it.",
+}
+
+
+def truck_entered_text(locale: str, *, plate: str, gate: str, code: str, time: str) -> str:
+    template = _template(TRUCK_ENTERED, locale)
+    named = gate if locale == "zh_CN" else code
+    rest = template.format(plate=_plate(locale, plate), gate="", time=time)
+    budget = (160 if is_gsm7(rest + named) else 70) - SIGNATURE_ROOM - len(rest)
+    if len(named) > budget:
+        named = named[: budget - 1] + "…"
+    return template.format(plate=_plate(locale, plate), gate=named, time=time)

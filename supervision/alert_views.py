@@ -1,4 +1,5 @@
-"""Alert settings and the notification inbox: pages and JSON for oversight users."""
+"""Alert settings (oversight) and the notification inbox (oversight and enterprises):
+pages and JSON."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field
 
-from accounts.domain import OVERSIGHT_ROLES
+from accounts.domain import OVERSIGHT_ROLES, Role
 from accounts.forms import ActionForm
 from accounts.models import User
 from accounts.schemas import Id, Input
@@ -23,6 +24,8 @@ from supervision.alerts import AlertSettingsIn
 
 bp = Blueprint("alerts", __name__)
 PER_PAGE = 30
+# Who has an inbox: oversight, and enterprises (a truck bound for them entered, or is late).
+INBOX_ROLES = (*OVERSIGHT_ROLES, Role.ENTERPRISE)
 
 
 class AlertSettingsOut(BaseModel):
@@ -83,7 +86,7 @@ def put_settings(user: User, body: AlertSettingsIn) -> Any:
     "/notifications",
     "GET",
     summary="My notifications, newest first (?unread=true for unread only)",
-    roles=OVERSIGHT_ROLES,
+    roles=INBOX_ROLES,
     response=Page[NotificationOut],
     query={"unread": "string", "page": "integer", "per_page": "integer"},
     tag="alerts",
@@ -98,7 +101,7 @@ def list_notifications(user: User) -> dict[str, Any]:
     "/notifications/read",
     "POST",
     summary="Mark notifications read (the given ids, or all)",
-    roles=OVERSIGHT_ROLES,
+    roles=INBOX_ROLES,
     body=MarkRead,
     response=Marked,
     tag="alerts",
@@ -140,7 +143,7 @@ def settings_page() -> Any:
 
 
 @bp.get("/notifications")
-@web.roles_required(*OVERSIGHT_ROLES)
+@web.roles_required(*INBOX_ROLES)
 def inbox_page() -> Any:
     listed = web.page_of(alerts.inbox(current_user), PER_PAGE)
     return render_template(
@@ -153,7 +156,7 @@ def inbox_page() -> Any:
 
 
 @bp.post("/notifications/read")
-@web.roles_required(*OVERSIGHT_ROLES)
+@web.roles_required(*INBOX_ROLES)
 def mark_read() -> Any:
     form = ActionForm()
     if form.validate_on_submit():

@@ -249,6 +249,7 @@ OBJECT_WORDS = {
     "pass": N_("Pass"),
     "retention": N_("Personal data retention"),
     "scan": N_("Scan"),
+    "trip": N_("Trip"),
     "user": N_("User"),
     "vehicle": N_("Vehicle"),
 }
@@ -271,6 +272,7 @@ VERB_WORDS = {
     "deactivate": N_("deactivated"),
     "deny": N_("denied"),
     "edit": N_("edited"),
+    "escort": N_("truck received at the gate"),
     "import": N_("imported"),
     "anomalies": N_("anomalies"),
     "passes": N_("passes"),
@@ -307,6 +309,7 @@ OBJECT_TYPES = {
     "retention": "retention",
     "scan": "scan",
     "signing_key": "key",
+    "trip": "trip",
     "user": "user",
     "vehicle": "vehicle",
 }

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from checkpoints.arrivals import Arrival
 from checkpoints.domain import AUTO_RESOLVED, AnnulReason, AnomalyKind, Event, TripState
 from core.words import WORDS
 from passes.domain import Category, PassStatus
@@ -21,6 +22,7 @@ DOMAIN = {
     "sms_status": [s.value for s in SmsStatus],
     "annul_reason": [r.value for r in AnnulReason],
     "anomaly_note": [AUTO_RESOLVED],
+    "arrival": [a.value for a in Arrival],
 }
 
 

@@ -19,6 +19,10 @@ RIVAL_EXCEPTIONS: dict[tuple[str, str], int] = {
     # Applying with the home enterprise's vehicle and driver is a validation error on those
     # fields ("choose your own registered vehicle or driver"): nothing is created or shown.
     ("POST", "/api/v1/passes"): 422,
+    # The board's form goes back to the board, with what went wrong (here: not found).
+    ("POST", "/arrivals/{trip}/escort"): 302,
+    # The enterprise's own trip is not inside (409); the rival's is not its to escort (404).
+    ("POST", "/api/v1/trips/{trip}/escort"): 404,
 }
 ALL = {r.value for r in Role}
 ENT = {"enterprise"}
@@ -181,12 +185,14 @@ PAGES = [
     ("GET", "/exports/{kind}.{fmt}", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/alerts", None, expect(OVERSIGHT, 200, anonymous=302)),
     ("POST", "/alerts", {"kinds": "overstay"}, expect(OVERSIGHT, 302, anonymous=302)),
-    ("GET", "/notifications", None, expect(OVERSIGHT, 200, anonymous=302)),
+    ("GET", "/notifications", None, expect(READERS, 200, anonymous=302)),
+    ("GET", "/arrivals", None, expect(ENT, 200, anonymous=302)),
+    ("POST", "/arrivals/{trip}/escort", {"name": "王五"}, expect(ENT, 302, anonymous=302)),
     ("GET", "/audit", None, expect({"admin", "supervisor"}, 200, anonymous=302)),
     ("POST", "/audit", {}, expect({"admin", "supervisor"}, 200, anonymous=302)),
     ("GET", "/audit/checkpoint.json", None, expect({"admin", "supervisor"}, 200, anonymous=302)),
     ("GET", "/audit/export.{fmt}", None, expect({"admin", "supervisor"}, 200, anonymous=302)),
-    ("POST", "/notifications/read", {}, expect(OVERSIGHT, 302, anonymous=302)),
+    ("POST", "/notifications/read", {}, expect(READERS, 302, anonymous=302)),
 ]
 
 API = [
@@ -346,8 +352,11 @@ API = [
     ),
     ("GET", "/api/v1/alerts", None, expect(OVERSIGHT, 200, anonymous=401)),
     ("PUT", "/api/v1/alerts", {"kinds": ["overstay"]}, expect(OVERSIGHT, 200, anonymous=401)),
-    ("GET", "/api/v1/notifications", None, expect(OVERSIGHT, 200, anonymous=401)),
-    ("POST", "/api/v1/notifications/read", {}, expect(OVERSIGHT, 200, anonymous=401)),
+    ("GET", "/api/v1/notifications", None, expect(READERS, 200, anonymous=401)),
+    ("POST", "/api/v1/notifications/read", {}, expect(READERS, 200, anonymous=401)),
+    ("GET", "/api/v1/arrivals", None, expect(ENT, 200, anonymous=401)),
+    # the home enterprise receives its own trip, which has left: nobody to receive now
+    ("POST", "/api/v1/trips/{trip}/escort", {"name": "王五"}, expect(ENT, 409, anonymous=401)),
 ]
 
 

@@ -1,0 +1,168 @@
+"""The consignee's board (货主接引): the passes bound for an enterprise, as it receives them.
+
+Each pass is in one state, from its latest trip: **expected** (approved, valid, a trip left
+to make, not inside), **inside** (entered: when, at which gate), **arrived** (at its site,
+not yet left), **left** (its latest trip exited, and no trip left to expect). The board
+reads the passes bound for the caller's own enterprise only (accounts.scoping.bound_for),
+and the consignee records who met the truck at the gate (`escort`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from accounts.scoping import bound_for
+from checkpoints.domain import TripState
+from checkpoints.models import Checkpoint, Trip
+from core import audit
+from core.errors import N_, Conflict, NotFound
+from fleet.models import Driver, Vehicle
+from passes.domain import PassStatus
+from passes.models import Pass
+
+
+class Arrival(StrEnum):
+    EXPECTED = "expected"
+    INSIDE = "inside"
+    ARRIVED = "arrived"
+    LEFT = "left"
+
+
+LIVE = (Arrival.INSIDE, Arrival.ARRIVED, Arrival.EXPECTED)  # the board without a state
+_ORDER = {Arrival.INSIDE: 0, Arrival.ARRIVED: 1, Arrival.EXPECTED: 2, Arrival.LEFT: 3}
+
+
+def _latest_trip() -> Any:
+    return (
+        select(func.max(Trip.id)).where(Trip.pass_id == Pass.id).correlate(Pass).scalar_subquery()
+    )
+
+
+def _state(latest: Any, now: datetime) -> Any:
+    """The board's state of a pass, in SQL (None: not on the board)."""
+    expecting = and_(
+        Pass.status == str(PassStatus.APPROVED),
+        Pass.valid_until >= now,
+        Pass.trips_used < Pass.max_trips,
+    )
+    return case(
+        (latest.state == str(TripState.ENTERED), literal(str(Arrival.INSIDE))),
+        (latest.state == str(TripState.ARRIVED), literal(str(Arrival.ARRIVED))),
+        (expecting, literal(str(Arrival.EXPECTED))),
+        (latest.state == str(TripState.EXITED), literal(str(Arrival.LEFT))),
+        else_=None,
+    )
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    pass_: Pass
+    plate: str
+    driver_name: str
+    state: str
+    trip: Trip | None
+    entry_checkpoint: str | None
+
+
+_SHOWN = (str(PassStatus.APPROVED), str(PassStatus.REVOKED))  # a revoked pass may be inside
+
+
+def _board(user: Any, now: datetime) -> tuple[Select[Any], Any, Any]:
+    """The passes bound for the caller with their latest trip: (statement, state, trip)."""
+    latest, gate = aliased(Trip), aliased(Checkpoint)
+    state = _state(latest, now)
+    stmt = (
+        select(Pass, Vehicle.plate, Driver.name, state.label("state"), latest, gate.name)
+        .join(Vehicle, Vehicle.id == Pass.vehicle_id)
+        .join(Driver, Driver.id == Pass.driver_id)
+        .outerjoin(latest, latest.id == _latest_trip())
+        .outerjoin(gate, gate.id == latest.entry_checkpoint_id)
+        .where(Pass.status.in_(_SHOWN))
+    )
+    return bound_for(stmt, Pass, user), state, latest
+
+
+def board(
+    session: Session,
+    user: Any,
+    *,
+    states: tuple[str, ...],
+    now: datetime,
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[BoardRow], int]:
+    """The passes bound for the caller's enterprise in `states`, inside first, then
+    arrived, expected (soonest valid first) and left (latest out first); and their count."""
+    stmt, state, latest = _board(user, now)
+    stmt = stmt.where(state.in_([str(s) for s in states]))
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    order = case(*((state == str(s), rank) for s, rank in _ORDER.items()), else_=9)
+    rows = session.execute(
+        stmt.order_by(
+            order,
+            latest.entered_at.desc(),
+            Pass.valid_from,
+            latest.exited_at.desc(),
+            Pass.id.desc(),
+        )
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return [
+        BoardRow(p, plate, name, s, trip, at) for p, plate, name, s, trip, at in rows
+    ], total or 0
+
+
+def counts(session: Session, user: Any, *, now: datetime) -> dict[str, int]:
+    """How many passes bound for the caller's enterprise are in each state."""
+    latest = aliased(Trip)
+    state = _state(latest, now).label("state")
+    stmt = bound_for(
+        select(state, func.count())
+        .select_from(Pass)
+        .outerjoin(latest, latest.id == _latest_trip())
+        .where(Pass.status.in_(_SHOWN)),
+        Pass,
+        user,
+    ).group_by(state)
+    found = {name: n for name, n in session.execute(stmt).all() if name}
+    return {str(s): int(found.get(str(s), 0)) for s in Arrival}
+
+
+def escort(session: Session, trip_id: int, name: str, *, user: Any, now: datetime) -> Trip:
+    """Record who received the truck at the gate for the consignee (its own trips only,
+    while the truck is inside); recording again replaces the name (the log says when, not whom)."""
+    trip = session.scalars(
+        select(Trip).where(
+            Trip.id == trip_id,
+            Trip.destination_enterprise_id == user.enterprise_id,
+            or_(Trip.state == str(TripState.ENTERED), Trip.state == str(TripState.ARRIVED)),
+        )
+    ).one_or_none()
+    if trip is None:
+        exists = session.scalar(
+            select(Trip.id).where(
+                Trip.id == trip_id, Trip.destination_enterprise_id == user.enterprise_id
+            )
+        )
+        if exists is None or user.enterprise_id is None:
+            raise NotFound()
+        raise Conflict(N_("This truck is no longer inside: there is nobody to receive."))
+    trip.escort_name, trip.escorted_at, trip.escorted_by_id = name, now, user.id
+    audit.record(
+        session,
+        actor_id=user.id,
+        action=audit.Action.TRIP_ESCORT,
+        object_type="trip",
+        object_id=trip.id,
+        data={"trip": trip.id},
+        now=now,
+    )
+    session.commit()
+    return trip
