@@ -179,6 +179,7 @@ def register_blueprints(app: Flask) -> None:
     import federation.api  # noqa: F401
     import federation.views
     import fleet.api  # noqa: F401
+    import fleet.crew_views
     import fleet.import_views
     import fleet.views
     import operations.views
@@ -254,7 +255,7 @@ def register_errorhandlers(app: Flask) -> None:
         errors = exc.errors if isinstance(exc, ValidationFailed) else None
         detail = gettext(exc.detail, **exc.params) if exc.detail else None
         if _wants_json():
-            response = problem(exc.status, gettext(exc.title), detail, errors=errors)
+            response = problem(exc.status, gettext(exc.title), detail, errors, exc.code)
         else:
             messages = [gettext(m) for msgs in (errors or {}).values() for m in msgs]
             detail = "; ".join(filter(None, [detail, *messages])) or None

@@ -56,9 +56,15 @@ def problem_body(
 
 
 def problem(
-    status: int, title: str, detail: str | None = None, errors: dict[str, list[str]] | None = None
+    status: int,
+    title: str,
+    detail: str | None = None,
+    errors: dict[str, list[str]] | None = None,
+    code: str | None = None,
 ) -> Response:
     body = problem_body(status, title, detail, errors)
+    if code:
+        body["code"] = code
     if (rid := web.request_id()) is not None:
         body["request_id"] = rid  # what to quote to support; it names the request's log line
     response = jsonify(body)

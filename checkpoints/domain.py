@@ -68,6 +68,7 @@ class LivePass:
     destination_enterprise_id: int
     route: tuple[int, ...] = ()
     enterprise_suspended: bool = False  # the applicant is suspended: no entry, exit allowed
+    crew_unlisted: bool = False  # the whitelist is required and the crew is off it: the same
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,8 @@ def decide(
             return Outcome("allow", Event.EXIT, problems, anomalies=missing)
         if problems:
             return deny(*problems)
+        if live.crew_unlisted:
+            return deny("driver_not_whitelisted")
         if live.trips_used >= live.max_trips:
             return deny("no_trips_left")
         if live.route and place.id not in live.route:

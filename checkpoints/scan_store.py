@@ -38,7 +38,7 @@ _pass, _trip, _scan = Pass.__table__, Trip.__table__, Scan.__table__
 _anomaly, _checkpoint = Anomaly.__table__, Checkpoint.__table__
 _vehicle, _driver = Vehicle.__table__, Driver.__table__
 _applicant, _destination = Enterprise.__table__.alias("applicant"), Enterprise.__table__.alias()
-_caller_enterprise = Enterprise.__table__.alias("caller_enterprise")
+_caller_enterprise, _co_driver = Enterprise.__table__.alias("caller_enterprise"), _driver.alias()
 _one = select(literal(1).label("one")).subquery("one")
 
 # A retry's first answer, the checkpoint, and whether the caller is assigned to it.
@@ -90,12 +90,17 @@ _PASS_COLUMNS = (
     # whom an entry tells (supervision/consignees.py), read with the pass: no read more
     _destination.c.status.label("destination_status"),
     _destination.c.contact_phone.label("destination_phone"),
+    # the crew's whitelist (fleet/crews.py): until when the driver and co-driver are on it
+    _driver.c.whitelist_until.label("driver_listed_until"),
+    _pass.c.co_driver_id,
+    _co_driver.c.whitelist_until.label("co_driver_listed_until"),
 )
 _PASS_FROM = (
     _pass.join(_vehicle, _vehicle.c.id == _pass.c.vehicle_id)
     .join(_driver, _driver.c.id == _pass.c.driver_id)
     .join(_applicant, _applicant.c.id == _pass.c.enterprise_id)
     .join(_destination, _destination.c.id == _pass.c.destination_enterprise_id)
+    .outerjoin(_co_driver, _co_driver.c.id == _pass.c.co_driver_id)
 )
 _OPEN_TRIP_COLUMNS = (
     _trip.c.id.label("trip_id"),
@@ -155,22 +160,9 @@ def _insert(table: Any, *columns: str) -> Prepared:
     return Prepared(table.insert().values(values).returning(table.c.id))
 
 
-SCAN_INSERT = _insert(
-    _scan,
-    "scan_id",
-    "pass_id",
-    "trip_id",
-    "checkpoint_id",
-    "officer_id",
-    "event",
-    "decision",
-    "reasons",
-    "direction",
-    "scanned_at",
-    "recorded_at",
-    "offline",
-    "response",
-)
+_SCAN_WRITES = ("scan_id", "pass_id", "trip_id", "checkpoint_id", "officer_id", "event")
+_SCAN_WRITES += ("decision", "reasons", "direction", "scanned_at", "recorded_at", "offline")
+SCAN_INSERT = _insert(_scan, *_SCAN_WRITES, "response")
 PASS_COUNT_TRIP = Prepared(
     _pass.update()
     .where(_pass.c.id == bindparam("pass_id"))

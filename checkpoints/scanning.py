@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,14 +20,12 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.domain import EnterpriseStatus
 from checkpoints import events
+from checkpoints import scan_answer as answer
 from checkpoints import scan_store as store
 from checkpoints.domain import (
     SHORTEST_TAIL,
-    LivePass,
     OpenTrip,
-    Outcome,
     decide,
     judge_offline,
     may_compare_plate,
@@ -39,7 +37,7 @@ from checkpoints.domain import (
 )
 from checkpoints.schemas import ScanIn
 from core.errors import N_, Conflict, Forbidden, ValidationFailed
-from core.privacy import mask_name, mask_plate
+from core.privacy import mask_plate
 from fleet.domain import clean_plate
 from trust import tokens
 
@@ -63,12 +61,14 @@ class ScanSettings:
 
     repeat: timedelta = timedelta(seconds=120)
     offline_age: timedelta = timedelta(hours=24)
+    crews_listed: bool = False  # CREW_WHITELIST_REQUIRED (fleet/crews.py)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> ScanSettings:
         return cls(
             repeat=timedelta(seconds=settings["REPEAT_SCAN_SECONDS"]),
             offline_age=timedelta(hours=settings["OFFLINE_SCAN_MAX_AGE_HOURS"]),
+            crews_listed=settings["CREW_WHITELIST_REQUIRED"],
         )
 
 
@@ -174,7 +174,7 @@ def _record(
         if named is not None:
             by, key, plate, mismatch = named
             row = store.read_pass(connection, by, key)
-            if row is not None and by == "number" and _untrusted_issuer(row, keys):
+            if row is not None and by == "number" and answer.untrusted_issuer(row, keys):
                 row, token_reason = None, "unknown_issuer"  # a peer no longer federated
             if row is not None and not same_plate(row.plate, plate, manual=by == "number"):
                 compare = may_compare_plate(
@@ -193,7 +193,7 @@ def _record(
                     row, token_reason = None, mismatch
         now = clock()  # after the lock: see the docstring
         at = device.at if device else now  # when it happened
-        live = _live_of(row) if row is not None else None
+        live = answer.live_of(row, settings.crews_listed and at) if row is not None else None
         repeats = settings.repeat and data.deny_reason is None
         if repeats and row is not None and token_reason is None:
             earlier = store.last_here(connection, row.id, place.id, at, settings.repeat)
@@ -270,12 +270,12 @@ def _record(
                 place=place,
                 destination_enterprise_id=row.destination_enterprise_id,
             )
-            shown = _pass_view(row, full, row.trips_used + counted)
-            shown["issuer"] = issuer_of(row, keys)
+            shown = answer.pass_view(row, full, row.trips_used + counted)
+            shown["issuer"] = answer.issuer_of(row, keys)
             if typed_wrong:
                 shown["plate"] = mask_plate(row.plate)
         recorded_reasons = list(reasons)
-        response = _response(
+        response = answer.response(
             scan_id, outcome, recorded_reasons, shown, trip, now, device is not None
         )
         scan_pk = store.insert_scan(
@@ -417,83 +417,3 @@ def _claims(
     if area.isdigit() and area != getattr(keys, "here", area) and area not in peers:
         return None, "unknown_issuer"  # numbered by a jurisdiction we do not federate with
     return ("number", number, typed, "plate_mismatch"), None
-
-
-def _untrusted_issuer(row: Any, keys: dict[int, tokens.TrustedKey]) -> bool:
-    peers = getattr(keys, "peers", {})
-    return row.issuer_area_code is not None and row.issuer_area_code not in peers
-
-
-def issuer_of(row: Any, keys: dict[int, tokens.TrustedKey]) -> dict[str, str] | None:
-    """Who issued the pass: the peer's area code and name, or ours."""
-    names = getattr(keys, "names", {})
-    area = row.issuer_area_code or getattr(keys, "here", None)
-    return {"area_code": area, "name": names.get(area, area)} if area else None
-
-
-def _live_of(row: Any) -> LivePass:
-    return LivePass(
-        id=row.id,
-        status=row.status,
-        valid_from=row.valid_from,
-        valid_until=row.valid_until,
-        max_trips=row.max_trips,
-        trips_used=row.trips_used,
-        destination_enterprise_id=row.destination_enterprise_id,
-        route=tuple(row.route_checkpoint_ids or ()),
-        enterprise_suspended=row.enterprise_status == EnterpriseStatus.SUSPENDED,
-    )
-
-
-def _iso(moment: datetime) -> str:
-    """A UTC moment as the API writes it (as pydantic does: 'Z' for UTC)."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _pass_view(row: Any, full: bool, trips_used: int) -> dict[str, Any]:
-    """ScanPass, as JSON. A denial outside the destination shows what GET /P/<token> shows."""
-    shown = {
-        "number": row.number,
-        "plate": row.plate,
-        "driver_name": row.driver_name if full else mask_name(row.driver_name),
-        "destination_enterprise": row.destination_name,
-        "valid_until": _iso(row.valid_until),
-        "id": None,
-        "cargo": None,
-        "category": None,
-        "max_trips": None,
-        "trips_used": None,
-    }
-    if full:
-        shown.update(
-            id=row.id,
-            cargo=row.cargo,
-            category=row.category,
-            max_trips=row.max_trips,
-            trips_used=trips_used,
-        )
-    return shown
-
-
-def _response(
-    scan_id: str,
-    outcome: Outcome,
-    reasons: list[str],
-    shown: dict[str, Any] | None,
-    trip: store.TripNow | None,
-    now: datetime,
-    offline: bool,
-) -> dict[str, Any]:
-    """ScanOut, as JSON (tests/web/test_scan_path.py holds the two to the same output)."""
-    return {
-        "scan_id": scan_id,
-        "decision": outcome.decision,
-        "event": outcome.event,
-        "reasons": reasons,
-        "anomalies": list(outcome.anomalies),
-        "pass": shown,
-        "trip": {"id": trip.id, "seq": trip.seq, "state": trip.state} if trip else None,
-        "recorded_at": _iso(now),
-        "offline": offline,
-        "repeat_of": None,
-    }

@@ -35,6 +35,8 @@ class Action(StrEnum):
     DRIVER_ARCHIVE = "driver.archive"
     DRIVER_EDIT = "driver.edit"
     DRIVER_RESTORE = "driver.restore"
+    DRIVER_UNLIST = "driver.unlist"
+    DRIVER_WHITELIST = "driver.whitelist"
     ENTERPRISE_APPROVED = "enterprise.approved"
     ENTERPRISE_SIGN_UP = "enterprise.sign_up"
     ENTERPRISE_SUSPENDED = "enterprise.suspended"

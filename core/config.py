@@ -71,6 +71,13 @@ def _secret_key(instance_path: Path, env: Mapping[str, str], app_env: str) -> st
     return key_file.read_text().strip()
 
 
+def _yes_no(env: Mapping[str, str], name: str, default: str = "false") -> bool:
+    value = env.get(name, default).strip().lower()
+    if value not in ("true", "false"):
+        raise ConfigError(f"{name} must be true or false")
+    return value == "true"
+
+
 def _at_least_one(env: Mapping[str, str], name: str, default: str) -> int:
     try:
         value = int(env.get(name, default))
@@ -167,6 +174,9 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         # revoked by another process stops working there within this many seconds.
         "API_TOKEN_CACHE_SECONDS": float(env.get("API_TOKEN_CACHE_SECONDS", "5")),
         "PASS_MAX_DAYS": int(env.get("PASS_MAX_DAYS", "14")),
+        # Only crews on the whitelist get passes, and a crew taken off it is refused entry
+        # (fleet/crews.py).
+        "CREW_WHITELIST_REQUIRED": _yes_no(env, "CREW_WHITELIST_REQUIRED"),
         "SMS_LOCALE": env.get("SMS_LOCALE", "zh_CN"),
         # The sender signature carriers require, before Chinese and before English texts.
         "SMS_SIGNATURE": env.get("SMS_SIGNATURE", "【货运通行码】"),

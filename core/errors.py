@@ -14,6 +14,7 @@ class DomainError(Exception):
     status = 400
     title = N_("Bad request")
     detail: str | None = None
+    code: str | None = None  # a stable code a program may act on (problem+json "code")
 
     def __init__(self, detail: str | None = None, **params: object):
         super().__init__(detail)

@@ -42,6 +42,12 @@ class Driver(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Set when retention erased the name, ID number and phone (operations/retention.py).
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The crew whitelist (司乘人员白名单, fleet/crews.py): checked by a reviewer until when,
+    # and what was checked. None: not on the whitelist.
+    whitelist_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    whitelist_note: Mapped[str | None] = mapped_column(String(200))
+    whitelisted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    whitelisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     enterprise: Mapped[Enterprise] = relationship()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
@@ -43,6 +44,8 @@ class DriverOut(Output):
     phone: str
     enterprise_id: int
     archived: bool
+    whitelist_until: datetime | None  # on the crew whitelist until then (fleet/crews.py)
+    whitelist_note: str | None
 
 
 class VehicleRef(Output):

@@ -20,6 +20,7 @@ def issuer() -> Issuer:
         area_code=cfg["AREA_CODE"],
         sms_locale=cfg["SMS_LOCALE"],
         timezone=cfg["TIMEZONE"],
+        crews_listed=cfg["CREW_WHITELIST_REQUIRED"],
     )
 
 

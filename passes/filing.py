@@ -33,7 +33,7 @@ from passes.domain import PassStatus
 from passes.models import Pass, PassSerial
 from passes.resends import ResendLimits, automatic_approval_allowed
 from passes.schemas import PassApplication
-from passes.services import Issuer, approve_in
+from passes.services import Issuer, approve_in, crew_allowed
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +255,9 @@ def submit_pass(
         data={"number": application.number},
         now=now,
     )
-    if enterprise.whitelisted and _automatic(session, application, overlapping, limits, now):
+    if enterprise.whitelisted and _automatic(
+        session, application, overlapping, limits, now, issuer
+    ):
         approve_in(session, application, None, now=now, issuer=issuer)
         metrics.APPROVALS.inc()
     session.commit()
@@ -284,11 +286,13 @@ def _automatic(
     overlapping: tuple[str, int] | None,
     limits: FilingLimits | None,
     now: datetime,
+    issuer: Issuer,
 ) -> bool:
     """Whether a whitelisted enterprise's application is approved without a person: not
-    a second pass for a truck at the same time ("file anyway": a reviewer decides), and
-    its SMS within the SMS limits. Otherwise it waits for review (and counts as waiting)."""
-    if overlapping is not None:
+    a second pass for a truck at the same time ("file anyway": a reviewer decides), its
+    crew whitelisted where that is required, and its SMS within the SMS limits.
+    Otherwise it waits for review (and counts as waiting)."""
+    if overlapping is not None or not crew_allowed(session, application, issuer):
         return False
     sms = limits.sms if limits is not None else None
     return sms is None or automatic_approval_allowed(session, application, now=now, limits=sms)

@@ -29,6 +29,7 @@ from core.errors import (
     NotFound,
     ValidationFailed,
 )
+from fleet import crews
 from fleet import events as fleet_events
 from fleet.models import Vehicle
 from passes import domain, feed
@@ -48,6 +49,7 @@ class Issuer:
     area_code: str | None = None  # named inside each new code (trust/tokens.py, version 2)
     sms_locale: str = "zh_CN"
     timezone: str = "Asia/Shanghai"
+    crews_listed: bool = False  # CREW_WHITELIST_REQUIRED: only whitelisted crews (fleet.crews)
 
 
 def _locked_pass(session: Session, pass_id: int) -> Pass:
@@ -75,11 +77,20 @@ def approve_in(
 ) -> None:
     if _suspended(session, p):  # no new code, no new SMS while suspended
         raise Conflict(SUSPENDED_MESSAGE)
+    if not crew_allowed(session, p, issuer):
+        raise crews.DriverNotWhitelisted()
     signer = keys.current_signer(session, issuer.key_dir, now)
     _issue(p, signer, reviewer, now=now, issuer=issuer)
     p.feed_ctr = feed.next_ctr(session)
     queue_pass_sms(session, p, f"pass:{p.id}:approved", now=now, issuer=issuer)
     audit.record(session, **_approval_entry(p, reviewer, signer, now))
+
+
+def crew_allowed(session: Session, p: Pass, issuer: Issuer) -> bool:
+    """Whether the pass's crew may have it: always, unless the whitelist is required."""
+    return not issuer.crews_listed or crews.covered(
+        session, (p.driver_id, p.co_driver_id), p.valid_until
+    )
 
 
 def _issue(
@@ -225,6 +236,11 @@ def _approve_batch(
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Pass, skip_locked=True)
     found = {p.id: p for p in session.scalars(stmt).unique()}
+    if issuer.crews_listed:  # one read for the batch's crews; the others wait (skipped)
+        ends = crews.listed_ids(
+            session, [i for p in found.values() for i in (p.driver_id, p.co_driver_id) if i]
+        )
+        found = {i: p for i, p in found.items() if _crew_through(p, ends)}
     needing_keys = [p for p in found.values() if p.driver_key is None]
     for p, key in zip(needing_keys, _fresh_driver_keys(session, len(needing_keys)), strict=True):
         p.driver_key = key
@@ -241,6 +257,11 @@ def _approve_batch(
     outbox.enqueue_many(session, messages, now=now)
     session.flush()
     return done
+
+
+def _crew_through(p: Pass, ends: dict[int, datetime]) -> bool:
+    crew = [i for i in (p.driver_id, p.co_driver_id) if i is not None]
+    return all(i in ends and ends[i] >= p.valid_until for i in crew)
 
 
 def _decide(

@@ -293,6 +293,7 @@ VERB_WORDS = {
     "submit": N_("submitted"),
     "suspended": N_("suspended"),
     "trips": N_("trips"),
+    "unlist": N_("taken off the whitelist"),
     "update": N_("updated"),
     "whitelist": N_("whitelist changed"),
 }
