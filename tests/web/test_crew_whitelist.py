@@ -1,0 +1,68 @@
+"""The crew whitelist (司乘人员白名单): only listed crews get passes where it is required,
+and a crew taken off the list is refused entry at the gate while it may still leave."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from tests.support import api_token, now
+
+
+def scan(client, headers, checkpoint, code, **extra):
+    body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": checkpoint.id, "code": code, **extra}
+    return client.post("/api/v1/scans", json=body, headers=headers).get_json()
+
+
+def test_a_pass_is_approved_only_for_a_listed_crew_and_an_unlisted_one_cannot_enter(
+    app, client, make
+):
+    app.config["CREW_WHITELIST_REQUIRED"] = True
+    p = make.pass_()
+    reviewer = api_token(client, make.user("reviewer").username)
+    refused = client.post(f"/api/v1/passes/{p.id}/approve", json={}, headers=reviewer)
+    assert refused.status_code == 409
+    assert refused.get_json()["code"] == "driver_not_whitelisted"
+    until = (now() + timedelta(days=30)).date().isoformat()
+    listed = client.post(
+        f"/api/v1/drivers/{p.driver_id}/whitelist",
+        json={"valid_until": until, "note": "核酸阴性, 身份核验"},
+        headers=reviewer,
+    )
+    assert listed.status_code == 200, listed.get_json()
+    assert listed.get_json()["whitelist_note"] == "核酸阴性, 身份核验"
+    approved = client.post(f"/api/v1/passes/{p.id}/approve", json={}, headers=reviewer)
+    assert approved.status_code == 200, approved.get_json()
+    code = approved.get_json()["code"]
+
+    assert (
+        client.delete(f"/api/v1/drivers/{p.driver_id}/whitelist", headers=reviewer).status_code
+        == 200
+    )
+    gate = make.checkpoint("gate")
+    officer = api_token(client, make.officer(gate).username)
+    entry = scan(client, officer, gate, code, direction="entry")
+    assert (entry["decision"], entry["reasons"]) == ("deny", ["driver_not_whitelisted"])
+
+
+def test_whitelisting_needs_a_reviewer_and_a_date_ahead(client, make):
+    enterprise = make.enterprise()
+    driver = make.driver(make.enterprise_user(enterprise))
+    reviewer = api_token(client, make.user("reviewer").username)
+    past = client.post(
+        f"/api/v1/drivers/{driver.id}/whitelist",
+        json={"valid_until": "2020-01-01"},
+        headers=reviewer,
+    )
+    assert past.status_code == 422
+    bulk = client.post(
+        "/api/v1/drivers/whitelist",
+        json={"driver_ids": [driver.id, 999999], "valid_until": "2099-01-01"},
+        headers=reviewer,
+    )
+    assert bulk.status_code == 404  # all or none
+    owner = api_token(client, make.enterprise_user(enterprise).username)
+    assert (
+        client.get(f"/api/v1/drivers/{driver.id}", headers=owner).get_json()["whitelist_until"]
+        is None
+    )
