@@ -80,6 +80,9 @@ WORDS: dict[str, dict[str, str]] = {
             "The applicant enterprise is suspended: entry refused, leaving is allowed."
         ),
         "driver_mismatch": N_("The driver does not match."),
+        "driver_not_whitelisted": N_(
+            "The crew is not on the whitelist: entry refused, leaving is allowed."
+        ),
         "inside_elsewhere": N_(
             "This pass entered at another gate minutes ago and has not arrived anywhere: "
             "check the plate and the driver, then confirm the exit."

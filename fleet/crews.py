@@ -56,9 +56,7 @@ def whitelist(
     """Put the drivers on the whitelist until the end of `until` (replacing an earlier
     entry); all or none: an unknown or erased driver fails the lot."""
     if not driver_ids or len(driver_ids) > MAX_BULK:
-        raise ValidationFailed.one(
-            "driver_ids", N_("Choose between 1 and %(n)s drivers.") % {"n": MAX_BULK}
-        )
+        raise ValidationFailed.one("driver_ids", N_("Choose between 1 and 500 drivers."))
     ends = end_of_day(until, tz)
     if ends <= now:
         raise ValidationFailed.one("valid_until", N_("Choose a date from today on."))
