@@ -35,7 +35,10 @@ def test_dashboard_figures_count_what_happened(client, make, app):
     )
     with app.extensions["sessions"]() as session:
         session.execute(
-            update(SmsMessage).where(SmsMessage.pass_id == ordinary.id).values(status="failed")
+            # the pass's own SMS (the consignee's "truck entered" text carries the pass too)
+            update(SmsMessage)
+            .where(SmsMessage.dedupe_key == f"pass:{ordinary.id}:approved")
+            .values(status="failed")
         )
         session.commit()
     supervisor = api_token(client, make.user("supervisor").username)
