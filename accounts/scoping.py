@@ -18,17 +18,18 @@ from core.errors import NotFound
 T = TypeVar("T")
 
 
-def scoped(stmt: Select[Any], model: type, user: Any) -> Select[Any]:
+def scoped(stmt: Select[Any], model: type, user: Any, *, shared: bool = True) -> Select[Any]:
     """Restrict `stmt` over `model` to the rows `user` may read.
 
-    Oversight roles read everything; enterprise users read their own enterprise's rows;
-    everyone else (officers) reads nothing: a scanner learns what it needs from the scan.
+    Oversight roles read everything; enterprise users read their own enterprise's rows
+    (and, unless `shared` is False, the rows `__tenant_also__` lets them read); everyone
+    else (officers) reads nothing: a scanner learns what it needs from the scan.
     """
     if user.role in OVERSIGHT_ROLES:
         return stmt
     if user.role == Role.ENTERPRISE and user.enterprise_id is not None:
         owner = getattr(model, model.__tenant_key__) == user.enterprise_id
-        if also := getattr(model, "__tenant_also__", None):
+        if shared and (also := getattr(model, "__tenant_also__", None)):
             return stmt.where(owner | (getattr(model, also) == user.enterprise_id))
         return stmt.where(owner)
     return stmt.where(false())

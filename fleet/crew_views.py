@@ -12,7 +12,7 @@ from pydantic import Field, StringConstraints
 
 from accounts.domain import Role
 from accounts.models import User
-from accounts.schemas import Input
+from accounts.schemas import Id, Input
 from api.core import endpoint
 from core import web
 from fleet import crews
@@ -29,7 +29,7 @@ class WhitelistIn(Input):
 
 
 class BulkWhitelistIn(WhitelistIn):
-    driver_ids: list[int] = Field(min_length=1, max_length=crews.MAX_BULK)
+    driver_ids: list[Id] = Field(min_length=1, max_length=crews.MAX_BULK)
 
 
 def _put(ids: list[int], user: User, body: WhitelistIn) -> list[Driver]:

@@ -115,7 +115,8 @@ def day_rows(
         return rows.setdefault((day_of(bucket), enterprise_id), _row())
 
     def scope(stmt: Select[Any], model: type) -> Select[Any]:
-        return stmt if user is None else scoped(stmt, model, user)
+        # an enterprise's own figures: a consignee does not count the trips bound for it
+        return stmt if user is None else scoped(stmt, model, user, shared=False)
 
     created = _hour(session, Pass.created_at, shift)
     filed = (Pass.created_at >= lo, Pass.created_at < hi)

@@ -61,6 +61,12 @@ def test_whitelisting_needs_a_reviewer_and_a_date_ahead(client, make):
         headers=reviewer,
     )
     assert bulk.status_code == 404  # all or none
+    huge = client.post(
+        "/api/v1/drivers/whitelist",
+        json={"driver_ids": [driver.id, 2**66], "valid_until": "2099-01-01"},
+        headers=reviewer,
+    )
+    assert huge.status_code == 422  # no id is that large: told so, not a 500
     owner = api_token(client, make.enterprise_user(enterprise).username)
     assert (
         client.get(f"/api/v1/drivers/{driver.id}", headers=owner).get_json()["whitelist_until"]
