@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from checkpoints import events
+from checkpoints import events, scan_writes
 from checkpoints import scan_answer as answer
 from checkpoints import scan_store as store
 from checkpoints.domain import (
@@ -118,7 +118,7 @@ def record(
     trips are stamped with the device's time, conflicts raise `offline_conflict`; what the
     online rules could not have produced there for this caller is refused (Conflict) and
     records nothing."""
-    writes = store.SessionWrites(session, reads or session)
+    writes = scan_writes.SessionWrites(session, reads or session)
     return _record(writes, user, data, keys=keys, clock=clock, device=device, settings=settings)
 
 
@@ -134,12 +134,12 @@ def record_on(
 ) -> Recorded:
     """`record`, on one pooled `connection` that is in no transaction (the hot path:
     checkpoints/scan_views.py). `sessions` makes the session the denial's alerts use."""
-    writes = store.ConnectionWrites(connection, sessions)
+    writes = scan_writes.ConnectionWrites(connection, sessions)
     return _record(writes, user, data, keys=keys, clock=clock, device=None, settings=settings)
 
 
 def _record(
-    writes: store.Writes,
+    writes: scan_writes.Writes,
     user: Any,
     data: ScanIn,
     *,
@@ -332,7 +332,7 @@ def _record(
 
 
 def _repeat(
-    writes: store.Writes,
+    writes: scan_writes.Writes,
     connection: Connection,
     earlier: Any,
     row: Any,
