@@ -213,6 +213,7 @@ def _apply(trip: Trip, result: Replayed) -> None:
     trip.entered_at, trip.entry_checkpoint_id = result.entered or (None, None)
     trip.arrived_at, trip.arrival_checkpoint_id = result.arrived or (None, None)
     trip.exited_at, trip.exit_checkpoint_id = result.exited or (None, None)
+    trip.stops = result.stops
 
 
 def _reconcile_anomalies(session: Session, trip: Trip, owed: set[str], *, now: datetime) -> None:

@@ -26,12 +26,16 @@ SHORTEST_CROSSING = timedelta(minutes=30)
 class Kind(StrEnum):
     GATE = "gate"  # 卡口: entry to and exit from the jurisdiction
     SITE = "site"  # a destination enterprise's own gate
+    # 司机专用点/隔离点/司机之家: the crew's designated stop inside the jurisdiction, the
+    # third point of 三点往返 (gate, consignee, station)
+    STATION = "station"
 
 
 class Event(StrEnum):
     ENTRY = "entry"
     ARRIVAL = "arrival"
     EXIT = "exit"
+    STOP = "stop"  # at a station, inside an open trip: counted, the trip's state unchanged
 
 
 class TripState(StrEnum):
@@ -52,6 +56,7 @@ class AnomalyKind(StrEnum):
     NO_ARRIVAL_YET = "no_arrival_yet"
     EXPIRED_OPEN = "expired_open"
     OFFLINE_CONFLICT = "offline_conflict"  # a phone offline decided otherwise than the server
+    NOT_DESIGNATED = "not_designated"  # the crew stopped at a station its pass does not name
 
 
 OFFICER_DENIALS = ("plate_mismatch", "driver_mismatch")
@@ -69,6 +74,7 @@ class LivePass:
     route: tuple[int, ...] = ()
     enterprise_suspended: bool = False  # the applicant is suspended: no entry, exit allowed
     crew_unlisted: bool = False  # the whitelist is required and the crew is off it: the same
+    stations: tuple[int, ...] = ()  # the crew's designated stations (none named: any)
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,8 @@ def decide(
     if deny_reason in OFFICER_DENIALS:
         return deny(deny_reason)  # the officer looked and it does not match
     problems = status_problems(live, now)
+    if place.kind == Kind.STATION:
+        return _stop(live, open_trip, place, problems)
     if place.kind == Kind.GATE:
         leaving = direction == Event.EXIT or (open_trip is not None and direction != Event.ENTRY)
         if leaving:
@@ -182,6 +190,21 @@ def decide(
     if open_trip.arrived:
         return Outcome("allow", None, ("already_arrived",))
     return Outcome("allow", Event.ARRIVAL)
+
+
+def _stop(
+    live: LivePass, open_trip: OpenTrip | None, place: Place, problems: tuple[str, ...]
+) -> Outcome:
+    """A crew at a station: a stop of the trip it is on. A crew is not turned away from its
+    rest point because its pass lapsed or was revoked meanwhile (the reasons tell the
+    officer); a station the pass does not name is refused and raised on the trip."""
+    if live.status not in ("approved", "revoked"):
+        return deny("not_approved")
+    if open_trip is None:
+        return deny("not_inside")
+    if live.stations and place.id not in live.stations:
+        return replace(deny("not_designated"), anomalies=(AnomalyKind.NOT_DESIGNATED,))
+    return Outcome("allow", Event.STOP, problems)
 
 
 def _inside_elsewhere(trip: OpenTrip, place: Place, now: datetime) -> bool:
@@ -227,12 +250,19 @@ def offline_outcome(
     in), the scan is recorded all the same and raises `offline_conflict`. A forced scan
     never opens a second trip, and uses a trip only when the pass had one to give."""
     if device_decision != "allow":
-        return Outcome("deny", None, server.reasons if not server.allowed else ())
+        if server.allowed:
+            return Outcome("deny", None)
+        return Outcome("deny", None, server.reasons, anomalies=server.anomalies)
     if server.allowed and server.event == device_event and device_event is not None:
         return server
     conflict = server.reasons or ("offline_conflict",)
     counts = live is not None and live.status == "approved" and live.trips_used < live.max_trips
-    anomalies: tuple[str, ...] = (AnomalyKind.OFFLINE_CONFLICT,)
+    # a stop the server refuses (not designated) is still raised as such
+    refused = () if server.allowed else server.anomalies
+    anomalies: tuple[str, ...] = (*refused, AnomalyKind.OFFLINE_CONFLICT)
+    if device_event == Event.STOP:
+        # a stop opens no trip: outside one it is recorded (the conflict on the scan) alone
+        return Outcome("allow", Event.STOP, conflict, anomalies=anomalies if open_trip else ())
     if open_trip is not None:
         stamps = (
             device_event == Event.EXIT
@@ -259,7 +289,11 @@ def offline_outcome(
 CLOCK_FLAG = timedelta(minutes=5)
 
 # What a phone may upload as let through offline at each kind of checkpoint.
-OFFLINE_EVENTS = {Kind.GATE: (Event.ENTRY, Event.EXIT), Kind.SITE: (Event.ARRIVAL,)}
+OFFLINE_EVENTS = {
+    Kind.GATE: (Event.ENTRY, Event.EXIT),
+    Kind.SITE: (Event.ARRIVAL,),
+    Kind.STATION: (Event.STOP,),
+}
 # Server reasons that say the phone's caller could not have let this pass through here at
 # all (not a pass, not theirs to receive). An enterprise's phone is refused on any denial
 # the server would give; an officer's "allow" of a pass the server cannot find is recorded
@@ -362,6 +396,11 @@ class Replayed:
     exited: tuple[datetime, int] | None = None
     events: list[str] = field(default_factory=list)
     closed: bool = False  # left open, and closed by the pass's next trip (no exit scan)
+
+    @property
+    def stops(self) -> int:
+        """The standing stops at stations (they change no state)."""
+        return self.events.count(Event.STOP)
 
 
 def replay(events: Iterable[tuple[str, datetime, int]], *, followed: bool = False) -> Replayed:

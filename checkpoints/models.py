@@ -95,6 +95,8 @@ class Trip(Base):
     escort_name: Mapped[str | None] = mapped_column(String(64))
     escorted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     escorted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Stops at stations on the way (events "stop"): counted, replayed like the rest.
+    stops: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     pass_: Mapped[Pass] = relationship()
     entry_checkpoint: Mapped[Checkpoint | None] = relationship(foreign_keys=[entry_checkpoint_id])

@@ -39,6 +39,7 @@ def live_of(row: Any, listed_at: datetime | bool) -> LivePass:
         trips_used=row.trips_used,
         destination_enterprise_id=row.destination_enterprise_id,
         route=tuple(row.route_checkpoint_ids or ()),
+        stations=tuple(row.station_ids or ()),
         enterprise_suspended=row.enterprise_status == EnterpriseStatus.SUSPENDED,
         crew_unlisted=bool(listed_at)
         and any(named and (until is None or until < listed_at) for until, named in crew),

@@ -79,6 +79,7 @@ _PASS_COLUMNS = (
     _pass.c.trips_used,
     _pass.c.destination_enterprise_id,
     _pass.c.route_checkpoint_ids,
+    _pass.c.station_ids,
     _pass.c.cargo,
     _pass.c.category,
     _vehicle.c.plate,
@@ -175,6 +176,9 @@ def _trip_update(*columns: str) -> Prepared:
 
 
 _TRIP_CLOSE = _trip_update("state")
+TRIP_STOP = Prepared(
+    _trip.update().where(_trip.c.id == bindparam("trip_id")).values(stops=_trip.c.stops + 1)
+)
 
 
 def _anomaly_insert(dialect: str) -> Prepared:
@@ -198,7 +202,7 @@ _STAMPS = {
 }
 TRIP_STAMP = {event: _trip_update(*columns[:2], "state") for event, columns in _STAMPS.items()}
 _TRIP_OPENS = ("pass_id", "enterprise_id", "destination_enterprise_id", "plate", "seq", "state")
-_TRIP_OPENS += ("opened_at",)
+_TRIP_OPENS += ("opened_at", "stops")  # every column named: Prepared fills no defaults
 # A new trip, stamped with the event that opened it (or none: an exit that opens no trip)
 TRIP_INSERT = {
     event: _insert(_trip, *_TRIP_OPENS, *(columns[:2] if columns else ()))
@@ -311,12 +315,15 @@ def write_trip(
     """The trip changes the outcome implies (its anomalies too) at the checkpoint `before`
     found; the trip as it stands."""
     checkpoint_id = before.place.id if before.place else 0
-    if not outcome.allowed:
-        return None
     trip = TripNow(row.trip_id, row.trip_seq, row.trip_state) if row.trip_id else None
-    stamp = (
-        _stamp_values(outcome.event, at, checkpoint_id) if outcome.event and outcome.stamps else {}
-    )
+    if not outcome.allowed:
+        if trip is None or not outcome.anomalies:
+            return None
+        for kind in outcome.anomalies:  # a stop at a station the pass does not name
+            _add_anomaly(writes, connection, row, trip.id, kind, at)
+        return trip  # the refusal is recorded on the trip it happened in
+    stamped = outcome.event in _STAMPS and outcome.stamps
+    stamp = _stamp_values(str(outcome.event), at, checkpoint_id) if stamped else {}
     if outcome.closes_previous and trip is not None:
         _TRIP_CLOSE(connection, trip_id=trip.id, state=str(TripState.EXITED))
         _add_anomaly(writes, connection, row, trip.id, AnomalyKind.NO_EXIT, at)
@@ -333,6 +340,7 @@ def write_trip(
             "seq": seq,
             "state": str(TripState.ENTERED),
             "opened_at": at,
+            "stops": 0,
             **stamp,
         }
         (inserted,) = TRIP_INSERT[Event(outcome.event) if stamp else None](connection, **values)
@@ -342,6 +350,10 @@ def write_trip(
             stamp["state"] = str(TripState.ARRIVED)  # the entry it lacked; it has arrived
         TRIP_STAMP[Event(outcome.event)](connection, trip_id=trip.id, **stamp)
         trip.state = stamp["state"]
+    elif trip is not None and outcome.event == Event.STOP:
+        TRIP_STOP(connection, trip_id=trip.id)
+    if trip is None:
+        return None  # a stop uploaded from outside any trip: the scan alone records it
     for kind in outcome.anomalies:
         _add_anomaly(writes, connection, row, trip.id, kind, at)
     if stamp and outcome.event == Event.ENTRY:

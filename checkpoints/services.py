@@ -24,6 +24,8 @@ from passes.models import Pass
 from sms import outbox
 from sms.text import anomaly_text
 
+OFFICERS_AT = (Kind.GATE, Kind.STATION)  # a site is its enterprise's own to scan
+
 
 def create_checkpoint(
     session: Session, data: CheckpointIn, *, actor: User | None, now: datetime
@@ -36,7 +38,9 @@ def create_checkpoint(
         if enterprise is None or enterprise.status != EnterpriseStatus.APPROVED:
             errors["enterprise_id"] = [N_("A site belongs to an approved enterprise.")]
     elif data.enterprise_id is not None:
-        errors["enterprise_id"] = [N_("A gate belongs to the jurisdiction, not an enterprise.")]
+        errors["enterprise_id"] = [
+            N_("A gate or a station belongs to the jurisdiction, not an enterprise.")
+        ]
     if errors:
         raise ValidationFailed(errors)
     checkpoint = Checkpoint(
@@ -119,9 +123,9 @@ def _assign_new_officer(
 def officer_gates(
     session: Session, *, users: Iterable[User]
 ) -> tuple[list[Checkpoint], dict[int, set[int]]]:
-    """The gates officers can be given, and each listed officer's current gates."""
+    """The gates and stations officers can be given, and each listed officer's own."""
     gates = session.scalars(
-        select(Checkpoint).where(Checkpoint.kind == Kind.GATE).order_by(Checkpoint.code)
+        select(Checkpoint).where(Checkpoint.kind.in_(OFFICERS_AT)).order_by(Checkpoint.code)
     ).all()
     officers = [u.id for u in users if u.role == Role.OFFICER]
     assigned: dict[int, set[int]] = {i: set() for i in officers}
@@ -148,7 +152,7 @@ def assign_checkpoints(
     if ids and officer.role != Role.OFFICER:
         raise ValidationFailed.one("checkpoint_ids", N_("Only officers are assigned checkpoints."))
     found = session.scalars(
-        select(Checkpoint).where(Checkpoint.id.in_(ids), Checkpoint.kind == Kind.GATE)
+        select(Checkpoint).where(Checkpoint.id.in_(ids), Checkpoint.kind.in_(OFFICERS_AT))
     ).all()
     if len(found) != len(ids):
         raise ValidationFailed.one("checkpoint_ids", N_("No such checkpoint."))

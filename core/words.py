@@ -26,6 +26,11 @@ WORDS: dict[str, dict[str, str]] = {
         "arrived": N_("Arrived"),
         "left": N_("Left"),
     },
+    "checkpoint_kind": {
+        "gate": N_("Gate"),
+        "site": N_("Site"),
+        "station": N_("Station"),
+    },
     "pass_status": {
         "submitted": N_("Waiting for review"),
         "approved": N_("Approved"),
@@ -39,6 +44,7 @@ WORDS: dict[str, dict[str, str]] = {
         "entry": N_("Entry"),
         "arrival": N_("Arrival"),
         "exit": N_("Exit"),
+        "stop": N_("Stop at a station"),
         "annul": N_("Annulment"),
         "none": N_("No event"),
     },
@@ -51,6 +57,7 @@ WORDS: dict[str, dict[str, str]] = {
         "offline_conflict": N_("Offline scan against the record"),
         "no_arrival_yet": N_("Not arrived in time"),
         "expired_open": N_("Pass expired during the trip"),
+        "not_designated": N_("Stopped at a station the pass does not name"),
         # and what supervisors may be alerted about besides (supervision.alerts.ScanAlert)
         "forged_codes": N_("Forged or invalid codes, again and again at one checkpoint"),
         "repeated_denials": N_("One pass denied again and again"),
@@ -88,6 +95,8 @@ WORDS: dict[str, dict[str, str]] = {
             "check the plate and the driver, then confirm the exit."
         ),
         "repeat": N_("Read again: already recorded."),
+        "not_designated": N_("This station is not one the pass names for its crew."),
+        "not_inside": N_("No trip is open on this pass: a stop is recorded only inside one."),
     },
     # An anomaly's note is the supervisor's own words, or the system's, stored as a code
     "anomaly_note": {

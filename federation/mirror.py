@@ -74,6 +74,7 @@ def apply(
                 enterprise_id=owner.id,
                 trips_used=0,
                 route_checkpoint_ids=[],
+                station_ids=[],  # a peer's pass names no station of ours: any will do
                 created_at=now,
             )
             applied.added += 1

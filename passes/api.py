@@ -50,6 +50,7 @@ def pass_out(p: Pass) -> dict[str, Any]:
         max_trips=p.max_trips,
         trips_used=p.trips_used,
         route_checkpoint_ids=p.route_checkpoint_ids or [],
+        station_ids=p.station_ids or [],
         code=code,
         status_url=code,
         qr_png_url=f"{base}/api/v1/passes/{p.id}/qr.png" if code else None,

@@ -1,8 +1,7 @@
-"""Filing a pass application: its references checked (the enterprise's own vehicle and
-driver, a destination that exists), its validity, the enterprise's limits (applications
-waiting, filings an hour and a day), a number allocated, and a whitelisted enterprise's
-application approved at once, within the SMS limits (passes/resends.py). The limits keep
-the pass numbers from running out (passes.domain.pass_number has the arithmetic)."""
+"""Filing a pass application: its references checked (the enterprise's own vehicle, driver
+and stations, a destination that exists), its validity, the enterprise's limits (waiting,
+filed an hour and a day: they keep the pass numbers from running out, passes.domain), a
+number allocated, and a whitelisted enterprise's approved at once within the SMS limits."""
 
 from __future__ import annotations
 
@@ -28,7 +27,7 @@ from core.errors import (
     ValidationFailed,
 )
 from fleet.models import Driver, Vehicle
-from passes import destinations, domain
+from passes import destinations, domain, stations
 from passes.domain import PassStatus
 from passes.models import Pass, PassSerial
 from passes.resends import ResendLimits, automatic_approval_allowed
@@ -178,6 +177,8 @@ def _check_references(
             errors["destination_enterprise_id"] = [N_("Choose an approved destination enterprise.")]
     if data.route_checkpoint_ids:
         errors["route_checkpoint_ids"] = [N_("No such checkpoint.")]
+    if stations.unknown(session, data.station_ids):
+        errors["station_ids"] = [N_("Choose the crew's stations from the list.")]
     return errors, destination_id
 
 
@@ -240,6 +241,7 @@ def submit_pass(
         max_trips=data.max_trips,
         trips_used=0,
         route_checkpoint_ids=data.route_checkpoint_ids,
+        station_ids=sorted(set(data.station_ids)),
         status=PassStatus.SUBMITTED,
         created_by_id=actor.id,
         created_at=now,

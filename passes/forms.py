@@ -14,9 +14,11 @@ from wtforms import (
     DateTimeLocalField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
+    widgets,
 )
 
 from core.errors import ValidationFailed
@@ -60,6 +62,15 @@ class PassForm(Form):
     )
     valid_from = DateTimeLocalField(_l("Valid from"), format="%Y-%m-%dT%H:%M")
     valid_until = DateTimeLocalField(_l("Valid until"), format="%Y-%m-%dT%H:%M")
+    # The crew's designated stations (三点往返); none chosen: any station will do.
+    station_ids = SelectMultipleField(
+        _l("The crew's stations"),
+        choices=[],
+        description=_l("Where the crew may stop on the way; none chosen: any station"),
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+        validate_choice=False,
+    )
     max_trips = IntegerField(_l("Number of trips"), default=1, render_kw={"min": 1, "max": 100})
     file_anyway = BooleanField(_l("File anyway, although this vehicle has a pass for that time"))
     submit = SubmitField(_l("Submit application"))
@@ -74,6 +85,9 @@ class PassForm(Form):
         """Form values, with the local date-times made aware in the jurisdiction's zone,
         and a consignee named by code as the API's `destination`."""
         data = super().payload()
+        data.pop("station_ids", None)
+        if self.station_ids.raw_data:
+            data["station_ids"] = list(self.station_ids.raw_data)
         named = {key: data.pop(name, "") for key, name in self.ELSEWHERE.items()}
         if any(named.values()):
             data["destination"] = named

@@ -59,6 +59,8 @@ class Pass(Base):
     max_trips: Mapped[int] = mapped_column(Integer, default=1)
     trips_used: Mapped[int] = mapped_column(Integer, default=0)
     route_checkpoint_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # The crew's designated stations (三点往返's third point); none named: any station.
+    station_ids: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
     status: Mapped[str] = mapped_column(String(16))
     code: Mapped[str | None] = mapped_column(Text)
     # The driver's short link (/d/<key>), given at approval; see passes.domain.

@@ -45,6 +45,7 @@ class PassApplication(Input):
     valid_until: Moment
     max_trips: int = Field(default=1, ge=1, le=100)
     route_checkpoint_ids: list[Id] = Field(default_factory=list, max_length=50)
+    station_ids: list[Id] = Field(default_factory=list, max_length=10)  # the crew's stops
     # A second pass for the same vehicle and an overlapping window is refused unless asked.
     file_anyway: bool = False
 
@@ -87,6 +88,7 @@ class PassOut(BaseModel):
     max_trips: int
     trips_used: int
     route_checkpoint_ids: list[int]
+    station_ids: list[int]
     code: str | None
     status_url: str | None
     qr_png_url: str | None

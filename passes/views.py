@@ -31,7 +31,7 @@ from core import inputs, web
 from core.errors import N_, DomainError, OverlappingPass, Throttled, ValidationFailed
 from core.inputs import choices
 from fleet.models import Driver, Vehicle
-from passes import context, filing, public, resends, services
+from passes import context, filing, public, resends, services, stations
 from passes.domain import PassStatus
 from passes.forms import CATEGORIES, PassForm, ReasonForm
 from passes.models import Pass
@@ -108,6 +108,7 @@ def _pass_form(copy_from: Pass | None) -> PassForm:
     form.driver_id.choices = choices(drivers, blank="—")
     form.co_driver_id.choices = choices(drivers, blank=gettext("None"))
     form.destination_enterprise_id.choices = choices(destinations)
+    form.station_ids.choices = [(str(i), name) for i, name in stations.named(session, active=True)]
     if not form.is_submitted() and not copy_from:
         form.destination_enterprise_id.data = str(own)
     if copy_from and not form.is_submitted():
@@ -116,6 +117,7 @@ def _pass_form(copy_from: Pass | None) -> PassForm:
         for name in ("vehicle_id", "driver_id", "co_driver_id", "destination_enterprise_id"):
             value = getattr(copy_from, name)
             form[name].data = "" if value is None else str(value)
+        form.station_ids.data = [str(i) for i in copy_from.station_ids or ()]
     return form
 
 
@@ -199,6 +201,7 @@ def detail(pass_id: int) -> Any:
     return render_template(
         "passes/detail.html",
         p=p,
+        stations=stations.named(web.db(), p.station_ids),
         messages=messages,
         action=ActionForm(),
         reason=ReasonForm(),

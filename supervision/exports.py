@@ -42,6 +42,7 @@ HEADERS = {
         N_("Arrival site"),
         N_("Exited"),
         N_("Exit checkpoint"),
+        N_("Stops at stations"),
         N_("State code"),
     ],
     "passes": [
@@ -124,6 +125,7 @@ def query(kind: str, args: Mapping[str, str], user: User, tz: str) -> Select[Any
                 arrival.code,
                 trips.c.exited_at,
                 leave.code,
+                trips.c.stops,
             )
             .join(Pass, Pass.id == trips.c.pass_id)
             .join(Enterprise, Enterprise.id == trips.c.enterprise_id)

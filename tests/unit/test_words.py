@@ -7,7 +7,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from checkpoints.arrivals import Arrival
-from checkpoints.domain import AUTO_RESOLVED, AnnulReason, AnomalyKind, Event, TripState
+from checkpoints.domain import AUTO_RESOLVED, AnnulReason, AnomalyKind, Event, Kind, TripState
 from core.words import WORDS
 from passes.domain import Category, PassStatus
 from sms.domain import SmsStatus
@@ -23,6 +23,7 @@ DOMAIN = {
     "annul_reason": [r.value for r in AnnulReason],
     "anomaly_note": [AUTO_RESOLVED],
     "arrival": [a.value for a in Arrival],
+    "checkpoint_kind": [k.value for k in Kind],
 }
 
 
