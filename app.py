@@ -174,6 +174,7 @@ def register_blueprints(app: Flask) -> None:
     import accounts.views
     import api.openapi  # noqa: F401 - GET /api/v1/openapi.json
     import checkpoints.api  # noqa: F401
+    import checkpoints.booking_views
     import checkpoints.consignee_views
     import checkpoints.views
     import federation.api  # noqa: F401
@@ -208,6 +209,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sms.views.bp)
     app.register_blueprint(checkpoints.views.bp)
     app.register_blueprint(checkpoints.consignee_views.bp)
+    app.register_blueprint(checkpoints.booking_views.bp)
     app.register_blueprint(supervision.views.bp)
     app.register_blueprint(supervision.alert_views.bp)
     app.register_blueprint(supervision.audit_views.bp)

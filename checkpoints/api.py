@@ -21,6 +21,7 @@ from accounts.scoping import get_scoped
 from api.core import Page, endpoint, paginate, problem_body
 from checkpoints import corrections, history, scanner_lists, scanners, scanning, services
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
+from checkpoints.scanner_lists import LivePassList
 from checkpoints.schemas import (
     AnnulIn,
     CheckpointIn,
@@ -148,24 +149,6 @@ def _scan_settings() -> scanning.ScanSettings:
     return scanning.ScanSettings.from_settings(current_app.config)
 
 
-class LivePassOut(BaseModel):
-    pass_id: int
-    number: str
-    valid_from: str
-    valid_until: str
-    destination_enterprise_id: int
-    driver: str  # masked, as the public status page shows it
-    destination: str
-    ref: str | None = None  # a peer's pass: "<issuer's area code>/<its id>"
-
-
-class LivePassList(BaseModel):
-    ctr: int
-    issued_at: str
-    truncated: bool  # more live passes than the cap
-    items: list[LivePassOut]
-
-
 @endpoint(
     "/scanner/passes",
     "GET",
@@ -182,6 +165,7 @@ def scanner_passes(user: User) -> dict[str, Any]:
         user,
         now=web.now(),
         cap=cfg["SCANNER_PASS_LIST_CAP"],
+        crews_required=cfg["CREW_WHITELIST_REQUIRED"],
     )
     return {"ctr": revocations.current_ctr(session), **body}
 

@@ -45,6 +45,8 @@ class Checkpoint(Base):
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Bookings a gate takes in each hour (预约制); None: it takes none.
+    capacity_per_hour: Mapped[int | None] = mapped_column(Integer)
 
     enterprise: Mapped[Enterprise | None] = relationship()
     officers: Mapped[list[User]] = relationship(secondary=officer_checkpoint)
@@ -194,3 +196,32 @@ class ScannerDevice(Base):
 
     user: Mapped[User] = relationship()
     checkpoint: Mapped[Checkpoint | None] = relationship()
+
+
+class Booking(Base):
+    """An hour at a gate booked for a pass (checkpoints/bookings.py): booked until the
+    truck enters there (arrived) or the enterprise cancels it; missed when its hour ended
+    with neither."""
+
+    __tablename__ = "booking"
+    __table_args__ = (
+        # A gate's hour: how full it is, and the day's list.
+        Index("ix_booking_slot", "checkpoint_id", "slot_start", "status"),
+        Index("ix_booking_pass", "pass_id", "status"),
+    )
+    __tenant_key__ = "enterprise_id"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pass_id: Mapped[int] = mapped_column(ForeignKey("pass.id"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoint.id"))
+    slot_start: Mapped[datetime] = mapped_column(UTCDateTime())  # on the hour
+    status: Mapped[str] = mapped_column(String(16))  # booked | arrived | cancelled
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    trip_id: Mapped[int | None] = mapped_column(ForeignKey("trip.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    pass_: Mapped[Pass] = relationship()
+    checkpoint: Mapped[Checkpoint] = relationship()

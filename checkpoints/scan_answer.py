@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from accounts.domain import EnterpriseStatus
+from checkpoints import bookings
 from checkpoints import scan_store as store
-from checkpoints.domain import LivePass, Outcome
+from checkpoints.domain import Event, Kind, LivePass, Outcome, Place
 from core.privacy import mask_name
 from trust import tokens
 
@@ -44,6 +45,27 @@ def live_of(row: Any, listed_at: datetime | bool) -> LivePass:
         crew_unlisted=bool(listed_at)
         and any(named and (until is None or until < listed_at) for until, named in crew),
     )
+
+
+def booking_of(row: Any, outcome: Outcome, at: datetime) -> dict[str, Any] | None:
+    """ScanBooking, as JSON: the booking an entry keeps, and whether it came in its hour."""
+    if not (outcome.allowed and outcome.event == Event.ENTRY and row.booking_id is not None):
+        return None
+    start = row.booking_slot
+    return {
+        "id": row.booking_id,
+        "slot_start": iso(start),
+        "slot_end": iso(start + bookings.SLOT),
+        "timing": str(bookings.timing(start, at)),
+    }
+
+
+def lane_of(row: Any, outcome: Outcome, place: Place, booking: dict[str, Any] | None) -> str | None:
+    """The lane an allowed truck takes at a gate (优先通行: the green channel's cargo, or a
+    booked truck on its way in); None elsewhere."""
+    if row is None or place.kind != Kind.GATE or not outcome.allowed or outcome.event is None:
+        return None
+    return str(bookings.lane(row.category, booking is not None))
 
 
 def iso(moment: datetime) -> str:
@@ -84,6 +106,8 @@ def response(
     trip: store.TripNow | None,
     now: datetime,
     offline: bool,
+    booking: dict[str, Any] | None = None,
+    lane: str | None = None,
 ) -> dict[str, Any]:
     """ScanOut, as JSON (tests/web/test_scan_path.py holds the two to the same output)."""
     return {
@@ -97,4 +121,6 @@ def response(
         "recorded_at": iso(now),
         "offline": offline,
         "repeat_of": None,
+        "booking": booking,
+        "lane": lane,
     }

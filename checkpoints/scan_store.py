@@ -25,8 +25,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from accounts.domain import Role, scans
 from accounts.models import Enterprise
 from checkpoints import events
+from checkpoints.bookings import MATCH, SLOT, Status
 from checkpoints.domain import OPEN_STATES, AnomalyKind, Event, Outcome, Place, TripState
-from checkpoints.models import SCAN_MOMENT, Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
+from checkpoints.models import (
+    SCAN_MOMENT,
+    Anomaly,
+    Booking,
+    Checkpoint,
+    Scan,
+    Trip,
+    officer_checkpoint,
+)
 from checkpoints.scan_writes import Writes
 from core import audit
 from core.prepared import Prepared
@@ -34,7 +43,7 @@ from fleet.models import Driver, Vehicle
 from passes.models import Pass
 
 _pass, _trip, _scan = Pass.__table__, Trip.__table__, Scan.__table__
-_anomaly, _checkpoint = Anomaly.__table__, Checkpoint.__table__
+_anomaly, _checkpoint, _booking = Anomaly.__table__, Checkpoint.__table__, Booking.__table__
 _vehicle, _driver = Vehicle.__table__, Driver.__table__
 _applicant, _destination = Enterprise.__table__.alias("applicant"), Enterprise.__table__.alias()
 _caller_enterprise, _co_driver = Enterprise.__table__.alias("caller_enterprise"), _driver.alias()
@@ -68,6 +77,20 @@ BEFORE = Prepared(
     )
 )
 
+# The pass's booking at this checkpoint nearest the scan (checkpoints/bookings.py): its
+# earliest hour still waiting within MATCH of the scan, read with the pass.
+_booked = (
+    select(_booking.c.id, _booking.c.slot_start)
+    .where(
+        _booking.c.pass_id == _pass.c.id,
+        _booking.c.checkpoint_id == bindparam("checkpoint_id"),
+        _booking.c.status == str(Status.BOOKED),
+        _booking.c.slot_start >= bindparam("booked_from"),
+        _booking.c.slot_start <= bindparam("booked_to"),
+    )
+    .order_by(_booking.c.slot_start)
+    .limit(1)
+)
 _PASS_COLUMNS = (
     _pass.c.id,
     _pass.c.number,
@@ -94,6 +117,8 @@ _PASS_COLUMNS = (
     _driver.c.whitelist_until.label("driver_listed_until"),
     _pass.c.co_driver_id,
     _co_driver.c.whitelist_until.label("co_driver_listed_until"),
+    _booked.with_only_columns(_booking.c.id).scalar_subquery().label("booking_id"),
+    _booked.with_only_columns(_booking.c.slot_start).scalar_subquery().label("booking_slot"),
 )
 _PASS_FROM = (
     _pass.join(_vehicle, _vehicle.c.id == _pass.c.vehicle_id)
@@ -176,6 +201,11 @@ def _trip_update(*columns: str) -> Prepared:
 
 
 _TRIP_CLOSE = _trip_update("state")
+BOOKING_ARRIVED = Prepared(
+    _booking.update()
+    .where(_booking.c.id == bindparam("booking_id"))
+    .values(status=str(Status.ARRIVED), arrived_at=bindparam("at"), trip_id=bindparam("trip"))
+)
 TRIP_STOP = Prepared(
     _trip.update().where(_trip.c.id == bindparam("trip_id")).values(stops=_trip.c.stops + 1)
 )
@@ -258,12 +288,18 @@ def last_here(
     return found[0] if found else None
 
 
-def read_pass(connection: Connection, by: str, key: Any) -> Any:
-    """The pass row and its open trip (columns trip_*), the pass locked; None if missing."""
+def read_pass(connection: Connection, by: str, key: Any, checkpoint_id: int, at: datetime) -> Any:
+    """The pass row, its open trip (columns trip_*) and its booking here around `at`
+    (booking_*), the pass locked; None if missing."""
+    near = {
+        "checkpoint_id": checkpoint_id,
+        "booked_from": at - MATCH - SLOT,
+        "booked_to": at + MATCH,
+    }
     if connection.dialect.name != "postgresql":
-        found = PASS_BY[by](connection, key=key)
+        found = PASS_BY[by](connection, key=key, **near)
         return found[0] if found else None
-    found = PASS_LOCKED_BY[by](connection, key=key)
+    found = PASS_LOCKED_BY[by](connection, key=key, **near)
     if not found:
         return None
     trip = OPEN_TRIP(connection, pass_id=found[0].id)
@@ -356,6 +392,8 @@ def write_trip(
         return None  # a stop uploaded from outside any trip: the scan alone records it
     for kind in outcome.anomalies:
         _add_anomaly(writes, connection, row, trip.id, kind, at)
+    if stamp and outcome.event == Event.ENTRY and row.booking_id is not None:
+        BOOKING_ARRIVED(connection, booking_id=row.booking_id, at=at, trip=trip.id)
     if stamp and outcome.event == Event.ENTRY:
         entered = SimpleNamespace(
             trip_id=trip.id,

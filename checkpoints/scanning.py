@@ -173,7 +173,8 @@ def _record(
         typed_wrong = False  # a number typed with another plate: its own is shown masked
         if named is not None:
             by, key, plate, mismatch = named
-            row = store.read_pass(connection, by, key)
+            around = device.at if device else clock()  # which booking the scan may keep
+            row = store.read_pass(connection, by, key, place.id, around)
             if row is not None and by == "number" and answer.untrusted_issuer(row, keys):
                 row, token_reason = None, "unknown_issuer"  # a peer no longer federated
             if row is not None and not same_plate(row.plate, plate, manual=by == "number"):
@@ -275,8 +276,17 @@ def _record(
             if typed_wrong:
                 shown["plate"] = mask_plate(row.plate)
         recorded_reasons = list(reasons)
+        kept = answer.booking_of(row, outcome, at) if row is not None else None
         response = answer.response(
-            scan_id, outcome, recorded_reasons, shown, trip, now, device is not None
+            scan_id,
+            outcome,
+            recorded_reasons,
+            shown,
+            trip,
+            now,
+            device is not None,
+            booking=kept,
+            lane=answer.lane_of(row, outcome, place, kept),
         )
         scan_pk = store.insert_scan(
             connection,

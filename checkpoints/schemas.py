@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from accounts.schemas import MULTILINE, Id, Input, Moment, Output
+from checkpoints.bookings import MAX_CAPACITY, Status
 from checkpoints.domain import AnnulReason, Kind, normalise_checkpoint_code
 
 Code = Annotated[str, AfterValidator(normalise_checkpoint_code)]
@@ -74,6 +75,15 @@ class ScanTrip(BaseModel):
     state: str
 
 
+class ScanBooking(BaseModel):
+    """The booking an entry kept (checkpoints/bookings.py), and how it came."""
+
+    id: int
+    slot_start: datetime
+    slot_end: datetime
+    timing: Literal["on_time", "early", "late"]
+
+
 class ScanOut(BaseModel):
     scan_id: str
     decision: Literal["allow", "deny"]
@@ -90,6 +100,9 @@ class ScanOut(BaseModel):
     # with the pass as it stands there now; not_found; unreachable: decided with the copy
     # the last sync kept).
     asked_issuer: Literal["answered", "not_found", "unreachable"] | None = None
+    booking: ScanBooking | None = None
+    # At a gate, an allowed truck's lane: priority for the green channel and booked trucks
+    lane: Literal["priority", "normal"] | None = None
 
     model_config = {"populate_by_name": True}
 
@@ -138,3 +151,45 @@ class ScannerReportIn(Input):
     lists_at: Moment | None = None
     queued: int = Field(default=0, ge=0, le=1_000_000)
     oldest_queued_at: Moment | None = None
+
+
+# Bookings at gates (checkpoints/bookings.py, booking_views.py)
+
+
+class CapacityIn(Input):
+    capacity_per_hour: int | None = Field(ge=1, le=MAX_CAPACITY)
+
+
+class BookingIn(Input):
+    checkpoint_id: Id
+    slot_start: Moment  # on the hour
+
+
+class BookingOut(BaseModel):
+    id: int
+    pass_id: int
+    checkpoint_id: int
+    slot_start: datetime
+    slot_end: datetime
+    status: Status
+
+
+class DayPass(BaseModel):
+    number: str
+    plate: str
+    category: str
+
+
+class DayItem(BaseModel):
+    id: int
+    pass_: DayPass = Field(serialization_alias="pass")
+    slot_start: datetime
+    slot_end: datetime
+    status: Status
+
+
+class DayOut(BaseModel):
+    checkpoint_id: int
+    date: date
+    capacity_per_hour: int | None
+    items: list[DayItem]

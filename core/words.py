@@ -31,6 +31,21 @@ WORDS: dict[str, dict[str, str]] = {
         "site": N_("Site"),
         "station": N_("Station"),
     },
+    "booking_status": {
+        "booked": N_("Booked"),
+        "arrived": N_("Came"),
+        "cancelled": N_("Cancelled"),
+        "missed": N_("Missed"),
+    },
+    "booking_timing": {
+        "on_time": N_("In its booked hour"),
+        "early": N_("Before its booked hour"),
+        "late": N_("After its booked hour"),
+    },
+    "lane": {
+        "priority": N_("Priority lane"),
+        "normal": N_("Normal lane"),
+    },
     "pass_status": {
         "submitted": N_("Waiting for review"),
         "approved": N_("Approved"),

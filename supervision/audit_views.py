@@ -239,6 +239,7 @@ def list_entries(_user: object) -> dict[str, Any]:
 OBJECT_WORDS = {
     "alerts": N_("Alert settings"),
     "anomaly": N_("Anomaly"),
+    "booking": N_("Booking"),
     "checkpoint": N_("Checkpoint"),
     "driver": N_("Driver"),
     "enterprise": N_("Enterprise"),
@@ -262,6 +263,8 @@ VERB_WORDS = {
     "allow": N_("allowed"),
     "annul": N_("annulled"),
     "approve": N_("approved"),
+    "booking": N_("bookings per hour set"),
+    "change": N_("changed"),
     "approved": N_("approved"),
     "archive": N_("archived"),
     "assign_checkpoints": N_("checkpoints assigned"),
@@ -302,6 +305,7 @@ VERB_WORDS = {
 # Object types as stored (signing keys are "signing_key"; fleet imports name their fleet).
 OBJECT_TYPES = {
     "anomaly": "anomaly",
+    "booking": "booking",
     "checkpoint": "checkpoint",
     "driver": "driver",
     "enterprise": "enterprise",

@@ -65,7 +65,7 @@
     let passes = kept.passes || null;
     try {
       const live = await net.getJson("/api/v1/scanner/passes", 20000);
-      passes = { byNumber: {}, byId: {} };
+      passes = { byNumber: {}, byId: {}, crewsRequired: Boolean(live.body.crews_required) };
       for (const item of live.body.items) {
         passes.byNumber[item.number] = item;
         passes.byId[item.ref || item.pass_id] = item;
@@ -78,6 +78,7 @@
       revoked,
       passes,
       ctr: listed.body.ctr,
+      crewsRequired: Boolean(passes && passes.crewsRequired),
       fetchedAt: now,
       clockOffset: Number.isNaN(trust.date) ? 0 : trust.date - now,
     };
@@ -129,7 +130,7 @@
   }
 
   // The phone's verdict: the token checked against the kept lists, then rules.judge.
-  async function decide({ code, number, plate, kind, direction, maxAgeMs }) {
+  async function decide({ code, number, plate, kind, checkpointId, direction, maxAgeMs }) {
     const lists = await get("lists", "current");
     const now = Date.now() + (lists ? lists.clockOffset : 0); // the server's time when known
     if (!lists || !lists.keys) return { ...rules.deny("no_lists"), stale: true };
@@ -153,6 +154,9 @@
     }
     const verdict = rules.judge({
       token,
+      item: lists.passes ? lists.passes.byId[passKey(lists, token)] || null : null,
+      checkpointId,
+      crewsRequired: Boolean(lists.crewsRequired),
       revokedUntil: lists.revoked[passKey(lists, token)],
       seen: await get("seen", passKey(lists, token)),
       kind,

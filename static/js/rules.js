@@ -107,21 +107,46 @@
 
   const deny = (reason, token) => ({ decision: "deny", event: null, reasons: [reason], token });
 
+  // checkpoints/bookings.py: an hour, how early still keeps it, how far off still finds it
+  const SLOT = 3600000;
+  const EARLY = 15 * 60000;
+  const MATCH = 12 * SLOT;
+
+  // At a gate, the lane and the booked hour an allowed truck keeps (as scan_answer.py):
+  // priority for the green channel's cargo and for a truck entering on its booking.
+  function laneOf(item, event, checkpointId, now) {
+    const b = item && item.booking;
+    const start = b && b.checkpoint_id === checkpointId ? Date.parse(b.slot_start) : null;
+    const kept = event === "entry" && start !== null && now >= start - MATCH && now <= start + SLOT + MATCH;
+    const timing = now < start - EARLY ? "early" : now > start + SLOT ? "late" : "on_time";
+    const priority = kept || Boolean(item && item.category === "emergency");
+    return { lane: priority ? "priority" : "normal", booking: kept ? { slot_start: b.slot_start, timing } : null };
+  }
+
   // The verdict on a token the phone trusts (signature checked, or found in the kept list
   // by number and plate): `revokedUntil` from the revocation list, `seen` the last event
   // this phone recorded for the pass, `now` the server's time as the phone reckons it,
-  // `wallNow` the phone's own (for the lists' age).
-  function judge({ token, revokedUntil, seen, kind, direction, now, fetchedAt, wallNow, maxAgeMs }) {
+  // `wallNow` the phone's own (for the lists' age); `item` what the kept list of live
+  // passes says of it (stations, the crew's listing, its booked hour, its category), null
+  // when the list does not carry it (then the server judges those on upload).
+  function judge({ token, revokedUntil, seen, kind, direction, now, fetchedAt, wallNow, maxAgeMs,
+    item = null, checkpointId = null, crewsRequired = false }) {
     const problems = [];
     if (revokedUntil && revokedUntil > now) problems.push("revoked");
     else if (now > token.validUntil + SKEW) problems.push("expired");
     else if (now < token.validFrom - SKEW) problems.push("not_yet_valid");
-    let event = "arrival";
+    let event = kind === "station" ? "stop" : "arrival";
     if (kind === "gate") event = direction || (seen === "entry" ? "exit" : "entry");
     const stale = wallNow - fetchedAt > maxAgeMs;
-    if (event !== "exit" && problems.length) return { ...deny(problems[0], token), stale };
-    // Exit is allowed even late or revoked, so trucks can leave; the reasons inform.
-    return { decision: "allow", event, reasons: problems, token, stale };
+    const refuse = (reason) => ({ ...deny(reason, token), stale });
+    const stations = (item && item.stations) || [];
+    if (event === "stop" && stations.length && !stations.includes(checkpointId)) return refuse("not_designated");
+    // Exit (and a crew's stop) is allowed even late or revoked; the reasons inform.
+    if (event !== "exit" && event !== "stop" && problems.length) return refuse(problems[0]);
+    const listed = item && item.crew_listed_until && Date.parse(item.crew_listed_until) >= now;
+    if (event === "entry" && crewsRequired && item && !listed) return refuse("driver_not_whitelisted");
+    const lane = kind === "gate" ? laneOf(item, event, checkpointId, now) : {};
+    return { decision: "allow", event, reasons: problems, token, stale, ...lane };
   }
 
   window.ScannerRules = {

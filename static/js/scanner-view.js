@@ -68,5 +68,14 @@
     dd.previousElementSibling.hidden = !known;
   }
 
-  window.ScannerView = { history, network, issuer };
+  // lane(band, data, text): at a gate, the lane an allowed truck takes, in large words
+  // (priority: the green channel, or a booked truck), and how it met its booked hour.
+  function lane(band, data, text) {
+    band.hidden = !data.lane;
+    band.className = `lane-band lane-${data.lane || "none"}`;
+    const booked = data.booking ? ` · ${text.timing[data.booking.timing] || ""}` : "";
+    band.textContent = data.lane ? `${text.lanes[data.lane]}${booked}` : "";
+  }
+
+  window.ScannerView = { history, network, issuer, lane };
 })();

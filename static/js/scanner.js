@@ -25,9 +25,7 @@
   const saved = localStorage.getItem(STORE);
   if (saved && [...select.options].some((o) => o.value === saved)) select.value = saved;
 
-  function kind() {
-    return select.selectedOptions[0] ? select.selectedOptions[0].dataset.kind : "gate";
-  }
+  const kind = () => (select.selectedOptions[0] ? select.selectedOptions[0].dataset.kind : "gate");
 
   function uuid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -83,7 +81,7 @@
     online = false;
     await refreshing; // a list download under way finishes first: decide on the newest
     const verdict = await ScannerOffline.decide({
-      code: body.code, number: body.number, plate: body.plate,
+      code: body.code, number: body.number, plate: body.plate, checkpointId: body.checkpoint_id,
       kind: kind(), direction: body.direction, maxAgeMs: MAX_LIST_AGE,
     });
     await ScannerOffline.enqueue(body, verdict);
@@ -96,7 +94,7 @@
       event: verdict.event,
       reasons: verdict.reasons,
       anomalies: [],
-      offline: true,
+      offline: true, lane: verdict.lane, booking: verdict.booking,
       stale: verdict.stale,
       unchecked: verdict.plateUnchecked,
       pass: token ? {
@@ -158,6 +156,7 @@
     $("plate-band").hidden = !(data.offline && data.unchecked);
     $("anomaly-band").hidden = !flagged;
     $("anomaly-band").textContent = anomalies.map((code) => text.reasons[code] || code).join(" ");
+    ScannerView.lane($("lane-band"), data, text);
     $("verdict").textContent = !allowed ? text.deny : data.offline && data.unchecked ? text.allow_unchecked : text.allow;
     $("event").textContent = data.event ? text[data.event] : "";
     const p = data.pass;
@@ -179,7 +178,7 @@
     $("r-valid").textContent = p ? new Date(p.valid_until).toLocaleString(lang, { ...when, dateStyle: "short", timeStyle: "short" }) : "—";
     const reasons = $("reasons");
     reasons.replaceChildren();
-    for (const code of flagged ? data.reasons : [...data.reasons, ...anomalies]) {
+    for (const code of flagged ? data.reasons : new Set([...data.reasons, ...anomalies])) {
       const item = document.createElement("li");
       item.textContent = text.reasons[code] || code;
       reasons.append(item);

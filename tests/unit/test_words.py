@@ -7,6 +7,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from checkpoints.arrivals import Arrival
+from checkpoints.bookings import Lane, Status, Timing
 from checkpoints.domain import AUTO_RESOLVED, AnnulReason, AnomalyKind, Event, Kind, TripState
 from core.words import WORDS
 from passes.domain import Category, PassStatus
@@ -24,6 +25,9 @@ DOMAIN = {
     "anomaly_note": [AUTO_RESOLVED],
     "arrival": [a.value for a in Arrival],
     "checkpoint_kind": [k.value for k in Kind],
+    "booking_status": [s.value for s in Status],
+    "booking_timing": [t.value for t in Timing],
+    "lane": [lane.value for lane in Lane],
 }
 
 

@@ -13,7 +13,7 @@ from tests.support import PASSWORD, api_token, login, post_form
 
 ROLES = ["anonymous", *[r.value for r in Role], "rival"]
 # Objects of the home enterprise: another enterprise's user must not learn they exist.
-HOME_OBJECTS = ("{vehicle}", "{driver}", "{pass}", "{waiting}", "{trip}", "{plate}")
+HOME_OBJECTS = ("{vehicle}", "{driver}", "{pass}", "{waiting}", "{trip}", "{plate}", "{booking}")
 # Where another enterprise's user is refused otherwise than by a 404, and why that is right.
 RIVAL_EXCEPTIONS: dict[tuple[str, str], int] = {
     # Applying with the home enterprise's vehicle and driver is a validation error on those
@@ -187,6 +187,14 @@ PAGES = [
     ("POST", "/alerts", {"kinds": "overstay"}, expect(OVERSIGHT, 302, anonymous=302)),
     ("GET", "/notifications", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/arrivals", None, expect(ENT, 200, anonymous=302)),
+    (
+        "GET",
+        "/gate/{checkpoint}/bookings",
+        None,
+        expect({"officer", *OVERSIGHT}, 200, anonymous=302),
+    ),
+    ("GET", "/passes/{pass}/booking", None, expect(ENT, 200, anonymous=302)),
+    ("POST", "/passes/{pass}/booking", "booking", expect(ENT, 302, anonymous=302)),
     ("POST", "/arrivals/{trip}/escort", {"name": "王五"}, expect(ENT, 302, anonymous=302)),
     ("GET", "/audit", None, expect({"admin", "supervisor"}, 200, anonymous=302)),
     ("POST", "/audit", {}, expect({"admin", "supervisor"}, 200, anonymous=302)),
@@ -285,7 +293,7 @@ API = [
     (
         "POST",
         "/api/v1/drivers/whitelist",
-        {"driver_ids": [1], "valid_until": "2099-12-31"},
+        "whitelist-bulk",
         expect(REV, 200, anonymous=401),
     ),
     ("POST", "/api/v1/passes", "application", expect(ENT, 201, anonymous=401)),
@@ -368,6 +376,22 @@ API = [
     ("GET", "/api/v1/notifications", None, expect(READERS, 200, anonymous=401)),
     ("POST", "/api/v1/notifications/read", {}, expect(READERS, 200, anonymous=401)),
     ("GET", "/api/v1/arrivals", None, expect(ENT, 200, anonymous=401)),
+    (
+        "PUT",
+        "/api/v1/checkpoints/{checkpoint}/booking",
+        {"capacity_per_hour": 4},
+        expect({"admin"}, 200, anonymous=401),
+    ),
+    ("POST", "/api/v1/passes/{pass}/bookings", "booking", expect(ENT, 201, anonymous=401)),
+    ("GET", "/api/v1/passes/{pass}/bookings", None, expect(ENT, 200, anonymous=401)),
+    ("PATCH", "/api/v1/bookings/{booking}", "booking", expect(ENT, 200, anonymous=401)),
+    ("DELETE", "/api/v1/bookings/{booking}", None, expect(ENT, 200, anonymous=401)),
+    (
+        "GET",
+        "/api/v1/checkpoints/{checkpoint}/bookings",
+        None,
+        expect({"officer", *OVERSIGHT}, 200, anonymous=401),
+    ),
     # the home enterprise receives its own trip, which has left: nobody to receive now
     ("POST", "/api/v1/trips/{trip}/escort", {"name": "王五"}, expect(ENT, 409, anonymous=401)),
 ]
@@ -386,6 +410,7 @@ def world(make):
     vehicle, driver = make.vehicle(owner), make.driver(owner)
     approved = make.pass_(enterprise=home, status="approved", max_trips=3)
     waiting = make.pass_(enterprise=home)
+    booked = make.pass_(enterprise=home, status="approved")
     from checkpoints import scanning
     from checkpoints.models import Anomaly, Scan
     from checkpoints.schemas import ScanIn
@@ -406,6 +431,14 @@ def world(make):
         ).response
         anomaly = session.scalar(select(Anomaly.id))
         scan_pk = session.scalar(select(Scan.id).where(Scan.scan_id == scanned["scan_id"]))
+        # The gate takes bookings, and the home enterprise has booked one of its passes.
+        from checkpoints import bookings
+
+        session.get(type(gate), gate.id).capacity_per_hour = 4
+        session.commit()
+        booking = bookings.book(
+            session, owner, booked.id, bookings.Wanted(gate.id, next_hour(2)), now=now()
+        ).id
     sequencer(make.app).tick()  # the audit log's entries so far, in a signed checkpoint
     return {
         "pending": pending.id,
@@ -421,6 +454,7 @@ def world(make):
         "scan": scanned["scan_id"],
         "scanpk": scan_pk,
         "anomaly": anomaly,
+        "booking": booking,
         "code": approved.code,
         "plate": approved.vehicle.plate,
         "key": approved.driver_key,
@@ -441,6 +475,7 @@ def fill(path, world):
         scan=world["scan"],
         scanpk=world["scanpk"],
         anomaly=world["anomaly"],
+        booking=world["booking"],
         plate=world["plate"],
         key=world["key"],
         kind="trips",
@@ -479,9 +514,21 @@ def body_for(body, world):
         return {"items": [{**scan, "offline": True, "decision": "deny", "scanned_at": now_iso()}]}
     if body == "signup":
         return signup_body()
+    if body == "whitelist-bulk":  # the world's driver, whatever id the database gave it
+        return {"driver_ids": [world["driver"].id], "valid_until": "2099-12-31"}
+    if body == "booking":
+        return {"checkpoint_id": world["gate"].id, "slot_start": next_hour(3).isoformat()}
     if isinstance(body, dict):
         return {k: fill(v, world) if isinstance(v, str) else v for k, v in body.items()}
     return body
+
+
+def next_hour(hours):
+    from datetime import timedelta
+
+    from tests.support import now
+
+    return now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=hours)
 
 
 def now_iso():

@@ -1,0 +1,211 @@
+"""Bookings at gates (预约制): an admin gives a gate its hours' capacity; the pass's owner
+books an hour within the validity (a full hour is 409 slot_full), moves or cancels it until
+the hour starts; the officer reads the gate's day (booked, arrived, missed); the entry
+keeps its booking and says whether it came in its hour, and the lane: priority for the
+green channel and booked trucks."""
+
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from checkpoints.models import Booking
+from tests.support import api_token, login, now, post_form
+
+
+def scan(client, headers, checkpoint, code, **extra):
+    body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": checkpoint.id, "code": code, **extra}
+    return client.post("/api/v1/scans", json=body, headers=headers).get_json()
+
+
+def hour(delta_hours=0):
+    start = now().replace(minute=0, second=0, microsecond=0)
+    return start + timedelta(hours=delta_hours)
+
+
+def iso(moment):
+    return moment.isoformat()
+
+
+@pytest.fixture
+def world(app, client, make):
+    app.config["REPEAT_SCAN_SECONDS"] = 0
+    gate = make.checkpoint("gate")
+    admin = api_token(client, make.user("admin").username)
+    put = client.put(
+        f"/api/v1/checkpoints/{gate.id}/booking", json={"capacity_per_hour": 1}, headers=admin
+    )
+    assert put.status_code == 200, put.get_json()
+    p = make.pass_(status="approved")
+    return {
+        "gate": gate,
+        "admin": admin,
+        "pass": p,
+        "owner": api_token(client, make.enterprise_user(p.enterprise).username),
+        "officer": api_token(client, make.officer(gate).username),
+    }
+
+
+def test_a_booked_truck_entering_in_its_hour_keeps_it_and_takes_the_priority_lane(
+    client, make, world
+):
+    gate, p = world["gate"], world["pass"]
+    booked = client.post(
+        f"/api/v1/passes/{p.id}/bookings",
+        json={"checkpoint_id": gate.id, "slot_start": iso(hour(0))},
+        headers=world["owner"],
+    )
+    assert booked.status_code == 422  # this hour has begun
+    booked = client.post(
+        f"/api/v1/passes/{p.id}/bookings",
+        json={"checkpoint_id": gate.id, "slot_start": iso(hour(1))},
+        headers=world["owner"],
+    )
+    assert booked.status_code == 201, booked.get_json()
+    body = booked.get_json()
+    assert body["status"] == "booked"
+    assert body["slot_end"] > body["slot_start"]
+
+    # the hour is full for anyone else
+    other = make.pass_(status="approved")
+    owner2 = api_token(client, make.enterprise_user(other.enterprise).username)
+    full = client.post(
+        f"/api/v1/passes/{other.id}/bookings",
+        json={"checkpoint_id": gate.id, "slot_start": iso(hour(1))},
+        headers=owner2,
+    )
+    assert full.status_code == 409
+    assert full.get_json()["code"] == "slot_full"
+    # and a second booking of the same pass is a change, not another booking
+    again = client.post(
+        f"/api/v1/passes/{p.id}/bookings",
+        json={"checkpoint_id": gate.id, "slot_start": iso(hour(2))},
+        headers=world["owner"],
+    )
+    assert again.get_json()["code"] == "already_booked"
+
+    day = client.get(f"/api/v1/checkpoints/{gate.id}/bookings", headers=world["officer"])
+    assert day.status_code == 200, day.get_json()
+    [item] = [i for i in day.get_json()["items"] if i["pass"]["number"] == p.number]
+    assert (item["status"], item["pass"]["plate"]) == ("booked", p.vehicle.plate)
+
+    entry = scan(client, world["officer"], gate, p.code)
+    assert entry["event"] == "entry"
+    assert entry["booking"]["id"] == body["id"]
+    assert entry["booking"]["timing"] == "early"  # an hour ahead of its hour
+    assert entry["lane"] == "priority"
+    day = client.get(f"/api/v1/checkpoints/{gate.id}/bookings", headers=world["officer"])
+    [item] = [i for i in day.get_json()["items"] if i["pass"]["number"] == p.number]
+    assert item["status"] == "arrived"
+
+    unbooked = scan(client, world["officer"], gate, other.code)
+    assert (unbooked["booking"], unbooked["lane"]) == (None, "normal")
+
+
+def test_the_green_channel_takes_the_priority_lane_without_a_booking(client, make, world):
+    p = make.pass_(status="approved", category="emergency")
+    entry = scan(client, world["officer"], world["gate"], p.code)
+    assert (entry["event"], entry["lane"]) == ("entry", "priority")
+    site = make.checkpoint("site", p.destination)
+    receiver = api_token(client, make.enterprise_user(p.destination).username)
+    assert scan(client, receiver, site, p.code)["lane"] is None  # lanes are the gates'
+
+
+def test_a_booking_moves_or_cancels_until_its_hour_and_a_missed_one_shows_missed(
+    app, client, make, world
+):
+    gate, p = world["gate"], world["pass"]
+    made = client.post(
+        f"/api/v1/passes/{p.id}/bookings",
+        json={"checkpoint_id": gate.id, "slot_start": iso(hour(3))},
+        headers=world["owner"],
+    ).get_json()
+    moved = client.patch(
+        f"/api/v1/bookings/{made['id']}",
+        json={"checkpoint_id": gate.id, "slot_start": iso(hour(4))},
+        headers=world["owner"],
+    )
+    assert moved.status_code == 200, moved.get_json()
+    assert datetime.fromisoformat(moved.get_json()["slot_start"]) == hour(4)
+    outside = client.patch(
+        f"/api/v1/bookings/{made['id']}",
+        json={"checkpoint_id": gate.id, "slot_start": iso(p.valid_until + timedelta(hours=2))},
+        headers=world["owner"],
+    )
+    assert outside.status_code == 422  # outside the pass's validity
+    odd = client.patch(
+        f"/api/v1/bookings/{made['id']}",
+        json={"checkpoint_id": gate.id, "slot_start": iso(hour(5) + timedelta(minutes=30))},
+        headers=world["owner"],
+    )
+    assert odd.status_code == 422  # on the hour only
+    # nobody else's to move
+    rival = api_token(client, make.enterprise_user(make.enterprise()).username)
+    assert client.delete(f"/api/v1/bookings/{made['id']}", headers=rival).status_code == 404
+    cancelled = client.delete(f"/api/v1/bookings/{made['id']}", headers=world["owner"])
+    assert cancelled.get_json()["status"] == "cancelled"
+    assert (
+        client.delete(f"/api/v1/bookings/{made['id']}", headers=world["owner"]).status_code == 409
+    )
+
+    # a booking whose hour went by without the truck reads missed
+    with make.session() as session:
+        booking = session.get(Booking, made["id"])
+        booking.status, booking.slot_start = "booked", hour(-3)
+        session.commit()
+    day = client.get(f"/api/v1/checkpoints/{gate.id}/bookings", headers=world["officer"])
+    statuses = {i["id"]: i["status"] for i in day.get_json()["items"]}
+    assert statuses[made["id"]] == "missed"
+    # the truck coming hours late is let in on it, told late (and takes the priority lane)
+    late = scan(client, world["officer"], gate, p.code)
+    assert (late["booking"]["id"], late["booking"]["timing"]) == (made["id"], "late")
+    day = client.get(f"/api/v1/checkpoints/{gate.id}/bookings", headers=world["officer"])
+    assert {i["id"]: i["status"] for i in day.get_json()["items"]}[made["id"]] == "arrived"
+
+
+def test_only_gates_take_bookings_and_only_assigned_officers_read_the_day(client, make, world):
+    station = make.checkpoint("station")
+    refused = client.put(
+        f"/api/v1/checkpoints/{station.id}/booking",
+        json={"capacity_per_hour": 5},
+        headers=world["admin"],
+    )
+    assert refused.status_code == 422
+    stranger = api_token(client, make.officer(make.checkpoint("gate")).username)
+    day = client.get(f"/api/v1/checkpoints/{world['gate'].id}/bookings", headers=stranger)
+    assert day.status_code == 403
+    closed = client.put(
+        f"/api/v1/checkpoints/{world['gate'].id}/booking",
+        json={"capacity_per_hour": None},
+        headers=world["admin"],
+    )
+    assert closed.get_json()["capacity_per_hour"] is None
+    none_taken = client.post(
+        f"/api/v1/passes/{world['pass'].id}/bookings",
+        json={"checkpoint_id": world["gate"].id, "slot_start": iso(hour(2))},
+        headers=world["owner"],
+    )
+    assert none_taken.status_code == 422
+
+
+def test_the_pages_book_an_hour_and_list_the_gates_day(client, make, world):
+    gate, p = world["gate"], world["pass"]
+    owner = make.enterprise_user(p.enterprise)
+    login(client, owner.username)
+    page = client.get(f"/passes/{p.id}/booking")
+    assert page.status_code == 200
+    assert gate.name in page.get_data(as_text=True)
+    slot = hour(2).isoformat()
+    made = post_form(
+        client, f"/passes/{p.id}/booking", {"checkpoint_id": gate.id, "slot_start": slot}
+    )
+    assert made.status_code == 302
+    with make.session() as session:
+        [booking] = session.scalars(select(Booking).where(Booking.pass_id == p.id)).all()
+    assert booking.status == "booked"
+    client.get("/logout")
+    officer = make.officer(gate)
+    login(client, officer.username)
+    day = client.get(f"/gate/{gate.id}/bookings").get_data(as_text=True)
+    assert p.vehicle.plate in day
