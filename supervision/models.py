@@ -61,10 +61,10 @@ class DailyFigure(Base):
     waits: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     anomalies: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # detected that day
     stops: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # of those trips
-    # Bookings whose hour was that day: kept (entered in it), late (entered after), missed
-    # (its hour over, not entered); minutes from the hour's start to entry -> bookings.
+    # Bookings whose hour was that day: kept (entered in it), off hour (entered outside
+    # it), missed (its hour over, not entered); minutes from the hour to entry -> bookings.
     bookings_kept: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    bookings_late: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bookings_off_hour: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     bookings_missed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     slot_waits: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default="{}")
     # The vehicles of the passes filed that day and approved: a range's distinct vehicles

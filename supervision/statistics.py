@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session
 
 from accounts.models import Enterprise, User
 from accounts.scoping import scoped
+from checkpoints.bookings import EARLY, SLOT
+from checkpoints.bookings import Status as BookingStatus
 from checkpoints.domain import TripState
-from checkpoints.models import Anomaly, Trip
+from checkpoints.models import Anomaly, Booking, Trip
 from core import db, heartbeat
 from core.errors import N_, ValidationFailed
 from passes.domain import PassStatus
@@ -76,14 +78,13 @@ def _day_of(zone: ZoneInfo, shift: timedelta) -> Any:
     return day
 
 
-def _wait_minutes(session: Session) -> Any:
-    """Whole minutes from filing to decision, as the database computes them."""
+def _minutes(session: Session, start: Any, end: Any) -> Any:
+    """Whole minutes from `start` to `end` (filing to decision, a booked hour to entry),
+    as the database computes them."""
     if session.get_bind().dialect.name == "postgresql":
-        seconds = func.extract("epoch", Pass.reviewed_at - Pass.created_at)
+        seconds = func.extract("epoch", end - start)
         return cast(func.floor(seconds / 60), Integer)
-    seconds = func.round(
-        (func.julianday(Pass.reviewed_at) - func.julianday(Pass.created_at)) * 86400
-    )
+    seconds = func.round((func.julianday(end) - func.julianday(start)) * 86400)
     return cast(seconds / 60, Integer)
 
 
@@ -98,15 +99,26 @@ def _row() -> dict[str, Any]:
         "loops": 0,
         "waits": Counter(),
         "anomalies": Counter(),
+        "stops": 0,
+        "bookings_kept": 0,
+        "bookings_off_hour": 0,
+        "bookings_missed": 0,
+        "slot_waits": Counter(),
         "vehicles": set(),
     }
 
 
 def day_rows(
-    session: Session, user: User | None, lo: datetime, hi: datetime, zone: ZoneInfo
+    session: Session,
+    user: User | None,
+    lo: datetime,
+    hi: datetime,
+    zone: ZoneInfo,
+    now: datetime | None = None,
 ) -> dict[tuple[str, int], dict[str, Any]]:
-    """Each (local day, enterprise)'s figures from the passes, trips and anomalies of
-    [lo, hi): what DailyFigure keeps. `user` scopes them (None: everyone's)."""
+    """Each (local day, enterprise)'s figures from the passes, trips, bookings and anomalies
+    of [lo, hi): what DailyFigure keeps. `user` scopes them (None: everyone's); a booking
+    is missed once its hour ended before `now` (`hi` if not given) without the truck."""
     shift = timedelta(seconds=lo.utcoffset().total_seconds() % 3600)  # type: ignore[union-attr]
     day_of = _day_of(zone, shift)
     rows: dict[tuple[str, int], dict[str, Any]] = {}
@@ -142,7 +154,7 @@ def day_rows(
         .distinct()
     ):
         row(bucket, enterprise_id)["vehicles"].add(vehicle_id)
-    minutes = _wait_minutes(session)
+    minutes = _minutes(session, Pass.created_at, Pass.reviewed_at)
     for bucket, enterprise_id, wait, n in session.execute(
         scope(select(created, Pass.enterprise_id, minutes, func.count()), Pass)
         .where(*filed, Pass.status.in_(DECIDED), Pass.reviewed_at.is_not(None))
@@ -153,8 +165,9 @@ def day_rows(
     closed = func.sum(case((Trip.state == TripState.EXITED, 1), else_=0))
     whole = Trip.entered_at.is_not(None) & Trip.arrived_at.is_not(None)
     loop = func.sum(case((whole & Trip.exited_at.is_not(None), 1), else_=0))
-    for bucket, enterprise_id, n, n_closed, n_loops in session.execute(
-        scope(select(opened, Trip.enterprise_id, func.count(), closed, loop), Trip)
+    stops = func.sum(Trip.stops)
+    for bucket, enterprise_id, n, n_closed, n_loops, n_stops in session.execute(
+        scope(select(opened, Trip.enterprise_id, func.count(), closed, loop, stops), Trip)
         .where(Trip.opened_at >= lo, Trip.opened_at < hi, Trip.state != TripState.VOID)
         .group_by(opened, Trip.enterprise_id)
     ):
@@ -162,6 +175,24 @@ def day_rows(
         r["trips"] += n
         r["trips_closed"] += n_closed or 0
         r["loops"] += n_loops or 0
+        r["stops"] += n_stops or 0
+    slot = _hour(session, Booking.slot_start, shift)
+    came = _minutes(session, Booking.slot_start, Booking.arrived_at)
+    ended = (now or hi) - SLOT
+    missed = (Booking.status == BookingStatus.BOOKED) & (Booking.slot_start <= ended)
+    for bucket, enterprise_id, wait, is_missed, n in session.execute(
+        scope(select(slot, Booking.enterprise_id, came, missed, func.count()), Booking)
+        .where(Booking.slot_start >= lo, Booking.slot_start < hi)
+        .where((Booking.status == BookingStatus.ARRIVED) | missed)
+        .group_by(slot, Booking.enterprise_id, came, missed)
+    ):
+        r = row(bucket, enterprise_id)
+        if is_missed:
+            r["bookings_missed"] += n
+            continue
+        kept = -EARLY <= timedelta(minutes=wait) <= SLOT  # bookings.timing's on time
+        r["bookings_kept" if kept else "bookings_off_hour"] += n
+        r["slot_waits"][str(wait)] += n
     detected = _hour(session, Anomaly.detected_at, shift)
     for bucket, enterprise_id, kind, n in session.execute(
         scope(select(detected, Anomaly.enterprise_id, Anomaly.kind, func.count()), Anomaly)
@@ -212,6 +243,7 @@ def _kept(session: Session, user: User, start: date, end: date) -> tuple[dict[st
     for kept in session.scalars(stmt):
         r = {name: getattr(kept, name) for name in _row()}
         r["waits"], r["anomalies"] = Counter(kept.waits), Counter(kept.anomalies)
+        r["slot_waits"] = Counter(kept.slot_waits)
         r["vehicles"] = set(kept.vehicles)
         _add(days.setdefault(kept.day, _row()), r)
     sums = scoped(
@@ -273,7 +305,7 @@ def figures(
     if as_of:
         rows_by_day, by_enterprise = _kept(session, user, start, end)
     else:
-        rows_by_day, by_enterprise = _fold(day_rows(session, user, lo, hi, zone))
+        rows_by_day, by_enterprise = _fold(day_rows(session, user, lo, hi, zone, now))
 
     days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
     by_day = {d: {"applications": 0, "approvals": 0, "trips": 0} for d in days}
@@ -303,6 +335,7 @@ def figures(
     )
     approvals, rejections = totals["approved"], totals["rejected"]
     median = _median_minutes(totals["waits"])
+    slot_median = _median_minutes(totals["slot_waits"])
     n_trips = totals["trips"]
     return {
         "from": start.isoformat(),
@@ -323,6 +356,16 @@ def figures(
         "closed_loop_rate": round(totals["loops"] / n_trips, 4) if n_trips else None,
         "anomalies": dict(totals["anomalies"]),
         "median_approval_seconds": round(median * 60) if median is not None else None,
+        "stops": totals["stops"],
+        "stops_per_trip": round(totals["stops"] / n_trips, 2) if n_trips else None,
+        # Bookings whose hour is in the range: entered in it (or up to 15 minutes before),
+        # entered outside it, its hour over without the truck; from the hour to the entry.
+        "bookings_kept": totals["bookings_kept"],
+        "bookings_off_hour": totals["bookings_off_hour"],
+        "bookings_missed": totals["bookings_missed"],
+        "median_slot_to_entry_seconds": round(slot_median * 60)
+        if slot_median is not None
+        else None,
         "by_day": [{"day": d, **by_day[d]} for d in days],
         "by_enterprise": sorted(
             ({"enterprise_id": e, "name": names.get(e, ""), **v} for e, v in by_enterprise.items()),
@@ -350,7 +393,7 @@ def refresh(session: Session, *, now: datetime, tz: str, everything: bool = Fals
         start = min(today, before.astimezone(zone).date()) - timedelta(days=SETTLING_DAYS)
     lo = datetime.combine(start, time.min, zone)
     hi = datetime.combine(today + timedelta(days=1), time.min, zone)
-    rows = day_rows(session, None, lo, hi, zone)
+    rows = day_rows(session, None, lo, hi, zone, now)
     everyone, _ = _fold(rows)
     rows.update({(day, EVERYONE): r for day, r in everyone.items()})
     session.execute(delete(DailyFigure).where(DailyFigure.day >= start.isoformat()))
@@ -362,6 +405,7 @@ def refresh(session: Session, *, now: datetime, tz: str, everything: bool = Fals
                 **r,
                 "waits": dict(r["waits"]),
                 "anomalies": dict(r["anomalies"]),
+                "slot_waits": dict(r["slot_waits"]),
                 "vehicles": sorted(r["vehicles"]),
             },
         )

@@ -18,7 +18,7 @@ down_revision = "0025_stations"
 branch_labels = None
 depends_on = None
 
-FIGURES = ("stops", "bookings_kept", "bookings_late", "bookings_missed")
+FIGURES = ("stops", "bookings_kept", "bookings_off_hour", "bookings_missed")
 
 
 def upgrade() -> None:

@@ -197,3 +197,63 @@ def test_kept_daily_figures_give_the_same_answers_and_are_read_only_while_fresh(
     assert figures(supervisor, zone="Asia/Kolkata")["as_of"] is None
     login(client, supervisor.username)
     assert 'id="as-of"' in client.get("/statistics").get_data(as_text=True)
+
+
+def test_bookings_kept_and_missed_the_wait_from_the_hour_and_stops_per_trip(
+    app, client, make, runner
+):
+    """Three bookings: one kept (entered 30 minutes into its hour), one entered two hours
+    after its hour, one whose hour went by; two trips with two stops between them."""
+    from checkpoints import bookings
+    from checkpoints.models import Booking
+    from supervision import statistics
+
+    app.config["REPEAT_SCAN_SECONDS"] = 0
+    gate, station = make.checkpoint("gate"), make.checkpoint("station")
+    officer = api_token(client, make.officer(gate, station).username)
+    shipper = make.enterprise()
+    owner = make.enterprise_user(shipper)
+    kept, late, missed = (make.pass_(enterprise=shipper, status="approved") for _ in range(3))
+    hour = now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    with make.session() as session:
+        session.get(type(gate), gate.id).capacity_per_hour = 5
+        session.commit()
+        made = {
+            p.id: bookings.book(session, owner, p.id, bookings.Wanted(gate.id, hour), now=now()).id
+            for p in (kept, late, missed)
+        }
+
+    def scan(checkpoint, p):
+        body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": checkpoint.id, "code": p.code}
+        answer = client.post("/api/v1/scans", json=body, headers=officer).get_json()
+        assert answer["decision"] == "allow", answer
+        return answer
+
+    assert scan(gate, kept)["booking"]["id"] == made[kept.id]
+    scan(station, kept)
+    scan(station, kept)
+    assert scan(gate, late)["booking"]["id"] == made[late.id]
+    with make.session() as session:  # the hours as they would have been
+        for booking_id, minutes in ((made[kept.id], 30), (made[late.id], 120)):
+            b = session.get(Booking, booking_id)
+            b.slot_start = b.arrived_at - timedelta(minutes=minutes)
+        session.get(Booking, made[missed.id]).slot_start = hour - timedelta(hours=4)
+        session.commit()
+
+    supervisor = make.user("supervisor")
+    tz = app.config["TIMEZONE"]
+    with app.extensions["read_sessions"]() as session:
+        counted = statistics.figures(session, supervisor, {}, now=now(), tz=tz)
+    assert (counted["bookings_kept"], counted["bookings_off_hour"]) == (1, 1)
+    assert counted["bookings_missed"] == 1
+    assert counted["median_slot_to_entry_seconds"] == 75 * 60  # of 30 and 120 minutes
+    assert (counted["stops"], counted["stops_per_trip"]) == (2, 1.0)
+
+    assert runner.invoke(args=["statistics", "refresh"]).exit_code == 0
+    with app.extensions["read_sessions"]() as session:
+        read = statistics.figures(session, supervisor, {}, now=now(), tz=tz)
+    assert {**read, "as_of": None} == counted
+    login(client, supervisor.username)
+    page = client.get("/statistics").get_data(as_text=True)
+    assert 'id="st-bookings">1 / 1 / 1<' in page
+    assert 'id="st-stops">1.00<' in page
