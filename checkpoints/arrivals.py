@@ -15,11 +15,12 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, literal, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from accounts.scoping import bound_for
+from checkpoints.bookings import Status as BookingStatus
 from checkpoints.domain import TripState
-from checkpoints.models import Checkpoint, Trip
+from checkpoints.models import Booking, Checkpoint, Trip
 from core import audit
 from core.errors import N_, Conflict, NotFound
 from fleet.models import Driver, Vehicle
@@ -68,6 +69,7 @@ class BoardRow:
     state: str
     trip: Trip | None
     entry_checkpoint: str | None
+    booking: Booking | None = None  # its latest booking not cancelled (bookings.py)
 
 
 _SHOWN = (str(PassStatus.APPROVED), str(PassStatus.REVOKED))  # a revoked pass may be inside
@@ -114,9 +116,24 @@ def board(
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
+    booked = _bookings(session, [row[0].id for row in rows])
     return [
-        BoardRow(p, plate, name, s, trip, at) for p, plate, name, s, trip, at in rows
+        BoardRow(p, plate, name, s, trip, at, booked.get(p.id))
+        for p, plate, name, s, trip, at in rows
     ], total or 0
+
+
+def _bookings(session: Session, pass_ids: list[int]) -> dict[int, Booking]:
+    """Each pass's latest booking not cancelled, with its gate."""
+    if not pass_ids:
+        return {}
+    found = session.scalars(
+        select(Booking)
+        .options(joinedload(Booking.checkpoint))
+        .where(Booking.pass_id.in_(pass_ids), Booking.status != BookingStatus.CANCELLED)
+        .order_by(Booking.id)
+    )
+    return {b.pass_id: b for b in found}  # the latest last
 
 
 def counts(session: Session, user: Any, *, now: datetime) -> dict[str, int]:

@@ -16,8 +16,10 @@ from accounts.forms import ActionForm
 from accounts.models import User
 from accounts.schemas import Input, PersonName
 from api.core import endpoint, page_args
-from checkpoints import arrivals
+from checkpoints import arrivals, bookings
 from checkpoints.arrivals import Arrival, BoardRow
+from checkpoints.bookings import SLOT, Status
+from checkpoints.models import Booking
 from core import inputs, web
 from core.errors import DomainError, ValidationFailed
 
@@ -40,6 +42,13 @@ class Escort(BaseModel):
     at: datetime
 
 
+class ArrivalBooking(BaseModel):
+    checkpoint: str  # the gate's name
+    slot_start: datetime
+    slot_end: datetime
+    status: Status
+
+
 class ArrivalOut(BaseModel):
     pass_: ArrivalPass = Field(alias="pass", serialization_alias="pass")
     state: Arrival
@@ -49,7 +58,7 @@ class ArrivalOut(BaseModel):
     arrived_at: datetime | None
     exited_at: datetime | None
     escort: Escort | None
-    booking: dict[str, Any] | None = None
+    booking: ArrivalBooking | None = None
 
     model_config = {"populate_by_name": True}
 
@@ -66,7 +75,7 @@ class EscortIn(Input):
     name: PersonName
 
 
-def _out(row: BoardRow) -> dict[str, Any]:
+def _out(row: BoardRow, now: datetime) -> dict[str, Any]:
     p = row.pass_
     trip = row.trip if row.state != Arrival.EXPECTED else None  # its last trip is history
     escorted = trip is not None and trip.escort_name and trip.escorted_at
@@ -87,7 +96,20 @@ def _out(row: BoardRow) -> dict[str, Any]:
         arrived_at=trip.arrived_at if trip else None,
         exited_at=trip.exited_at if trip else None,
         escort=Escort(name=trip.escort_name, at=trip.escorted_at) if escorted else None,
+        booking=_booking(row.booking, now),
     ).model_dump(mode="json", by_alias=True)
+
+
+def _booking(b: Booking | None, now: datetime) -> ArrivalBooking | None:
+    if b is None:
+        return None
+    status = bookings.shown_status(b, now)
+    return ArrivalBooking(
+        checkpoint=b.checkpoint.name,
+        slot_start=b.slot_start,
+        slot_end=b.slot_start + SLOT,
+        status=status,
+    )
 
 
 def _states(raw: str) -> tuple[str, ...]:
@@ -115,7 +137,7 @@ def list_arrivals(user: User) -> dict[str, Any]:
         session, user, states=states, now=now, page=page, per_page=per_page
     )
     return {
-        "items": [_out(row) for row in rows],
+        "items": [_out(row, now) for row in rows],
         "total": total,
         "page": page,
         "per_page": per_page,

@@ -28,6 +28,13 @@ def iso(moment):
     return moment.isoformat()
 
 
+def local_day(moment):
+    """The day of `moment` where the jurisdiction is (the gate's day list's date)."""
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+
 @pytest.fixture
 def world(app, client, make):
     app.config["REPEAT_SCAN_SECONDS"] = 0
@@ -59,7 +66,7 @@ def test_a_booked_truck_entering_in_its_hour_keeps_it_and_takes_the_priority_lan
     assert booked.status_code == 422  # this hour has begun
     booked = client.post(
         f"/api/v1/passes/{p.id}/bookings",
-        json={"checkpoint_id": gate.id, "slot_start": iso(hour(1))},
+        json={"checkpoint_id": gate.id, "slot_start": iso(hour(2))},
         headers=world["owner"],
     )
     assert booked.status_code == 201, booked.get_json()
@@ -72,7 +79,7 @@ def test_a_booked_truck_entering_in_its_hour_keeps_it_and_takes_the_priority_lan
     owner2 = api_token(client, make.enterprise_user(other.enterprise).username)
     full = client.post(
         f"/api/v1/passes/{other.id}/bookings",
-        json={"checkpoint_id": gate.id, "slot_start": iso(hour(1))},
+        json={"checkpoint_id": gate.id, "slot_start": iso(hour(2))},
         headers=owner2,
     )
     assert full.status_code == 409
@@ -80,12 +87,15 @@ def test_a_booked_truck_entering_in_its_hour_keeps_it_and_takes_the_priority_lan
     # and a second booking of the same pass is a change, not another booking
     again = client.post(
         f"/api/v1/passes/{p.id}/bookings",
-        json={"checkpoint_id": gate.id, "slot_start": iso(hour(2))},
+        json={"checkpoint_id": gate.id, "slot_start": iso(hour(3))},
         headers=world["owner"],
     )
     assert again.get_json()["code"] == "already_booked"
 
-    day = client.get(f"/api/v1/checkpoints/{gate.id}/bookings", headers=world["officer"])
+    day = client.get(
+        f"/api/v1/checkpoints/{gate.id}/bookings?date={local_day(hour(2))}",
+        headers=world["officer"],
+    )
     assert day.status_code == 200, day.get_json()
     [item] = [i for i in day.get_json()["items"] if i["pass"]["number"] == p.number]
     assert (item["status"], item["pass"]["plate"]) == ("booked", p.vehicle.plate)
@@ -93,9 +103,12 @@ def test_a_booked_truck_entering_in_its_hour_keeps_it_and_takes_the_priority_lan
     entry = scan(client, world["officer"], gate, p.code)
     assert entry["event"] == "entry"
     assert entry["booking"]["id"] == body["id"]
-    assert entry["booking"]["timing"] == "early"  # an hour ahead of its hour
+    assert entry["booking"]["timing"] == "early"  # over an hour ahead of its hour
     assert entry["lane"] == "priority"
-    day = client.get(f"/api/v1/checkpoints/{gate.id}/bookings", headers=world["officer"])
+    day = client.get(
+        f"/api/v1/checkpoints/{gate.id}/bookings?date={local_day(hour(2))}",
+        headers=world["officer"],
+    )
     [item] = [i for i in day.get_json()["items"] if i["pass"]["number"] == p.number]
     assert item["status"] == "arrived"
 
@@ -154,13 +167,19 @@ def test_a_booking_moves_or_cancels_until_its_hour_and_a_missed_one_shows_missed
         booking = session.get(Booking, made["id"])
         booking.status, booking.slot_start = "booked", hour(-3)
         session.commit()
-    day = client.get(f"/api/v1/checkpoints/{gate.id}/bookings", headers=world["officer"])
+    day = client.get(
+        f"/api/v1/checkpoints/{gate.id}/bookings?date={local_day(hour(-3))}",
+        headers=world["officer"],
+    )
     statuses = {i["id"]: i["status"] for i in day.get_json()["items"]}
     assert statuses[made["id"]] == "missed"
     # the truck coming hours late is let in on it, told late (and takes the priority lane)
     late = scan(client, world["officer"], gate, p.code)
     assert (late["booking"]["id"], late["booking"]["timing"]) == (made["id"], "late")
-    day = client.get(f"/api/v1/checkpoints/{gate.id}/bookings", headers=world["officer"])
+    day = client.get(
+        f"/api/v1/checkpoints/{gate.id}/bookings?date={local_day(hour(-3))}",
+        headers=world["officer"],
+    )
     assert {i["id"]: i["status"] for i in day.get_json()["items"]}[made["id"]] == "arrived"
 
 
@@ -207,5 +226,25 @@ def test_the_pages_book_an_hour_and_list_the_gates_day(client, make, world):
     client.get("/logout")
     officer = make.officer(gate)
     login(client, officer.username)
-    day = client.get(f"/gate/{gate.id}/bookings").get_data(as_text=True)
+    day = client.get(f"/gate/{gate.id}/bookings?date={local_day(hour(2))}").get_data(as_text=True)
     assert p.vehicle.plate in day
+
+
+def test_the_consignee_board_shows_the_booked_hour(client, make, world):
+    gate = world["gate"]
+    consignee = make.enterprise()
+    p = make.pass_(status="approved", destination_enterprise_id=consignee.id)
+    owner = api_token(client, make.enterprise_user(p.enterprise).username)
+    client.post(
+        f"/api/v1/passes/{p.id}/bookings",
+        json={"checkpoint_id": gate.id, "slot_start": iso(hour(2))},
+        headers=owner,
+    )
+    receiver = make.enterprise_user(consignee)
+    board = client.get("/api/v1/arrivals", headers=api_token(client, receiver.username))
+    [item] = board.get_json()["items"]
+    assert item["booking"]["checkpoint"] == gate.name
+    assert item["booking"]["status"] == "booked"
+    assert datetime.fromisoformat(item["booking"]["slot_start"]) == hour(2)
+    login(client, receiver.username)
+    assert gate.name in client.get("/arrivals").get_data(as_text=True)
