@@ -202,6 +202,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts.admin.bp)
     app.register_blueprint(fleet.views.bp)
     app.register_blueprint(fleet.import_views.bp)
+    app.register_blueprint(fleet.crew_views.bp)
     app.register_blueprint(passes.views.bp)
     app.register_blueprint(passes.public.bp)
     app.register_blueprint(passes.key_views.bp)

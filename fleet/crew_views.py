@@ -1,20 +1,28 @@
 """The crew whitelist at the edge (fleet/crews.py): reviewers put drivers on it, one by one
-or many at once, and take them off; enterprises read their own drivers' entries on
-GET /drivers."""
+or many at once (ticked on the page, or a column of ID numbers pasted from a spreadsheet),
+and take them off; enterprises read their own drivers' entries on GET /drivers and their
+drivers page."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from flask import current_app
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
+from flask_login import current_user
 from pydantic import Field, StringConstraints
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from accounts.domain import Role
+from accounts.forms import ActionForm
 from accounts.models import User
 from accounts.schemas import Id, Input
 from api.core import endpoint
-from core import web
+from core import inputs, web
+from core.errors import DomainError, ValidationFailed
+from core.privacy import mask_id_number
 from fleet import crews
 from fleet.models import Driver
 from fleet.schemas import DriverOut
@@ -75,3 +83,119 @@ def unlist_driver(user: User, driver_id: int) -> Driver:
 )
 def whitelist_drivers(user: User, body: BulkWhitelistIn) -> dict[str, Any]:
     return {"whitelisted": [d.id for d in _put(body.driver_ids, user, body)]}
+
+
+# --- the reviewer's page -----------------------------------------------------------------
+
+bp = Blueprint("crews", __name__)
+PER_PAGE = 50
+SHOWN = ("all", "listed", "ending", "unlisted")
+
+
+def _crew_rows(shown: str, q: str, now: datetime) -> Any:
+    stmt = (
+        select(Driver)
+        .options(joinedload(Driver.enterprise))
+        .where(Driver.erased_at.is_(None), Driver.archived.is_(False))
+    )
+    soon = now + timedelta(days=crews.REMIND_DAYS)
+    if shown == "listed":
+        stmt = stmt.where(Driver.whitelist_until >= now)
+    elif shown == "ending":
+        stmt = stmt.where(Driver.whitelist_until.between(now, soon))
+    elif shown == "unlisted":
+        stmt = stmt.where(or_(Driver.whitelist_until.is_(None), Driver.whitelist_until < now))
+    if q:
+        by_name = Driver.name.startswith(q, autoescape=True)
+        stmt = stmt.where(or_(by_name, Driver.id_number == q.upper()))
+    order = (Driver.whitelist_until.is_(None), Driver.whitelist_until, Driver.id)
+    return web.page_of(stmt.order_by(*order), PER_PAGE)
+
+
+def _picked(form: Any) -> tuple[list[int], list[str]]:
+    """The drivers ticked on the page and those named by resident ID number in the pasted
+    list (a spreadsheet's column: one a line); and the numbers no driver has."""
+    ids = [int(raw) for raw in form.getlist("driver_ids") if inputs.is_id(raw)]
+    numbers = {n.strip().upper() for n in form.get("id_numbers", "").split() if n.strip()}
+    unknown: set[str] = set()
+    if numbers:
+        rows = (
+            web.db()
+            .execute(
+                select(Driver.id, Driver.id_number).where(
+                    Driver.id_number.in_(numbers), Driver.erased_at.is_(None)
+                )
+            )
+            .all()
+        )
+        ids.extend(driver_id for driver_id, _ in rows)
+        unknown = numbers - {number for _, number in rows}
+    return list(dict.fromkeys(ids)), sorted(unknown)
+
+
+@bp.route("/crews", methods=["GET", "POST"])
+@web.roles_required(Role.REVIEWER)
+def crews_page() -> Any:
+    now, form = web.now(), ActionForm()
+    shown = request.args.get("shown", "all")
+    shown = shown if shown in SHOWN else "all"
+    q = request.args.get("q", "").strip()[:32]
+    if request.method == "POST":
+        back = url_for("crews.crews_page", shown=shown, q=q or None)
+        if not form.validate_on_submit():
+            flash(gettext("The form expired; try again."), "error")
+            return redirect(back)
+        _act(request.form, now)
+        return redirect(back)
+    listed = _crew_rows(shown, q, now)
+    return render_template(
+        "fleet/crews.html",
+        rows=listed.rows,
+        page=listed.page,
+        has_next=listed.has_next,
+        shown=shown,
+        q=q,
+        form=form,
+        now=now,
+        soon=now + timedelta(days=crews.REMIND_DAYS),
+        default_until=(now + timedelta(days=14)).date(),
+    )
+
+
+def _act(form: Any, now: datetime) -> None:
+    """Put the picked drivers on the whitelist until a date, or take one off."""
+    if form.get("action") == "unlist" and inputs.is_id(form.get("driver_id", "")):
+        driver = crews.unlist(web.db(), int(form["driver_id"]), current_user, now=now)
+        flash(gettext("%(name)s is off the whitelist.", name=driver.name), "success")
+        return
+    ids, unknown = _picked(form)
+    if unknown:
+        numbers = ", ".join(mask_id_number(n) for n in unknown)
+        flash(
+            gettext("No driver is registered with these ID numbers: %(numbers)s", numbers=numbers),
+            "error",
+        )
+        return
+    try:
+        body = inputs.validate(
+            WhitelistIn, {"valid_until": form.get("valid_until", ""), "note": form.get("note", "")}
+        )
+        done = _put(ids, current_user, body)
+    except DomainError as exc:
+        errors = (
+            exc.errors.values()
+            if isinstance(exc, ValidationFailed)
+            else [[exc.detail or exc.title]]
+        )
+        for message in (m for messages in errors for m in messages):
+            flash(gettext(message, **exc.params), "error")
+        return
+    flash(
+        ngettext(
+            "%(num)d driver whitelisted until %(day)s.",
+            "%(num)d drivers whitelisted until %(day)s.",
+            len(done),
+            day=body.valid_until.isoformat(),
+        ),
+        "success",
+    )

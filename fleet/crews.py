@@ -120,3 +120,17 @@ def listed_ids(session: Session, driver_ids: Iterable[int]) -> dict[int, datetim
         )
     )
     return {driver_id: until for driver_id, until in rows}
+
+
+def ending(session: Session, enterprise_id: int, now: datetime, soon: datetime) -> int:
+    """How many of an enterprise's drivers have a whitelist entry ending by `soon`."""
+    return (
+        session.scalar(
+            select(func.count()).where(
+                Driver.enterprise_id == enterprise_id,
+                Driver.archived.is_(False),
+                Driver.whitelist_until.between(now, soon),
+            )
+        )
+        or 0
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -14,7 +15,7 @@ from accounts.forms import ActionForm
 from accounts.scoping import get_scoped, scoped
 from core import inputs, web
 from core.errors import ValidationFailed
-from fleet import services
+from fleet import crews, services
 from fleet.forms import VEHICLE_TYPES, DriverForm, VehicleForm
 from fleet.models import Driver, Vehicle
 from fleet.schemas import DriverIn, VehicleIn
@@ -123,7 +124,18 @@ def drivers() -> Any:
             return done
     listing = _listing(Driver, Driver.name, Driver.name)
     status = 422 if form.errors or form.form_errors else 200
-    return render_template("fleet/drivers.html", form=form, **listing), status
+    now = web.now()
+    soon = now + timedelta(days=crews.REMIND_DAYS)
+    page = render_template(
+        "fleet/drivers.html",
+        form=form,
+        now=now,
+        soon=soon,
+        ending=crews.ending(web.db(), current_user.enterprise_id, now, soon),
+        remind_days=crews.REMIND_DAYS,
+        **listing,
+    )
+    return page, status
 
 
 @bp.route("/drivers/<int:driver_id>", methods=["GET", "POST"])

@@ -194,6 +194,13 @@ PAGES = [
         expect({"officer", *OVERSIGHT}, 200, anonymous=302),
     ),
     ("GET", "/passes/{pass}/booking", None, expect(ENT, 200, anonymous=302)),
+    ("GET", "/crews", None, expect(REV, 200, anonymous=302)),
+    (
+        "POST",
+        "/crews",
+        {"action": "whitelist", "driver_ids": "{driver}", "valid_until": "2099-12-31"},
+        expect(REV, 302, anonymous=302),
+    ),
     ("POST", "/passes/{pass}/booking", "booking", expect(ENT, 302, anonymous=302)),
     ("POST", "/arrivals/{trip}/escort", {"name": "王五"}, expect(ENT, 302, anonymous=302)),
     ("GET", "/audit", None, expect({"admin", "supervisor"}, 200, anonymous=302)),

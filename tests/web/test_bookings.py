@@ -223,7 +223,7 @@ def test_the_pages_book_an_hour_and_list_the_gates_day(client, make, world):
     with make.session() as session:
         [booking] = session.scalars(select(Booking).where(Booking.pass_id == p.id)).all()
     assert booking.status == "booked"
-    client.get("/logout")
+    post_form(client, "/logout")
     officer = make.officer(gate)
     login(client, officer.username)
     day = client.get(f"/gate/{gate.id}/bookings?date={local_day(hour(2))}").get_data(as_text=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from tests.support import api_token, now
+from tests.support import api_token, login, now, post_form
 
 
 def scan(client, headers, checkpoint, code, **extra):
@@ -72,3 +72,58 @@ def test_whitelisting_needs_a_reviewer_and_a_date_ahead(client, make):
         client.get(f"/api/v1/drivers/{driver.id}", headers=owner).get_json()["whitelist_until"]
         is None
     )
+
+
+def test_reviewers_list_crews_on_a_page_and_enterprises_see_their_own_with_a_reminder(
+    app, client, make
+):
+    from fleet.models import Driver
+
+    enterprise = make.enterprise()
+    clerk = make.enterprise_user(enterprise)
+    ticked, pasted, other = (make.driver(clerk) for _ in range(3))
+    reviewer = make.user("reviewer")
+    login(client, reviewer.username)
+    page = client.get("/crews")
+    assert page.status_code == 200
+    assert ticked.name in page.get_data(as_text=True)
+    soon = (now() + timedelta(days=3)).date().isoformat()
+    done = post_form(
+        client,
+        "/crews",
+        {
+            "driver_ids": [str(ticked.id)],
+            "id_numbers": f"{pasted.id_number}\n",
+            "valid_until": soon,
+            "note": "身份核验",
+            "action": "whitelist",
+        },
+    )
+    assert done.status_code == 302
+    unknown = post_form(
+        client,
+        "/crews",
+        {"id_numbers": "110101199003070000", "valid_until": soon, "action": "whitelist"},
+    )
+    assert unknown.status_code == 302
+    with make.session() as session:
+        listed = {d.id: d.whitelist_until for d in session.query(Driver).all()}
+    assert listed[ticked.id] is not None
+    assert listed[pasted.id] is not None
+    assert listed[other.id] is None  # an unknown number changes nothing
+    ending = client.get("/crews?shown=ending").get_data(as_text=True)
+    assert f'id="crew-{ticked.id}"' in ending
+    assert f'id="crew-{other.id}"' not in ending
+
+    off = post_form(client, "/crews", {"action": "unlist", "driver_id": str(pasted.id)})
+    assert off.status_code == 302
+    post_form(client, "/logout")
+
+    login(client, clerk.username)
+    drivers_page = client.get("/fleet/drivers")
+    assert drivers_page.status_code == 200, drivers_page.get_data(as_text=True)[-1500:]
+    drivers = drivers_page.get_data(as_text=True)
+    assert 'id="whitelist-ending"' in drivers  # one entry ends within the week
+    row = drivers.split(f'id="driver-{pasted.id}"')[1].split("</tr>")[0]
+    assert "whitelist" in row
+    assert client.get("/crews").status_code == 403
