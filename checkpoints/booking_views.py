@@ -175,6 +175,36 @@ def gate_day(user: User, checkpoint_id: int) -> dict[str, Any]:
 # --- pages -------------------------------------------------------------------------------
 
 
+@bp.post("/admin/checkpoints/<int:checkpoint_id>/booking")
+@web.roles_required(Role.ADMIN)
+def capacity_page(checkpoint_id: int) -> Any:
+    """The admin's checkpoints page: a gate's bookings per hour (empty: none)."""
+    back = redirect(url_for("checkpoints.admin"))
+    if not ActionForm().validate_on_submit():
+        flash(gettext("The form expired; try again."), "error")
+        return back
+    raw = request.form.get("capacity_per_hour", "").strip()
+    try:
+        data = inputs.validate(CapacityIn, {"capacity_per_hour": raw or None})
+        gate = bookings.set_capacity(
+            web.db(), checkpoint_id, data.capacity_per_hour, actor=current_user, now=web.now()
+        )
+    except ValidationFailed as exc:
+        for messages in exc.errors.values():
+            flash(" ".join(gettext(m) for m in messages), "error")
+        return back
+    if gate.capacity_per_hour:
+        flash(
+            gettext(
+                "%(gate)s takes %(n)d bookings an hour.", gate=gate.name, n=gate.capacity_per_hour
+            ),
+            "success",
+        )
+    else:
+        flash(gettext("%(gate)s takes no new bookings.", gate=gate.name), "success")
+    return back
+
+
 @bp.get("/gate/<int:checkpoint_id>/bookings")
 @web.roles_required(*DAY_READERS)
 def day_page(checkpoint_id: int) -> Any:

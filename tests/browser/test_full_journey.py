@@ -1,11 +1,14 @@
 """The whole journey through pages only, as its users live it, at phone and desktop width,
 in Chinese and in English: an enterprise signs up, an admin approves it, it registers a truck
-and a driver and applies; a reviewer approves; the SMS carries the link to a green status
-page; the gate officer films the pass's QR PNG with the camera (entry), the destination
-enterprise films it at its site (arrival), the gate films it again (exit); a supervisor finds
-the trip by plate and sees the closed loop, that the truck is no longer inside, and the
-audit log (verified, exported); the admin sees the signing key. Screenshots of each step go
-to test-artifacts/."""
+and a driver and applies naming the crew's station; a reviewer approves; the enterprise
+books an hour at the gate and its consignee's board shows the truck expected; the SMS
+carries the link to a green status page; the gate officer films the pass's QR PNG with the
+camera (entry, in the priority lane for a booked truck; the gate's day shows it came), the
+consignee sees it inside, the station's officer films it (a stop), the destination films it
+at its site (arrival), the gate films it again (exit); a supervisor finds the trip by plate
+and sees the closed loop with its stop, that the truck is no longer inside, and the audit
+log (verified, exported); the admin sees the signing key. Screenshots of each step go to
+test-artifacts/."""
 
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -21,8 +24,22 @@ from trust.context import sequencer
 pytestmark = pytest.mark.browser
 
 WORDS = {
-    "zh_CN": {"allow": "放行", "entry": "进入", "arrival": "到达", "exit": "离开"},
-    "en": {"allow": "ALLOW", "entry": "Entry", "arrival": "Arrival", "exit": "Exit"},
+    "zh_CN": {
+        "allow": "放行",
+        "entry": "进入",
+        "arrival": "到达",
+        "exit": "离开",
+        "stop": "站点停靠",
+        "priority": "优先通道",
+    },
+    "en": {
+        "allow": "ALLOW",
+        "entry": "Entry",
+        "arrival": "Arrival",
+        "exit": "Exit",
+        "stop": "Stop at a station",
+        "priority": "Priority lane",
+    },
 }
 
 
@@ -86,8 +103,11 @@ def test_whole_journey_through_the_pages(
 ):
     label = f"{'phone' if viewport == PHONE else 'desktop'}-{lang}"
     admin, reviewer, supervisor = make.user("admin"), make.user("reviewer"), make.user("supervisor")
-    gate = make.checkpoint("gate")
-    officer = make.officer(gate)
+    gate, station = make.checkpoint("gate"), make.checkpoint("station")
+    with make.session() as session:  # the gate takes bookings (the admin's page, tested apart)
+        session.get(type(gate), gate.id).capacity_per_hour = 5
+        session.commit()
+    officer, station_officer = make.officer(gate), make.officer(station)
     destination = make.enterprise()
     receiver = make.enterprise_user(destination)
     j = Journey(browser, live_server, viewport, lang, label)
@@ -142,6 +162,7 @@ def test_whole_journey_through_the_pages(
         start = now() - timedelta(minutes=1)
         clerk.page.fill("#valid_from", local(start))
         clerk.page.fill("#valid_until", local(start + timedelta(days=2)))
+        clerk.page.locator("#stations input[type=checkbox]").check()  # the crew's station
         j.step(clerk, "04-apply")
         clerk.page.click("#submit")
         number = clerk.page.locator("h1 code").inner_text()
@@ -166,6 +187,23 @@ def test_whole_journey_through_the_pages(
         assert png.headers["content-type"] == "image/png"
         video = png_video(png.body(), tmp_path / f"{label}.y4m")
 
+        # 4b. The enterprise books an hour at the gate; its consignee sees the truck coming.
+        clerk.page.goto(pass_url)
+        clerk.page.click("#book-hour")
+        clerk.page.select_option(
+            "#checkpoint_id",
+            label=f"{gate.name} ({'每小时 5 辆' if lang == 'zh_CN' else '5 trucks an hour'})",
+        )
+        clerk.page.locator("#booking-form button").click()
+        expect(clerk.page.locator("#booking-waiting")).to_contain_text(gate.name)
+        j.step(clerk, "07a-booking")
+        board = j.open("consignee")
+        j.sign_in(board, receiver.username)
+        board.page.goto(f"{live_server}/arrivals")
+        card = board.page.locator("li.arrival", has_text=plate)
+        expect(card).to_contain_text(gate.name)  # expected, in its booked hour
+        j.step(board, "07b-consignee-expected")
+
         # 5. The SMS went out (console backend); its short link opens the driver's pass.
         clerk.page.goto(pass_url)
         body = clerk.page.locator("#messages .sms-body").first.inner_text()
@@ -188,8 +226,27 @@ def test_whole_journey_through_the_pages(
             j.sign_in(gate_phone, officer.username)
             scan_with_camera(j, gate_phone, "entry", lang)
             assert gate_phone.page.locator("#plate").inner_text() == plate
+            # booked: the priority lane, large on the verdict
+            expect(gate_phone.page.locator("#lane-band")).to_contain_text(WORDS[lang]["priority"])
             j.step(gate_phone, "09-gate-entry")
+            gate_phone.page.click("#next")  # the code stays in view: held, not read again
+            gate_phone.page.locator(".day-link a").click()  # the gate's day, from the scanner
+            expect(gate_phone.page.locator("li.booking", has_text=plate)).to_have_class(
+                "card booking booking-arrived"
+            )
+            j.step(gate_phone, "09a-gate-bookings")
             gate_phone.page.context.close()
+
+            # The consignee is told the truck is inside.
+            board.page.goto(f"{live_server}/arrivals?state=inside")
+            expect(board.page.locator("li.arrival", has_text=plate)).to_be_visible()
+            j.step(board, "09b-consignee-inside")
+
+            stop_phone = j.open("station", camera)
+            j.sign_in(stop_phone, station_officer.username)
+            scan_with_camera(j, stop_phone, "stop", lang)
+            j.step(stop_phone, "09c-station-stop")
+            stop_phone.page.context.close()
 
             site_phone = j.open("site", camera)
             j.sign_in(site_phone, receiver.username)
@@ -219,7 +276,7 @@ def test_whole_journey_through_the_pages(
         row.locator("a.button").click()
         expect(watch.page.locator(".badge.trip-exited")).to_be_visible()
         events = watch.page.locator("ol.timeline li.tl-allow strong").all_inner_texts()
-        assert events == [WORDS[lang][e] for e in ("entry", "arrival", "exit")]
+        assert events == [WORDS[lang][e] for e in ("entry", "stop", "arrival", "exit")]
         assert watch.page.locator("ol.timeline li.tl-anomaly").count() == 0
         j.step(watch, "13-closed-loop")
 

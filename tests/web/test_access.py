@@ -197,6 +197,12 @@ PAGES = [
     ("GET", "/crews", None, expect(REV, 200, anonymous=302)),
     (
         "POST",
+        "/admin/checkpoints/{checkpoint}/booking",
+        {"capacity_per_hour": "3"},
+        expect({"admin"}, 302, anonymous=302),
+    ),
+    (
+        "POST",
         "/crews",
         {"action": "whitelist", "driver_ids": "{driver}", "valid_until": "2099-12-31"},
         expect(REV, 302, anonymous=302),

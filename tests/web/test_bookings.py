@@ -210,6 +210,18 @@ def test_only_gates_take_bookings_and_only_assigned_officers_read_the_day(client
 
 def test_the_pages_book_an_hour_and_list_the_gates_day(client, make, world):
     gate, p = world["gate"], world["pass"]
+    login(client, make.user("admin").username)
+    bad = post_form(client, f"/admin/checkpoints/{gate.id}/booking", {"capacity_per_hour": "x"})
+    assert bad.status_code == 302
+    assert (
+        post_form(
+            client, f"/admin/checkpoints/{gate.id}/booking", {"capacity_per_hour": "2"}
+        ).status_code
+        == 302
+    )
+    with make.session() as session:
+        assert session.get(type(gate), gate.id).capacity_per_hour == 2
+    post_form(client, "/logout")
     owner = make.enterprise_user(p.enterprise)
     login(client, owner.username)
     page = client.get(f"/passes/{p.id}/booking")

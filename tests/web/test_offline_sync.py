@@ -233,6 +233,7 @@ def test_the_live_pass_list_for_manual_entry(app, client, make, post):
         "destination_enterprise_id",
         "driver",
         "destination",
+        "category",  # the green channel's lane; stations, crew and booking only when set
     }
     # No plate material at all: not the plate, not a hash of it, not a key to test guesses.
     assert "key" not in body
