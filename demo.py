@@ -37,6 +37,7 @@ ENTERPRISES = [
     ("平湖市民生食品有限公司", "91330482MA2B00002", "李娜", "13800000002", "foods", "approved"),
     ("平湖新华制造有限公司", "91330482MA2B00003", "王强", "13800000003", "newco", "pending"),
 ]
+STATION = ("S-PH-01", "独山港司机之家", "station")
 GATES = [("G-PH01", "平湖收费站出口"), ("G-ZP02", "乍浦港卡口")]
 STAFF = [
     ("admin", Role.ADMIN),
@@ -129,18 +130,21 @@ def _seed_fleet_and_passes(
 
 
 def _seed_checkpoints(session: Session, admin: User, officer: User, receiver: Enterprise) -> None:
-    """Two gates for the demo officer and the receiving enterprise's own site, so the
-    scanner has somewhere to scan entry, arrival and exit."""
+    """Two gates for the demo officer (the first taking bookings), a station for the crews'
+    stops, and the receiving enterprise's own site, so the scanner has somewhere to scan
+    entry, a stop, arrival and exit."""
     from checkpoints import services as checkpoints
     from checkpoints.models import Checkpoint
     from checkpoints.schemas import CheckpointIn
 
     gates = []
-    for code, name in GATES:
+    for code, name, kind in (*((c, n, "gate") for c, n in GATES), STATION):
         gate = session.scalars(select(Checkpoint).where(Checkpoint.code == code)).first()
         if gate is None:
-            data = CheckpointIn(code=code, name=name, kind="gate")
+            data = CheckpointIn(code=code, name=name, kind=kind)
             gate = checkpoints.create_checkpoint(session, data, actor=admin, now=utcnow())
+            if len(gates) == 0:
+                gate.capacity_per_hour = 20  # 预约制: twenty trucks an hour at the first gate
         gates.append(gate.id)
     if not checkpoints.officer_gates(session, users=[officer])[1][officer.id]:
         checkpoints.assign_checkpoints(session, officer, gates, actor=admin, now=utcnow())
