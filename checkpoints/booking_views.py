@@ -78,7 +78,7 @@ def book(user: User, body: BookingIn, pass_id: int) -> dict[str, Any]:
 @endpoint(
     "/passes/<int:pass_id>/bookings",
     "GET",
-    summary="A pass's bookings (its owner, its consignee)",
+    summary="A pass's bookings (its owner)",
     roles=OWNER,
     tag="bookings",
 )

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from accounts.models import User
@@ -134,11 +134,7 @@ def _judge(
         raise ValidationFailed.one("slot_start", N_("This hour has already begun."))
     if start + SLOT <= p.valid_from or start >= p.valid_until:
         raise ValidationFailed.one("slot_start", N_("Book an hour within the pass's validity."))
-    # The gate's row locked (PostgreSQL; SQLite's write lock): two bookings racing for its
-    # last place count each other.
-    gate = session.scalars(
-        select(Checkpoint).where(Checkpoint.id == wanted.checkpoint_id).with_for_update()
-    ).one_or_none()
+    gate = session.get(Checkpoint, wanted.checkpoint_id)  # locked by _lock_gate
     if gate is None or gate.kind != Kind.GATE or not gate.active or not gate.capacity_per_hour:
         raise ValidationFailed.one("checkpoint_id", N_("This gate takes no bookings."))
     taken = session.scalar(
@@ -154,6 +150,16 @@ def _judge(
     return gate
 
 
+def _lock_gate(session: Session, checkpoint_id: int) -> None:
+    """Before anything is read: a write to the gate's row, which locks it (PostgreSQL) or
+    takes the database's write lock (SQLite), so two bookings racing for its last place,
+    or one pass booked twice at once, count each other."""
+    same = Checkpoint.capacity_per_hour
+    session.execute(
+        update(Checkpoint).where(Checkpoint.id == checkpoint_id).values(capacity_per_hour=same)
+    )
+
+
 def waiting(session: Session, pass_id: int, now: datetime) -> Booking | None:
     """The pass's booking still ahead (booked, its hour not over), if any."""
     return session.scalars(
@@ -166,6 +172,7 @@ def waiting(session: Session, pass_id: int, now: datetime) -> Booking | None:
 
 
 def book(session: Session, user: User, pass_id: int, wanted: Wanted, *, now: datetime) -> Booking:
+    _lock_gate(session, wanted.checkpoint_id)
     p = get_scoped(session, Pass, pass_id, user)
     if p.enterprise_id != user.enterprise_id:
         raise NotFound()  # a consignee reads the pass; only its owner books
@@ -198,6 +205,7 @@ def _own(session: Session, user: User, booking_id: int, now: datetime) -> Bookin
 def move(
     session: Session, user: User, booking_id: int, wanted: Wanted, *, now: datetime
 ) -> Booking:
+    _lock_gate(session, wanted.checkpoint_id)
     booking = _own(session, user, booking_id, now)
     gate = _judge(session, booking.pass_, wanted, now, booking)
     booking.checkpoint_id, booking.slot_start, booking.changed_at = gate.id, wanted.slot_start, now
