@@ -227,21 +227,6 @@ def day_page(checkpoint_id: int) -> Any:
     )
 
 
-def _hours(p: Pass, now: datetime, tz: str) -> list[datetime]:
-    """The whole hours a pass may book: from the next hour to the end of its validity,
-    at most a week ahead (the page's choice; the API takes any within the validity)."""
-    zone = ZoneInfo(tz)
-    start = max(now, p.valid_from).astimezone(zone).replace(minute=0, second=0, microsecond=0)
-    if start < now:
-        start += SLOT
-    end = min(p.valid_until, now + 7 * 24 * SLOT)
-    hours = []
-    while start < end and len(hours) < 24 * 7:
-        hours.append(start)
-        start += SLOT
-    return hours
-
-
 @bp.route("/passes/<int:pass_id>/booking", methods=["GET", "POST"])
 @web.roles_required(Role.ENTERPRISE)
 def pass_page(pass_id: int) -> Any:
@@ -284,7 +269,7 @@ def pass_page(pass_id: int) -> Any:
         "checkpoints/booking_pass.html",
         p=p,
         gates=gates,
-        hours=_hours(p, now, tz),
+        hours=bookings.bookable_hours(p, now, tz),
         bookings=[(b, bookings.shown_status(b, now)) for b in mine],
         waiting=bookings.waiting(session, p.id, now),
         form=form,
