@@ -12,7 +12,7 @@ at most one booking waiting at a time."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -125,7 +125,7 @@ def _judge(
 ) -> Checkpoint:
     """The gate, locked, once `wanted` may be booked for `p` (`moving`: the booking it
     replaces, not counted); else the reason."""
-    start = wanted.slot_start
+    start = wanted.slot_start.astimezone(UTC)  # an hour on the clock, whatever offset sent
     if start.minute or start.second or start.microsecond:
         raise ValidationFailed.one("slot_start", N_("Book a whole hour, such as 08:00."))
     if p.status != PassStatus.APPROVED:

@@ -123,7 +123,7 @@ class OfflineScanIn(ScanIn):
 
     offline: Literal[True]
     decision: Literal["allow", "deny"]
-    event: Literal["entry", "arrival", "exit"] | None = None
+    event: Literal["entry", "arrival", "exit", "stop"] | None = None
     scanned_at: Moment  # required: when it happened
 
 

@@ -5,7 +5,7 @@ keeps its booking and says whether it came in its hour, and the lane: priority f
 green channel and booked trucks."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -260,3 +260,14 @@ def test_the_consignee_board_shows_the_booked_hour(client, make, world):
     assert datetime.fromisoformat(item["booking"]["slot_start"]) == hour(2)
     login(client, receiver.username)
     assert gate.name in client.get("/arrivals").get_data(as_text=True)
+
+
+def test_an_hour_is_an_hour_in_any_offset(client, make, world):
+    """21:00+05:30 is 15:30 UTC: not a whole hour, so it cannot slip past the capacity."""
+    start = hour(3).astimezone(timezone(timedelta(hours=5, minutes=30)))
+    odd = client.post(
+        f"/api/v1/passes/{world['pass'].id}/bookings",
+        json={"checkpoint_id": world["gate"].id, "slot_start": start.replace(minute=0).isoformat()},
+        headers=world["owner"],
+    )
+    assert odd.status_code == 422

@@ -125,3 +125,25 @@ def test_an_officer_is_assigned_to_a_station_and_a_station_has_no_enterprise(app
     listed = client.get("/admin/checkpoints").get_data(as_text=True)
     assert "ST-9" in listed
     assert "司机之家" in listed
+
+
+def test_a_stop_made_offline_is_uploaded(app, client, make):
+    from tests.support import now
+
+    gate, station = make.checkpoint("gate"), make.checkpoint("station")
+    p = make.pass_(status="approved")
+    officer = api_token(client, make.officer(gate, station).username)
+    scan(client, officer, gate, p.code)
+    item = {
+        "scan_id": str(uuid.uuid4()),
+        "checkpoint_id": station.id,
+        "code": p.code,
+        "offline": True,
+        "decision": "allow",
+        "event": "stop",
+        "scanned_at": now().isoformat(),
+    }
+    answer = client.post("/api/v1/scans/batch", json={"items": [item]}, headers=officer)
+    [result] = answer.get_json()["items"]
+    assert result["status"] != "error", result
+    assert trip_of(make, p.id).stops == 1
