@@ -86,7 +86,7 @@ def test_known_answers(app, client, make):
     login(client, make.user("supervisor").username)
     page = client.get("/statistics").get_data(as_text=True)
     assert "50.0%" in page
-    assert "30 min" in page
+    assert "30 分钟" in page
 
 
 def test_range_checks(client, make):
