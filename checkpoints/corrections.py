@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from accounts.domain import Role
 from accounts.models import User
 from checkpoints import scanners, scanning
+from checkpoints.bookings import Status as BookingStatus
 from checkpoints.domain import (
     AUTO_RESOLVED,
     OPEN_STATES,
@@ -31,7 +32,7 @@ from checkpoints.domain import (
     redo_direction,
     replay,
 )
-from checkpoints.models import SCAN_MOMENT, Anomaly, Checkpoint, Scan, Trip
+from checkpoints.models import SCAN_MOMENT, Anomaly, Booking, Checkpoint, Scan, Trip
 from checkpoints.schemas import ScanIn
 from checkpoints.services import raise_anomaly
 from core import audit
@@ -200,12 +201,24 @@ def replay_pass(session: Session, p: Pass, *, now: datetime) -> None:
             seq += 1
             trip.seq = seq
     p.trips_used = seq
+    _bookings_unkept(session, trips)
     session.flush()
     for trip in trips:
         owed = owed_anomalies(replayed[trip.id])
         if trip.id in offline and trip.state != TripState.VOID:
             owed.add(AnomalyKind.OFFLINE_CONFLICT)
         _reconcile_anomalies(session, trip, owed, now=now)
+
+
+def _bookings_unkept(session: Session, trips: list[Trip]) -> None:
+    """A booking kept by an entry that no longer stands (annulled) is booked again."""
+    entered = {t.id: t.entry_checkpoint_id for t in trips if t.entered_at is not None}
+    kept = select(Booking).where(
+        Booking.trip_id.in_([t.id for t in trips]), Booking.status == BookingStatus.ARRIVED
+    )
+    for booking in session.scalars(kept):
+        if entered.get(booking.trip_id or 0) != booking.checkpoint_id:
+            booking.status, booking.arrived_at, booking.trip_id = BookingStatus.BOOKED, None, None
 
 
 def _apply(trip: Trip, result: Replayed) -> None:

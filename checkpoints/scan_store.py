@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, func, literal, or_, select
+from sqlalchemy import Connection, and_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from accounts.domain import Role, scans
@@ -79,6 +79,8 @@ BEFORE = Prepared(
 
 # The pass's booking at this checkpoint nearest the scan (checkpoints/bookings.py): its
 # earliest hour still waiting within MATCH of the scan, read with the pass.
+_current = _booking.c.slot_start > bindparam("booked_current")
+_slot_latest = _booking.c.slot_start.desc()
 _booked = (
     select(_booking.c.id, _booking.c.slot_start)
     .where(
@@ -88,7 +90,9 @@ _booked = (
         _booking.c.slot_start >= bindparam("booked_from"),
         _booking.c.slot_start <= bindparam("booked_to"),
     )
-    .order_by(_booking.c.slot_start)
+    # The booking nearest the scan: the first whose hour is not over, else the last missed
+    # (an old booking left unkept must not stand in for today's).
+    .order_by(case((_current, 0), else_=1), case((_current, _booking.c.slot_start)), _slot_latest)
     .limit(1)
 )
 _PASS_COLUMNS = (
@@ -134,6 +138,7 @@ _OPEN_TRIP_COLUMNS = (
     _trip.c.arrived_at.label("trip_arrived_at"),
     _trip.c.entered_at.label("trip_entered_at"),
     _trip.c.entry_checkpoint_id.label("trip_entry_checkpoint_id"),
+    _trip.c.opened_at.label("trip_opened_at"),
 )
 _is_open = or_(*(_trip.c.state == str(s) for s in OPEN_STATES))  # no expanding IN: Prepared
 # SQLite: the transaction holds the database's write lock, so one joined read sees the
@@ -295,6 +300,7 @@ def read_pass(connection: Connection, by: str, key: Any, checkpoint_id: int, at:
         "checkpoint_id": checkpoint_id,
         "booked_from": at - MATCH - SLOT,
         "booked_to": at + MATCH,
+        "booked_current": at - SLOT,
     }
     if connection.dialect.name != "postgresql":
         found = PASS_BY[by](connection, key=key, **near)
@@ -352,8 +358,11 @@ def write_trip(
     found; the trip as it stands."""
     checkpoint_id = before.place.id if before.place else 0
     trip = TripNow(row.trip_id, row.trip_seq, row.trip_state) if row.trip_id else None
+    # A scan uploaded late (offline) from before the open trip began is not of that trip:
+    # its refusal or stop is recorded on the scan alone.
+    open_then = trip is not None and row.trip_opened_at <= at
     if not outcome.allowed:
-        if trip is None or not outcome.anomalies:
+        if not open_then or not outcome.anomalies:
             return None
         for kind in outcome.anomalies:  # a stop at a station the pass does not name
             _add_anomaly(writes, connection, row, trip.id, kind, at)
@@ -387,6 +396,8 @@ def write_trip(
         TRIP_STAMP[Event(outcome.event)](connection, trip_id=trip.id, **stamp)
         trip.state = stamp["state"]
     elif trip is not None and outcome.event == Event.STOP:
+        if not open_then:
+            return None
         TRIP_STOP(connection, trip_id=trip.id)
     if trip is None:
         return None  # a stop uploaded from outside any trip: the scan alone records it

@@ -271,3 +271,50 @@ def test_an_hour_is_an_hour_in_any_offset(client, make, world):
         headers=world["owner"],
     )
     assert odd.status_code == 422
+
+
+def test_the_entry_keeps_the_booking_nearest_it_not_an_old_missed_one(client, make, world):
+    gate, p = world["gate"], world["pass"]
+    old = client.post(
+        f"/api/v1/passes/{p.id}/bookings",
+        json={"checkpoint_id": gate.id, "slot_start": iso(hour(3))},
+        headers=world["owner"],
+    ).get_json()
+    with make.session() as session:  # its hour went by unkept
+        session.get(Booking, old["id"]).slot_start = hour(-5)
+        session.commit()
+    new = client.post(
+        f"/api/v1/passes/{p.id}/bookings",
+        json={"checkpoint_id": gate.id, "slot_start": iso(hour(2))},
+        headers=world["owner"],
+    )
+    assert new.status_code == 201, new.get_json()
+    entry = scan(client, world["officer"], gate, p.code)
+    assert (entry["booking"]["id"], entry["booking"]["timing"]) == (new.get_json()["id"], "early")
+    with make.session() as session:
+        statuses = {b.id: b.status for b in session.scalars(select(Booking))}
+    assert (statuses[old["id"]], statuses[new.get_json()["id"]]) == ("booked", "arrived")
+
+
+def test_an_entry_annulled_gives_its_booking_back(client, make, world):
+    gate, p = world["gate"], world["pass"]
+    made = client.post(
+        f"/api/v1/passes/{p.id}/bookings",
+        json={"checkpoint_id": gate.id, "slot_start": iso(hour(2))},
+        headers=world["owner"],
+    ).get_json()
+    entry = scan(client, world["officer"], gate, p.code)
+    assert entry["booking"]["id"] == made["id"]
+    annulled = client.post(
+        f"/api/v1/scans/{entry['scan_id']}/annul",
+        json={"reason": "wrong_vehicle"},
+        headers=world["officer"],
+    )
+    assert annulled.status_code == 200, annulled.get_json()
+    with make.session() as session:
+        booking = session.get(Booking, made["id"])
+        assert (booking.status, booking.arrived_at, booking.trip_id) == ("booked", None, None)
+    again = scan(client, world["officer"], gate, p.code)
+    assert (again["event"], again["booking"]["id"]) == ("entry", made["id"])
+    with make.session() as session:
+        assert session.get(Booking, made["id"]).status == "arrived"

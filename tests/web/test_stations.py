@@ -147,3 +147,38 @@ def test_a_stop_made_offline_is_uploaded(app, client, make):
     [result] = answer.get_json()["items"]
     assert result["status"] != "error", result
     assert trip_of(make, p.id).stops == 1
+
+
+def test_a_stop_or_refusal_uploaded_from_before_the_open_trip_leaves_it_alone(app, client, make):
+    from datetime import timedelta
+
+    from tests.support import now
+
+    gate, named, other = (
+        make.checkpoint("gate"),
+        make.checkpoint("station"),
+        make.checkpoint("station"),
+    )
+    p = make.pass_(status="approved", station_ids=[named.id])
+    officer = api_token(client, make.officer(gate, named, other).username)
+    scan(client, officer, gate, p.code)
+    earlier = (now() - timedelta(minutes=30)).isoformat()  # the phone was offline then
+    items = [
+        {
+            "scan_id": str(uuid.uuid4()),
+            "checkpoint_id": station.id,
+            "code": p.code,
+            "offline": True,
+            "decision": decision,
+            **({"event": "stop"} if decision == "allow" else {}),
+            "scanned_at": earlier,
+        }
+        for station, decision in ((named, "allow"), (other, "deny"))
+    ]
+    answer = client.post("/api/v1/scans/batch", json={"items": items}, headers=officer)
+    assert all(r["status"] != "error" for r in answer.get_json()["items"]), answer.get_json()
+    trip = trip_of(make, p.id)
+    assert trip.stops == 0
+    with make.session() as session:
+        kinds = session.scalars(select(Anomaly.kind).where(Anomaly.trip_id == trip.id)).all()
+    assert kinds == []
