@@ -12,7 +12,7 @@ at most one booking waiting at a time."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -173,6 +173,8 @@ def waiting(session: Session, pass_id: int, now: datetime) -> Booking | None:
 
 def book(session: Session, user: User, pass_id: int, wanted: Wanted, *, now: datetime) -> Booking:
     _lock_gate(session, wanted.checkpoint_id)
+    # and the pass (PostgreSQL), so two bookings of it at two gates see each other
+    session.execute(select(Pass.id).where(Pass.id == pass_id).with_for_update())
     p = get_scoped(session, Pass, pass_id, user)
     if p.enterprise_id != user.enterprise_id:
         raise NotFound()  # a consignee reads the pass; only its owner books
@@ -253,8 +255,10 @@ def bookable_hours(p: Pass, now: datetime, tz: str) -> list[datetime]:
     return hours
 
 
-def day(session: Session, checkpoint_id: int, date_: Any, tz: str) -> list[Booking]:
+def day(session: Session, checkpoint_id: int, date_: date, tz: str) -> list[Booking]:
     """The gate's bookings whose hour is on this local day, by hour (cancelled left out)."""
+    if not date(2000, 1, 1) <= date_ <= date(2099, 12, 31):  # its hours must be datetimes
+        raise ValidationFailed.one("date", N_("Enter a date between 2000 and 2099."))
     zone = ZoneInfo(tz)
     lo = datetime.combine(date_, datetime.min.time(), zone)
     return list(

@@ -21,6 +21,7 @@ from fleet.models import Driver
 
 REMIND_DAYS = 7  # an enterprise is reminded of an entry ending within this many days
 MAX_BULK = 500
+LONGEST = timedelta(days=366)  # an entry is checked again at least once a year
 
 
 class DriverNotWhitelisted(Conflict):
@@ -57,6 +58,8 @@ def whitelist(
     entry); all or none: an unknown or erased driver fails the lot."""
     if not driver_ids or len(driver_ids) > MAX_BULK:
         raise ValidationFailed.one("driver_ids", N_("Choose between 1 and 500 drivers."))
+    if until > now.date() + LONGEST:
+        raise ValidationFailed.one("valid_until", N_("Choose a date within a year from today."))
     ends = end_of_day(until, tz)
     if ends <= now:
         raise ValidationFailed.one("valid_until", N_("Choose a date from today on."))

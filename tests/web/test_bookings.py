@@ -318,3 +318,53 @@ def test_an_entry_annulled_gives_its_booking_back(client, make, world):
     assert (again["event"], again["booking"]["id"]) == ("entry", made["id"])
     with make.session() as session:
         assert session.get(Booking, made["id"]).status == "arrived"
+
+
+def test_a_day_out_of_any_calendar_is_a_clear_error(client, make, world):
+    gate = world["gate"]
+    login(client, make.officer(gate).username)
+    for day in ("0001-01-01", "9999-12-31", "2026-13-01"):
+        api = client.get(
+            f"/api/v1/checkpoints/{gate.id}/bookings?date={day}", headers=world["officer"]
+        )
+        assert api.status_code == 422, (day, api.status_code)
+        assert "date" in api.get_json()["errors"]
+        page = client.get(f"/gate/{gate.id}/bookings?date={day}", follow_redirects=True)
+        assert page.status_code == 200, (day, page.status_code)
+        assert "2026-11-22" in page.get_data(as_text=True)  # the example of a date
+
+
+def test_one_pass_booked_at_two_gates_at_once_is_booked_once(app, make, world):
+    import threading
+
+    from checkpoints import bookings
+
+    gates = [world["gate"], make.checkpoint("gate")]
+    with make.session() as session:
+        for gate in gates:
+            session.get(type(gate), gate.id).capacity_per_hour = 10
+        session.commit()
+    owner = make.enterprise_user(world["pass"].enterprise)
+    for _ in range(8):  # each round a fresh pass, booked from two threads at once
+        p = make.pass_(status="approved", enterprise=world["pass"].enterprise)
+        start, outcomes = threading.Barrier(2, timeout=20), []
+
+        def book(gate, p=p, start=start, outcomes=outcomes):
+            start.wait()
+            with app.extensions["sessions"]() as session:
+                try:
+                    bookings.book(
+                        session, owner, p.id, bookings.Wanted(gate.id, hour(2)), now=now()
+                    )
+                    outcomes.append("booked")
+                except bookings.AlreadyBooked:
+                    outcomes.append("already_booked")
+
+        threads = [threading.Thread(target=book, args=(gate,)) for gate in gates]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["already_booked", "booked"]
+        with make.session() as session:
+            assert len(session.scalars(select(Booking).where(Booking.pass_id == p.id)).all()) == 1

@@ -55,15 +55,22 @@ def test_whitelisting_needs_a_reviewer_and_a_date_ahead(client, make):
         headers=reviewer,
     )
     assert past.status_code == 422
+    for far in ("2099-01-01", "9999-12-31"):  # an entry is checked again within a year
+        too_far = client.post(
+            f"/api/v1/drivers/{driver.id}/whitelist", json={"valid_until": far}, headers=reviewer
+        )
+        assert too_far.status_code == 422, too_far.get_json()
+        assert "valid_until" in too_far.get_json()["errors"]
+    soon = (now() + timedelta(days=30)).date().isoformat()
     bulk = client.post(
         "/api/v1/drivers/whitelist",
-        json={"driver_ids": [driver.id, 999999], "valid_until": "2099-01-01"},
+        json={"driver_ids": [driver.id, 999999], "valid_until": soon},
         headers=reviewer,
     )
     assert bulk.status_code == 404  # all or none
     huge = client.post(
         "/api/v1/drivers/whitelist",
-        json={"driver_ids": [driver.id, 2**66], "valid_until": "2099-01-01"},
+        json={"driver_ids": [driver.id, 2**66], "valid_until": soon},
         headers=reviewer,
     )
     assert huge.status_code == 422  # no id is that large: told so, not a 500
