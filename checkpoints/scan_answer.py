@@ -49,7 +49,8 @@ def live_of(row: Any, listed_at: datetime | bool) -> LivePass:
 
 def booking_of(row: Any, outcome: Outcome, at: datetime) -> dict[str, Any] | None:
     """ScanBooking, as JSON: the booking an entry keeps, and whether it came in its hour."""
-    if not (outcome.allowed and outcome.event == Event.ENTRY and row.booking_id is not None):
+    kept = outcome.allowed and outcome.event == Event.ENTRY and outcome.stamps
+    if not kept or row.booking_id is None:  # an entry stamped on its trip keeps it
         return None
     start = row.booking_slot
     return {

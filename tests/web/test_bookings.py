@@ -368,3 +368,30 @@ def test_one_pass_booked_at_two_gates_at_once_is_booked_once(app, make, world):
         assert sorted(outcomes) == ["already_booked", "booked"]
         with make.session() as session:
             assert len(session.scalars(select(Booking).where(Booking.pass_id == p.id)).all()) == 1
+
+
+def test_an_offline_entry_of_a_truck_already_inside_reports_no_booking(client, make, world):
+    gate, p = world["gate"], world["pass"]
+    made = client.post(
+        f"/api/v1/passes/{p.id}/bookings",
+        json={"checkpoint_id": gate.id, "slot_start": iso(hour(2))},
+        headers=world["owner"],
+    ).get_json()
+    elsewhere = make.checkpoint("gate")
+    officer = api_token(client, make.officer(gate, elsewhere).username)
+    assert scan(client, officer, elsewhere, p.code)["booking"] is None  # in by another gate
+    item = {
+        "scan_id": str(uuid.uuid4()),
+        "checkpoint_id": gate.id,
+        "code": p.code,
+        "offline": True,
+        "decision": "allow",
+        "event": "entry",
+        "scanned_at": now().isoformat(),
+    }
+    answer = client.post("/api/v1/scans/batch", json={"items": [item]}, headers=officer)
+    [result] = answer.get_json()["items"]
+    assert result["status"] != "error", result
+    assert result["result"]["booking"] is None
+    with make.session() as session:
+        assert session.get(Booking, made["id"]).status == "booked"
