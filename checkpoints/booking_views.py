@@ -3,6 +3,7 @@ to book, move and cancel an hour for its pass, and the officer's list of the gat
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,7 +18,7 @@ from accounts.forms import ActionForm
 from accounts.models import User
 from accounts.scoping import get_scoped
 from api.core import endpoint
-from checkpoints import bookings
+from checkpoints import booking_offer, bookings
 from checkpoints.bookings import SLOT, Status, Wanted
 from checkpoints.domain import Kind
 from checkpoints.models import Booking, Checkpoint, officer_checkpoint
@@ -186,12 +187,21 @@ def capacity_page(checkpoint_id: int) -> Any:
     raw = request.form.get("capacity_per_hour", "").strip()
     try:
         data = inputs.validate(CapacityIn, {"capacity_per_hour": raw or None})
+    except ValidationFailed:
+        flash(
+            gettext(
+                "Bookings an hour: a whole number from 1 to %(most)d, or empty for none.",
+                most=bookings.MAX_CAPACITY,
+            ),
+            "error",
+        )
+        return back
+    try:
         gate = bookings.set_capacity(
             web.db(), checkpoint_id, data.capacity_per_hour, actor=current_user, now=web.now()
         )
     except ValidationFailed as exc:
-        for messages in exc.errors.values():
-            flash(" ".join(gettext(m) for m in messages), "error")
+        web.flash_refusal(exc)
         return back
     if gate.capacity_per_hour:
         flash(
@@ -224,6 +234,7 @@ def day_page(checkpoint_id: int) -> Any:
         items=items,
         counts=counts,
         one_day=timedelta(days=1),
+        today=web.now().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date(),
     )
 
 
@@ -243,35 +254,14 @@ def pass_page(pass_id: int) -> Any:
         try:
             _act(session, p, request.form, now)
         except DomainError as exc:
-            messages = (
-                exc.errors.values()
-                if isinstance(exc, ValidationFailed)
-                else [[exc.detail or exc.title]]
-            )
-            for message in (m for ms in messages for m in ms):
-                flash(gettext(message, **exc.params), "error")
+            web.flash_refusal(exc)
             status = exc.status
         else:
             return redirect(here)
-    gates = session.scalars(
-        select(Checkpoint)
-        .where(
-            Checkpoint.kind == Kind.GATE,
-            Checkpoint.active,
-            Checkpoint.capacity_per_hour.is_not(None),
-        )
-        .order_by(Checkpoint.code)
-    ).all()
-    mine = session.scalars(
-        select(Booking).where(Booking.pass_id == p.id).order_by(Booking.slot_start.desc())
-    ).all()
     page = render_template(
         "checkpoints/booking_pass.html",
         p=p,
-        gates=gates,
-        hours=bookings.bookable_hours(p, now, tz),
-        bookings=[(b, bookings.shown_status(b, now)) for b in mine],
-        waiting=bookings.waiting(session, p.id, now),
+        offer=booking_offer.offer(session, p, now, tz),
         form=form,
         now=now,
         slot=SLOT,
@@ -290,9 +280,12 @@ def _act(session: Any, p: Pass, form: Any, now: datetime) -> None:
         BookingIn,
         {"checkpoint_id": form.get("checkpoint_id", ""), "slot_start": form.get("slot_start", "")},
     )
-    if inputs.is_id(raw_id):
-        bookings.move(session, current_user, int(raw_id), _wanted(data), now=now)
+    wanted, held = _wanted(data), bookings.waiting(session, p.id, now)
+    if held is not None and (held.checkpoint_id, held.slot_start) == astuple(wanted):
+        flash(gettext("The booking is already for that gate and hour."), "info")
+    elif inputs.is_id(raw_id):
+        bookings.move(session, current_user, int(raw_id), wanted, now=now)
         flash(gettext("Booking moved."), "success")
     else:
-        bookings.book(session, current_user, p.id, _wanted(data), now=now)
+        bookings.book(session, current_user, p.id, wanted, now=now)
         flash(gettext("Booked."), "success")

@@ -240,21 +240,6 @@ def _audit(session: Session, user: User, booking: Booking, action: Any, now: dat
     )
 
 
-def bookable_hours(p: Pass, now: datetime, tz: str) -> list[datetime]:
-    """The whole hours a pass may book: from the next hour to the end of its validity,
-    at most a week ahead (the page's choice; the API takes any within the validity)."""
-    zone = ZoneInfo(tz)
-    start = max(now, p.valid_from).astimezone(zone).replace(minute=0, second=0, microsecond=0)
-    if start < now:
-        start += SLOT
-    end = min(p.valid_until, now + 7 * 24 * SLOT)
-    hours = []
-    while start < end and len(hours) < 24 * 7:
-        hours.append(start)
-        start += SLOT
-    return hours
-
-
 def day(session: Session, checkpoint_id: int, date_: date, tz: str) -> list[Booking]:
     """The gate's bookings whose hour is on this local day, by hour (cancelled left out)."""
     if not date(2000, 1, 1) <= date_ <= date(2099, 12, 31):  # its hours must be datetimes

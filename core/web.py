@@ -18,14 +18,17 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     g,
     request,
 )
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
 from core import logs
 from core.db import utcnow
+from core.errors import DomainError, ValidationFailed
 from core.privacy import mask_target
 
 CONTENT_SECURITY_POLICY = (
@@ -204,3 +207,10 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if parts.path.startswith("//"):
         return default
     return urlunsplit(("", "", parts.path, parts.query, parts.fragment))
+
+
+def flash_refusal(exc: DomainError) -> None:
+    """A page's form refused by the domain: each message flashed in the page's language."""
+    said = exc.errors.values() if isinstance(exc, ValidationFailed) else [[exc.detail or exc.title]]
+    for message in (m for messages in said for m in messages):
+        flash(gettext(message, **exc.params), "error")

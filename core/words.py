@@ -33,12 +33,12 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "booking_status": {
         "booked": N_("Booked"),
-        "arrived": N_("Came"),
+        "arrived": N_("Came in"),
         "cancelled": N_("Cancelled"),
         "missed": N_("Missed"),
     },
     "booking_timing": {
-        "on_time": N_("In its booked hour"),
+        "on_time": N_("On time for its booking"),
         "early": N_("Before its booked hour"),
         "late": N_("After its booked hour"),
     },

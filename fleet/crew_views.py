@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext, ngettext
+from flask_babel import format_date, gettext, ngettext
 from flask_login import current_user
 from pydantic import Field, StringConstraints
 from sqlalchemy import or_, select
@@ -21,7 +21,7 @@ from accounts.models import User
 from accounts.schemas import Id, Input
 from api.core import endpoint
 from core import inputs, web
-from core.errors import DomainError, ValidationFailed
+from core.errors import DomainError
 from core.privacy import mask_id_number
 from fleet import crews
 from fleet.models import Driver
@@ -140,15 +140,17 @@ def crews_page() -> Any:
     shown = request.args.get("shown", "all")
     shown = shown if shown in SHOWN else "all"
     q = request.args.get("q", "").strip()[:32]
+    kept, status = None, 200
     if request.method == "POST":
         back = url_for("crews.crews_page", shown=shown, q=q or None)
         if not form.validate_on_submit():
             flash(gettext("The form expired; try again."), "error")
             return redirect(back)
-        _act(request.form, now)
-        return redirect(back)
+        if _act(request.form, now):
+            return redirect(back)
+        kept, status = request.form, 422  # shown again as it was sent, to be mended
     listed = _crew_rows(shown, q, now)
-    return render_template(
+    page = render_template(
         "fleet/crews.html",
         rows=listed.rows,
         page=listed.page,
@@ -159,15 +161,18 @@ def crews_page() -> Any:
         now=now,
         soon=now + timedelta(days=crews.REMIND_DAYS),
         default_until=(now + timedelta(days=14)).date(),
+        kept=kept,
     )
+    return page, status
 
 
-def _act(form: Any, now: datetime) -> None:
-    """Put the picked drivers on the whitelist until a date, or take one off."""
+def _act(form: Any, now: datetime) -> bool:
+    """Put the picked drivers on the whitelist until a date, or take one off; False (the
+    reasons flashed) when refused."""
     if form.get("action") == "unlist" and inputs.is_id(form.get("driver_id", "")):
         driver = crews.unlist(web.db(), int(form["driver_id"]), current_user, now=now)
         flash(gettext("%(name)s is off the whitelist.", name=driver.name), "success")
-        return
+        return True
     ids, unknown = _picked(form)
     if unknown:
         numbers = ", ".join(mask_id_number(n) for n in unknown)
@@ -175,27 +180,22 @@ def _act(form: Any, now: datetime) -> None:
             gettext("No driver is registered with these ID numbers: %(numbers)s", numbers=numbers),
             "error",
         )
-        return
+        return False
     try:
         body = inputs.validate(
             WhitelistIn, {"valid_until": form.get("valid_until", ""), "note": form.get("note", "")}
         )
         done = _put(ids, current_user, body)
     except DomainError as exc:
-        errors = (
-            exc.errors.values()
-            if isinstance(exc, ValidationFailed)
-            else [[exc.detail or exc.title]]
-        )
-        for message in (m for messages in errors for m in messages):
-            flash(gettext(message, **exc.params), "error")
-        return
+        web.flash_refusal(exc)
+        return False
     flash(
         ngettext(
             "%(num)d driver whitelisted until %(day)s.",
             "%(num)d drivers whitelisted until %(day)s.",
             len(done),
-            day=body.valid_until.isoformat(),
+            day=format_date(body.valid_until, "medium"),
         ),
         "success",
     )
+    return True

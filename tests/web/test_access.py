@@ -4,13 +4,16 @@ another enterprise ("rival"), gives exactly the allowed result. A new route fail
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from accounts.domain import Role
-from tests.support import PASSWORD, api_token, login, post_form
+from tests.support import PASSWORD, api_token, login, now, post_form
 
+# A whitelist entry lasts at most a year
+LISTED_UNTIL = (now() + timedelta(days=30)).date().isoformat()
 ROLES = ["anonymous", *[r.value for r in Role], "rival"]
 # Objects of the home enterprise: another enterprise's user must not learn they exist.
 HOME_OBJECTS = ("{vehicle}", "{driver}", "{pass}", "{waiting}", "{trip}", "{plate}", "{booking}")
@@ -204,7 +207,7 @@ PAGES = [
     (
         "POST",
         "/crews",
-        {"action": "whitelist", "driver_ids": "{driver}", "valid_until": "2099-12-31"},
+        {"action": "whitelist", "driver_ids": "{driver}", "valid_until": LISTED_UNTIL},
         expect(REV, 302, anonymous=302),
     ),
     ("POST", "/passes/{pass}/booking", "booking", expect(ENT, 302, anonymous=302)),
@@ -299,7 +302,7 @@ API = [
     (
         "POST",
         "/api/v1/drivers/{driver}/whitelist",
-        {"valid_until": "2099-12-31", "note": "checked"},
+        {"valid_until": LISTED_UNTIL, "note": "checked"},
         expect(REV, 200, anonymous=401),
     ),
     ("DELETE", "/api/v1/drivers/{driver}/whitelist", None, expect(REV, 200, anonymous=401)),
@@ -529,7 +532,7 @@ def body_for(body, world):
     if body == "signup":
         return signup_body()
     if body == "whitelist-bulk":  # the world's driver, whatever id the database gave it
-        return {"driver_ids": [world["driver"].id], "valid_until": "2099-12-31"}
+        return {"driver_ids": [world["driver"].id], "valid_until": LISTED_UNTIL}
     if body == "booking":
         return {"checkpoint_id": world["gate"].id, "slot_start": next_hour(3).isoformat()}
     if isinstance(body, dict):

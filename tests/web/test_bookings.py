@@ -6,6 +6,7 @@ green channel and booked trucks."""
 
 import uuid
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -235,11 +236,40 @@ def test_the_pages_book_an_hour_and_list_the_gates_day(client, make, world):
     with make.session() as session:
         [booking] = session.scalars(select(Booking).where(Booking.pass_id == p.id)).all()
     assert booking.status == "booked"
+    same = post_form(
+        client,
+        f"/passes/{p.id}/booking",
+        {"checkpoint_id": gate.id, "slot_start": slot, "booking_id": booking.id},
+    )
+    with make.session() as session:
+        assert session.get(Booking, booking.id).changed_at is None  # nothing to move
+    told = client.get(same.headers["Location"]).get_data(as_text=True)
+    assert "预约已是该卡口和时段" in told
+    # an hour another pass filled shows full, and a truck inside is told what a booking is for
+    other = make.pass_(status="approved", enterprise=p.enterprise)
+    for taker in (other, make.pass_(status="approved", enterprise=p.enterprise)):
+        taken = post_form(
+            client,
+            f"/passes/{taker.id}/booking",
+            {"checkpoint_id": gate.id, "slot_start": iso(hour(4))},
+        )
+        assert taken.status_code == 302
+    scan(client, world["officer"], gate, p.code)
+    page = client.get(f"/passes/{p.id}/booking").get_data(as_text=True)
+    shown = hour(4).astimezone(ZoneInfo("Asia/Shanghai")).isoformat()  # as the page offers it
+    option = page.split(f'value="{shown}"')[1].split("</option>")[0]
+    assert "disabled" in option
+    assert "已满" in option
+    assert 'id="booking-inside"' in page
     post_form(client, "/logout")
     officer = make.officer(gate)
     login(client, officer.username)
     day = client.get(f"/gate/{gate.id}/bookings?date={local_day(hour(2))}").get_data(as_text=True)
     assert p.vehicle.plate in day
+    assert 'id="back-to-scanner"' in day
+    assert "已入辖区" in day  # the truck that came in on its booking
+    tomorrow = client.get(f"/gate/{gate.id}/bookings?date={local_day(hour(26))}")
+    assert 'id="day-today"' in tomorrow.get_data(as_text=True)
 
 
 def test_the_consignee_board_shows_the_booked_hour(client, make, world):

@@ -110,9 +110,20 @@ def test_reviewers_list_crews_on_a_page_and_enterprises_see_their_own_with_a_rem
     unknown = post_form(
         client,
         "/crews",
-        {"id_numbers": "110101199003070000", "valid_until": soon, "action": "whitelist"},
+        {
+            "driver_ids": [str(other.id)],
+            "id_numbers": "110101199003070000",
+            "valid_until": soon,
+            "note": "待核",
+            "action": "whitelist",
+        },
     )
-    assert unknown.status_code == 302
+    assert unknown.status_code == 422  # told why, and shown again as sent, to be mended
+    shown = unknown.get_data(as_text=True)
+    assert ">110101199003070000</textarea>" in shown
+    assert f'value="{other.id}" checked' in shown
+    assert f'value="{soon}"' in shown
+    assert 'value="待核"' in shown
     with make.session() as session:
         listed = {d.id: d.whitelist_until for d in session.query(Driver).all()}
     assert listed[ticked.id] is not None

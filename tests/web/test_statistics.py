@@ -257,3 +257,13 @@ def test_bookings_kept_and_missed_the_wait_from_the_hour_and_stops_per_trip(
     page = client.get("/statistics").get_data(as_text=True)
     assert 'id="st-bookings">1 / 1 / 1<' in page
     assert 'id="st-stops">1.00<' in page
+
+    # trucks that come before their hour: the wait reads early, not as minus minutes
+    with make.session() as session:
+        for booking_id, minutes in ((made[kept.id], 10), (made[late.id], 6)):
+            b = session.get(Booking, booking_id)
+            b.slot_start = b.arrived_at + timedelta(minutes=minutes)
+        session.commit()
+    assert runner.invoke(args=["statistics", "refresh"]).exit_code == 0
+    page = client.get("/statistics").get_data(as_text=True)
+    assert 'id="st-slot-wait">提前 8 分钟<' in page
