@@ -134,6 +134,11 @@ def _word_filter(_context: Any, code: str | None, kind: str) -> str:
     return words.word(kind, code)
 
 
+@pass_context
+def _label_filter(_context: Any, code: str | None, kind: str) -> str:
+    return words.label(kind, code)
+
+
 def _ask_issuer(number: str, plate: str) -> str | None:
     from federation import context as federation_context
     from federation import lookup
@@ -224,6 +229,7 @@ def register_blueprints(app: Flask) -> None:
         '<span class="clip" title="{0}">{0}</span>'
     ).format(text)
     app.jinja_env.filters["word"] = _word_filter
+    app.jinja_env.filters["label"] = _label_filter
     app.jinja_env.filters["pass_state"] = lambda p: shown_status(
         p.status, p.trips_used, p.max_trips, p.valid_until, web.now()
     )

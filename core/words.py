@@ -147,3 +147,9 @@ def word(kind: str, code: str | None) -> str:
         return ""
     text = WORDS[kind].get(str(code))
     return gettext(text) if text is not None else str(code)
+
+
+def label(kind: str, code: str | None) -> str:
+    """`word` as a list's label: a reason is a sentence on the verdict, but a name beside
+    its count ("车牌与通行证不符 3", not "车牌与通行证不符。: 3")."""
+    return word(kind, code).rstrip("。.")

@@ -82,7 +82,8 @@ def dashboard_figures(_user: object) -> dict[str, Any]:
 @web.roles_required(*OVERSIGHT_ROLES)
 def page() -> Any:
     figures = _figures()
-    return render_template("supervision/dashboard.html", figures=figures)
+    today = web.now().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date().isoformat()
+    return render_template("supervision/dashboard.html", figures=figures, today=today)
 
 
 @bp.get("/trips")

@@ -28,6 +28,8 @@ document.addEventListener("DOMContentLoaded", () => {
   function draw() {
     document.querySelectorAll("[data-figure]").forEach((node) => {
       node.textContent = pick(node.dataset.figure);
+      const flagged = node.closest("[data-warn-if-any]");
+      if (flagged) flagged.classList.toggle("warn", Number(node.textContent) > 0);  // red only when any
     });
     const hourly = figures.scans_per_gate_hourly;
     gates.data.labels = hourly.hours;

@@ -115,3 +115,30 @@ def test_past_days_are_kept_and_a_voided_trip_still_comes_off(client, make, app)
     assert annulled.status_code == 200, annulled.get_json()
     third = client.get("/api/v1/dashboard", headers=supervisor).get_json()
     assert sum(third["daily_trips"]["counts"]) == 0
+
+
+def test_the_page_links_its_figures_and_names_reasons_as_labels(client, make):
+    from tests.support import login
+
+    p = make.pass_(status="approved")
+    gate = make.checkpoint("gate")
+    officer = api_token(client, make.officer(gate).username)
+    client.post(  # a wrong plate typed by hand: refused
+        "/api/v1/scans",
+        headers=officer,
+        json={
+            "scan_id": str(uuid.uuid4()),
+            "checkpoint_id": gate.id,
+            "number": p.number,
+            "plate": "浙A00000",
+        },
+    )
+    login(client, make.user("supervisor").username)
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'id="entries-today" href="/trips?from=' in page
+    assert 'id="applications-waiting" href="/passes?status=submitted"' in page
+    denied = page.split('id="denied-today"')[1].split("</section>")[0]
+    assert "。" not in denied  # a label beside its count, not a sentence and a colon
+    assert '<b class="count">1</b>' in denied
+    sms = page.split('data-figure="sms_failures"')[0].rsplit("<div", 1)[1]
+    assert sms.startswith(' class="figure" ')  # nothing failed: not red
