@@ -103,7 +103,10 @@ def register_extensions(app: Flask) -> None:
     app.teardown_request(web.end_request)
 
     app.extensions["csrf"] = csrf = CSRFProtect(app)
-    Babel(app, locale_selector=i18n.select_locale)
+    # A short moment reads the same in both languages, day first to last and on a 24-hour
+    # clock ("2026-12-02 03:05"): English's own short form ("12/2/26, 3:05 AM") is a puzzle.
+    dates = {**Babel.default_date_formats, "datetime.short": "yyyy-MM-dd HH:mm"}
+    Babel(app, locale_selector=i18n.select_locale, date_formats=dates)
 
     login = LoginManager(app)
     login.login_view = "accounts.login"

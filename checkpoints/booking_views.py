@@ -188,9 +188,12 @@ def capacity_page(checkpoint_id: int) -> Any:
     try:
         data = inputs.validate(CapacityIn, {"capacity_per_hour": raw or None})
     except ValidationFailed:
+        gate = web.db().get(Checkpoint, checkpoint_id)
         flash(
             gettext(
-                "Bookings an hour: a whole number from 1 to %(most)d, or empty for none.",
+                "Bookings an hour at %(gate)s: a whole number from 1 to %(most)d, or empty"
+                " for none.",
+                gate=gate.name if gate else checkpoint_id,
                 most=bookings.MAX_CAPACITY,
             ),
             "error",

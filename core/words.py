@@ -34,7 +34,7 @@ WORDS: dict[str, dict[str, str]] = {
     "booking_status": {
         "booked": N_("Booked"),
         "arrived": N_("Came in"),
-        "cancelled": N_("Cancelled"),
+        "cancelled": N_("Called off"),
         "missed": N_("Missed"),
     },
     "booking_timing": {

@@ -177,7 +177,10 @@ def _act(form: Any, now: datetime) -> bool:
     if unknown:
         numbers = ", ".join(mask_id_number(n) for n in unknown)
         flash(
-            gettext("No driver is registered with these ID numbers: %(numbers)s", numbers=numbers),
+            gettext(
+                "No driver is registered with these ID numbers: %(numbers)s. Nothing was saved.",
+                numbers=numbers,
+            ),
             "error",
         )
         return False

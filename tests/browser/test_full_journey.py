@@ -192,7 +192,9 @@ def test_whole_journey_through_the_pages(
         clerk.page.click("#book-hour")
         clerk.page.select_option(
             "#checkpoint_id",
-            label=f"{gate.name} ({'每小时 5 辆' if lang == 'zh_CN' else '5 trucks an hour'})",
+            label=f"{gate.name}（每小时 5 辆）"
+            if lang == "zh_CN"
+            else f"{gate.name} (5 trucks an hour)",
         )
         clerk.page.locator("#booking-form button").click()
         expect(clerk.page.locator("#booking-waiting")).to_contain_text(gate.name)

@@ -183,6 +183,7 @@ def test_settings_page_saves_shows_errors_and_the_inbox_marks_read(
     leave_without_arriving(client, gate_world)
     home = client.get("/notifications").get_data(as_text=True)
     assert 'class="nav-count"' in home
+    assert 'id="menu-unread"' in home.split('class="nav-toggle"')[1].split("</button>")[0]
     assert gate_world["pass"].vehicle.plate in home
     assert 'class="unread"' in home
     post_form(client, "/notifications/read")

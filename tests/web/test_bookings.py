@@ -214,6 +214,9 @@ def test_the_pages_book_an_hour_and_list_the_gates_day(client, make, world):
     login(client, make.user("admin").username)
     bad = post_form(client, f"/admin/checkpoints/{gate.id}/booking", {"capacity_per_hour": "x"})
     assert bad.status_code == 302
+    told = client.get(bad.headers["Location"]).get_data(as_text=True)
+    assert f"{gate.name} 的每小时预约数" in told  # which gate, and what it takes
+    assert "退出（" in told  # full-width brackets in Chinese
     assert (
         post_form(
             client, f"/admin/checkpoints/{gate.id}/booking", {"capacity_per_hour": "2"}

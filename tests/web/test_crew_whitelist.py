@@ -121,6 +121,7 @@ def test_reviewers_list_crews_on_a_page_and_enterprises_see_their_own_with_a_rem
     assert unknown.status_code == 422  # told why, and shown again as sent, to be mended
     shown = unknown.get_data(as_text=True)
     assert ">110101199003070000</textarea>" in shown
+    assert "未作任何更改" in shown  # the ticked driver was not listed either
     assert f'value="{other.id}" checked' in shown
     assert f'value="{soon}"' in shown
     assert 'value="待核"' in shown

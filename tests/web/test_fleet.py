@@ -75,7 +75,9 @@ def test_driver_id_number_is_checked_and_masked_in_the_api(client, owner):
 def test_full_id_number_only_on_the_drivers_own_detail_page(client, owner, make):
     driver = make.driver(owner["user"])
     login(client, owner["user"].username)
-    assert driver.id_number not in client.get("/fleet/drivers").get_data(as_text=True)
+    listed = client.get("/fleet/drivers").get_data(as_text=True)
+    assert driver.id_number not in listed
+    assert 'data-label="姓名"' in listed  # a person's name, not a thing's (名称)
     assert driver.id_number in client.get(f"/fleet/drivers/{driver.id}").get_data(as_text=True)
     other = client.application.test_client()
     login(other, make.user("supervisor").username)
