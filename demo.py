@@ -174,6 +174,7 @@ def seed(force: bool) -> None:
                 )
             staff[login] = user
         enterprises = [_seed_enterprise(session, row, staff["admin"]) for row in ENTERPRISES]
+        statuses = [str(e.status) for e in enterprises]  # as they stand, approved since or not
         _seed_fleet_and_passes(session, enterprises[0], enterprises[1], staff["reviewer"])
         _seed_checkpoints(session, staff["admin"], staff["officer"], enterprises[1])
         if session.get(AlertSettings, staff["supervisor"].id) is None:
@@ -195,5 +196,5 @@ def seed(force: bool) -> None:
     click.echo("Demo logins (username / password):")
     for login, role in STAFF:
         click.echo(f"  {role:<11} {login} / {demo_password(login)}")
-    for row in ENTERPRISES:
-        click.echo(f"  {'enterprise':<11} {row[4]} / {demo_password(row[4])}  ({row[0]}, {row[5]})")
+    for row, status in zip(ENTERPRISES, statuses, strict=True):
+        click.echo(f"  {'enterprise':<11} {row[4]} / {demo_password(row[4])}  ({row[0]}, {status})")

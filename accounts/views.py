@@ -63,6 +63,10 @@ def login() -> Any:
         else:
             session.clear()  # a fresh session on sign-in: no fixation
             login_user(user)
+            # The language chosen on the sign-in page is the latest choice: it is kept.
+            chosen = request.cookies.get(i18n.COOKIE)
+            if chosen in i18n.LOCALES and chosen != user.locale:
+                services.remember_locale(web.db(), user.id, chosen)
             response = redirect(web.safe_next(request.args.get("next"), url_for("accounts.home")))
             if form.keep.data:
                 token = devices.open_session(

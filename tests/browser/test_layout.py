@@ -186,3 +186,15 @@ def test_every_control_on_the_oversight_pages_has_a_label(live_server, screen, m
     for path in paths:
         s.page.goto(f"{live_server}{path}")
         assert s.page.evaluate(UNLABELLED) == [], path
+
+
+def test_the_plate_typed_by_hand_has_room_on_a_small_phone(live_server, screen, make):
+    gate = make.checkpoint("gate")
+    officer = make.officer(gate)
+    s = screen(PHONE)
+    sign_in(s, live_server, officer.username)
+    s.page.goto(f"{live_server}/scan")
+    box = s.page.locator("#m-plate").bounding_box()
+    assert box is not None
+    assert box["width"] >= 140, box  # room for 浙F12345 and more
+    s.assert_fits()

@@ -85,6 +85,12 @@ def test_demo_seed_prints_a_login_for_every_role_and_is_idempotent(runner, db):
     assert len(db.scalars(select(User)).all()) == users_before
     statuses = {e.status for e in db.scalars(select(Enterprise))}
     assert statuses == {"approved", "pending"}
+    assert "newco / newco-demo-1  (平湖新华制造有限公司, pending)" in second.output
+    newco = db.scalars(select(Enterprise).where(Enterprise.status == "pending")).one()
+    newco.status = "approved"  # an admin approved it since
+    db.commit()
+    third = runner.invoke(args=["demo", "seed"])
+    assert "(平湖新华制造有限公司, approved)" in third.output
     from sms.models import SmsMessage
 
     # The demo runs no worker: the seeded approval's SMS (and the approved enterprises'

@@ -36,6 +36,19 @@ def test_signed_in_users_keep_their_language_on_a_new_device(app, client, make):
     assert "Sign out" in fresh.get("/").get_data(as_text=True)
 
 
+def test_the_language_chosen_on_the_sign_in_page_is_kept_after_signing_in(app, client, make):
+    user = make.user("admin")
+    login(client, user.username)
+    client.get("/lang/en")  # saved on the account
+    fresh = app.test_client()
+    fresh.get("/lang/zh_CN?next=/login")  # then chosen on another phone's sign-in page
+    login(fresh, user.username)
+    assert '<html lang="zh' in fresh.get("/").get_data(as_text=True)
+    again = app.test_client()  # and it is the account's choice from then on
+    login(again, user.username)
+    assert '<html lang="zh' in again.get("/").get_data(as_text=True)
+
+
 def test_unknown_language_is_ignored(client):
     client.get("/lang/xx")
     assert "登录" in client.get("/login").get_data(as_text=True)
