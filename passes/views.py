@@ -6,7 +6,9 @@ approval) share their forms and filters."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -107,13 +109,17 @@ def _pass_form(copy_from: Pass | None) -> PassForm:
     form.vehicle_id.choices = choices(vehicles, blank="—")
     form.driver_id.choices = choices(drivers, blank="—")
     form.co_driver_id.choices = choices(drivers, blank=gettext("None"))
-    form.destination_enterprise_id.choices = choices(destinations)
+    form.destination_enterprise_id.choices = choices(destinations, blank="—")
     form.station_ids.choices = [(str(i), name) for i, name in stations.named(session, active=True)]
-    if not form.is_submitted() and not copy_from:
-        form.destination_enterprise_id.data = str(own)
+    if not form.is_submitted():
+        # A day from the next whole hour, where the jurisdiction is; the destination is
+        # chosen, never taken for the applicant itself.
+        zone = ZoneInfo(current_app.config["TIMEZONE"])
+        start = web.now().astimezone(zone).replace(minute=0, second=0, microsecond=0)
+        start = start.replace(tzinfo=None) + timedelta(hours=1)
+        form.valid_from.data, form.valid_until.data = start, start + timedelta(days=1)
     if copy_from and not form.is_submitted():
         # A copy keeps what repeats (vehicle, people, route, cargo), not the dates.
-        form.valid_from.data = form.valid_until.data = None
         for name in ("vehicle_id", "driver_id", "co_driver_id", "destination_enterprise_id"):
             value = getattr(copy_from, name)
             form[name].data = "" if value is None else str(value)

@@ -47,6 +47,7 @@ def test_register_apply_approve_and_check_the_status_page(live_server, screen, m
     clerk.page.goto(f"{live_server}/passes/new")
     clerk.page.select_option("#vehicle_id", label="浙F88888")
     clerk.page.select_option("#driver_id", label="赵六")
+    clerk.page.select_option("#destination_enterprise_id", label=enterprise.name)
     clerk.page.fill("#origin", "平湖市新埭镇")
     clerk.page.fill("#cargo", "冷冻食品")
     clerk.page.select_option("#category", "daily_necessities")
