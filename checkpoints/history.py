@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, exists, select
+from sqlalchemy.orm import selectinload
 
 from accounts.scoping import scoped
 from checkpoints.domain import OPEN_STATES, AnomalyKind, TripState
@@ -113,3 +114,22 @@ def id_filter(raw: str, name: str) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:  # an INTEGER column
         raise ValidationFailed.one(name, N_("Enter a whole number."))
     return int(raw)
+
+
+REFUSED_SHOWN = 200
+
+
+def refused(session: Any, passes: list[Pass]) -> list[Scan]:
+    """The latest scans that refused these passes (scoped already: the caller's passes),
+    newest first: a revoked pass tried again and again shows in its history."""
+    if not passes:
+        return []
+    return list(
+        session.scalars(
+            select(Scan)
+            .where(Scan.pass_id.in_([p.id for p in passes]), Scan.decision == "deny")
+            .options(selectinload(Scan.checkpoint))
+            .order_by(Scan.id.desc())
+            .limit(REFUSED_SHOWN)
+        )
+    )

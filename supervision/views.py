@@ -270,7 +270,11 @@ def vehicle_history(plate: str) -> Any:
     if not passes and not trips:
         abort(404)
     return render_template(
-        "supervision/subject_history.html", title=plate, passes=passes, trips=trips
+        "supervision/subject_history.html",
+        title=plate,
+        passes=passes,
+        trips=trips,
+        refused=history.refused(web.db(), passes),
     )
 
 
@@ -305,4 +309,5 @@ def driver_history(driver_id: int) -> Any:
         title=f"{driver.name} ({driver.id_number_masked})",
         passes=passes,
         trips=trips,
+        refused=history.refused(web.db(), passes),
     )

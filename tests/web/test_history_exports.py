@@ -280,3 +280,31 @@ def test_a_plate_typed_without_its_province_is_found_through_an_index(app, clien
             conn.execute(sql("SET enable_seqscan = off"))  # a tiny table: ask what it can use
         plan = " ".join(str(row) for row in conn.execute(sql(explain + str(compiled))))
     assert "ix_trip_plate_tail" in plan, plan
+
+
+def test_a_plates_history_shows_the_scans_that_refused_it(client, make):
+    from urllib.parse import quote
+
+    p = make.pass_(status="approved")
+    gate = make.checkpoint("gate")
+    officer = api_token(client, make.officer(gate).username)
+    reviewer = api_token(client, make.user("reviewer").username)
+    revoked = client.post(
+        f"/api/v1/passes/{p.id}/revoke", json={"reason": "线索核查"}, headers=reviewer
+    )
+    assert revoked.status_code == 200, revoked.get_json()
+    for _ in range(2):  # tried again and again at the gate
+        body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": p.code}
+        assert client.post("/api/v1/scans", json=body, headers=officer).get_json()["decision"] == (
+            "deny"
+        )
+    login(client, make.user("supervisor").username)
+    trips = client.get(f"/trips?plate={p.vehicle.plate}").get_data(as_text=True)
+    assert "No trips" in trips or "没有符合条件的行程" in trips
+    assert f'href="/history/plate/{quote(p.vehicle.plate)}"' in trips
+    page = client.get(f"/history/plate/{p.vehicle.plate}").get_data(as_text=True)
+    refused = page.split('id="history-refused"')[1].split("</section>")[0]
+    assert refused.count('id="refused-') == 2
+    assert gate.name in refused
+    assert p.number in refused
+    assert ">通行证已被吊销<" in refused  # the reason, as a label (no full stop)
