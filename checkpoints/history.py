@@ -18,6 +18,7 @@ from accounts.scoping import scoped
 from checkpoints.domain import OPEN_STATES, AnomalyKind, TripState
 from checkpoints.models import PLATE_TAIL, Anomaly, Scan, Trip
 from core import db
+from core import search as boxes
 from core.errors import N_, ValidationFailed
 from fleet.models import Driver
 from passes.models import Pass
@@ -73,11 +74,10 @@ def search(args: Mapping[str, str], user: Any, *, tz: str) -> Select[Any]:
     """The trips matching `args`, scoped to `user`, in the requested order."""
     stmt = scoped(select(Trip), Trip, user)
     get = lambda name: (args.get(name) or "").strip()  # noqa: E731 - local shorthand
-    if plate := get("plate").upper().replace(" ", ""):
-        # A range, not LIKE: both databases then walk the plate index; typed without the
-        # province (f88), the index on the plate after its first character.
+    if plate := boxes.as_plate(get("plate")):
+        # Typed without the province (f88): the index on the plate after its first character.
         column = Trip.plate if not plate[0].isascii() else PLATE_TAIL
-        stmt = stmt.where(column >= plate, column < plate + "\U0010ffff")
+        stmt = stmt.where(boxes.starts_with(column, plate))
     if number := get("number"):
         stmt = stmt.where(Trip.pass_id.in_(select(Pass.id).where(Pass.number == number)))
     if driver := get("driver"):

@@ -21,6 +21,7 @@ from accounts.models import User
 from accounts.schemas import Id, Input
 from api.core import endpoint
 from core import inputs, web
+from core import search as boxes
 from core.errors import DomainError
 from core.privacy import mask_id_number
 from fleet import crews
@@ -106,7 +107,7 @@ def _crew_rows(shown: str, q: str, now: datetime) -> Any:
     elif shown == "unlisted":
         stmt = stmt.where(or_(Driver.whitelist_until.is_(None), Driver.whitelist_until < now))
     if q:
-        by_name = Driver.name.startswith(q, autoescape=True)
+        by_name = boxes.starts_with(Driver.name, q)
         stmt = stmt.where(or_(by_name, Driver.id_number == q.upper()))
     order = (Driver.whitelist_until.is_(None), Driver.whitelist_until, Driver.id)
     return web.page_of(stmt.order_by(*order), PER_PAGE)
@@ -139,7 +140,7 @@ def crews_page() -> Any:
     now, form = web.now(), ActionForm()
     shown = request.args.get("shown", "all")
     shown = shown if shown in SHOWN else "all"
-    q = request.args.get("q", "").strip()[:32]
+    q = boxes.typed(request.args.get("q"))
     kept, status = None, 200
     if request.method == "POST":
         back = url_for("crews.crews_page", shown=shown, q=q or None)

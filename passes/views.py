@@ -30,10 +30,11 @@ from accounts.forms import ActionForm
 from accounts.models import Enterprise
 from accounts.scoping import get_scoped, scoped
 from core import inputs, web
+from core import search as boxes
 from core.errors import N_, DomainError, OverlappingPass, Throttled, ValidationFailed
 from core.inputs import choices
 from fleet.models import Driver, Vehicle
-from passes import context, filing, public, resends, services, stations
+from passes import context, filing, public, resends, search, services, stations
 from passes.domain import PassStatus
 from passes.forms import CATEGORIES, PassForm, ReasonForm
 from passes.models import Pass
@@ -71,7 +72,8 @@ def index() -> Any:
     counts = dict(web.db().execute(counts_stmt).all())
     if status in set(PassStatus):
         stmt = stmt.where(Pass.status == status)
-    listed = web.page_of(stmt.order_by(Pass.id.desc()), PER_PAGE)
+    q = boxes.typed(request.args.get("q"))
+    listed = web.page_of(search.matching(stmt, q).order_by(Pass.id.desc()), PER_PAGE)
     enterprise = current_user.enterprise if current_user.role == Role.ENTERPRISE else None
     return render_template(
         "passes/index.html",
@@ -80,6 +82,7 @@ def index() -> Any:
         page=listed.page,
         counts=counts,
         status=status,
+        q=q,
         sms=_latest_sms([p.id for p in listed.rows]),
         now=web.now(),
         categories=CATEGORIES,

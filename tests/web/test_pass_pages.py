@@ -192,3 +192,23 @@ def test_a_new_application_starts_a_day_from_the_next_hour_and_names_no_destinat
     )
     assert block is not None
     assert "selected" not in block.group(1)  # not the applicant itself, nor any other
+
+
+def test_the_passes_list_searches_number_plate_driver_and_enterprise(client, make):
+    enterprise = make.enterprise()
+    found, other = make.pass_(enterprise=enterprise), make.pass_(enterprise=enterprise)
+    login(client, make.user("reviewer").username)
+
+    def listed(q, **extra):
+        page = client.get("/passes", query_string={"q": q, **extra}).get_data(as_text=True)
+        return {p for p in (found, other) if f'id="pass-{p.id}"' in page}, page
+
+    assert listed(found.number)[0] == {found}
+    assert listed(found.vehicle.plate.lower())[0] == {found}  # as typed, lower case
+    assert listed(found.vehicle.plate[1:])[0] == {found}  # without the province
+    assert listed(found.driver.name)[0] >= {found}
+    assert listed(enterprise.name[:4])[0] == {found, other}
+    assert listed(found.number, status="approved")[0] == set()  # within its tab
+    nothing, page = listed("不存在的企业")
+    assert nothing == set()
+    assert "不存在的企业" in page
