@@ -1,5 +1,6 @@
-"""Pass workflow use cases after filing: approve (sign, QR, SMS; one or in bulk), reject,
-revoke, cancel. Filing is passes/filing.py; sending the SMS again, passes/resends.py.
+"""Pass workflow use cases after filing: approve (sign, QR, SMS; one or in bulk), reject
+(one or in bulk), revoke, cancel. Filing is passes/filing.py; sending the SMS again,
+passes/resends.py.
 
 Every status change goes through the transition table in passes.domain and is audited;
 approval writes the SMS into the outbox in the same transaction.
@@ -26,6 +27,7 @@ from core import audit, metrics
 from core.errors import (
     N_,
     Conflict,
+    DomainError,
     NotFound,
     ValidationFailed,
 )
@@ -336,6 +338,29 @@ def reject_pass(
     return _decide(
         session, pass_id, reviewer, PassStatus.REJECTED, reason, now=now, sms_locale=sms_locale
     )
+
+
+def bulk_reject(
+    session: Session,
+    pass_ids: list[int],
+    reviewer: User,
+    reason: str,
+    *,
+    now: datetime,
+    sms_locale: str = "zh_CN",
+) -> tuple[list[int], list[int]]:
+    """Reject every listed pass still waiting, each told the one reason; returns (rejected
+    ids, skipped ids). One pass at a time: each is its own decision, audited and told."""
+    rejected, skipped = [], []
+    for pass_id in dict.fromkeys(pass_ids):
+        try:
+            reject_pass(session, pass_id, reviewer, reason, now=now, sms_locale=sms_locale)
+        except DomainError:  # no longer waiting (decided or cancelled meanwhile), or gone
+            session.rollback()
+            skipped.append(pass_id)
+        else:
+            rejected.append(pass_id)
+    return rejected, skipped
 
 
 def revoke_pass(

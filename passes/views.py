@@ -248,20 +248,33 @@ def pass_pdf(pass_id: int) -> Any:
     return public.pdf_response(p, request.args.get("size", "a4"))
 
 
-def _act(pass_id: int, do: Any, success: str) -> Any:
+def _act(pass_id: int, do: Any, success: str, *, decided: bool = False) -> Any:
+    """Do it and say how it went; a reviewer's decision then opens the next application
+    waiting (the queue's order), so the queue is worked through without going back."""
+    here = url_for("passes.detail", pass_id=pass_id)
     try:
         do()
-    except ValidationFailed as exc:
-        for messages in exc.errors.values():
-            for message in messages:
-                flash(gettext(message), "error")
     except DomainError as exc:
-        flash(gettext(exc.detail, **exc.params) if exc.detail else gettext(exc.title), "error")
+        web.flash_refusal(exc)
     else:
         flash(success, "success")
-    return redirect(
-        web.safe_next(request.form.get("next"), url_for("passes.detail", pass_id=pass_id))
+        if decided and not request.form.get("next"):
+            return redirect(_next_waiting(pass_id))
+    return redirect(web.safe_next(request.form.get("next"), here))
+
+
+def _next_waiting(decided: int) -> str:
+    following = web.db().scalar(
+        select(Pass.id)
+        .where(Pass.status == PassStatus.SUBMITTED)
+        .order_by(Pass.priority, Pass.created_at, Pass.id)
+        .limit(1)
     )
+    if following is None:
+        return url_for("passes.queue")
+    number = web.db().scalar(select(Pass.number).where(Pass.id == decided))
+    flash(gettext("Next waiting; %(number)s is in the passes list.", number=number), "info")
+    return url_for("passes.detail", pass_id=following)
 
 
 @bp.post("/passes/<int:pass_id>/cancel")
@@ -302,10 +315,11 @@ def approve(pass_id: int) -> Any:
             web.db(), pass_id, current_user, now=web.now(), issuer=context.issuer()
         ),
         gettext("Approved; the QR code is issued and the SMS queued."),
+        decided=True,
     )
 
 
-def _with_reason(pass_id: int, decide: Any, success: str) -> Any:
+def _with_reason(pass_id: int, decide: Any, success: str, *, decided: bool = False) -> Any:
     form = ReasonForm()
     try:
         reason = inputs.validate(ReasonIn, form.payload()).reason
@@ -317,13 +331,16 @@ def _with_reason(pass_id: int, decide: Any, success: str) -> Any:
         pass_id,
         lambda: decide(web.db(), pass_id, current_user, reason, now=web.now(), sms_locale=locale),
         success,
+        decided=decided,
     )
 
 
 @bp.post("/passes/<int:pass_id>/reject")
 @web.roles_required(Role.REVIEWER)
 def reject(pass_id: int) -> Any:
-    return _with_reason(pass_id, services.reject_pass, gettext("Application rejected."))
+    return _with_reason(
+        pass_id, services.reject_pass, gettext("Application rejected."), decided=True
+    )
 
 
 @bp.post("/passes/<int:pass_id>/revoke")
@@ -365,6 +382,22 @@ def queue() -> Any:
     )
 
 
+def _bulk_reject(ids: list[int]) -> Any:
+    back = redirect(url_for("passes.queue"))
+    try:
+        reason = inputs.validate(ReasonIn, {"reason": request.form.get("reason", "")}).reason
+    except ValidationFailed:
+        flash(gettext("Give a reason (at least 2 characters)."), "error")
+        return back
+    rejected, skipped = services.bulk_reject(
+        web.db(), ids, current_user, reason, now=web.now(), sms_locale=context.issuer().sms_locale
+    )
+    flash(gettext("%(n)d rejected.", n=len(rejected)), "success")
+    if skipped:
+        flash(gettext("%(n)d were no longer waiting and were skipped.", n=len(skipped)), "info")
+    return back
+
+
 @bp.post("/review/bulk")
 @web.roles_required(Role.REVIEWER)
 def bulk() -> Any:
@@ -374,6 +407,8 @@ def bulk() -> Any:
     except ValidationFailed:
         flash(gettext("Select at least one application."), "error")
         return redirect(url_for("passes.queue"))
+    if request.form.get("action") == "reject":
+        return _bulk_reject(data.ids)
     approved, skipped = services.bulk_approve(
         web.db(), data.ids, current_user, now=web.now(), issuer=context.issuer()
     )

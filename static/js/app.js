@@ -11,10 +11,12 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
-  // Destructive actions ask first: <form data-confirm="...">.
-  document.querySelectorAll("form[data-confirm]").forEach((form) => {
+  // Destructive actions ask first: <form data-confirm="...">, or the button pressed when a
+  // form's buttons do different things (<button data-confirm="...">).
+  document.querySelectorAll("form").forEach((form) => {
     form.addEventListener("submit", (event) => {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+      const asked = (event.submitter && event.submitter.dataset.confirm) || form.dataset.confirm;
+      if (asked && !window.confirm(asked)) event.preventDefault();
     });
   });
 

@@ -174,7 +174,9 @@ def test_whole_journey_through_the_pages(
         review.page.goto(f"{live_server}/review")
         review.page.locator("tr", has_text=number).locator("a.button").click()
         j.step(review, "05-review")
-        review.page.click("#approve")
+        with review.page.expect_navigation():  # to the next waiting, or the queue
+            review.page.click("#approve")
+        review.page.goto(pass_url)
         qr = review.page.locator("img.qr")
         for _ in range(100):  # the image loads after the page
             if qr.evaluate("i => i.complete && i.naturalWidth") > 0:

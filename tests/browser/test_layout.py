@@ -198,3 +198,26 @@ def test_the_plate_typed_by_hand_has_room_on_a_small_phone(live_server, screen, 
     assert box is not None
     assert box["width"] >= 140, box  # room for 浙F12345 and more
     s.assert_fits()
+
+
+def test_the_queues_reject_button_asks_before_it_rejects(live_server, screen, make):
+    from passes.models import Pass
+
+    waiting = make.pass_()
+    s = screen(PHONE)
+    sign_in(s, live_server, make.user("reviewer").username)
+    s.page.goto(f"{live_server}/review")
+    s.page.check(f"#pass-{waiting.id} input[name=ids]")
+    s.page.click("#bulk-reject summary")
+    s.page.fill("#bulk-reason", "资料不全")
+    asked = []
+    s.page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    s.page.click("#bulk-reject button")
+    assert "驳回" in asked[0]  # its own question, not the approval's
+    with make.session() as session:
+        assert session.get(Pass, waiting.id).status == "submitted"
+    s.page.once("dialog", lambda d: d.accept())
+    with s.page.expect_navigation():
+        s.page.click("#bulk-reject button")
+    assert "已驳回 1 件" in s.page.locator(".flashes").inner_text()
+    s.assert_fits()

@@ -67,8 +67,11 @@ def test_register_apply_approve_and_check_the_status_page(live_server, screen, m
     officer_of_review.assert_fits()
     officer_of_review.shot("queue")
     officer_of_review.page.locator("table.list a.button", has_text="审核").first.click()
-    officer_of_review.page.click("#approve")
+    with officer_of_review.page.expect_navigation():  # to the next waiting, or the queue
+        officer_of_review.page.click("#approve")
     assert "已批准" in officer_of_review.page.locator(".flashes").inner_text()
+    officer_of_review.page.goto(f"{live_server}/passes?q={number}")
+    officer_of_review.page.locator("table.list a", has_text=number).first.click()
     # The QR loads after the page (never from a cache): wait for it, then check it drew.
     officer_of_review.page.wait_for_function(
         "() => { const i = document.querySelector('img.qr'); return i && i.complete; }"

@@ -212,3 +212,39 @@ def test_the_passes_list_searches_number_plate_driver_and_enterprise(client, mak
     nothing, page = listed("不存在的企业")
     assert nothing == set()
     assert "不存在的企业" in page
+
+
+def test_a_reviewers_decision_opens_the_next_application_waiting(client, make):
+    from tests.support import post_form
+
+    first, second = make.pass_(), make.pass_()
+    login(client, make.user("reviewer").username)
+    approved = post_form(client, f"/passes/{first.id}/approve")
+    assert approved.headers["Location"] == f"/passes/{second.id}"  # the queue's next
+    rejected = post_form(client, f"/passes/{second.id}/reject", {"reason": "资料不全"})
+    assert rejected.headers["Location"] == "/review"  # none left: the (empty) queue
+    again = post_form(client, f"/passes/{first.id}/approve")  # refused: it stays put
+    assert again.headers["Location"] == f"/passes/{first.id}"
+
+
+def test_the_queue_rejects_the_selected_applications_with_one_reason(client, make):
+    from passes.models import Pass
+    from tests.support import post_form
+
+    waiting, other, decided = make.pass_(), make.pass_(), make.pass_(status="approved")
+    login(client, make.user("reviewer").username)
+    page = client.get("/review").get_data(as_text=True)
+    assert 'id="bulk-reject"' in page
+    ids = [str(waiting.id), str(decided.id)]
+    nothing = post_form(client, "/review/bulk", {"ids": ids, "action": "reject", "reason": ""})
+    assert nothing.status_code == 302
+    with make.session() as session:
+        assert session.get(Pass, waiting.id).status == "submitted"  # no reason, no decision
+    done = post_form(client, "/review/bulk", {"ids": ids, "action": "reject", "reason": "资料不全"})
+    told = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "已驳回 1 件。" in told
+    with make.session() as session:
+        assert session.get(Pass, waiting.id).status == "rejected"
+        assert session.get(Pass, waiting.id).decision_reason == "资料不全"
+        assert session.get(Pass, decided.id).status == "approved"  # skipped, not waiting
+        assert session.get(Pass, other.id).status == "submitted"  # not selected
