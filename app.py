@@ -165,6 +165,7 @@ def register_receivers(app: Flask) -> None:
     from passes.services import connect_receivers as passes_hear
     from supervision.alerts import DenialLimits
     from supervision.alerts import connect_receivers as oversight_hears
+    from supervision.applicants import connect_receivers as applicants_hear
     from supervision.consignees import Telling
     from supervision.consignees import connect_receivers as consignees_hear
 
@@ -172,6 +173,7 @@ def register_receivers(app: Flask) -> None:
     passes_hear()
     federation_hears()
     oversight_hears(DenialLimits.from_settings(app.config))
+    applicants_hear()
     consignees_hear(Telling(locale=app.config["SMS_LOCALE"], tz=app.config["TIMEZONE"]))
 
 

@@ -35,6 +35,7 @@ from fleet import crews
 from fleet import events as fleet_events
 from fleet.models import Vehicle
 from passes import domain, feed
+from passes import events as pass_events
 from passes.domain import PassStatus
 from passes.models import Pass
 from sms import outbox
@@ -287,6 +288,8 @@ def _decide(
         revocations.record(session, [revocations.Entry(p.id, True, p.valid_until)], now=now)
         p.feed_ctr = feed.next_ctr(session)  # peers' gates too
     _tell(session, p, target, reason or "", now=now, locale=sms_locale)
+    if target in (PassStatus.REJECTED, PassStatus.REVOKED):
+        pass_events.pass_decided.send(p, session=session, now=now)
     audit.record(
         session,
         actor_id=actor.id,

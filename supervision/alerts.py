@@ -112,7 +112,7 @@ def _listeners(session: Session) -> list[tuple[AlertSettings, User]]:
     return [(s, u) for s, u in rows]
 
 
-def _notify(session: Session, key: str, user_id: int, **values: Any) -> bool:
+def notify(session: Session, key: str, user_id: int, **values: Any) -> bool:
     """Add a notification unless its key exists; True when added."""
     if session.scalar(select(Notification.id).where(Notification.key == key)):
         return False
@@ -162,7 +162,7 @@ def anomaly_raised(
     number = session.scalar(select(Pass.number).where(Pass.id == anomaly.pass_id))
     shown = {"plate": trip.plate if trip else "", "number": number or ""}
     for settings, user in listeners:
-        added = _notify(
+        added = notify(
             session,
             f"anomaly:{anomaly.id}:{user.id}",
             user.id,
@@ -250,7 +250,7 @@ def audit_halted(
     told = 0
     for user in _guardians(session):
         key = f"{AUDIT_HALTED}:{day}:{user.id}"
-        if not _notify(session, key, user.id, kind=AUDIT_HALTED, data={}, created_at=now):
+        if not notify(session, key, user.id, kind=AUDIT_HALTED, data={}, created_at=now):
             continue
         told += 1
         settings = session.get(AlertSettings, user.id)
@@ -277,7 +277,7 @@ def peer_forked(session: Session, peer: Any, *, now: datetime, why: str) -> int:
     day = now.date().isoformat()
     data = {"area_code": peer.area_code, "name": peer.name, "why": why}
     return sum(
-        _notify(
+        notify(
             session,
             f"{PEER_FORKED}:{peer.area_code}:{day}:{user.id}",
             user.id,
@@ -392,7 +392,7 @@ def scan_denied(
             if kind not in (settings.kinds or []):
                 continue
             notice = f"{key}:{user.id}"
-            if not _notify(session, notice, user.id, kind=kind, data=data, created_at=now):
+            if not notify(session, notice, user.id, kind=kind, data=data, created_at=now):
                 continue
             added += 1
             if settings.sms and settings.phone:
@@ -431,7 +431,7 @@ def daily_summary(session: Session, day: date, *, now: datetime, tz: str) -> int
             "pending": pending or 0,
         }
         key = f"summary:{day.isoformat()}:{user.id}"
-        if not _notify(session, key, user.id, kind=DAILY_SUMMARY, data=data, created_at=now):
+        if not notify(session, key, user.id, kind=DAILY_SUMMARY, data=data, created_at=now):
             continue
         sent += 1
         if settings.phone:

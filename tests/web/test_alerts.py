@@ -305,3 +305,26 @@ def test_repeated_forged_codes_at_a_gate_and_a_pass_denied_repeatedly_raise_aler
     assert "今日拒绝放行（按原因）" in page
     assert "伪造或被篡改的通行码" in page or "签名不符" in page
     assert audit_log_verifies(app).ok
+
+
+def test_the_applicants_users_are_told_of_a_rejection_and_a_revocation(client, make):
+    enterprise = make.enterprise()
+    clerk = make.enterprise_user(enterprise)
+    rejected, revoked = make.pass_(enterprise=enterprise), make.pass_(enterprise=enterprise)
+    reviewer = api_token(client, make.user("reviewer").username)
+    client.post(f"/api/v1/passes/{revoked.id}/approve", headers=reviewer)
+    for path, p in (("reject", rejected), ("revoke", revoked)):
+        answer = client.post(
+            f"/api/v1/passes/{p.id}/{path}", json={"reason": "资料不全"}, headers=reviewer
+        )
+        assert answer.status_code == 200, answer.get_json()
+    with make.session() as session:
+        told = session.scalars(select(Notification).where(Notification.user_id == clerk.id)).all()
+    assert sorted(n.kind for n in told) == ["pass_rejected", "pass_revoked"]
+    assert all("资料不全" not in str(n.data) for n in told)  # the reason stays on the pass
+    login(client, clerk.username)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "申请未获批准" in page
+    assert "通行证已被吊销" in page
+    assert rejected.number in page
+    assert 'id="menu-unread"' in page

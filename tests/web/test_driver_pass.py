@@ -71,6 +71,7 @@ def test_a_revoked_pass_shows_its_state_and_no_code(client, make, db):
     p = make.pass_(status="revoked")
     html = client.get(driver_link(db, p)).get_data(as_text=True)
     assert "已被吊销" in html
+    assert "理由：测试吊销" in html  # the reviewer's reason, so the driver knows why
     assert "data:image/png" not in html
     assert "请勿" in html
 
