@@ -64,7 +64,7 @@ def moment(raw: str, name: str, tz: str, end: bool) -> datetime:
     return at
 
 
-def _choice(value: str, allowed: set[str], name: str) -> str:
+def choice(value: str, allowed: set[str], name: str) -> str:
     if value not in allowed:
         raise ValidationFailed.one(name, N_("Choose one of the listed values."))
     return value
@@ -97,15 +97,15 @@ def search(args: Mapping[str, str], user: Any, *, tz: str) -> Select[Any]:
         if state == INSIDE:  # every open trip: the vehicles inside the jurisdiction now
             stmt = stmt.where(Trip.state.in_([str(s) for s in OPEN_STATES]))
         else:
-            stmt = stmt.where(Trip.state == _choice(state, {*TripState, INSIDE}, "state"))
+            stmt = stmt.where(Trip.state == choice(state, {*TripState, INSIDE}, "state"))
     if kind := get("anomaly"):
-        kind = _choice(kind, set(AnomalyKind), "anomaly")
+        kind = choice(kind, set(AnomalyKind), "anomaly")
         stmt = stmt.where(exists().where(Anomaly.trip_id == Trip.id, Anomaly.kind == kind))
     if start := get("from"):
         stmt = stmt.where(Trip.opened_at >= moment(start, "from", tz, end=False))
     if end := get("to"):
         stmt = stmt.where(Trip.opened_at <= moment(end, "to", tz, end=True))
-    sort = _choice(get("sort") or "newest", set(SORTS), "sort")
+    sort = choice(get("sort") or "newest", set(SORTS), "sort")
     return stmt.order_by(*SORTS[sort])
 
 

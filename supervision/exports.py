@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from accounts.models import Enterprise, User
 from accounts.scoping import scoped
 from checkpoints import history
+from checkpoints.domain import AnomalyKind
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip
 from core.errors import N_
 from core.privacy import mask_id_number
@@ -43,6 +44,10 @@ HEADERS = {
         N_("Exited"),
         N_("Exit checkpoint"),
         N_("Stops at stations"),
+        N_("Driver"),
+        N_("Resident ID number"),
+        N_("Destination"),
+        N_("Anomalies"),
         N_("State code"),
     ],
     "passes": [
@@ -111,6 +116,7 @@ def query(kind: str, args: Mapping[str, str], user: User, tz: str) -> Select[Any
     if kind == "trips":
         trips = history.search(args, user, tz=tz).subquery()
         entry, arrival, leave = aliased(Checkpoint), aliased(Checkpoint), aliased(Checkpoint)
+        destination = aliased(Enterprise)
         return (
             select(
                 trips.c.id,
@@ -126,9 +132,14 @@ def query(kind: str, args: Mapping[str, str], user: User, tz: str) -> Select[Any
                 trips.c.exited_at,
                 leave.code,
                 trips.c.stops,
+                Driver.name,
+                Driver.id_number,
+                func.coalesce(Pass.destination_name, destination.name),
             )
             .join(Pass, Pass.id == trips.c.pass_id)
             .join(Enterprise, Enterprise.id == trips.c.enterprise_id)
+            .join(destination, destination.id == Pass.destination_enterprise_id)
+            .join(Driver, Driver.id == Pass.driver_id)
             .outerjoin(entry, entry.id == trips.c.entry_checkpoint_id)
             .outerjoin(arrival, arrival.id == trips.c.arrival_checkpoint_id)
             .outerjoin(leave, leave.id == trips.c.exit_checkpoint_id)
@@ -202,6 +213,8 @@ def query(kind: str, args: Mapping[str, str], user: User, tz: str) -> Select[Any
     )
     if args.get("open") == "true":
         stmt = stmt.where(Anomaly.resolved_at.is_(None))
+    if shown := (args.get("kind") or "").strip():
+        stmt = stmt.where(Anomaly.kind == history.choice(shown, set(AnomalyKind), "kind"))
     stmt = _window(stmt, Anomaly.detected_at, args, tz)
     return scoped(stmt, Anomaly, user).order_by(Anomaly.id.desc())
 
@@ -224,18 +237,45 @@ def rows(session: Any, kind: str, stmt: Select[Any], tz: str) -> Iterator[list[A
             said[(of, code)] = word(of, code)
         return said[(of, code)]
 
-    for row in session.execute(stmt.execution_options(yield_per=BATCH)):
-        values = list(row)
-        codes = [values[i] for i in coded]
-        for i, of in coded.items():
-            value = values[i]
-            listed = value if isinstance(value, list) else [value]
-            values[i] = " ".join(words(of, v) for v in listed)
-        if kind == "passes":
-            values[5] = mask_id_number(values[5])
-            values[11:13] = [f"{values[11]}/{values[12]}"]
-        if kind == "anomalies" and values[6]:  # a note the system wrote is a code: in words
-            values[6] = word("anomaly_note", values[6])
-        if kind == "scans":  # the Offline column: a mark, not a raw boolean
-            values[-1] = "✓" if values[-1] else ""
-        yield [_cell(v, zone) for v in [*values, *codes]]
+    for batch in session.execute(stmt.execution_options(yield_per=BATCH)).partitions():
+        raised = _raised(session, [row[0] for row in batch]) if kind == "trips" else {}
+        for row in batch:
+            yield _row(kind, list(row), coded, words, raised, zone)
+
+
+def _raised(session: Any, trip_ids: list[int]) -> dict[int, list[str]]:
+    """The anomaly kinds of a batch of trips, by trip: one read for the batch."""
+    found: dict[int, list[str]] = {}
+    for trip_id, kind in session.execute(
+        select(Anomaly.trip_id, Anomaly.kind)
+        .where(Anomaly.trip_id.in_(trip_ids))
+        .order_by(Anomaly.trip_id, Anomaly.id)
+    ):
+        found.setdefault(trip_id, []).append(kind)
+    return found
+
+
+def _row(
+    kind: str,
+    values: list[Any],
+    coded: dict[int, str],
+    words: Any,
+    raised: dict[int, list[str]],
+    zone: ZoneInfo,
+) -> list[Any]:
+    if kind == "trips":
+        values[14] = mask_id_number(values[14])
+        values.append(" ".join(words("anomaly_kind", k) for k in raised.get(values[0], [])))
+    codes = [values[i] for i in coded]
+    for i, of in coded.items():
+        value = values[i]
+        listed = value if isinstance(value, list) else [value]
+        values[i] = " ".join(words(of, v) for v in listed)
+    if kind == "passes":
+        values[5] = mask_id_number(values[5])
+        values[11:13] = [f"{values[11]}/{values[12]}"]
+    if kind == "anomalies" and values[6]:  # a note the system wrote is a code: in words
+        values[6] = word("anomaly_note", values[6])
+    if kind == "scans":  # the Offline column: a mark, not a raw boolean
+        values[-1] = "✓" if values[-1] else ""
+    return [_cell(v, zone) for v in [*values, *codes]]

@@ -308,3 +308,37 @@ def test_a_plates_history_shows_the_scans_that_refused_it(client, make):
     assert gate.name in refused
     assert p.number in refused
     assert ">通行证已被吊销<" in refused  # the reason, as a label (no full stop)
+
+
+def test_the_trips_export_names_the_driver_masked_the_destination_and_the_anomalies(client, make):
+    p = make.pass_(status="approved")
+    gate = make.checkpoint("gate")
+    officer = api_token(client, make.officer(gate).username)
+    client.application.config["REPEAT_SCAN_SECONDS"] = 0
+    for _ in range(2):  # in, then out without arriving: an anomaly
+        body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": p.code}
+        client.post("/api/v1/scans", json=body, headers=officer)
+    login(client, make.user("supervisor").username)
+    rows = list(csv.reader(io.StringIO(export(client, "/exports/trips.csv").decode("utf-8-sig"))))
+    heading = rows[0]
+    [row] = [r for r in rows[1:] if r[1] == p.vehicle.plate]
+    shown = dict(zip(heading, row, strict=True))
+    assert shown["司机"] == p.driver.name
+    assert shown["身份证号"] != p.driver.id_number
+    assert shown["身份证号"].endswith(p.driver.id_number[-4:])  # masked
+    assert shown["目的地"] == p.consignee
+    assert shown["异常"] == "未到达目的地即离开"  # in words, as on the pages
+
+
+def test_every_export_is_linked_from_the_page_it_belongs_to(client, make, trips):
+    login(client, make.user("supervisor").username)
+    for page, links in (
+        ("/trips?state=exited", ["/exports/trips.csv?state=exited", "/exports/scans.csv?state"]),
+        ("/passes?status=approved", ["/exports/passes.csv?status=approved"]),
+        ("/anomalies?show=open&kind=no_arrival", ["/exports/anomalies.csv?open=true&amp;kind="]),
+    ):
+        html = client.get(page).get_data(as_text=True)
+        for link in links:
+            assert f'href="{link}' in html, (page, link)
+    assert client.get("/exports/anomalies.csv?kind=nonsense").status_code == 422
+    assert client.get("/exports/anomalies.csv?kind=no_arrival").status_code == 200
