@@ -25,3 +25,7 @@ enterprise_status_changed = _events.signal("enterprise-status-changed")
 # `token_hash=` (one token signed out) or None (all of the user's). The token cache of
 # this process forgets them at once.
 tokens_revoked = _events.signal("tokens-revoked")
+
+# The home page asks what waits for the user: sender is the Session, with `user=`; a
+# receiver returns a dict of counts to show on the user's tiles (the review queue's).
+waiting_work = _events.signal("waiting-work")

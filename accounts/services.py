@@ -147,6 +147,19 @@ def set_enterprise_status(
     return enterprise
 
 
+def waiting_counts(session: Session, user: User) -> dict[str, int]:
+    """What waits for the user, for the home page's tiles: sign-ups for an admin or a
+    reviewer, and what the packages above add (the review queue)."""
+    counts: dict[str, int] = {}
+    if user.role in (Role.ADMIN, Role.REVIEWER):
+        counts["enterprises"] = session.scalar(
+            select(func.count()).where(Enterprise.status == EnterpriseStatus.PENDING)
+        )
+    for _receiver, more in events.waiting_work.send(session, user=user):
+        counts.update(more or {})
+    return counts
+
+
 def set_whitelisted(
     session: Session, enterprise_id: int, whitelisted: bool, *, actor: User, now: datetime
 ) -> Enterprise:

@@ -35,7 +35,12 @@ def home() -> Any:
         return redirect(url_for("accounts.login"))
     enterprise = current_user.enterprise if current_user.role == Role.ENTERPRISE else None
     block = filing_block_reason(enterprise.status) if enterprise else None
-    return render_template("accounts/home.html", enterprise=enterprise, block_reason=block)
+    return render_template(
+        "accounts/home.html",
+        enterprise=enterprise,
+        block_reason=block,
+        waiting=services.waiting_counts(web.db(), current_user),
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, joinedload
 
 from accounts import events as account_events
-from accounts.domain import EnterpriseStatus
+from accounts.domain import EnterpriseStatus, Role
 from accounts.models import Enterprise, User
 from core import audit, metrics
 from core.errors import (
@@ -423,8 +423,16 @@ def _list_suspended_passes(
     feed.stamp(session, [pass_id for pass_id, _ in live])
 
 
+def _queue_waiting(session: Session, *, user: User) -> dict[str, int]:
+    if user.role != Role.REVIEWER:
+        return {}
+    waiting = session.scalar(select(func.count()).where(Pass.status == PassStatus.SUBMITTED))
+    return {"passes": waiting or 0}
+
+
 def connect_receivers() -> None:
     """What the pass workflow does when the fleet and accounts announce something (called by
     the app factory)."""
     fleet_events.plate_changing.connect(_keep_signed_plates)
+    account_events.waiting_work.connect(_queue_waiting)
     account_events.enterprise_status_changed.connect(_list_suspended_passes)

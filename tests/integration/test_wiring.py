@@ -24,6 +24,8 @@ SIGNALS = {{
     "checkpoints.scan_denied": checkpoints_events.scan_denied,
     "fleet.plate_changing": fleet_events.plate_changing,
     "passes.trip_progress": passes_events.trip_progress,
+    "passes.pass_decided": passes_events.pass_decided,
+    "accounts.waiting_work": accounts_events.waiting_work,
 }}
 for package in ("accounts", "fleet", "passes", "trust", "sms", "checkpoints", "supervision",
                 "operations"):

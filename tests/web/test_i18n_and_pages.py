@@ -6,7 +6,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from tests.support import login
+from tests.support import login, post_form
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,3 +133,22 @@ def test_the_loop_is_entering_and_leaving_the_jurisdiction_not_a_border():
     sms = (ROOT / "sms/text.py").read_text(encoding="utf-8")
     found += [w for w in border if w in sms]
     assert found == []
+
+
+def test_home_tiles_count_what_waits_and_the_supervisor_finds_a_truck_there(client, make):
+    make.enterprise(status="pending")
+    make.pass_()  # an application waiting
+    login(client, make.user("admin").username)
+    home = client.get("/").get_data(as_text=True)
+    tile = home.split('id="tile-pending-enterprises"')[1].split("</a>")[0]
+    assert '<span class="nav-count">' in tile
+    post_form(client, "/logout")
+    login(client, make.user("reviewer").username)
+    tile = client.get("/").get_data(as_text=True).split('id="tile-queue"')[1].split("</a>")[0]
+    assert '<span class="nav-count">1</span>' in tile
+    post_form(client, "/logout")
+    login(client, make.user("supervisor").username)
+    for page in ("/", "/dashboard"):
+        html = client.get(page).get_data(as_text=True)
+        assert 'action="/trips"' in html, page
+        assert 'id="plate-q"' in html, page
