@@ -142,6 +142,19 @@ class Checked:
     kind: str
     rows: list[dict[str, Any]] = field(default_factory=list)  # validated, JSON-ready
     bad: list[tuple[int, str, list[str]]] = field(default_factory=list)  # (row, field, msgs)
+    numbers: list[int] = field(default_factory=list)  # each good row's line in the file
+
+    def refuse(self, taken: set[str], key: str, message: str) -> None:
+        """Rows whose `key` is in `taken` (registered already) move to the problems."""
+        kept, numbers = [], []
+        for row, number in zip(self.rows, self.numbers, strict=True):
+            if row[key] in taken:
+                self.bad.append((number, key, [message]))
+            else:
+                kept.append(row)
+                numbers.append(number)
+        self.rows, self.numbers = kept, numbers
+        self.bad.sort(key=lambda problem: problem[0])
 
 
 def _cells(data: bytes, filename: str) -> Iterator[list[str]]:
@@ -246,7 +259,31 @@ def check_file(kind: str, data: bytes, filename: str, messages: Any) -> Checked:
             continue
         seen.add(value)
         checked.rows.append(item.model_dump(mode="json"))
+        checked.numbers.append(number)
     return checked
+
+
+def vehicle_type_names(locale: str) -> list[str]:
+    return [zh if locale.startswith("zh") else en for zh, en in VEHICLE_TYPE_NAMES.values()]
+
+
+def with_type_choices(xlsx: bytes, kind: str, locale: str) -> bytes:
+    """The vehicles template's type column as a list to choose from (Excel's validation):
+    a clerk picks a type the import knows instead of guessing its name."""
+    if kind != "vehicles":
+        return xlsx
+    from openpyxl import load_workbook
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    book = load_workbook(io.BytesIO(xlsx))
+    sheet = book.active
+    names = ",".join(vehicle_type_names(locale))
+    listed = DataValidation(type="list", formula1=f'"{names}"', allow_blank=True)
+    sheet.add_data_validation(listed)
+    listed.add(f"B2:B{MAX_ROWS + 1}")
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def header_row(kind: str, locale: str) -> list[str]:

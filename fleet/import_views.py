@@ -69,7 +69,12 @@ def _file(data: bytes, name: str, fmt: str) -> Response:
 @web.roles_required(Role.ENTERPRISE)
 def start() -> Any:
     services.check_may_import(current_user)
-    return render_template("fleet/import.html", form=ImportForm(), kind=_kind())
+    return _start_page(ImportForm(), _kind())
+
+
+def _start_page(form: ImportForm, kind: str) -> str:
+    names = files.vehicle_type_names(i18n.select_locale())
+    return render_template("fleet/import.html", form=form, kind=kind, vehicle_types=names)
 
 
 @bp.get("/template.<fmt>")
@@ -83,7 +88,7 @@ def template(fmt: str) -> Any:
     data = (
         tabular.csv_bytes(header, example)
         if fmt == "csv"
-        else tabular.xlsx_bytes(header, example, kind)
+        else files.with_type_choices(tabular.xlsx_bytes(header, example, kind), kind, locale)
     )
     return _file(data, f"{kind}-template-{locale}", fmt)
 
@@ -96,7 +101,7 @@ def check() -> Any:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         form.file.errors = [gettext("Choose a file to upload.")]
-        return render_template("fleet/import.html", form=form, kind=kind), 422
+        return _start_page(form, kind), 422
     try:
         checked = files.check_file(kind, upload.read(), upload.filename, inputs.error_message)
     except files.FileProblem as exc:
@@ -107,7 +112,12 @@ def check() -> Any:
             params["columns"] = ("、" if locale.startswith("zh") else ", ").join(named)
         why = gettext(exc.message, **params)
         form.file.errors = [gettext("This file cannot be read: %(why)s", why=why)]
-        return render_template("fleet/import.html", form=form, kind=kind), 422
+        return _start_page(form, kind), 422
+    taken = services.registered(web.db(), current_user, kind)
+    if kind == "vehicles":
+        checked.refuse(taken, "plate", gettext("This plate is already registered."))
+    else:
+        checked.refuse(taken, "id_number", gettext("A driver with this ID number is registered."))
     token = None
     if checked.rows and not checked.bad:
         token = uuid.uuid4().hex

@@ -136,6 +136,15 @@ def check_may_import(actor: User) -> None:
         raise Forbidden(reason or N_("Only enterprise users register a fleet."))
 
 
+def registered(session: Session, actor: User, kind: str) -> set[str]:
+    """The plates (vehicles) or ID numbers (drivers) the actor's enterprise has already, so
+    a preview names the rows that would fail, before the import is confirmed."""
+    enterprise_id = _own_enterprise(actor)
+    column = Vehicle.plate if kind == "vehicles" else Driver.id_number
+    model = Vehicle if kind == "vehicles" else Driver
+    return set(session.scalars(select(column).where(model.enterprise_id == enterprise_id)))
+
+
 def import_rows(
     session: Session,
     actor: User,

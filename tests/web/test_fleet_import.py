@@ -111,9 +111,21 @@ def test_clash_with_registered_rows_imports_nothing(client, owner, make, db):
     existing = make.vehicle(owner)
     rows = [["plate", "vehicle_type"], ["浙F33333", "van"], [existing.plate, "van"]]
     response = upload(client, "vehicles", "v.csv", csv_bytes(rows))
-    result = commit(client, response.get_data(as_text=True))
-    assert result.status_code == 302
+    assert response.status_code == 422  # the preview names the clash: nothing to confirm
+    shown = response.get_data(as_text=True)
+    assert "该号牌已登记。" in shown
+    assert re.search(r'data-label="[^"]*">3</td>', shown)  # the file's third line
+    assert 'id="confirm-import"' not in shown
     assert count(db, Vehicle) == 1  # only the one registered before
+
+
+def test_the_import_page_lists_vehicle_types_and_the_excel_template_offers_them(client, owner):
+    page = client.get("/fleet/import").get_data(as_text=True)
+    assert "重型货车、中型货车" in page.split('id="vehicle-types"')[1].split("</p>")[0]
+    book = load_workbook(io.BytesIO(client.get("/fleet/template.xlsx?kind=vehicles").data))
+    [listed] = book.active.data_validations.dataValidation
+    assert "冷藏车" in listed.formula1
+    assert "B2" in str(listed.sqref)
 
 
 def test_five_thousand_rows(client, owner, db):
