@@ -1,23 +1,26 @@
 """A pass as a PDF, A4 for printing or phone-sized, or in the national layout of 2022 (A4,
 green ground, the 12-digit number, the QR, plate, crew, route and validity): the same QR
-text as every other copy, so each is equally valid. reportlab's built-in CJK font
-(STSong-Light) needs no font file."""
+text as every other copy, so each is equally valid. The Chinese text is set in WenQuanYi
+Micro Hei (passes/fonts/), embedded (the glyphs used), so every viewer shows the same
+letters; a viewer's own substitute for a named-only font once spaced a plate apart."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from trust import qr
 
-FONT = "STSong-Light"
+FONT = "WenQuanYiMicroHei"
+FONT_FILE = Path(__file__).with_name("fonts") / "wqy-microhei" / "wqy-microhei.ttc"
 PHONE = (90 * mm, 160 * mm)
 SIZES = {"a4": A4, "phone": PHONE, "national": A4}
 GREEN, GROUND = (0.04, 0.42, 0.23), (0.86, 0.95, 0.88)  # the national pass's green
@@ -25,7 +28,7 @@ GREEN, GROUND = (0.04, 0.42, 0.23), (0.86, 0.95, 0.88)  # the national pass's gr
 
 def _font() -> str:
     if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+        pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE), subfontIndex=0))
     return FONT
 
 

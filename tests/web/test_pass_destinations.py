@@ -160,3 +160,23 @@ def test_the_national_format_pdf_carries_the_number_route_counties_and_the_code(
         assert expected in text, expected
     drawn = sheet.get_contents().get_data()
     assert b".86 .95 .88 rg" in drawn.replace(b"0.", b".")  # the green ground, filled first
+
+
+@pytest.mark.parametrize("size", ["a4", "phone", "national"])
+def test_every_pass_pdf_embeds_its_chinese_font(client, make, size):
+    import io
+
+    from pypdf import PdfReader
+
+    p = make.pass_(status="approved")
+    login(client, make.enterprise_user(p.enterprise).username)
+    answer = client.get(f"/passes/{p.id}/pass.pdf?size={size}")
+    assert answer.status_code == 200
+    (sheet,) = PdfReader(io.BytesIO(answer.data)).pages
+    fonts = [f.get_object() for f in sheet["/Resources"]["/Font"].values()]
+    chinese = [f for f in fonts if "WenQuanYi" in str(f["/BaseFont"])]
+    assert chinese, [str(f["/BaseFont"]) for f in fonts]  # not a name left to the viewer
+    for font in chinese:  # each with its glyphs inside the file
+        assert "/FontFile2" in font["/FontDescriptor"].get_object()
+    assert p.vehicle.plate in sheet.extract_text()
+    assert len(answer.data) < 200_000  # the glyphs used, not the whole font
