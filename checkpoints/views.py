@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import format_datetime, gettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -18,9 +18,10 @@ from checkpoints import corrections, scanners, services
 from checkpoints.domain import AnomalyKind
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from checkpoints.schemas import AnnulIn, CheckpointIn, NoteIn
-from core import inputs, responses, web
+from core import inputs, responses, web, words
 from core.errors import DomainError, ValidationFailed
 from fleet.domain import provinces_from
+from passes import pdf
 from passes.forms import CATEGORIES
 from passes.models import Pass
 
@@ -225,6 +226,38 @@ def trip(trip_id: int) -> Any:
     return render_template(
         "checkpoints/trip.html", trip=found, **_timeline(found.pass_id, found), action=ActionForm()
     )
+
+
+@bp.get("/trips/<int:trip_id>/timeline.pdf")
+@web.roles_required(*OVERSIGHT_ROLES, Role.ENTERPRISE)
+def trip_pdf(trip_id: int) -> Any:
+    """The trip's timeline to print and file: every scan (annulled ones marked), then its
+    anomalies, in the jurisdiction's local time."""
+    found = get_scoped(web.db(), Trip, trip_id, current_user)
+    shown = _timeline(found.pass_id, found)
+    moment = lambda at: format_datetime(at, "short")  # noqa: E731 - local shorthand
+    lines = []
+    for s in shown["scans"]:
+        what = words.word("event", s.event) if s.event in EVENTS_SHOWN else gettext("Scan")
+        verdict = gettext("allowed") if s.decision == "allow" else gettext("denied")
+        struck = f" [{gettext('Annulled')}]" if s.id in shown["annulled"] else ""
+        lines.append(f"{moment(s.scanned_at)}  {s.checkpoint.name}  {what} · {verdict}{struck}")
+    for a in shown["anomalies"]:
+        name = words.word("anomaly_kind", a.kind)
+        lines.append(f"{moment(a.detected_at)}  {gettext('Anomaly')}: {name}")
+    body = pdf.render_lines(
+        title=gettext("Trip of %(plate)s", plate=found.plate),
+        subtitle=gettext(
+            "Pass %(number)s · printed %(at)s", number=found.pass_.number, at=moment(web.now())
+        ),
+        lines=lines,
+    )
+    response = current_app.response_class(body, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="trip-{found.id}.pdf"'
+    return response
+
+
+EVENTS_SHOWN = ("entry", "arrival", "exit", "stop", "annul")
 
 
 def _timeline(pass_id: int, only: Trip | None = None) -> dict[str, Any]:

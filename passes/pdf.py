@@ -113,3 +113,33 @@ def render_national(
     page.showPage()
     page.save()
     return buffer.getvalue()
+
+
+def render_lines(*, title: str, subtitle: str, lines: Sequence[str]) -> bytes:
+    """A record to print and sign (a trip's timeline): the title, a line under it, then
+    one line each, on as many A4 pages as they need."""
+    width, height = A4
+    font = _font()
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4)
+    page.setTitle(title)
+    margin, line = 20 * mm, 7 * mm
+
+    def top() -> float:
+        page.setFont(font, 16)
+        page.drawString(margin, height - margin, title)
+        page.setFont(font, 10)
+        page.drawString(margin, height - margin - 7 * mm, subtitle)
+        page.setFont(font, 11)
+        return height - margin - 18 * mm
+
+    y = top()
+    for text in lines:
+        if y < margin:
+            page.showPage()
+            y = top()
+        page.drawString(margin, y, text)
+        y -= line
+    page.showPage()
+    page.save()
+    return buffer.getvalue()

@@ -172,6 +172,7 @@ PAGES = [
         expect({"supervisor"}, 302, anonymous=302),
     ),
     ("GET", "/trips/{trip}", None, expect(READERS, 200, anonymous=302)),
+    ("GET", "/trips/{trip}/timeline.pdf", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/passes/{pass}/trips", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/dashboard", None, expect(OVERSIGHT, 200, anonymous=302)),
     ("GET", "/trips", None, expect(READERS, 200, anonymous=302)),

@@ -342,3 +342,23 @@ def test_every_export_is_linked_from_the_page_it_belongs_to(client, make, trips)
             assert f'href="{link}' in html, (page, link)
     assert client.get("/exports/anomalies.csv?kind=nonsense").status_code == 422
     assert client.get("/exports/anomalies.csv?kind=no_arrival").status_code == 200
+
+
+def test_a_trips_timeline_prints_as_a_page_and_a_pdf(client, make, trips):
+    from pypdf import PdfReader
+
+    from checkpoints.models import Trip
+
+    with make.session() as session:
+        trip = session.scalars(select(Trip).where(Trip.pass_id == trips["done"].id)).one()
+    login(client, make.user("supervisor").username)
+    page = client.get(f"/trips/{trip.id}").get_data(as_text=True)
+    assert 'id="trip-print"' in page
+    assert f'href="/trips/{trip.id}/timeline.pdf"' in page
+    answer = client.get(f"/trips/{trip.id}/timeline.pdf")
+    assert answer.mimetype == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(answer.data)).pages)
+    assert trips["done"].vehicle.plate in text
+    assert trips["done"].number in text
+    for said in ("进入", "到达", "离开", "放行"):
+        assert said in text, said
