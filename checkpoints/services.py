@@ -196,6 +196,21 @@ def resolve_anomaly(
     return anomaly
 
 
+def resolve_anomalies(
+    session: Session, anomaly_ids: list[int], note: str, *, actor: User, now: datetime
+) -> int:
+    """Resolve each still open, each audited as one by hand would be; how many were."""
+    done = 0
+    for anomaly_id in dict.fromkeys(anomaly_ids):
+        try:
+            resolve_anomaly(session, anomaly_id, note, actor=actor, now=now)
+        except (NotFound, Conflict):
+            session.rollback()
+        else:
+            done += 1
+    return done
+
+
 def notify(session: Session, anomaly: Anomaly, *, locale: str, now: datetime) -> None:
     """Tell the enterprise contact by SMS, through the outbox (once per anomaly)."""
     p = session.get(Pass, anomaly.pass_id)

@@ -194,6 +194,27 @@ def resolve(anomaly_id: int) -> Any:
     return redirect(web.safe_next(request.form.get("next"), url_for("checkpoints.anomalies")))
 
 
+@bp.post("/anomalies/resolve")
+@web.roles_required(Role.SUPERVISOR)
+def resolve_many() -> Any:
+    """The ticked anomalies resolved with one note (those resolved meanwhile are skipped)."""
+    back = redirect(web.safe_next(request.form.get("next"), url_for("checkpoints.anomalies")))
+    ids = [int(v) for v in request.form.getlist("ids") if inputs.is_id(v)][:200]
+    if not ids:
+        flash(gettext("Tick at least one anomaly."), "error")
+        return back
+    try:
+        note = inputs.validate(NoteIn, {"note": request.form.get("note", "")}).note
+    except ValidationFailed:
+        flash(gettext("Write a note on how it was resolved (at least 2 characters)."), "error")
+        return back
+    done = services.resolve_anomalies(web.db(), ids, note, actor=current_user, now=web.now())
+    flash(gettext("%(n)d anomalies resolved.", n=done), "success")
+    if skipped := len(set(ids)) - done:
+        flash(gettext("%(n)d were resolved already and were skipped.", n=skipped), "info")
+    return back
+
+
 @bp.post("/scans/<int:scan_pk>/annul")
 @web.roles_required(Role.SUPERVISOR)
 def annul(scan_pk: int) -> Any:

@@ -34,9 +34,12 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-select-all]").forEach((master) => {
     master.addEventListener("change", () => {
       const name = master.dataset.selectAll;
-      master.form.querySelectorAll(`input[name="${name}"]`).forEach((box) => {
-        box.checked = master.checked;
-      });
+      // The form's elements: those inside it and those naming it with form="...".
+      Array.from(master.form.elements)
+        .filter((box) => box.name === name && box.type === "checkbox")
+        .forEach((box) => {
+          box.checked = master.checked;
+        });
     });
   });
 });

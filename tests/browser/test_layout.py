@@ -221,3 +221,32 @@ def test_the_queues_reject_button_asks_before_it_rejects(live_server, screen, ma
         s.page.click("#bulk-reject button")
     assert "已驳回 1 件" in s.page.locator(".flashes").inner_text()
     s.assert_fits()
+
+
+def test_select_all_ticks_the_anomalies_that_name_the_bulk_form(live_server, screen, make):
+    import uuid
+
+    gate = make.checkpoint("gate")
+    officer = make.officer(gate)
+    s = screen(PHONE)
+    client = s.page.request
+    sign_in(s, live_server, officer.username)
+    for _ in range(2):
+        p = make.pass_(status="approved")
+        for _ in range(2):  # in and out without arriving
+            s.page.goto(f"{live_server}/scan")
+            token = s.page.locator('meta[name="csrf-token"]').get_attribute("content")
+            client.post(
+                f"{live_server}/api/v1/scans",
+                data={"scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": p.code},
+                headers={"X-CSRFToken": token},
+            )
+    supervisor = make.user("supervisor")
+    s.page.context.clear_cookies()
+    sign_in(s, live_server, supervisor.username)
+    s.page.goto(f"{live_server}/anomalies")
+    boxes = s.page.locator('input[name="ids"][form="bulk-resolve"]')
+    assert boxes.count() >= 2
+    s.page.check('#bulk-resolve input[data-select-all="ids"]')
+    assert all(boxes.nth(i).is_checked() for i in range(boxes.count()))
+    s.assert_fits()

@@ -167,6 +167,12 @@ PAGES = [
     ),
     (
         "POST",
+        "/anomalies/resolve",
+        {"note": "已处理", "ids": "{anomaly}"},
+        expect({"supervisor"}, 302, anonymous=302),
+    ),
+    (
+        "POST",
         "/scans/{scanpk}/annul",
         {"reason": "read_twice"},
         expect({"supervisor"}, 302, anonymous=302),

@@ -212,3 +212,31 @@ def test_only_the_scanner_page_may_compile_webassembly(client, make):
     wasm = client.get("/static/vendor/zxing-wasm-3.1.4/zxing_reader.wasm")
     assert wasm.mimetype == "application/wasm"
     wasm.close()
+
+
+def test_the_supervisor_resolves_ticked_anomalies_with_one_note(client, make):
+    app_ = client.application
+    app_.config["REPEAT_SCAN_SECONDS"] = 0
+    gate = make.checkpoint("gate")
+    officer = api_token(client, make.officer(gate).username)
+    passes = [make.pass_(status="approved") for _ in range(3)]
+    for p in passes:  # in and out without arriving: an anomaly each
+        for _ in range(2):
+            body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": p.code}
+            client.post("/api/v1/scans", json=body, headers=officer)
+    with make.session() as session:
+        anomalies = session.scalars(select(Anomaly).order_by(Anomaly.id)).all()
+    ticked = [str(a.id) for a in anomalies[:2]]
+    login(client, make.user("supervisor").username)
+    page = client.get("/anomalies").get_data(as_text=True)
+    assert 'id="bulk-resolve"' in page
+    assert f'value="{ticked[0]}" form="bulk-resolve"' in page
+    none = post_form(client, "/anomalies/resolve", {"ids": ticked, "note": ""})
+    assert none.status_code == 302
+    done = post_form(client, "/anomalies/resolve", {"ids": ticked, "note": "已电话核实"})
+    assert "已处理 2 条异常。" in client.get(done.headers["Location"]).get_data(as_text=True)
+    with make.session() as session:
+        resolved = {a.id: a.note for a in session.scalars(select(Anomaly))}
+    assert [resolved[int(i)] for i in ticked] == ["已电话核实", "已电话核实"]
+    assert resolved[anomalies[2].id] is None  # not ticked
+    assert audit_log_verifies(client.application)
