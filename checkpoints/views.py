@@ -1,4 +1,7 @@
-"""Checkpoint pages: the scanner, checkpoint administration, anomalies and trip timelines."""
+"""Checkpoint pages: the scanner, checkpoint administration, anomalies and trip timelines.
+
+Over 300 lines on purpose: a trip's timeline page and its printable PDF share one reading
+of the scans (`_timeline`), beside the anomalies they list and resolve."""
 
 from __future__ import annotations
 

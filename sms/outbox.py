@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
+from sms import events
 from sms.backends import SmsBackend, SmsError
 from sms.domain import (
     MAX_SMS_ATTEMPTS,
@@ -177,6 +178,7 @@ def deliver(
             message.attempts >= MAX_SMS_ATTEMPTS
         ):
             message.status = SmsStatus.FAILED
+            events.sms_failed.send(message, session=session, now=now())
         else:
             message.status = SmsStatus.PENDING
             message.next_attempt_at = now() + retry_delay(message.attempts, jitter())
@@ -215,6 +217,8 @@ def apply_report(
     message.updated_at = now
     if error_code:
         message.error_code = error_code
+    if status == SmsStatus.FAILED:
+        events.sms_failed.send(message, session=session, now=now)
     session.commit()
     return True
 

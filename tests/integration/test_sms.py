@@ -199,3 +199,22 @@ def test_a_message_caught_mid_send_is_reconciled_not_resent(app, stub, twilio):
     assert message.status == "sent"
     assert message.provider_id == stub.sent[0]["sid"]
     assert len(stub.sent) == 1
+
+
+def test_a_pass_sms_that_fails_for_good_is_told_to_the_applicants_clerks(app, stub, twilio, make):
+    from supervision.models import Notification
+
+    clerk_enterprise = make.enterprise()
+    clerk = make.enterprise_user(clerk_enterprise)
+    p = make.pass_(enterprise=clerk_enterprise, status="approved")  # its code's SMS queued
+    stub.script.extend(["21211"] * 5)  # a number that cannot receive
+    run(app, twilio)
+    with app.extensions["sessions"]() as session:
+        failed = session.scalars(
+            select(SmsMessage).where(SmsMessage.pass_id == p.id, SmsMessage.status == "failed")
+        ).all()
+        told = session.scalars(select(Notification).where(Notification.user_id == clerk.id)).all()
+    assert failed
+    assert {n.kind for n in told} == {"sms_failed"}
+    assert all(n.data["number"] == p.number for n in told)
+    assert all("+86" not in str(n.data) for n in told)  # no phone number in the notice

@@ -16,6 +16,7 @@ from accounts import events as accounts_events
 from checkpoints import events as checkpoints_events
 from fleet import events as fleet_events
 from passes import events as passes_events
+from sms import events as sms_events
 SIGNALS = {{
     "accounts.user_created": accounts_events.user_created,
     "accounts.officer_places": accounts_events.officer_places,
@@ -26,6 +27,7 @@ SIGNALS = {{
     "passes.trip_progress": passes_events.trip_progress,
     "passes.pass_decided": passes_events.pass_decided,
     "accounts.waiting_work": accounts_events.waiting_work,
+    "sms.sms_failed": sms_events.sms_failed,
 }}
 for package in ("accounts", "fleet", "passes", "trust", "sms", "checkpoints", "supervision",
                 "operations"):
