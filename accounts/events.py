@@ -29,3 +29,7 @@ tokens_revoked = _events.signal("tokens-revoked")
 # The home page asks what waits for the user: sender is the Session, with `user=`; a
 # receiver returns a dict of counts to show on the user's tiles (the review queue's).
 waiting_work = _events.signal("waiting-work")
+
+# An enterprise signed up and waits for approval, in the sign-up's transaction: sender is
+# the Enterprise, with `session=` and `now=` (the admins are told).
+enterprise_signed_up = _events.signal("enterprise-signed-up")

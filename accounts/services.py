@@ -100,6 +100,7 @@ def sign_up_enterprise(
         object_id=enterprise.id,
         now=now,
     )
+    events.enterprise_signed_up.send(enterprise, session=session, now=now)
     session.commit()
     return enterprise
 

@@ -1,7 +1,8 @@
 """The applicant is told of its pass's decisions on its own page, not only by the SMS to
 its contact: a rejection or a revocation notifies the enterprise's users (`pass_rejected`,
 `pass_revoked`), in the decision's transaction and once per pass and user; so does a pass's
-SMS that failed for good (`sms_failed`). The notice
+SMS that failed for good (`sms_failed`). Admins hear of a sign-up waiting for them
+(`sign_up_waiting`). The notice
 names the pass; the reason stays on the pass, where retention erases it."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from accounts import events as account_events
 from accounts.domain import Role
 from accounts.models import User
 from passes import events
@@ -52,7 +54,20 @@ def tell_sms_failed(message: Any, *, session: Any, now: datetime) -> None:
         _tell(session, p, SMS_FAILED, f"{SMS_FAILED}:{message.id}", now)
 
 
+SIGN_UP = "sign_up_waiting"
+
+
+def tell_signed_up(enterprise: Any, *, session: Any, now: datetime) -> None:
+    """Each active admin hears of a sign-up waiting for their approval."""
+    admins = session.scalars(select(User.id).where(User.role == Role.ADMIN, User.active.is_(True)))
+    shown = {"name": enterprise.name, "enterprise_id": enterprise.id}
+    for user_id in admins:
+        key = f"{SIGN_UP}:{enterprise.id}:{user_id}"
+        notify(session, key, user_id, kind=SIGN_UP, data=shown, created_at=now)
+
+
 def connect_receivers() -> None:
     """Connect this process's receiver (once: connecting again changes nothing)."""
     events.pass_decided.connect(tell_decided)
     sms_events.sms_failed.connect(tell_sms_failed)
+    account_events.enterprise_signed_up.connect(tell_signed_up)

@@ -28,6 +28,7 @@ SIGNALS = {{
     "passes.pass_decided": passes_events.pass_decided,
     "accounts.waiting_work": accounts_events.waiting_work,
     "sms.sms_failed": sms_events.sms_failed,
+    "accounts.enterprise_signed_up": accounts_events.enterprise_signed_up,
 }}
 for package in ("accounts", "fleet", "passes", "trust", "sms", "checkpoints", "supervision",
                 "operations"):

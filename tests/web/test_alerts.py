@@ -11,6 +11,10 @@ from sms.models import SmsMessage
 from supervision.models import AlertSettings, Notification
 from tests.support import api_token, audit_log_verifies, login, now, post_form
 
+# Notices that are not the anomalies' or the summary's: a consignee's truck, an admin's
+# sign-up waiting (the factory's enterprises sign up).
+ELSEWHERE = ("truck_entered", "sign_up_waiting")
+
 PHONE = "+8613900001111"
 
 
@@ -108,7 +112,7 @@ def test_in_app_only_sends_no_sms_and_inactive_users_hear_nothing(
         session.commit()
     leave_without_arriving(client, gate_world)
     db.rollback()
-    told = select(Notification.user_id).where(Notification.kind != "truck_entered")
+    told = select(Notification.user_id).where(Notification.kind.not_in(ELSEWHERE))
     assert db.scalars(told).all() == [quiet.id]
     assert sms_to(db, "+8613900002222") == []
 
@@ -231,7 +235,7 @@ def test_daily_summary_once_per_day(app, client, make, runner, gate_world, db):
     assert "闭环率0%" in message.body
     assert "新增异常1起" in message.body
     assert "待审批申请1件" in message.body
-    [note] = db.scalars(select(Notification).where(Notification.kind != "truck_entered")).all()
+    [note] = db.scalars(select(Notification).where(Notification.kind.not_in(ELSEWHERE))).all()
     assert note.kind == "daily_summary"
     assert note.data["opened"] == 1
 
@@ -328,3 +332,26 @@ def test_the_applicants_users_are_told_of_a_rejection_and_a_revocation(client, m
     assert "通行证已被吊销" in page
     assert rejected.number in page
     assert 'id="menu-unread"' in page
+
+
+def test_admins_hear_of_a_sign_up_waiting_for_them(client, make):
+    from tests.support import credit_code
+
+    admin = make.user("admin")
+    body = {
+        "name": "平湖新签约物流有限公司",
+        "credit_code": credit_code(),
+        "contact_name": "李",
+        "contact_phone": "13700000000",
+        "admin_username": "signs-up",
+        "admin_password": "Correct-Horse-9",
+    }
+    answer = client.post("/api/v1/enterprises", json=body)
+    assert answer.status_code == 201, answer.get_json()
+    with make.session() as session:
+        told = session.scalars(select(Notification).where(Notification.user_id == admin.id)).all()
+    assert [n.kind for n in told] == ["sign_up_waiting"]
+    login(client, admin.username)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "平湖新签约物流有限公司" in page
+    assert 'href="/admin/enterprises?status=pending"' in page
