@@ -87,6 +87,9 @@ def test_known_answers(app, client, make):
     page = client.get("/statistics").get_data(as_text=True)
     assert "50.0%" in page
     assert "30 分钟" in page
+    assert 'class="figure" id="st-loop-figure"' in page  # half the loops closed: not green
+    by_day = page.split('id="by-day"')[1].split("</table>")[0]
+    assert 1 <= by_day.count("<tr><td data-label") <= 2  # the days something happened, not 30
 
 
 def test_range_checks(client, make):
