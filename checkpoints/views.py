@@ -268,7 +268,7 @@ def trip_pdf(trip_id: int) -> Any:
         lines.append(f"{moment(s.scanned_at)}  {s.checkpoint.name}  {what} · {verdict}{struck}")
     for a in shown["anomalies"]:
         name = words.word("anomaly_kind", a.kind)
-        lines.append(f"{moment(a.detected_at)}  {gettext('Anomaly')}: {name}")
+        lines.append(f"{moment(a.detected_at)}  {gettext('Anomaly: %(name)s', name=name)}")
     body = pdf.render_lines(
         title=gettext("Trip of %(plate)s", plate=found.plate),
         subtitle=gettext(

@@ -115,11 +115,11 @@ def _pass_form(copy_from: Pass | None) -> PassForm:
     form.destination_enterprise_id.choices = choices(destinations, blank="—")
     form.station_ids.choices = [(str(i), name) for i, name in stations.named(session, active=True)]
     if not form.is_submitted():
-        # A day from the next whole hour, where the jurisdiction is; the destination is
-        # chosen, never taken for the applicant itself.
+        # A day from the current whole hour, where the jurisdiction is (valid as soon as it
+        # is approved); the destination is chosen, never taken for the applicant itself.
         zone = ZoneInfo(current_app.config["TIMEZONE"])
         start = web.now().astimezone(zone).replace(minute=0, second=0, microsecond=0)
-        start = start.replace(tzinfo=None) + timedelta(hours=1)
+        start = start.replace(tzinfo=None)
         form.valid_from.data, form.valid_until.data = start, start + timedelta(days=1)
     if copy_from and not form.is_submitted():
         # A copy keeps what repeats (vehicle, people, route, cargo), not the dates.

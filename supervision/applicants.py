@@ -10,16 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from accounts import events as account_events
-from accounts.domain import Role
+from accounts.domain import EnterpriseStatus, Role
 from accounts.models import User
 from passes import events
 from passes.domain import PassStatus
 from passes.models import Pass
 from sms import events as sms_events
 from supervision.alerts import notify
+from supervision.models import Notification
 
 KINDS = {PassStatus.REJECTED: "pass_rejected", PassStatus.REVOKED: "pass_revoked"}
 SMS_FAILED = "sms_failed"
@@ -66,8 +67,23 @@ def tell_signed_up(enterprise: Any, *, session: Any, now: datetime) -> None:
         notify(session, key, user_id, kind=SIGN_UP, data=shown, created_at=now)
 
 
+def settle_sign_up(enterprise: Any, *, session: Any, before: Any, after: Any, now: Any) -> None:
+    """A sign-up decided (by any admin) is no news to the others: their notices read."""
+    if before != EnterpriseStatus.PENDING or after == EnterpriseStatus.PENDING:
+        return
+    session.execute(
+        update(Notification)
+        .where(
+            Notification.key.startswith(f"{SIGN_UP}:{enterprise.id}:"),
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=now)
+    )
+
+
 def connect_receivers() -> None:
     """Connect this process's receiver (once: connecting again changes nothing)."""
     events.pass_decided.connect(tell_decided)
     sms_events.sms_failed.connect(tell_sms_failed)
     account_events.enterprise_signed_up.connect(tell_signed_up)
+    account_events.enterprise_status_changed.connect(settle_sign_up)

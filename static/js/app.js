@@ -15,6 +15,20 @@ document.addEventListener("DOMContentLoaded", () => {
   // form's buttons do different things (<button data-confirm="...">).
   document.querySelectorAll("form").forEach((form) => {
     form.addEventListener("submit", (event) => {
+      // A box needed by one button only (a bulk rejection's reason) is checked before asking.
+      const pressed = event.submitter ? event.submitter.value : "";
+      const needed = Array.from(form.querySelectorAll("[data-required-for]")).filter(
+        (box) => box.dataset.requiredFor === pressed,
+      );
+      if (needed.length) {
+        needed.forEach((box) => { box.required = true; });
+        const valid = form.reportValidity();
+        needed.forEach((box) => { box.required = false; });
+        if (!valid) {
+          event.preventDefault();
+          return;
+        }
+      }
       const asked = (event.submitter && event.submitter.dataset.confirm) || form.dataset.confirm;
       if (asked && !window.confirm(asked)) event.preventDefault();
     });

@@ -355,3 +355,10 @@ def test_admins_hear_of_a_sign_up_waiting_for_them(client, make):
     page = client.get("/notifications").get_data(as_text=True)
     assert "平湖新签约物流有限公司" in page
     assert 'href="/admin/enterprises?status=pending"' in page
+    enterprise_id = told[0].data["enterprise_id"]
+    path = f"/admin/enterprises/{enterprise_id}/status"
+    approved = post_form(client, path, {"status": "approved"})
+    assert approved.status_code == 302
+    with make.session() as session:
+        [settled] = session.scalars(select(Notification).where(Notification.user_id == admin.id))
+    assert settled.read_at is not None  # decided: no longer news
