@@ -100,7 +100,9 @@ def trips() -> Any:
         ),
         PER_PAGE,
     )
-    gates = web.db().execute(select(Checkpoint.id, Checkpoint.code).order_by(Checkpoint.code))
+    gates = web.db().execute(
+        select(Checkpoint.id, Checkpoint.code, Checkpoint.name).order_by(Checkpoint.code)
+    )
     return render_template(
         "supervision/trips.html",
         trips=listed.rows,
