@@ -36,6 +36,15 @@ def local_day(moment):
     return moment.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
 
 
+def book(client, world, hours, p=None):
+    """The world's owner books the hour `hours` from now at the world's gate."""
+    return client.post(
+        f"/api/v1/passes/{(p or world['pass']).id}/bookings",
+        json={"checkpoint_id": world["gate"].id, "slot_start": iso(hour(hours))},
+        headers=world["owner"],
+    )
+
+
 @pytest.fixture
 def world(app, client, make):
     app.config["REPEAT_SCAN_SECONDS"] = 0
@@ -308,19 +317,11 @@ def test_an_hour_is_an_hour_in_any_offset(client, make, world):
 
 def test_the_entry_keeps_the_booking_nearest_it_not_an_old_missed_one(client, make, world):
     gate, p = world["gate"], world["pass"]
-    old = client.post(
-        f"/api/v1/passes/{p.id}/bookings",
-        json={"checkpoint_id": gate.id, "slot_start": iso(hour(3))},
-        headers=world["owner"],
-    ).get_json()
+    old = book(client, world, 3).get_json()
     with make.session() as session:  # its hour went by unkept
         session.get(Booking, old["id"]).slot_start = hour(-5)
         session.commit()
-    new = client.post(
-        f"/api/v1/passes/{p.id}/bookings",
-        json={"checkpoint_id": gate.id, "slot_start": iso(hour(2))},
-        headers=world["owner"],
-    )
+    new = book(client, world, 2)
     assert new.status_code == 201, new.get_json()
     entry = scan(client, world["officer"], gate, p.code)
     assert (entry["booking"]["id"], entry["booking"]["timing"]) == (new.get_json()["id"], "early")
@@ -331,11 +332,7 @@ def test_the_entry_keeps_the_booking_nearest_it_not_an_old_missed_one(client, ma
 
 def test_an_entry_annulled_gives_its_booking_back(client, make, world):
     gate, p = world["gate"], world["pass"]
-    made = client.post(
-        f"/api/v1/passes/{p.id}/bookings",
-        json={"checkpoint_id": gate.id, "slot_start": iso(hour(2))},
-        headers=world["owner"],
-    ).get_json()
+    made = book(client, world, 2).get_json()
     entry = scan(client, world["officer"], gate, p.code)
     assert entry["booking"]["id"] == made["id"]
     annulled = client.post(
@@ -405,11 +402,7 @@ def test_one_pass_booked_at_two_gates_at_once_is_booked_once(app, make, world):
 
 def test_an_offline_entry_of_a_truck_already_inside_reports_no_booking(client, make, world):
     gate, p = world["gate"], world["pass"]
-    made = client.post(
-        f"/api/v1/passes/{p.id}/bookings",
-        json={"checkpoint_id": gate.id, "slot_start": iso(hour(2))},
-        headers=world["owner"],
-    ).get_json()
+    made = book(client, world, 2).get_json()
     elsewhere = make.checkpoint("gate")
     officer = api_token(client, make.officer(gate, elsewhere).username)
     assert scan(client, officer, elsewhere, p.code)["booking"] is None  # in by another gate
