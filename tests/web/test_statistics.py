@@ -241,6 +241,8 @@ def test_bookings_kept_and_missed_the_wait_from_the_hour_and_stops_per_trip(
             b = session.get(Booking, booking_id)
             b.slot_start = b.arrived_at - timedelta(minutes=minutes)
         session.get(Booking, made[missed.id]).slot_start = hour - timedelta(hours=4)
+        for p in (kept, late, missed):  # passes come before their bookings' hours
+            session.get(type(p), p.id).created_at = hour - timedelta(hours=6)
         session.commit()
 
     supervisor = make.user("supervisor")
