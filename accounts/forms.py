@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField, TelField
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 
 from accounts.domain import Role
-from accounts.schemas import ENTERPRISE_NAME_MAX, PERSON_NAME_MAX
+from accounts.schemas import ADDRESS_MAX, ENTERPRISE_NAME_MAX, PERSON_NAME_MAX, SCOPE_MAX
 from core.inputs import Form
 
 
@@ -27,6 +35,21 @@ class SignupForm(Form):
         _l("Unified social credit code"),
         description=_l("18 characters, printed on the business licence"),
         render_kw={"autocapitalize": "characters", "maxlength": 24},
+    )
+    legal_representative = StringField(
+        _l("Legal representative"),
+        description=_l("As on the business licence"),
+        render_kw={"maxlength": PERSON_NAME_MAX},
+    )
+    address = StringField(
+        _l("Registered address"),
+        description=_l("As on the business licence"),
+        render_kw={"maxlength": ADDRESS_MAX, "autocomplete": "street-address"},
+    )
+    business_scope = TextAreaField(
+        _l("Business scope"),
+        description=_l("What the enterprise moves or makes, in a few words"),
+        render_kw={"maxlength": SCOPE_MAX, "rows": 2},
     )
     contact_name = StringField(_l("Contact person"), render_kw={"maxlength": PERSON_NAME_MAX})
     contact_phone = TelField(_l("Contact mobile"), render_kw={"inputmode": "tel"})

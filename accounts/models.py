@@ -20,6 +20,10 @@ class Enterprise(Base):
     credit_code: Mapped[str] = mapped_column(String(18), unique=True)
     contact_name: Mapped[str] = mapped_column(String(64))
     contact_phone: Mapped[str] = mapped_column(String(16))
+    # As printed on the business licence, for the administrator vetting the sign-up.
+    address: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    legal_representative: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    business_scope: Mapped[str] = mapped_column(String(500), default="", server_default="")
     status: Mapped[str] = mapped_column(String(16), default=EnterpriseStatus.PENDING, index=True)
     whitelisted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

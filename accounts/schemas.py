@@ -35,6 +35,13 @@ Name = Annotated[
 PersonName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=PERSON_NAME_MAX)
 ]
+# What the business licence prints, for the administrator vetting a sign-up: optional, so
+# an integration that signs up with the four fields keeps working.
+ADDRESS_MAX, SCOPE_MAX = 200, 500
+Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=ADDRESS_MAX)]
+OptionalPersonName = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=PERSON_NAME_MAX)
+]
 # A reference to a row: what an INTEGER id column holds (32 bits on PostgreSQL), so a
 # larger number is a 422, not a database error.
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -89,6 +96,11 @@ class EnterpriseSignup(Input):
     contact_phone: Mobile
     admin_username: Username
     admin_password: Password
+    address: Address = ""
+    legal_representative: OptionalPersonName = ""
+    business_scope: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=SCOPE_MAX), MULTILINE
+    ] = ""
 
 
 class UserCreate(Input):
@@ -122,6 +134,9 @@ class EnterpriseOut(Output):
     credit_code: str
     contact_name: str
     contact_phone: str
+    address: str
+    legal_representative: str
+    business_scope: str
     status: EnterpriseStatus
     whitelisted: bool
     created_at: datetime

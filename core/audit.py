@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Connection, ForeignKey, Integer, String, bindparam
+from sqlalchemy import JSON, Connection, ForeignKey, Index, Integer, String, bindparam
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.db import Base, UTCDateTime
@@ -84,6 +84,7 @@ class Action(StrEnum):
 
 class AuditEntry(Base):
     __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_object", "object_type", "object_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The leaf's place in the tree, counted from 1; None while the entry is pending.

@@ -216,6 +216,8 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         # Alerts on denied scans: this many codes that name no trusted pass at one
         # checkpoint, or this many denials of one pass, within the window.
         "ALERT_WINDOW_MINUTES": int(env.get("ALERT_WINDOW_MINUTES", "10")),
+        # Reviewers are told when an application has waited this long (0: never).
+        "REVIEW_WAIT_ALERT_MINUTES": int(env.get("REVIEW_WAIT_ALERT_MINUTES", "60")),
         "ALERT_FORGED_PER_CHECKPOINT": int(env.get("ALERT_FORGED_PER_CHECKPOINT", "5")),
         "ALERT_DENIALS_PER_PASS": int(env.get("ALERT_DENIALS_PER_PASS", "3")),
         "LOOP_MAX_STAY_HOURS": int(env.get("LOOP_MAX_STAY_HOURS", "24")),

@@ -130,6 +130,19 @@ WORDS: dict[str, dict[str, str]] = {
         "products": N_("Finished products"),
         "other": N_("Other"),
     },
+    "role": {
+        "admin": N_("Administrator"),
+        "reviewer": N_("Reviewer"),
+        "supervisor": N_("Supervisor"),
+        "officer": N_("Checkpoint officer"),
+        "enterprise": N_("Enterprise staff"),
+    },
+    "enterprise_status": {
+        "pending": N_("Pending"),
+        "approved": N_("Approved"),
+        "suspended": N_("Suspended"),
+        "peer": N_("Federated jurisdiction"),
+    },
     "sms_status": {
         "pending": N_("SMS queued"),
         "sending": N_("SMS sending"),

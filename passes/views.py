@@ -203,7 +203,14 @@ def detail(pass_id: int) -> Any:
     messages = (
         web.db()
         .scalars(
-            select(SmsMessage).where(SmsMessage.pass_id == p.id).order_by(SmsMessage.id.desc())
+            # The driver's texts (the code, a resend, a revocation), not the consignee's
+            # or the contact's that name the pass too.
+            select(SmsMessage)
+            .where(
+                SmsMessage.pass_id == p.id,
+                SmsMessage.dedupe_key.startswith(f"pass:{p.id}:", autoescape=True),
+            )
+            .order_by(SmsMessage.id.desc())
         )
         .all()
     )

@@ -1,7 +1,7 @@
 """The audit log for oversight: browsing, verification, proofs and signed checkpoints.
 
 Over 300 lines on purpose: the audit log's pages and endpoints (browse, verify, proofs,
-export) and the words that name its entries, read together."""
+export), read together; the words that name its entries are in supervision.audit_names."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ from checkpoints import history
 from core import audit, inputs, responses, web
 from core.audit import AuditCheckpoint, AuditEntry
 from core.errors import N_, NotFound, ValidationFailed
+from core.words import word
 from federation import services as federation_services
+from supervision import audit_names
 from trust import audit_checkpoints, audit_proofs, auditlog
 
 bp = Blueprint("audit", __name__)
@@ -190,6 +192,10 @@ def entries_query(args: Any) -> Select[Any]:
             if len(value) > 64:
                 raise ValidationFailed.one(name, N_("At most %(n)d characters.", n=64))
             stmt = stmt.where(column == value)
+    if text := args.get("object", "").strip():
+        if len(text) > 64:
+            raise ValidationFailed.one("object", N_("At most %(n)d characters.", n=64))
+        stmt = stmt.where(audit_names.matching(web.db(), text))
     if raw := args.get("from"):
         stmt = stmt.where(AuditEntry.at >= history.moment(raw, "from", tz, end=False))
     if raw := args.get("to"):
@@ -222,6 +228,7 @@ def entry_out(entry: AuditEntry) -> dict[str, Any]:
         "action": "string",
         "object_type": "string",
         "object_id": "string",
+        "object": "string",
         "from": "string",
         "to": "string",
         "page": "integer",
@@ -234,102 +241,6 @@ def list_entries(_user: object) -> dict[str, Any]:
 
 
 # --- the audit page ---------------------------------------------------------------------
-
-# Entries store codes ("pass.revoke"); the page shows words for both halves.
-OBJECT_WORDS = {
-    "alerts": N_("Alert settings"),
-    "anomaly": N_("Anomaly"),
-    "booking": N_("Booking"),
-    "checkpoint": N_("Checkpoint"),
-    "driver": N_("Driver"),
-    "enterprise": N_("Enterprise"),
-    "export": N_("Export"),
-    "fleet": N_("Fleet"),
-    "key": N_("Signing key"),
-    "peer": N_("Federation peer"),
-    "pass": N_("Pass"),
-    "retention": N_("Personal data retention"),
-    "scan": N_("Scan"),
-    "trip": N_("Trip"),
-    "user": N_("User"),
-    "vehicle": N_("Vehicle"),
-}
-VERB_WORDS = {
-    "activate": N_("activated"),
-    "add": N_("added"),
-    "remove": N_("removed"),
-    "repin": N_("pinned again"),
-    "fork": N_("caught forking its log"),
-    "allow": N_("allowed"),
-    "annul": N_("annulled"),
-    "approve": N_("approved"),
-    "booking": N_("bookings per hour set"),
-    "change": N_("changed"),
-    "approved": N_("approved"),
-    "archive": N_("archived"),
-    "assign_checkpoints": N_("checkpoints assigned"),
-    "audit": N_("audit log"),
-    "cancel": N_("cancelled"),
-    "cancelled": N_("cancelled"),
-    "create": N_("created"),
-    "deactivate": N_("deactivated"),
-    "deny": N_("denied"),
-    "edit": N_("edited"),
-    "escort": N_("truck received at the gate"),
-    "import": N_("imported"),
-    "anomalies": N_("anomalies"),
-    "passes": N_("passes"),
-    "purge": N_("purged"),
-    "raise": N_("raised"),
-    "rejected": N_("rejected"),
-    "resend_sms": N_("SMS sent again"),
-    "reset_password": N_("password reset"),
-    "resolve": N_("resolved"),
-    "scans": N_("scans"),
-    "statistics": N_("statistics"),
-    "restore": N_("restored"),
-    "revoke_tokens": N_("sign-ins ended"),
-    "revoke_devices": N_("signed out of kept phones"),
-    "revoked": N_("revoked"),
-    "rotate": N_("rotated"),
-    "sign_up": N_("signed up"),
-    "submit": N_("submitted"),
-    "suspended": N_("suspended"),
-    "trips": N_("trips"),
-    "unlist": N_("taken off the whitelist"),
-    "update": N_("updated"),
-    "whitelist": N_("whitelist changed"),
-}
-
-
-# Object types as stored (signing keys are "signing_key"; fleet imports name their fleet).
-OBJECT_TYPES = {
-    "anomaly": "anomaly",
-    "booking": "booking",
-    "checkpoint": "checkpoint",
-    "driver": "driver",
-    "enterprise": "enterprise",
-    "export": "export",
-    "pass": "pass",
-    "retention": "retention",
-    "scan": "scan",
-    "signing_key": "key",
-    "trip": "trip",
-    "user": "user",
-    "vehicle": "vehicle",
-}
-
-
-def object_words(code: str) -> str:
-    thing = OBJECT_TYPES.get(code)
-    return gettext(OBJECT_WORDS[thing]) if thing else code
-
-
-def action_words(code: str) -> str:
-    thing, _, verb = code.partition(".")
-    if thing not in OBJECT_WORDS or verb not in VERB_WORDS:
-        return code
-    return f"{gettext(OBJECT_WORDS[thing])} · {gettext(VERB_WORDS[verb])}"
 
 
 def object_link(entry: AuditEntry, role: str) -> str | None:
@@ -375,10 +286,11 @@ def page() -> Any:
         held_by=[p for p in federation_services.peers(web.db()) if p.holds_ours],
         signed_at=datetime.fromisoformat(checkpoint["time"]) if checkpoint else None,
         verification=verification,
-        action_words=action_words,
-        object_words=object_words,
+        action_words=audit_names.action_words,
+        object_words=audit_names.object_words,
+        names=audit_names.Names(web.db(), listed.rows),
         object_link=lambda entry: object_link(entry, current_user.role),
-        object_types=sorted(OBJECT_TYPES),
+        object_types=sorted(audit_names.OBJECT_TYPES),
         actions=[a.value for a in sorted(audit.Action)],
     )
 
@@ -395,26 +307,36 @@ AUDIT_HEADER = [
     N_("Leaf hash"),
     N_("Action code"),
     N_("Object type code"),
+    N_("Object id"),
+    N_("Details as stored"),
 ]
 
 
 def audit_rows(session: Any, stmt: Select[Any], tz: str) -> Any:
     """The export's rows in the user's words, with the stored codes last for machines."""
     zone = ZoneInfo(tz)
-    for entry in session.scalars(stmt.execution_options(yield_per=1000)):
-        yield [
-            entry.id,
-            entry.seq,
-            entry.at.astimezone(zone).replace(tzinfo=None, microsecond=0),
-            entry.actor.username if entry.actor else gettext("System"),
-            action_words(entry.action),
-            object_words(entry.object_type),
-            entry.object_id,
-            json.dumps(entry.data, ensure_ascii=False, sort_keys=True),
-            entry.leaf_hash,
-            entry.action,
-            entry.object_type,
-        ]
+    for batch in session.scalars(stmt.execution_options(yield_per=1000)).partitions():
+        names = audit_names.Names(session, batch)
+        for entry in batch:
+            yield [
+                entry.id,
+                entry.seq,
+                entry.at.astimezone(zone).replace(tzinfo=None, microsecond=0),
+                actor_words(entry.actor) if entry.actor else gettext("System"),
+                audit_names.action_words(entry.action),
+                audit_names.object_words(entry.object_type),
+                names.object(entry),
+                names.details(entry),
+                entry.leaf_hash,
+                entry.action,
+                entry.object_type,
+                entry.object_id,
+                json.dumps(entry.data, ensure_ascii=False, sort_keys=True),
+            ]
+
+
+def actor_words(user: User) -> str:
+    return f"{user.username}（{word('role', user.role)}）"
 
 
 @bp.get("/audit/export.<fmt>")
@@ -450,7 +372,7 @@ def export(fmt: str) -> Any:
     )
 
 
-AUDIT_FILTERS = ("actor", "action", "object_type", "object_id", "from", "to")
+AUDIT_FILTERS = ("actor", "action", "object_type", "object_id", "object", "from", "to")
 CODE_LIKE = re.compile(r"[A-Za-z0-9_.:+-]{0,40}")  # usernames, codes, ids, ISO dates
 
 

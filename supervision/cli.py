@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
 from core.db import utcnow
-from supervision import alerts, statistics
+from supervision import alerts, review_queue, statistics
 
 alerts_cli = AppGroup("alerts", help="Supervisors' alerts.")
 
@@ -30,6 +30,21 @@ def daily_summary(day: object) -> None:
     with current_app.extensions["sessions"]() as session:
         sent = alerts.daily_summary(session, chosen, now=now, tz=tz)
     click.echo(f"{sent} daily summaries for {chosen.isoformat()}")
+
+
+@alerts_cli.command("queue-waiting")
+def queue_waiting() -> None:
+    """Tell the reviewers when applications wait too long (idempotent; beside the sweep)."""
+    minutes = current_app.config["REVIEW_WAIT_ALERT_MINUTES"]
+    if minutes <= 0:
+        click.echo("review queue alerts are off (REVIEW_WAIT_ALERT_MINUTES=0)")
+        return
+    with current_app.extensions["sessions"]() as session:
+        told = review_queue.tell_queue_waiting(
+            session, now=utcnow(), after=timedelta(minutes=minutes)
+        )
+        session.commit()
+    click.echo(f"{told} reviewers told of applications waiting over {minutes} minutes")
 
 
 statistics_cli = AppGroup("statistics", help="The statistics page's daily figures.")

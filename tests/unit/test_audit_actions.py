@@ -76,6 +76,6 @@ def test_a_name_outside_the_enum_is_refused():
 
 @pytest.mark.parametrize("action", list(audit.Action))
 def test_every_action_has_words_on_the_audit_page(action):
-    from supervision.audit_views import action_words
+    from supervision.audit_names import action_words
 
     assert action_words(action.value) != action.value

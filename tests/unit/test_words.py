@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from accounts.domain import EnterpriseStatus, Role
 from checkpoints.arrivals import Arrival
 from checkpoints.bookings import Lane, Status, Timing
 from checkpoints.domain import AUTO_RESOLVED, AnnulReason, AnomalyKind, Event, Kind, TripState
@@ -28,6 +29,8 @@ DOMAIN = {
     "booking_status": [s.value for s in Status],
     "booking_timing": [t.value for t in Timing],
     "lane": [lane.value for lane in Lane],
+    "role": [r.value for r in Role],
+    "enterprise_status": [s.value for s in EnterpriseStatus],
 }
 
 

@@ -362,3 +362,60 @@ def test_admins_hear_of_a_sign_up_waiting_for_them(client, make):
     with make.session() as session:
         [settled] = session.scalars(select(Notification).where(Notification.user_id == admin.id))
     assert settled.read_at is not None  # decided: no longer news
+
+
+def test_reviewers_hear_of_applications_waiting_too_long_once_per_oldest(app, make, runner):
+    """`alerts queue-waiting` tells each active reviewer when an application has waited
+    over REVIEW_WAIT_ALERT_MINUTES, once; when the oldest is decided and another waits too
+    long, a new notice replaces the old one."""
+    from passes.models import Pass
+    from passes.services import approve_pass
+
+    reviewer = make.user("reviewer")
+    idle = make.user("reviewer")
+    with make.session() as session:
+        session.get(type(idle), idle.id).active = False
+        session.commit()
+    old, young = make.pass_(), make.pass_()
+    with make.session() as session:
+        session.get(Pass, old.id).created_at = now() - timedelta(minutes=90)
+        session.get(Pass, young.id).created_at = now() - timedelta(minutes=70)
+        session.commit()
+
+    def notices():
+        with make.session() as session:
+            return [
+                (n.data["number"], n.data["count"], n.read_at is None)
+                for n in session.scalars(
+                    select(Notification)
+                    .where(Notification.kind == "queue_waiting")
+                    .order_by(Notification.id)
+                )
+            ], {n.user_id for n in session.scalars(select(Notification))}
+
+    app.config["REVIEW_WAIT_ALERT_MINUTES"] = 120
+    assert "0 reviewers" in runner.invoke(args=["alerts", "queue-waiting"]).output
+    app.config["REVIEW_WAIT_ALERT_MINUTES"] = 60
+    for _ in range(2):
+        assert runner.invoke(args=["alerts", "queue-waiting"]).exit_code == 0
+    told, users = notices()
+    assert told == [(old.number, 2, True)]
+    assert idle.id not in users
+    assert reviewer.id in users
+
+    with make.session() as session:
+        approve_pass(session, old.id, make.user("reviewer"), now=now(), issuer=make.issuer())
+    runner.invoke(args=["alerts", "queue-waiting"])
+    told, _ = notices()
+    assert told[0] == (old.number, 2, False)
+    assert told[-1] == (young.number, 1, True)
+
+    from tests.support import login
+
+    client = app.test_client()
+    login(client, reviewer.username)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert young.number in page
+    assert 'href="/review"' in page
+    app.config["REVIEW_WAIT_ALERT_MINUTES"] = 0
+    assert "off" in runner.invoke(args=["alerts", "queue-waiting"]).output

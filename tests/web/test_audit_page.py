@@ -101,17 +101,20 @@ def test_the_filtered_log_exports_in_words_with_codes_last_and_the_export_is_aud
     assert "attachment" in answer.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][:5] == ["条目", "日志序号", "时间", "操作人", "操作"]
-    assert [r[6] for r in rows[1:]] == ["9", "7"]  # newest first, only what was asked
+    assert [r[-2] for r in rows[1:]] == ["9", "7"]  # newest first, only what was asked
     assert {r[4] for r in rows[1:]} == {"通行证 · 已撤销"}
-    assert {(r[-2], r[-1]) for r in rows[1:]} == {("pass.revoked", "pass")}
-    assert json.loads(rows[1][7]) == {"reason": "测试"}
+    assert {r[3] for r in rows[1:]} == {"rev8（审核员）"}
+    assert {(r[-4], r[-3]) for r in rows[1:]} == {("pass.revoked", "pass")}
+    assert [r[6] for r in rows[1:]] == ["编号 9", "编号 7"]  # passes no longer kept
+    assert rows[1][7] == "原因：测试"
+    assert json.loads(rows[1][-1]) == {"reason": "测试"}
 
     with client.get("/audit/export.xlsx") as answer:
         sheet = load_workbook(io.BytesIO(answer.get_data())).active
     assert [c.value for c in sheet[1]] == rows[0]
     # The CSV export's own entry is there (the XLSX's too on PostgreSQL, whose reads see
     # what committed since the request began).
-    exports_seen = [r[7].value for r in sheet.iter_rows(min_row=2) if r[9].value == "export.audit"]
+    exports_seen = [r[-1].value for r in sheet.iter_rows(min_row=2) if r[9].value == "export.audit"]
     assert '{"action": "pass.revoked"}' in exports_seen
     assert sheet.cell(2, 3).is_date
 
@@ -161,3 +164,67 @@ def test_the_action_filter_offers_every_action_of_the_enum_in_words(client, make
     offered = re.findall(r'<option value="([^"]*)"', select_html)
     assert offered == ["", *sorted(a.value for a in audit.Action)]
     assert "用户 · 已停用" in select_html
+
+
+def test_entries_speak_in_numbers_plates_and_names_and_the_filter_takes_them(app, client, make):
+    """Entries name a pass by its number with the plate masked, a scan by its pass, gate
+    and event, a user by username and role; details are fields in words; the filter takes
+    a pass number or a plate and finds the pass's entries and its scans'."""
+    import uuid
+
+    from tests.support import api_token
+
+    p = make.pass_(status="approved")
+    other = make.pass_(status="approved")
+    gate = make.checkpoint("gate")
+    officer = make.officer(gate)
+    token = api_token(client, officer.username)
+    body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": p.code}
+    assert client.post("/api/v1/scans", json=body, headers=token).get_json()["decision"] == "allow"
+    with app.extensions["sessions"]() as session:
+        audit.record(
+            session,
+            actor_id=None,
+            action="user.assign_checkpoints",
+            object_type="user",
+            object_id=officer.id,
+            data={"checkpoints": [gate.id]},
+            now=now(),
+        )
+        session.commit()
+    make.user("supervisor", username="sup6")
+    login(client, "sup6")
+    plate = p.vehicle.plate
+    masked = plate[:3] + "*" * (len(plate) - 4) + plate[-1]
+
+    html = client.get("/audit").get_data(as_text=True)
+    table = html.split('id="audit-entries"')[1]
+    assert f"通行证 {p.number}（{masked}）" in table
+    assert plate not in table  # plates masked as on every list
+    assert f"扫码 {p.number} · {gate.name} · 入境" not in table
+    assert f"扫码 {p.number} · {gate.name} · 进入" in table
+    assert f"{officer.username} <small" in table
+    assert "卡口检查员" in table
+    assert f"<dt>卡口</dt><dd>{gate.name}（{gate.code}）</dd>" in table  # ids as names
+    assert f"用户 {officer.username}（卡口检查员）" in table
+    assert "<dd>{" not in table
+    assert "<dt>checkpoints" not in table
+
+    for typed in (p.number, plate, plate.lower()):
+        found = client.get("/audit", query_string={"object": typed}).get_data(as_text=True)
+        rows = found.split('id="audit-entries"')[1]
+        assert f"扫码 {p.number}" in rows, typed
+        assert f"通行证 {p.number}" in rows, typed
+        assert other.number not in rows, typed
+    found = client.get("/audit", query_string={"object": officer.username}).get_data(as_text=True)
+    assert f"用户 {officer.username}" in found.split('id="audit-entries"')[1]
+    assert p.number not in found.split('id="audit-entries"')[1]
+    nothing = client.get("/audit", query_string={"object": "浙Z00000"}).get_data(as_text=True)
+    assert 'class="empty"' in nothing
+
+    answer = client.get("/audit/export.csv", query_string={"object": p.number})
+    rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+    scans = [r for r in rows[1:] if r[-4] == "scan.allow"]
+    assert len(scans) == 1
+    assert scans[0][6] == f"{p.number} · {gate.name} · 进入"
+    assert plate not in answer.get_data(as_text=True)

@@ -240,7 +240,7 @@ def test_vehicles_inside_now_lists_open_trips_searchable_and_exportable(client, 
     inside, done = trips["inside"], trips["done"]
     assert inside.vehicle.plate in page
     assert done.vehicle.plate not in page  # it has left
-    assert 'id="inside-total">(1)' in page
+    assert 'id="inside-total">（1）' in page
     assert inside.destination.name in page
     link = re.search(r'href="(/exports/trips\.csv\?[^"]+)" id="inside-csv"', page).group(1)
     rows = list(

@@ -180,3 +180,33 @@ def test_every_pass_pdf_embeds_its_chinese_font(client, make, size):
         assert "/FontFile2" in font["/FontDescriptor"].get_object()
     assert p.vehicle.plate in sheet.extract_text()
     assert len(answer.data) < 200_000  # the glyphs used, not the whole font
+
+
+def test_the_pass_page_names_the_destinations_county_and_lists_only_the_drivers_sms(
+    client, shipper, make
+):
+    """The county code reads as one (not a bare number beside the consignee), and "SMS
+    to the driver" leaves out the consignee's and the contact's texts about the pass."""
+    from core.db import utcnow
+    from sms import outbox
+
+    answer = apply(client, shipper, destination={**JINSHAN_CONSIGNEE, "area_code": "310116"})
+    pass_id = answer.get_json()["id"]
+    p = make.pass_(status="approved")
+    with make.session() as session:
+        outbox.enqueue(
+            session,
+            dedupe_key=f"consignee:{p.id}:1",
+            to="+8613700000001",
+            body="您的来车已进入",
+            now=utcnow(),
+            pass_id=p.id,
+        )
+        session.commit()
+    login(client, make.user("reviewer").username)
+    page = client.get(f"/passes/{pass_id}").get_data(as_text=True)
+    assert 'id="destination-area">区划代码 310116<' in page
+    page = client.get(f"/passes/{p.id}").get_data(as_text=True)
+    section = page.split('id="messages"')[1].split("</section>")[0]
+    assert "您的来车已进入" not in section
+    assert section.count('class="message"') == 1  # the code sent on approval

@@ -168,3 +168,52 @@ def test_long_names_are_cut_in_the_queue_with_the_whole_name_on_hover(client, ma
     html = client.get("/review").get_data(as_text=True)
     assert f'<span class="clip" title="{long_name}">{long_name}</span>' in html
     assert p.number in html
+
+
+def test_the_licence_details_given_at_sign_up_are_what_the_admin_vets(client, db, make):
+    """The sign-up page takes the legal representative, address and business scope; the
+    admin's list shows them opened for a pending enterprise, and says when they are
+    missing (an API sign-up may leave them out)."""
+    details = {
+        "legal_representative": "李国强",
+        "address": "浙江省嘉兴市平湖市当湖街道 8 号",
+        "business_scope": "普通货物道路运输\n仓储服务",
+    }
+    code = credit_code()
+    response = post_form(client, "/signup", {**GOOD, **details, "credit_code": code})
+    assert response.status_code == 302
+    db.rollback()
+    kept = db.scalars(select(Enterprise).where(Enterprise.credit_code == code)).one()
+    assert (kept.legal_representative, kept.address, kept.business_scope) == (
+        details["legal_representative"],
+        details["address"],
+        details["business_scope"],
+    )
+    bare = client.post(
+        "/api/v1/enterprises",
+        json={**GOOD, "admin_username": "bare1", "credit_code": credit_code()},
+    )
+    assert bare.status_code == 201
+    db.rollback()
+    assert db.get(Enterprise, bare.get_json()["id"]).address == ""
+    too_long = client.post(
+        "/api/v1/enterprises",
+        json={
+            **GOOD,
+            "admin_username": "long1",
+            "credit_code": credit_code(),
+            "address": "路" * 201,
+        },
+    )
+    assert too_long.status_code == 422
+
+    login(client, make.user("admin").username)
+    page = client.get("/admin/enterprises?status=pending").get_data(as_text=True)
+    row = page.split(f'id="enterprise-{kept.id}"')[1].split("</tr>")[0]
+    assert '<details class="vetting" open>' in row
+    assert "<dt>法定代表人</dt><dd>李国强</dd>" in row
+    assert details["address"] in row
+    assert "+8613912345678" in row
+    missing = page.split(f'id="enterprise-{bare.get_json()["id"]}"')[1].split("</tr>")[0]
+    assert "未填写" in missing
+    assert "询问" in missing
