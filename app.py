@@ -201,6 +201,7 @@ def register_blueprints(app: Flask) -> None:
     import sms.views
     import supervision.alert_views
     import supervision.audit_views
+    import supervision.map_views
     import supervision.views
     import trust.api  # noqa: F401
     from api.core import bp as api_bp
@@ -224,6 +225,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(supervision.views.bp)
     app.register_blueprint(supervision.alert_views.bp)
     app.register_blueprint(supervision.audit_views.bp)
+    app.register_blueprint(supervision.map_views.bp)
     app.register_blueprint(operations.views.bp)
     app.register_blueprint(api_bp)
     app.extensions["csrf"].exempt(sms.views.sms_status)  # signed by Twilio instead

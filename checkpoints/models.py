@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -47,6 +48,9 @@ class Checkpoint(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Bookings a gate takes in each hour (预约制); None: it takes none.
     capacity_per_hour: Mapped[int | None] = mapped_column(Integer)
+    # Where it stands (WGS 84 degrees), for the map; set by the admin, None until then.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
 
     enterprise: Mapped[Enterprise | None] = relationship()
     officers: Mapped[list[User]] = relationship(secondary=officer_checkpoint)

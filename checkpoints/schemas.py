@@ -26,6 +26,13 @@ class CheckpointIn(Input):
     enterprise_id: Id | None = None
 
 
+class PlaceIn(Input):
+    """Where a checkpoint stands; both empty: not on the map."""
+
+    latitude: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)] | None = None
+
+
 class CheckpointOut(Output):
     id: int
     code: str

@@ -17,10 +17,10 @@ from accounts.domain import OVERSIGHT_ROLES, Role
 from accounts.forms import ActionForm
 from accounts.models import Enterprise, User
 from accounts.scoping import get_scoped, scoped
-from checkpoints import corrections, scanners, services
+from checkpoints import corrections, places, scanners, services
 from checkpoints.domain import AnomalyKind
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
-from checkpoints.schemas import AnnulIn, CheckpointIn, NoteIn
+from checkpoints.schemas import AnnulIn, CheckpointIn, NoteIn, PlaceIn
 from core import inputs, responses, web, words
 from core.errors import DomainError, ValidationFailed
 from fleet.domain import provinces_from
@@ -144,6 +144,33 @@ def set_active(checkpoint_id: int) -> Any:
         web.db(), checkpoint_id, active, actor=current_user, now=web.now()
     )
     return redirect(url_for("checkpoints.admin"))
+
+
+@bp.post("/admin/checkpoints/<int:checkpoint_id>/place")
+@web.roles_required(Role.ADMIN)
+def place(checkpoint_id: int) -> Any:
+    """Where a checkpoint stands on the map (both empty: off the map)."""
+    back = redirect(url_for("checkpoints.admin"))
+    if not ActionForm().validate_on_submit():
+        flash(gettext("The form expired; try again."), "error")
+        return back
+    raw = {k: request.form.get(k, "").strip() or None for k in ("latitude", "longitude")}
+    try:
+        data = inputs.validate(PlaceIn, raw)
+        places.place_checkpoint(
+            web.db(),
+            checkpoint_id,
+            data.latitude,
+            data.longitude,
+            actor=current_user,
+            now=web.now(),
+        )
+    except ValidationFailed as exc:
+        web.db().rollback()
+        flash(" ".join(m for ms in inputs.field_errors(exc).values() for m in ms), "error")
+    else:
+        flash(gettext("The checkpoint's place is saved."), "success")
+    return back
 
 
 @bp.post("/admin/users/<int:user_id>/checkpoints")

@@ -35,6 +35,7 @@ class Action(StrEnum):
     CHECKPOINT_BOOKING = "checkpoint.booking"
     CHECKPOINT_CREATE = "checkpoint.create"
     CHECKPOINT_DEACTIVATE = "checkpoint.deactivate"
+    CHECKPOINT_PLACE = "checkpoint.place"
     DRIVER_ADD = "driver.add"
     DRIVER_ARCHIVE = "driver.archive"
     DRIVER_EDIT = "driver.edit"

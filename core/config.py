@@ -216,6 +216,9 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         # Alerts on denied scans: this many codes that name no trusted pass at one
         # checkpoint, or this many denials of one pass, within the window.
         "ALERT_WINDOW_MINUTES": int(env.get("ALERT_WINDOW_MINUTES", "10")),
+        # The map's tiles, `https://host/{z}/{x}/{y}.png` (an intranet's tile server); unset:
+        # the map is a schematic of the checkpoints alone.
+        "MAP_TILE_URL": env.get("MAP_TILE_URL") or None,
         # Reviewers are told when an application has waited this long (0: never).
         "REVIEW_WAIT_ALERT_MINUTES": int(env.get("REVIEW_WAIT_ALERT_MINUTES", "60")),
         "ALERT_FORGED_PER_CHECKPOINT": int(env.get("ALERT_FORGED_PER_CHECKPOINT", "5")),

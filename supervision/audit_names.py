@@ -77,6 +77,7 @@ VERB_WORDS = {
     "import": N_("imported"),
     "anomalies": N_("anomalies"),
     "passes": N_("passes"),
+    "place": N_("placed on the map"),
     "purge": N_("purged"),
     "raise": N_("raised"),
     "rejected": N_("rejected"),
@@ -142,7 +143,11 @@ FIELD_WORDS = {
     **AUDIT_FILTER_WORDS,
     "object_type": N_("Object type"),
     "anomaly": N_("Anomaly"),
+    "auto": N_("Approved automatically"),
     "by": N_("By"),
+    "kid": N_("Signing key"),
+    "status_before": N_("Status before"),
+    "status_after": N_("Status after"),
     "capacity_per_hour": N_("Bookings per hour"),
     "checkpoint": N_("Checkpoint"),
     "checkpoint_id": N_("Checkpoint"),
@@ -168,6 +173,7 @@ FIELD_WORDS = {
     "number": N_("Number"),
     "open": N_("Open only"),
     "pass": N_("Pass"),
+    "placed": N_("On the map"),
     "plate": N_("Plate"),
     "reason": N_("Reason"),
     "reason_kept": N_("Reason"),
@@ -187,6 +193,8 @@ FIELD_WORDS = {
     "whitelisted": N_("Whitelisted"),
     "why": N_("Why"),
 }
+# An enterprise's status change keeps "from" and "to": statuses, not dates.
+STATUS_WORDS = {"from": "status_before", "to": "status_after"}
 # Keys whose values are the ids of objects: named like the objects themselves.
 REFERENCES = {
     "trip": "trip",
@@ -209,6 +217,15 @@ class Field:
     value: str
 
 
+def _pair(name: str, detail: str) -> str:
+    """A name and what tells it apart, in the language's brackets."""
+    return gettext("%(name)s (%(detail)s)", name=name, detail=detail)
+
+
+def _listed(values: Iterable[str]) -> str:
+    return gettext(", ").join(values)
+
+
 def _trip(number: str, seq: int) -> str:
     return gettext("%(number)s, trip %(seq)d", number=number, seq=seq)
 
@@ -221,7 +238,7 @@ def _scan(number: str | None, gate: str, event: str) -> str:
 LOOKUPS: dict[str, tuple[Select[Any], Any]] = {
     "pass": (
         select(Pass.id, Pass.number, Vehicle.plate).join(Vehicle, Vehicle.id == Pass.vehicle_id),
-        lambda number, plate: f"{number}（{mask_plate(plate)}）",
+        lambda number, plate: _pair(number, mask_plate(plate)),
     ),
     "trip": (select(Trip.id, Pass.number, Trip.seq).join(Pass, Pass.id == Trip.pass_id), _trip),
     "scan": (
@@ -245,11 +262,11 @@ LOOKUPS: dict[str, tuple[Select[Any], Any]] = {
     "enterprise": (select(Enterprise.id, Enterprise.name), str),
     "user": (
         select(User.id, User.username, User.role),
-        lambda name, role: f"{name}（{word('role', role)}）",
+        lambda name, role: _pair(name, word("role", role)),
     ),
     "checkpoint": (
         select(Checkpoint.id, Checkpoint.name, Checkpoint.code),
-        lambda name, code: f"{name}（{code}）",
+        lambda name, code: _pair(name, code),
     ),
 }
 
@@ -305,7 +322,7 @@ class Names:
         raw, kind = entry.object_id or "", entry.object_type
         if kind == "peer":
             name = self.peers.get(raw)
-            return f"{name}（{raw}）" if name else raw
+            return _pair(name, raw) if name else raw
         if kind == "export":
             return FORMATS.get(raw, raw)
         ids = _ids(raw)
@@ -314,15 +331,16 @@ class Names:
     def value(self, entry: AuditEntry, key: str, value: Any) -> str:
         thing = entry.action.partition(".")[0]
         if key in REFERENCES and _ids(value):
-            return "、".join(self._one(REFERENCES[key], i) for i in _ids(value))
+            return _listed(self._one(REFERENCES[key], i) for i in _ids(value))
         if isinstance(value, bool):
             return gettext("Yes") if value else gettext("No")
         if value is None or value == "":
             return "—"
         if isinstance(value, list):
-            return "、".join(str(v) for v in value) or "—"
+            kinds = "anomaly_kind" if key == "kinds" else None
+            return _listed(label(kinds, str(v)) if kinds else str(v) for v in value) or "—"
         if isinstance(value, dict):
-            return "；".join(f"{k}: {v}" for k, v in value.items()) or "—"
+            return gettext("; ").join(f"{k}: {v}" for k, v in value.items()) or "—"
         code = str(value)
         vocabulary: str | None = {
             "role": "role",
@@ -344,16 +362,21 @@ class Names:
 
     def fields(self, entry: AuditEntry) -> list[Field]:
         """The entry's details as labelled fields, in a stable order."""
+        status = entry.action.startswith("enterprise.")  # "from" and "to" are statuses
         return [
             Field(
-                gettext(FIELD_WORDS[key]) if key in FIELD_WORDS else key, self.value(entry, key, v)
+                _field_word(STATUS_WORDS.get(key, key) if status else key),
+                self.value(entry, key, v),
             )
             for key, v in sorted((entry.data or {}).items())
         ]
 
     def details(self, entry: AuditEntry) -> str:
         """The fields on one line, for an export's cell."""
-        return "；".join(f"{f.label}：{f.value}" for f in self.fields(entry))
+        return gettext("; ").join(
+            gettext("%(label)s: %(value)s", label=f.label, value=f.value)
+            for f in self.fields(entry)
+        )
 
 
 def matching(session: Session, text: str) -> ColumnElement[bool]:

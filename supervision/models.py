@@ -67,6 +67,12 @@ class DailyFigure(Base):
     bookings_off_hour: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     bookings_missed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     slot_waits: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default="{}")
+    # Scans recorded that day (supervision/statistics_scans.py): all of them, the entries
+    # and exits let through, and the refused ones by first reason -> scans.
+    scans: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    entries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    exits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    denials: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default="{}")
     # The vehicles of the passes filed that day and approved: a range's distinct vehicles
     # are the union of its days' (a count would not add up).
     vehicles: Mapped[list[int]] = mapped_column(JSON, default=list)

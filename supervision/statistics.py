@@ -28,7 +28,9 @@ from core import db, heartbeat
 from core.errors import N_, ValidationFailed
 from passes.domain import PassStatus
 from passes.models import Pass
+from supervision import statistics_scans
 from supervision.models import DailyFigure
+from supervision.statistics_scans import EVERYONE
 
 DECIDED = (PassStatus.APPROVED, PassStatus.REVOKED, PassStatus.REJECTED)
 APPROVED = (PassStatus.APPROVED, PassStatus.REVOKED)
@@ -104,6 +106,10 @@ def _row() -> dict[str, Any]:
         "bookings_off_hour": 0,
         "bookings_missed": 0,
         "slot_waits": Counter(),
+        "scans": 0,  # recorded that day (statistics_scans)
+        "entries": 0,
+        "exits": 0,
+        "denials": Counter(),  # first reason -> refused scans
         "vehicles": set(),
     }
 
@@ -116,8 +122,8 @@ def day_rows(
     zone: ZoneInfo,
     now: datetime | None = None,
 ) -> dict[tuple[str, int], dict[str, Any]]:
-    """Each (local day, enterprise)'s figures from the passes, trips, bookings and anomalies
-    of [lo, hi): what DailyFigure keeps. `user` scopes them (None: everyone's); a booking
+    """Each (local day, enterprise)'s figures from the passes, trips, bookings, scans and
+    anomalies of [lo, hi): what DailyFigure keeps. `user` scopes them (None: everyone's); a booking
     is missed once its hour ended before `now` (`hi` if not given) without the truck."""
     shift = timedelta(seconds=lo.utcoffset().total_seconds() % 3600)  # type: ignore[union-attr]
     day_of = _day_of(zone, shift)
@@ -200,12 +206,10 @@ def day_rows(
         .group_by(detected, Anomaly.enterprise_id, Anomaly.kind)
     ):
         row(bucket, enterprise_id)["anomalies"][kind] += n
+    statistics_scans.count(session, user, lo, hi, lambda c: _hour(session, c, shift), row)
     return rows
 
 
-# DailyFigure rows of every enterprise together (enterprise ids start at 1): oversight
-# reads one row a day instead of one per enterprise and day.
-EVERYONE = 0
 Sums = dict[int, dict[str, int]]
 
 
@@ -243,7 +247,7 @@ def _kept(session: Session, user: User, start: date, end: date) -> tuple[dict[st
     for kept in session.scalars(stmt):
         r = {name: getattr(kept, name) for name in _row()}
         r["waits"], r["anomalies"] = Counter(kept.waits), Counter(kept.anomalies)
-        r["slot_waits"] = Counter(kept.slot_waits)
+        r["slot_waits"], r["denials"] = Counter(kept.slot_waits), Counter(kept.denials)
         r["vehicles"] = set(kept.vehicles)
         _add(days.setdefault(kept.day, _row()), r)
     sums = scoped(
@@ -277,6 +281,32 @@ def _median_minutes(waits: Counter[str]) -> float | None:
     return statistics.fmean(middle)
 
 
+def _by_day(day: str, r: dict[str, Any]) -> dict[str, Any]:
+    """One day's figures as the page, its charts and its export show them: the passes filed
+    that day (their median wait for a decision too), approvals given, trips opened (and of
+    those closed, and whole loops), scans recorded, bookings whose hour it was, anomalies."""
+    median = _median_minutes(r["waits"])
+    return {
+        "day": day,
+        "applications": r["applications"],
+        "approvals": r["approvals"],
+        "rejections": r["rejected"],
+        "trips": r["trips"],
+        "trips_closed": r["trips_closed"],
+        "loops": r["loops"],
+        "closed_loop_rate": round(r["loops"] / r["trips"], 4) if r["trips"] else None,
+        "median_approval_minutes": round(median, 1) if median is not None else None,
+        "scans": r["scans"],
+        "entries": r["entries"],
+        "exits": r["exits"],
+        "denials": sum(r["denials"].values()),
+        "bookings_kept": r["bookings_kept"],
+        "bookings_off_hour": r["bookings_off_hour"],
+        "bookings_missed": r["bookings_missed"],
+        "anomalies": sum(r["anomalies"].values()),
+    }
+
+
 # The statistics page reads the kept daily figures while they are this fresh, and counts
 # from the passes and trips themselves otherwise (no timer yet, or one that stopped).
 FRESH = timedelta(minutes=30)
@@ -308,12 +338,8 @@ def figures(
         rows_by_day, by_enterprise = _fold(day_rows(session, user, lo, hi, zone, now))
 
     days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
-    by_day = {d: {"applications": 0, "approvals": 0, "trips": 0} for d in days}
     totals = _row()
-    for day, r in rows_by_day.items():
-        if day in by_day:
-            for name in ("applications", "approvals", "trips"):
-                by_day[day][name] += r[name]
+    for r in rows_by_day.values():
         _add(totals, r)
     by_enterprise = {e: v for e, v in by_enterprise.items() if any(v.values())}
 
@@ -366,7 +392,12 @@ def figures(
         "median_slot_to_entry_seconds": round(slot_median * 60)
         if slot_median is not None
         else None,
-        "by_day": [{"day": d, **by_day[d]} for d in days],
+        "scans": totals["scans"],
+        "entries": totals["entries"],
+        "exits": totals["exits"],
+        "denials": sum(totals["denials"].values()),
+        "denials_by_reason": dict(sorted(totals["denials"].items(), key=lambda r: (-r[1], r[0]))),
+        "by_day": [_by_day(d, rows_by_day.get(d) or _row()) for d in days],
         "by_enterprise": sorted(
             ({"enterprise_id": e, "name": names.get(e, ""), **v} for e, v in by_enterprise.items()),
             key=lambda r: (-r["applications"], -r["trips"], r["enterprise_id"]),
@@ -406,6 +437,7 @@ def refresh(session: Session, *, now: datetime, tz: str, everything: bool = Fals
                 "waits": dict(r["waits"]),
                 "anomalies": dict(r["anomalies"]),
                 "slot_waits": dict(r["slot_waits"]),
+                "denials": dict(r["denials"]),
                 "vehicles": sorted(r["vehicles"]),
             },
         )

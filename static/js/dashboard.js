@@ -1,25 +1,13 @@
-// The supervisors' dashboard: draws two charts and refreshes every figure by polling
-// GET /api/v1/dashboard (no page reload).
+// The supervisors' dashboard: refreshes every figure and its two charts (drawn by
+// charts.js) by polling GET /api/v1/dashboard (no page reload).
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
   const source = document.getElementById("updated");
-  if (!source || !window.Chart) return;
-  const palette = ["#0b5cad", "#137a3c", "#b42318", "#8a5a00", "#6b21a8", "#0e7490", "#be185d"];
+  if (!source) return;
   let figures = JSON.parse(document.getElementById("dashboard-data").textContent);
-
-  const gates = new Chart(document.getElementById("gates-chart"), {
-    type: "line",
-    data: { labels: [], datasets: [] },
-    options: { animation: false, responsive: true, plugins: { legend: { position: "bottom" } },
-      scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
-  });
-  const days = new Chart(document.getElementById("days-chart"), {
-    type: "bar",
-    data: { labels: [], datasets: [{ label: "", data: [], backgroundColor: "#0b5cad" }] },
-    options: { animation: false, responsive: true, plugins: { legend: { display: false } },
-      scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
-  });
+  const gates = document.getElementById("gates-chart");
+  const days = document.getElementById("days-chart");
 
   function pick(path) {
     return path.split(".").reduce((value, key) => (value == null ? value : value[key]), figures);
@@ -31,15 +19,18 @@ document.addEventListener("DOMContentLoaded", () => {
       const flagged = node.closest("[data-warn-if-any]");
       if (flagged) flagged.classList.toggle("warn", Number(node.textContent) > 0);  // red only when any
     });
-    const hourly = figures.scans_per_gate_hourly;
-    gates.data.labels = hourly.hours;
-    gates.data.datasets = Object.entries(hourly.series).map(([code, counts], i) => ({
-      label: code, data: counts, borderColor: palette[i % palette.length], tension: 0.2,
-    }));
-    gates.update();
-    days.data.labels = figures.daily_trips.days.map((d) => d.slice(5));
-    days.data.datasets[0].data = figures.daily_trips.counts;
-    days.update();
+    if (window.AppCharts) {
+      const hourly = figures.scans_per_gate_hourly;
+      AppCharts.update(gates, {
+        labels: hourly.hours,
+        datasets: Object.entries(hourly.series).map(([code, counts]) => ({ label: code, data: counts })),
+      });
+      const trips = ((AppCharts.spec(days) || {}).datasets || [])[0] || {};
+      AppCharts.update(days, {
+        labels: figures.daily_trips.days.map((d) => d.slice(5)),
+        datasets: [{ label: trips.label, data: figures.daily_trips.counts }],
+      });
+    }
     source.dataset.generated = figures.generated_at;
   }
 

@@ -156,6 +156,13 @@ PAGES = [
         {"active": "0"},
         expect({"admin"}, 302, anonymous=302),
     ),
+    (
+        "POST",
+        "/admin/checkpoints/{checkpoint}/place",
+        {"latitude": "30.7", "longitude": "121.0"},
+        expect({"admin"}, 302, anonymous=302),
+    ),
+    ("GET", "/map", None, expect({"admin", "reviewer", "supervisor"}, 200, anonymous=302)),
     ("POST", "/admin/users/{user}/checkpoints", {}, expect({"admin"}, 302, anonymous=302)),
     ("POST", "/admin/users/{user}/revoke-devices", {}, expect({"admin"}, 302, anonymous=302)),
     ("GET", "/anomalies", None, expect(OVERSIGHT, 200, anonymous=302)),

@@ -228,3 +228,22 @@ def test_entries_speak_in_numbers_plates_and_names_and_the_filter_takes_them(app
     assert len(scans) == 1
     assert scans[0][6] == f"{p.number} · {gate.name} · 进入"
     assert plate not in answer.get_data(as_text=True)
+
+
+def test_an_enterprises_status_change_reads_as_statuses_and_english_keeps_its_brackets(
+    app, client, make
+):
+    enterprise = make.enterprise(status="pending")
+    admin = make.user("admin", username="adm5")
+    login(client, admin.username)
+    post_form(client, f"/admin/enterprises/{enterprise.id}/status", {"status": "approved"})
+    page = client.get("/audit?action=enterprise.approved").get_data(as_text=True)
+    table = page.split('id="audit-entries"')[1]
+    assert "<dt>变更前状态</dt><dd>待审核</dd>" in table
+    assert "<dt>变更后状态</dt><dd>已通过</dd>" in table
+    assert "起始日期" not in table
+    client.get("/lang/en?next=/audit")
+    english = client.get("/audit").get_data(as_text=True).split('id="audit-entries"')[1]
+    assert "adm5 <small" in english
+    assert f"User {admin.username} (Administrator)" in english
+    assert "（" not in english

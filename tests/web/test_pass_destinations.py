@@ -210,3 +210,5 @@ def test_the_pass_page_names_the_destinations_county_and_lists_only_the_drivers_
     section = page.split('id="messages"')[1].split("</section>")[0]
     assert "您的来车已进入" not in section
     assert section.count('class="message"') == 1  # the code sent on approval
+    assert "其企业今天还可重发" in section  # a reviewer is not the enterprise
+    assert "贵企业" not in section
