@@ -140,12 +140,13 @@ def string_fields(endpoint):
 
 CONTROL_TEXTS = ["ab\x01cd", "ab\x7fcd", "ab\x9bcd", "ab\x1bcd"]
 LINE_BREAKS = ["ab\ncd", "ab\r\ncd", "ab\tcd", "ab\u2028cd"]
-MULTILINE_FIELDS = {"reason", "note"}
+MULTILINE_FIELDS = {"reason", "note", "business_scope"}
 
 
 def test_control_characters_are_refused_in_every_text_field(client, tokens, db):
     """Each text field of each body, one at a time: a 422 naming that field, nothing
-    stored; line breaks only where a field holds several lines (a reason, a note)."""
+    stored; line breaks only where a field holds several lines (a reason, a note, a
+    licence's business scope)."""
     before = counts(db)
     tried = 0
     for endpoint in body_endpoints():
