@@ -30,7 +30,7 @@ RANK = {
 # api/: the JSON API's blueprint, auth and OpenAPI registry).
 CORE = {"core", "api"}
 # Wiring at the top: may import anything, imported by nothing but each other.
-WIRING = {"app", "commands", "demo", "models"}
+WIRING = {"app", "commands", "demo", "demo_history", "models"}
 # Modules that talk to Flask's requests, the command line or the browser's forms.
 EDGE_NAMES = {"admin", "api", "cli", "context", "forms", "public", "views"}
 PURE_ALLOWED = {"core.errors", "core.privacy"}  # stdlib-only themselves

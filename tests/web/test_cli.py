@@ -96,7 +96,45 @@ def test_demo_seed_prints_a_login_for_every_role_and_is_idempotent(runner, db):
     # The demo runs no worker: the seeded approval's SMS (and the approved enterprises'
     # notices) are already handed to the console.
     assert {m.status for m in db.scalars(select(SmsMessage))} == {"sent"}
-    assert len(db.scalars(select(SmsMessage).where(SmsMessage.pass_id.is_not(None))).all()) == 1
+    from passes.models import Pass
+
+    keys = db.scalars(select(SmsMessage.dedupe_key).where(SmsMessage.pass_id.is_not(None)))
+    approvals = sorted(k for k in keys if k.endswith(":approved"))
+    issued = db.scalars(select(Pass.id).where(Pass.code.is_not(None))).all()
+    assert approvals == sorted(f"pass:{i}:approved" for i in issued)  # one text each, once
+
+
+def test_demo_seed_leaves_a_week_of_closed_loops_for_the_desks_to_show(runner, db):
+    from checkpoints.models import Checkpoint, Scan, Trip
+    from passes.models import Pass
+    from supervision.models import DailyFigure
+    from tests.support import audit_log_verifies
+
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0  # the week is seeded once
+    db.rollback()
+    scans = db.scalars(select(Scan)).all()
+    events = {(s.decision, s.event) for s in scans}
+    assert {
+        ("allow", "entry"),
+        ("allow", "arrival"),
+        ("allow", "stop"),
+        ("allow", "exit"),
+    } <= events
+    assert {("deny", "none")} <= events  # refusals for the by-reason chart
+    days = {s.recorded_at.date() for s in scans}
+    assert len(days) >= 6, days
+    trips = db.scalars(select(Trip)).all()
+    assert sum(t.exited_at is not None for t in trips) >= 10
+    assert any(t.exited_at is None for t in trips)  # trucks inside today, for the map
+    for p in db.scalars(select(Pass)):  # the load's invariants hold on the seeded week too
+        mine = [t for t in trips if t.pass_id == p.id]
+        assert p.trips_used == len(mine)
+        assert sum(t.exited_at is None for t in mine) <= 1
+    placed = db.scalars(select(Checkpoint).where(Checkpoint.latitude.is_not(None))).all()
+    assert {c.kind for c in placed} == {"gate", "station", "site"}
+    assert db.scalar(select(DailyFigure.day).order_by(DailyFigure.day)) < max(days).isoformat()
+    assert audit_log_verifies(runner.app).ok
 
 
 def test_demo_officer_and_receiver_can_scan_the_demo_pass_round_its_loop(runner, client, db):
@@ -109,7 +147,9 @@ def test_demo_officer_and_receiver_can_scan_the_demo_pass_round_its_loop(runner,
     gates = db.scalars(select(Checkpoint).where(Checkpoint.kind == "gate")).all()
     [site] = db.scalars(select(Checkpoint).where(Checkpoint.kind == "site")).all()
     assert len(gates) == 2
-    demo = db.scalars(select(Pass).where(Pass.status == "approved")).one()
+    from fleet.models import Vehicle
+
+    demo = db.scalars(select(Pass).join(Vehicle).where(Vehicle.plate == "浙F12345")).one()
     officer = api_token(client, "officer", "officer-demo-1")
     receiver = api_token(client, "foods", "foods-demo-1")
 
