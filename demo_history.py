@@ -144,7 +144,7 @@ def _approved(
     start: datetime,
     n: int,
 ) -> Pass:
-    """A one-day pass filed at `start`, approved a little later (reviews vary in time)."""
+    """A day's pass filed at `start`, approved a little later (reviews vary in time)."""
     filed = start - timedelta(hours=1)
     application = PassApplication(
         vehicle_id=truck.id,
@@ -154,7 +154,9 @@ def _approved(
         cargo=CARGO[(start.day + n) % len(CARGO)],
         category="daily_necessities",
         valid_from=filed,
-        valid_until=filed + timedelta(hours=20),
+        # Over by the evening, so tomorrow's pass for the truck never overlaps it, whatever
+        # the hour the demo is seeded at (today's trucks set out in the last three hours).
+        valid_until=filed + timedelta(hours=10),
         max_trips=1,
     )
     rules, issuer = context.filing_rules(), context.issuer()

@@ -39,6 +39,9 @@ def test_admin_approves_and_suspends_an_enterprise_on_a_phone(live_server, scree
     s = screen(PHONE)
     sign_in(s, live_server, admin.username)
     assert not s.page.is_visible("#mainnav")  # folded behind the menu button on a phone
+    button = s.page.locator(".nav-toggle").bounding_box()
+    assert button is not None
+    assert min(button["width"], button["height"]) >= 44  # a finger's width
     s.page.click(".nav-toggle")
     s.page.click("#mainnav >> text=企业")
     row = s.page.locator(f"#enterprise-{pending.id}")

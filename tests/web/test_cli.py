@@ -1,7 +1,9 @@
 """CLI: users create and demo seed (docs/api.md)."""
 
 import uuid
+from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from accounts.models import Enterprise, User
@@ -21,7 +23,7 @@ def test_users_create(runner, db):
             "supervisor",
         ]
     )
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, repr(result.exception)
     user = db.scalars(select(User).where(User.username == "ops1")).one()
     assert user.role == "supervisor"
 
@@ -104,13 +106,24 @@ def test_demo_seed_prints_a_login_for_every_role_and_is_idempotent(runner, db):
     assert approvals == sorted(f"pass:{i}:approved" for i in issued)  # one text each, once
 
 
-def test_demo_seed_leaves_a_week_of_closed_loops_for_the_desks_to_show(runner, db):
+@pytest.mark.parametrize("utc_hour", [18.5, 23, 4])  # 02:30, 07:00 and noon in Pinghu
+def test_demo_seed_leaves_a_week_of_closed_loops_for_the_desks_to_show(
+    runner, db, monkeypatch, utc_hour
+):
+    import demo_history
     from checkpoints.models import Checkpoint, Scan, Trip
+    from core.db import utcnow
     from passes.models import Pass
     from supervision.models import DailyFigure
     from tests.support import audit_log_verifies
 
-    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    # The week is seeded around the hour `make run` happens to start at, night or day.
+    real = utcnow()
+    seeded = real.replace(hour=int(utc_hour), minute=int(utc_hour % 1 * 60))
+    seeded -= timedelta(days=1) if seeded > real else timedelta()
+    monkeypatch.setattr(demo_history, "utcnow", lambda: seeded)
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
     assert runner.invoke(args=["demo", "seed"]).exit_code == 0  # the week is seeded once
     db.rollback()
     scans = db.scalars(select(Scan)).all()
