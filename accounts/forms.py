@@ -37,17 +37,17 @@ class SignupForm(Form):
         render_kw={"autocapitalize": "characters", "maxlength": 24},
     )
     legal_representative = StringField(
-        _l("Legal representative"),
+        _l("Legal representative (optional)"),
         description=_l("As on the business licence"),
         render_kw={"maxlength": PERSON_NAME_MAX},
     )
     address = StringField(
-        _l("Registered address"),
+        _l("Registered address (optional)"),
         description=_l("As on the business licence"),
         render_kw={"maxlength": ADDRESS_MAX, "autocomplete": "street-address"},
     )
     business_scope = TextAreaField(
-        _l("Business scope"),
+        _l("Business scope (optional)"),
         description=_l("What the enterprise moves or makes, in a few words"),
         render_kw={"maxlength": SCOPE_MAX, "rows": 2},
     )

@@ -27,7 +27,7 @@ from checkpoints.models import Anomaly, Booking, Checkpoint, Scan, Trip
 from core.audit import AuditEntry
 from core.errors import N_
 from core.privacy import mask_name, mask_plate
-from core.search import as_plate
+from core.search import as_plate, starts_with
 from core.words import label, word
 from federation.models import FederationPeer
 from fleet.models import Driver, Vehicle
@@ -379,13 +379,32 @@ class Names:
         )
 
 
+PLATES_AT_MOST = 500  # vehicles a plate's beginning stands for: a filter, not an export
+
+
+def _vehicles(session: Session, text: str) -> list[int]:
+    """浙F67890, 浙f 678 or 浙F6***0 as the entries show it."""
+    plate = as_plate(text)
+    head, star, _ = plate.partition("*")
+    if len(head) < 2:
+        return []
+    rows = session.execute(
+        select(Vehicle.id, Vehicle.plate)
+        .where(starts_with(Vehicle.plate, head))
+        .order_by(Vehicle.plate)
+        .limit(PLATES_AT_MOST)
+    )
+    return [i for i, p in rows if not star or mask_plate(p) == plate]
+
+
 def matching(session: Session, text: str) -> ColumnElement[bool]:
     """The entries whose object a number or name typed into the filter stands for: a pass
-    number (the pass, its trips, scans, anomalies and bookings), a plate (the vehicle and
-    its passes, likewise), a username, an enterprise's name, a checkpoint's name or code, a
-    peer's area code, or the object's number as the log stores it."""
+    number (the pass, its trips, scans, anomalies and bookings), a plate, its beginning or
+    the plate masked as the lists show it (the vehicles and their passes, likewise), a
+    username, an enterprise's name, a checkpoint's name or code, a peer's area code, or the
+    object's number as the log stores it."""
     text = text.strip()
-    vehicles = list(session.scalars(select(Vehicle.id).where(Vehicle.plate == as_plate(text))))
+    vehicles = _vehicles(session, text)
     passes = list(
         session.scalars(
             select(Pass.id).where(or_(Pass.number == text, Pass.vehicle_id.in_(vehicles)))

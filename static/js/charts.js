@@ -5,6 +5,7 @@
 // translated from the server; numbers are written in the page's language. On a phone the
 // chart is short (charts.css), its legend below and its ticks few.
 // window.AppCharts.update(canvas, {labels, datasets}) redraws one with new figures.
+// A chart with nothing to count says so over its axes: its box's data-empty, in words.
 "use strict";
 
 (() => {
@@ -91,8 +92,15 @@
 
   const specs = new WeakMap();
 
+  function markEmpty(canvas, spec) {
+    const box = canvas.closest(".chart-box");
+    const counted = (spec.datasets || []).some((set) => (set.data || []).some((v) => Number(v) > 0));
+    if (box && box.dataset.empty) box.classList.toggle("is-empty", !counted);
+  }
+
   function draw(canvas, spec) {
     specs.set(canvas, spec);
+    markEmpty(canvas, spec);
     return new Chart(canvas, {
       type: spec.type || "bar",
       data: { labels: spec.labels || [], datasets: styled(spec.datasets || [], spec) },
@@ -107,6 +115,7 @@
     specs.set(canvas, spec);
     chart.data.labels = spec.labels;
     chart.data.datasets = styled(spec.datasets, spec);
+    markEmpty(canvas, spec);
     chart.update();
   }
 

@@ -210,7 +210,7 @@ def test_entries_speak_in_numbers_plates_and_names_and_the_filter_takes_them(app
     assert "<dd>{" not in table
     assert "<dt>checkpoints" not in table
 
-    for typed in (p.number, plate, plate.lower()):
+    for typed in (p.number, plate, plate.lower(), masked, f"{plate[:2]} {plate[2:]}"):
         found = client.get("/audit", query_string={"object": typed}).get_data(as_text=True)
         rows = found.split('id="audit-entries"')[1]
         assert f"扫码 {p.number}" in rows, typed
@@ -219,6 +219,9 @@ def test_entries_speak_in_numbers_plates_and_names_and_the_filter_takes_them(app
     found = client.get("/audit", query_string={"object": officer.username}).get_data(as_text=True)
     assert f"用户 {officer.username}" in found.split('id="audit-entries"')[1]
     assert p.number not in found.split('id="audit-entries"')[1]
+    begun = client.get("/audit", query_string={"object": plate[:5]}).get_data(as_text=True)
+    assert f"通行证 {p.number}" in begun.split('id="audit-entries"')[1]  # a plate's beginning
+    assert f"通行证 {other.number}" in begun.split('id="audit-entries"')[1]
     nothing = client.get("/audit", query_string={"object": "浙Z00000"}).get_data(as_text=True)
     assert 'class="empty"' in nothing
 
