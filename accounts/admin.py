@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -12,11 +13,11 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from accounts import devices, events, services
-from accounts.domain import EnterpriseStatus, Role
+from accounts.domain import EnterpriseStatus, Role, normalise_mobile
 from accounts.forms import ROLE_LABELS, ActionForm, PasswordForm, UserForm
 from accounts.models import Enterprise, User
-from accounts.schemas import PasswordReset, UserCreate
-from core import inputs, web
+from accounts.schemas import PasswordReset, SignUpRejection, UserCreate
+from core import inputs, search, web
 from core.errors import InvalidTransition, ValidationFailed
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -166,10 +167,7 @@ def enterprises() -> Any:
     else:  # a peer's stand-in is not an enterprise to vet
         stmt = stmt.where(Enterprise.status != EnterpriseStatus.PEER)
     if query:
-        stmt = stmt.where(
-            Enterprise.name.contains(query, autoescape=True)
-            | (Enterprise.credit_code == query.upper())
-        )
+        stmt = stmt.where(_typed_into_search(query))
     listed = web.page_of(stmt, PER_PAGE)
     return render_template(
         "admin/enterprises.html",
@@ -182,6 +180,17 @@ def enterprises() -> Any:
     )
 
 
+def _typed_into_search(query: str) -> Any:
+    """A part of the name, the credit code or its first characters, the contact's name or
+    mobile in any common form: what an admin has at hand when the enterprise phones."""
+    found = Enterprise.name.contains(query, autoescape=True) | (Enterprise.contact_name == query)
+    if len(query) >= 4:
+        found |= search.starts_with(Enterprise.credit_code, query.upper())
+    with contextlib.suppress(ValueError):  # unless it is no mobile number
+        found |= Enterprise.contact_phone == normalise_mobile(query)
+    return found
+
+
 @bp.post("/enterprises/<int:enterprise_id>/status")
 @web.roles_required(Role.ADMIN)
 def enterprise_status(enterprise_id: int) -> Any:
@@ -190,6 +199,10 @@ def enterprise_status(enterprise_id: int) -> Any:
         abort(400)
     back = web.safe_next(request.form.get("next"), url_for("admin.enterprises"))
     try:
+        reason = ""
+        if target == EnterpriseStatus.REJECTED:
+            reason = inputs.validate(SignUpRejection, {"reason": request.form.get("reason", "")})
+            reason = reason.reason
         enterprise = services.set_enterprise_status(
             web.db(),
             enterprise_id,
@@ -197,14 +210,25 @@ def enterprise_status(enterprise_id: int) -> Any:
             actor=current_user,
             now=web.now(),
             sms_locale=current_app.config["SMS_LOCALE"],
+            reason=reason,
         )
     except InvalidTransition:
         flash(gettext("This enterprise cannot change to that status now."), "error")
         return redirect(back)
-    if target == EnterpriseStatus.APPROVED:
-        flash(gettext("%(name)s is approved.", name=enterprise.name), "success")
-    else:
-        flash(gettext("%(name)s is suspended.", name=enterprise.name), "success")
+    except ValidationFailed as exc:
+        for messages in inputs.field_errors(exc).values():
+            for message in messages:
+                flash(message, "error")
+        return redirect(back)
+    said = {
+        EnterpriseStatus.APPROVED: gettext("%(name)s is approved.", name=enterprise.name),
+        EnterpriseStatus.SUSPENDED: gettext("%(name)s is suspended.", name=enterprise.name),
+        EnterpriseStatus.REJECTED: gettext(
+            "The sign-up of %(name)s is not approved; its contact is told why by SMS.",
+            name=enterprise.name,
+        ),
+    }
+    flash(said.get(EnterpriseStatus(target), ""), "success")
     return redirect(back)
 
 

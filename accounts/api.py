@@ -16,6 +16,7 @@ from accounts.schemas import (
     EnterpriseCreated,
     EnterpriseOut,
     EnterpriseSignup,
+    SignUpRejection,
     TokenOut,
     TokenRequest,
     UserCreate,
@@ -136,7 +137,9 @@ def get_enterprise(user: User, enterprise_id: int) -> Enterprise:
     return get_scoped(web.db(), Enterprise, enterprise_id, user)
 
 
-def _set_status(user: User, enterprise_id: int, target: EnterpriseStatus) -> Enterprise:
+def _set_status(
+    user: User, enterprise_id: int, target: EnterpriseStatus, reason: str = ""
+) -> Enterprise:
     return services.set_enterprise_status(
         web.db(),
         enterprise_id,
@@ -144,6 +147,7 @@ def _set_status(user: User, enterprise_id: int, target: EnterpriseStatus) -> Ent
         actor=user,
         now=web.now(),
         sms_locale=current_app.config["SMS_LOCALE"],
+        reason=reason,
     )
 
 
@@ -169,6 +173,19 @@ def approve_enterprise(user: User, enterprise_id: int) -> Enterprise:
 )
 def suspend_enterprise(user: User, enterprise_id: int) -> Enterprise:
     return _set_status(user, enterprise_id, EnterpriseStatus.SUSPENDED)
+
+
+@endpoint(
+    "/enterprises/<int:enterprise_id>/reject",
+    "POST",
+    summary="Reject a pending sign-up, saying why",
+    roles={Role.ADMIN},
+    body=SignUpRejection,
+    response=EnterpriseCreated,
+    tag="enterprises",
+)
+def reject_enterprise(user: User, body: SignUpRejection, enterprise_id: int) -> Enterprise:
+    return _set_status(user, enterprise_id, EnterpriseStatus.REJECTED, body.reason)
 
 
 @endpoint(

@@ -38,15 +38,20 @@ class EnterpriseStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     SUSPENDED = "suspended"
+    REJECTED = "rejected"  # a sign-up not approved, with the administrator's reason
     # Stands for a federated peer's applicants on the passes of theirs kept here
     # (federation/mirror.py): no users, no filing, no transitions.
     PEER = "peer"
 
 
 ENTERPRISE_TRANSITIONS: dict[EnterpriseStatus, frozenset[EnterpriseStatus]] = {
-    EnterpriseStatus.PENDING: frozenset({EnterpriseStatus.APPROVED, EnterpriseStatus.SUSPENDED}),
+    EnterpriseStatus.PENDING: frozenset(
+        {EnterpriseStatus.APPROVED, EnterpriseStatus.SUSPENDED, EnterpriseStatus.REJECTED}
+    ),
     EnterpriseStatus.APPROVED: frozenset({EnterpriseStatus.SUSPENDED}),
     EnterpriseStatus.SUSPENDED: frozenset({EnterpriseStatus.APPROVED}),
+    # Approved after all once the details are put right (the reason said what was wrong).
+    EnterpriseStatus.REJECTED: frozenset({EnterpriseStatus.APPROVED}),
     EnterpriseStatus.PEER: frozenset(),
 }
 
@@ -70,6 +75,11 @@ def filing_block_reason(status: str) -> str | None:
         return None
     if status == EnterpriseStatus.SUSPENDED:
         return N_("Your enterprise is suspended. Passes cannot be filed until it is reinstated.")
+    if status == EnterpriseStatus.REJECTED:
+        return N_(
+            "Your enterprise's sign-up was not approved. Put right what the reason says and"
+            " ask the administrator to approve it."
+        )
     return N_("Your enterprise is waiting for approval. Passes can be filed once it is approved.")
 
 

@@ -25,6 +25,8 @@ class Enterprise(Base):
     legal_representative: Mapped[str] = mapped_column(String(64), default="", server_default="")
     business_scope: Mapped[str] = mapped_column(String(500), default="", server_default="")
     status: Mapped[str] = mapped_column(String(16), default=EnterpriseStatus.PENDING, index=True)
+    # Why a sign-up was rejected, as the administrator wrote it to the enterprise.
+    status_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
     whitelisted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

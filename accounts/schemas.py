@@ -116,6 +116,14 @@ class TokenRequest(Input):
     password: Annotated[str, StringConstraints(max_length=128)]
 
 
+class SignUpRejection(Input):
+    """Why a sign-up is not approved: the enterprise reads it on its home page and by SMS."""
+
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200), MULTILINE
+    ]
+
+
 class PasswordReset(Input):
     password: Password
 
@@ -138,6 +146,7 @@ class EnterpriseOut(Output):
     legal_representative: str
     business_scope: str
     status: EnterpriseStatus
+    status_reason: str  # why a sign-up was rejected; empty otherwise
     whitelisted: bool
     created_at: datetime
 

@@ -116,17 +116,23 @@ def set_enterprise_status(
     actor: User,
     now: datetime,
     sms_locale: str = "zh_CN",
+    reason: str = "",
 ) -> Enterprise:
+    """Approve, suspend or reject (with a reason, which the enterprise reads) a sign-up."""
     enterprise = session.get(Enterprise, enterprise_id)
     if enterprise is None:
         raise NotFound()
+    reason = reason.strip()  # checked at the edge (SignUpRejection)
+    if target == EnterpriseStatus.REJECTED and not reason:
+        raise ValidationFailed({"reason": [N_("Say why, so the enterprise can put it right.")]})
     before = enterprise.status
     enterprise.status = next_enterprise_status(before, target)
+    enterprise.status_reason = reason if target == EnterpriseStatus.REJECTED else ""
     enterprise.reviewed_at = now
     events.enterprise_status_changed.send(
         enterprise, session=session, before=before, after=enterprise.status, now=now
     )
-    if target in (EnterpriseStatus.APPROVED, EnterpriseStatus.SUSPENDED) and before != target:
+    if before != target:
         changes = session.scalar(
             select(func.count()).where(SmsMessage.dedupe_key.like(f"enterprise:{enterprise.id}:%"))
         )
@@ -134,7 +140,9 @@ def set_enterprise_status(
             session,
             dedupe_key=f"enterprise:{enterprise.id}:{target}:{changes}",
             to=enterprise.contact_phone,
-            body=enterprise_status_text(sms_locale, name=enterprise.name, status=target),
+            body=enterprise_status_text(
+                sms_locale, name=enterprise.name, status=target, reason=reason
+            ),
             now=now,
             enterprise_id=enterprise.id,
         )
@@ -144,7 +152,7 @@ def set_enterprise_status(
         action=audit.Action(f"enterprise.{target}"),
         object_type="enterprise",
         object_id=enterprise.id,
-        data={"from": before, "to": target},
+        data={"from": before, "to": target, **({"reason": reason} if reason else {})},
         now=now,
     )
     session.commit()

@@ -44,6 +44,7 @@ class Action(StrEnum):
     DRIVER_WHITELIST = "driver.whitelist"
     ENTERPRISE_APPROVED = "enterprise.approved"
     ENTERPRISE_SIGN_UP = "enterprise.sign_up"
+    ENTERPRISE_REJECTED = "enterprise.rejected"
     ENTERPRISE_SUSPENDED = "enterprise.suspended"
     ENTERPRISE_WHITELIST = "enterprise.whitelist"
     EXPORT_ANOMALIES = "export.anomalies"

@@ -141,6 +141,7 @@ WORDS: dict[str, dict[str, str]] = {
         "pending": N_("Pending"),
         "approved": N_("Approved"),
         "suspended": N_("Suspended"),
+        "rejected": N_("Not approved"),
         "peer": N_("Federated jurisdiction"),
     },
     "sms_status": {

@@ -2,6 +2,8 @@
 
 Column headers may be Chinese or English; vehicle types may be written as codes or as
 their Chinese or English names. Every bad row is reported with its row number.
+Over 300 lines on purpose: the columns' names, the bounds on an upload and the reading
+and writing of the same files are one contract, read together.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
     "vehicles": [
         ("plate", "车牌号", "Plate"),
         ("vehicle_type", "车辆类型", "Vehicle type"),
-        ("capacity_kg", "核定载重(kg)", "Capacity (kg)"),
+        ("capacity_kg", "核定载重（kg）", "Capacity (kg)"),
     ],
     "drivers": [
         ("name", "姓名", "Name"),
@@ -47,10 +49,7 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
     ],
 }
 SCHEMAS: dict[str, type[BaseModel]] = {"vehicles": VehicleIn, "drivers": DriverIn}
-EXAMPLES = {
-    "vehicles": ["浙F12345", "重型货车", "18000"],
-    "drivers": ["张伟", "330482199001011232", "13800000001"],
-}
+SHEETS = {"vehicles": ("车辆", "Vehicles"), "drivers": ("司机", "Drivers")}
 VEHICLE_TYPE_NAMES = {
     VehicleType.HEAVY_TRUCK: ("重型货车", "Heavy truck"),
     VehicleType.MEDIUM_TRUCK: ("中型货车", "Medium truck"),
@@ -209,10 +208,16 @@ def _header_map(kind: str, header: list[str]) -> list[str | None]:
 
 def _fit(kind: str, header: list[str]) -> tuple[list[str | None], list[str]]:
     """The field under each header cell, and the required fields no cell names."""
-    names = {h.lower(): f for f, zh, en in COLUMNS[kind] for h in (zh, en, f)}
-    mapped = [names.get(cell.lower()) for cell in header]
+    names = {_plain(h): f for f, zh, en in COLUMNS[kind] for h in (zh, en, f)}
+    mapped = [names.get(_plain(cell)) for cell in header]
     missing = [f for f, *_ in COLUMNS[kind] if f not in mapped and f != "capacity_kg"]
     return mapped, missing
+
+
+def _plain(heading: str) -> str:
+    """A header cell as matched: any case, brackets full-width or not, spaces ignored
+    (核定载重(kg) from an older template is 核定载重（kg）)."""
+    return heading.lower().replace("（", "(").replace("）", ")").replace(" ", "")
 
 
 def column_name(kind: str, field: str, locale: str) -> str:
@@ -261,6 +266,21 @@ def check_file(kind: str, data: bytes, filename: str, messages: Any) -> Checked:
         checked.rows.append(item.model_dump(mode="json"))
         checked.numbers.append(number)
     return checked
+
+
+def example_row(kind: str, locale: str) -> list[str]:
+    """The template's filled-in row, in the template's language: it passes as it is."""
+    if kind == "drivers":
+        return ["张伟", "330482199001011232", "13800000001"]
+    return ["浙F12345", _in(locale, VEHICLE_TYPE_NAMES[VehicleType.HEAVY_TRUCK]), "18000"]
+
+
+def sheet_title(kind: str, locale: str) -> str:
+    return _in(locale, SHEETS[kind])
+
+
+def _in(locale: str, names: tuple[str, str]) -> str:
+    return names[0] if locale.startswith("zh") else names[1]
 
 
 def vehicle_type_names(locale: str) -> list[str]:

@@ -84,11 +84,11 @@ def template(fmt: str) -> Any:
         abort(404)
     kind, locale = _kind(), i18n.select_locale()
     header = files.header_row(kind, locale)
-    example = [files.EXAMPLES[kind]]
+    example, title = [files.example_row(kind, locale)], files.sheet_title(kind, locale)
     data = (
         tabular.csv_bytes(header, example)
         if fmt == "csv"
-        else files.with_type_choices(tabular.xlsx_bytes(header, example, kind), kind, locale)
+        else files.with_type_choices(tabular.xlsx_bytes(header, example, title), kind, locale)
     )
     return _file(data, f"{kind}-template-{locale}", fmt)
 
@@ -193,6 +193,8 @@ def export(fmt: str) -> Any:
         )
     header = files.header_row(kind, locale)
     data = (
-        tabular.csv_bytes(header, rows) if fmt == "csv" else tabular.xlsx_bytes(header, rows, kind)
+        tabular.csv_bytes(header, rows)
+        if fmt == "csv"
+        else tabular.xlsx_bytes(header, rows, files.sheet_title(kind, locale))
     )
     return _file(data, kind, fmt)

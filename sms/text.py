@@ -26,10 +26,12 @@ ENTERPRISE_STATUS = {
     "zh_CN": {
         "approved": "{name}已通过审核，可以登录申请通行证。",
         "suspended": "{name}的账户已被暂停，暂停期间不能申请，已批准的车辆不得进入辖区。",
+        "rejected": "{name}的注册申请未通过：{reason}",
     },
     "en": {
         "approved": "{name} is approved: sign in to apply for passes.",
         "suspended": "{name} is suspended: no new passes, and its vehicles may not enter.",
+        "rejected": "The sign-up of {name} was not approved: {reason}",
     },
 }
 ANOMALY = {
@@ -123,8 +125,10 @@ def rejected_text(locale: str, *, number: str, plate: str, reason: str) -> str:
     return _fill(template, "reason", reason, plate=_plate(locale, plate), number=number)
 
 
-def enterprise_status_text(locale: str, *, name: str, status: str) -> str:
+def enterprise_status_text(locale: str, *, name: str, status: str, reason: str = "") -> str:
     table = ENTERPRISE_STATUS.get(locale, ENTERPRISE_STATUS["zh_CN"])
+    if "{reason}" in table[status]:
+        return _fill(table[status].replace("{name}", name), "reason", reason)
     return _fill(table[status], "name", name)
 
 

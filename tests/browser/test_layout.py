@@ -46,9 +46,16 @@ def test_admin_approves_and_suspends_an_enterprise_on_a_phone(live_server, scree
     s.page.click("#mainnav >> text=企业")
     row = s.page.locator(f"#enterprise-{pending.id}")
     assert "待审核" in row.inner_text()
+    label = s.page.evaluate(
+        """id => { const style = getComputedStyle(
+             document.querySelector(`#${id} td[data-label]`), '::before');
+           return [style.wordBreak, style.overflowWrap]; }""",
+        f"enterprise-{pending.id}",
+    )
+    assert label == ["keep-all", "normal"]  # a card's label breaks between words only
     s.assert_fits()
     s.shot("enterprises")
-    row.locator("button", has_text="通过").click()
+    row.get_by_role("button", name="通过", exact=True).click()
     assert "已通过审核" in s.page.locator(".flashes").inner_text()
     s.page.once("dialog", lambda d: d.dismiss())  # a destructive action asks first...
     s.page.locator(f"#enterprise-{pending.id} button", has_text="暂停").click()
@@ -56,6 +63,24 @@ def test_admin_approves_and_suspends_an_enterprise_on_a_phone(live_server, scree
     s.page.once("dialog", lambda d: d.accept())  # ...and happens only when confirmed
     s.page.locator(f"#enterprise-{pending.id} button", has_text="暂停").click()
     assert "已暂停" in s.page.locator(f"#enterprise-{pending.id}").inner_text()
+    s.assert_fits()
+
+
+def test_admin_declines_a_sign_up_with_a_reason_on_a_phone(live_server, screen, make):
+    admin = make.user("admin")
+    pending = make.enterprise(status="pending")
+    s = screen(PHONE)
+    sign_in(s, live_server, admin.username)
+    s.page.goto(f"{live_server}/admin/enterprises?status=pending")
+    row = s.page.locator(f"#enterprise-{pending.id}")
+    row.get_by_text("不予通过…").click()
+    s.page.fill(f"#reject-reason-{pending.id}", "营业执照已过期")
+    s.assert_fits()
+    s.shot("decline")
+    row.get_by_role("button", name="不予通过", exact=True).click()
+    assert "未通过" in s.page.locator(".flashes").inner_text()
+    s.page.goto(f"{live_server}/admin/enterprises?status=rejected")
+    assert "营业执照已过期" in s.page.locator(f"#enterprise-{pending.id}").inner_text()
     s.assert_fits()
 
 

@@ -97,6 +97,8 @@ def test_weak_passwords_are_rejected(password):
         ("pending", "suspended"),
         ("approved", "suspended"),
         ("suspended", "approved"),
+        ("pending", "rejected"),
+        ("rejected", "approved"),
     ],
 )
 def test_allowed_enterprise_transitions(current, target):
@@ -110,6 +112,9 @@ def test_allowed_enterprise_transitions(current, target):
         ("approved", "pending"),
         ("suspended", "pending"),
         ("pending", "pending"),
+        ("approved", "rejected"),
+        ("rejected", "suspended"),
+        ("suspended", "rejected"),
     ],
 )
 def test_forbidden_enterprise_transitions_raise(current, target):
@@ -121,3 +126,4 @@ def test_only_approved_enterprises_may_file_passes():
     assert filing_block_reason(EnterpriseStatus.APPROVED) is None
     assert "approval" in filing_block_reason(EnterpriseStatus.PENDING)
     assert "suspended" in filing_block_reason(EnterpriseStatus.SUSPENDED)
+    assert "not approved" in filing_block_reason(EnterpriseStatus.REJECTED)

@@ -254,6 +254,12 @@ API = [
     ("POST", "/api/v1/enterprises/{pending}/suspend", None, expect({"admin"}, 200, anonymous=401)),
     (
         "POST",
+        "/api/v1/enterprises/{pending}/reject",
+        {"reason": "营业执照已过期"},
+        expect({"admin"}, 200, anonymous=401),
+    ),
+    (
+        "POST",
         "/api/v1/enterprises/{pending}/whitelist",
         {"whitelisted": True},
         expect({"admin", "reviewer"}, 200, anonymous=401),

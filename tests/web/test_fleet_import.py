@@ -173,8 +173,11 @@ def test_templates_in_both_languages_round_trip(client, owner, lang):
     header = "车牌号" if lang == "zh_CN" else "Plate"
     text = client.get("/fleet/template.csv?kind=vehicles").data.decode("utf-8-sig")
     assert text.startswith(header)
+    assert text.splitlines()[0].endswith("核定载重（kg）" if lang == "zh_CN" else "Capacity (kg)")
+    assert text.splitlines()[1].split(",")[1] == ("重型货车" if lang == "zh_CN" else "Heavy truck")
     book = load_workbook(io.BytesIO(client.get("/fleet/template.xlsx?kind=drivers").data))
     assert book.active["A1"].value == ("姓名" if lang == "zh_CN" else "Name")
+    assert book.active.title == ("司机" if lang == "zh_CN" else "Drivers")
     # The template's example row passes the checks as it is.
     response = upload(
         client, "vehicles", "t.csv", client.get("/fleet/template.csv?kind=vehicles").data

@@ -136,6 +136,71 @@ def test_admin_approves_then_the_block_is_lifted(client, make):
     assert 'id="filing-blocked"' not in other.get("/").get_data(as_text=True)
 
 
+def test_admin_rejects_a_sign_up_saying_why_and_may_approve_it_later(client, make, db):
+    """Not approving a sign-up asks for a reason; the enterprise reads it on its home page
+    and by SMS, the audit log keeps it, and nothing changes without one."""
+    from sms.models import SmsMessage
+
+    enterprise = make.enterprise(status="pending", username="rej1")
+    login(client, make.user("admin").username)
+    page = client.get("/admin/enterprises?status=pending").get_data(as_text=True)
+    row = page.split(f'id="enterprise-{enterprise.id}"')[1].split("</tr>")[0]
+    assert "不予通过" in row
+    assert ">暂停<" not in row  # suspending is for an approved enterprise
+    url = f"/admin/enterprises/{enterprise.id}/status"
+
+    from tests.support import csrf_token
+
+    empty = {"status": "rejected", "reason": "  ", "csrf_token": csrf_token(client)}
+    said = client.post(url, data=empty, follow_redirects=True).get_data(as_text=True)
+    assert "请至少输入 2 个字符" in said.split('class="flashes"')[1]
+    db.rollback()
+    assert db.get(Enterprise, enterprise.id).status == "pending"
+    before = counts(db)
+
+    reason = "信用代码与营业执照不符"
+    assert post_form(client, url, {"status": "rejected", "reason": reason}).status_code == 302
+    db.rollback()
+    kept = db.get(Enterprise, enterprise.id)
+    assert (kept.status, kept.status_reason) == ("rejected", reason)
+    assert counts(db)[2] == before[2] + 1  # one audit entry
+    entry = db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert (entry.action, entry.data["reason"]) == ("enterprise.rejected", reason)
+    sms = db.scalars(select(SmsMessage).where(SmsMessage.enterprise_id == enterprise.id)).all()
+    assert [m.body for m in sms][-1].endswith(f"的注册申请未通过：{reason}")
+    listed = client.get("/admin/enterprises?status=rejected").get_data(as_text=True)
+    assert "未通过" in listed
+    assert reason in listed
+
+    other = client.application.test_client()
+    login(other, "rej1")
+    home = other.get("/").get_data(as_text=True)
+    assert "注册申请未通过" in home.split('id="filing-blocked"')[1]
+    assert reason in home.split('id="filing-blocked"')[1]
+    assert post_form(client, url, {"status": "approved"}).status_code == 302
+    db.rollback()
+    assert (db.get(Enterprise, enterprise.id).status_reason, kept.status) == ("", "approved")
+    assert 'id="filing-blocked"' not in other.get("/").get_data(as_text=True)
+
+
+def test_the_api_rejects_a_sign_up_only_with_a_reason(client, make, db):
+    from tests.support import api_token
+
+    enterprise = make.enterprise(status="pending")
+    admin = api_token(client, make.user("admin").username)
+    url = f"/api/v1/enterprises/{enterprise.id}/reject"
+    assert client.post(url, json={}, headers=admin).status_code == 422
+    db.rollback()
+    assert db.get(Enterprise, enterprise.id).status == "pending"
+    done = client.post(url, json={"reason": "营业执照已过期"}, headers=admin)
+    assert done.status_code == 200
+    assert done.get_json()["status"] == "rejected"
+    shown = client.get(f"/api/v1/enterprises/{enterprise.id}", headers=admin).get_json()
+    assert shown["status_reason"] == "营业执照已过期"
+    again = client.post(url, json={"reason": "营业执照已过期"}, headers=admin)
+    assert again.status_code == 409  # rejected already
+
+
 def test_suspended_enterprise_sees_the_suspension_reason(client, make):
     make.enterprise(status="suspended", username="susp")
     login(client, "susp")
@@ -217,3 +282,10 @@ def test_the_licence_details_given_at_sign_up_are_what_the_admin_vets(client, db
     missing = page.split(f'id="enterprise-{bare.get_json()["id"]}"')[1].split("</tr>")[0]
     assert "未填写" in missing
     assert "询问" in missing
+
+    # An admin finds it by what the caller says: the code's beginning, contact, mobile.
+    for typed in (code[:6].lower(), GOOD["contact_name"], "139-1234-5678", "顺达"):
+        found = client.get("/admin/enterprises", query_string={"q": typed}).get_data(as_text=True)
+        assert f'id="enterprise-{kept.id}"' in found, typed
+    found = client.get("/admin/enterprises", query_string={"q": "13900000000"})
+    assert f'id="enterprise-{kept.id}"' not in found.get_data(as_text=True)
