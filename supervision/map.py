@@ -3,14 +3,15 @@ the admin gave each checkpoint, with no tile server needed (Web Mercator, so tha
 layer lines up when MAP_TILE_URL names one, e.g. an intranet's `.../{z}/{x}/{y}.png`).
 
 A gate's dot grows with the trucks inside that entered there; a checkpoint without
-coordinates is listed beside the map, not guessed.
+coordinates is listed beside the map, not guessed. Names are written large enough to read
+on a phone, below their dot or above it when a neighbour's name is already there.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,6 +21,8 @@ from checkpoints.models import Checkpoint, Trip
 
 WIDTH, HEIGHT, MARGIN = 1000, 700, 80
 TILE = 256
+FONT = 36  # a name's height in the drawing's units: about 12 px on a 360 px phone
+SMALLEST, LARGEST = 18, 44  # a dot's radius: none inside, the most inside
 Screen = Callable[[float, float], tuple[float, float]]
 
 
@@ -29,6 +32,9 @@ class Spot:
     inside: int  # open trips that entered here
     x: float = 0.0
     y: float = 0.0
+    r: float = SMALLEST
+    label_x: float = 0.0
+    label_y: float = 0.0  # the name's baseline
 
 
 @dataclass(frozen=True)
@@ -80,11 +86,40 @@ def layout(session: Session, *, tile_url: str | None = None) -> Layout:
     def screen(wx: float, wy: float) -> tuple[float, float]:
         return WIDTH / 2 + (wx - mid_x) * scale, HEIGHT / 2 + (wy - mid_y) * scale
 
-    placed = [
-        Spot(s.checkpoint, s.inside, *screen(wx, wy))
-        for s, (wx, wy) in zip(placed, worlds, strict=True)
-    ]
+    most = max(s.inside for s in placed) or 1
+    placed = _labelled(
+        [
+            Spot(
+                s.checkpoint,
+                s.inside,
+                *screen(wx, wy),
+                SMALLEST + (LARGEST - SMALLEST) * s.inside / most,
+            )
+            for s, (wx, wy) in zip(placed, worlds, strict=True)
+        ]
+    )
     return Layout(placed, unplaced, _tiles(tile_url, scale, screen) if tile_url else [], inside)
+
+
+def _labelled(spots: list[Spot]) -> list[Spot]:
+    """Each name under its dot, or over it (or lower down) where it would cross a dot or a
+    name already written; kept inside the drawing's edges."""
+    boxes = [(s.x - s.r, s.y - s.r, s.x + s.r, s.y + s.r) for s in spots]  # the dots
+    done = []
+    for s in spots:
+        half = len(s.checkpoint.name) * FONT / 2  # Chinese: a character is about square
+        x = min(max(s.x, half + 4), WIDTH - half - 4)
+        for y in (s.y + s.r + FONT, s.y - s.r - FONT / 3, s.y + s.r + 2.2 * FONT):
+            box = (x - half, y - FONT, x + half, y + FONT / 4)
+            if not any(_cross(box, other) for other in boxes):
+                break
+        boxes.append(box)
+        done.append(replace(s, label_x=x, label_y=min(max(y, FONT), HEIGHT - 4)))
+    return done
+
+
+def _cross(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _tiles(url: str, scale: float, screen: Screen) -> list[Tile]:

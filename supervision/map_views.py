@@ -25,7 +25,6 @@ def page() -> Any:
         map=drawn,
         width=schematic.WIDTH,
         height=schematic.HEIGHT,
-        largest=max((s.inside for s in drawn.placed), default=0),
     )
     response = current_app.make_response(page)
     if tile_url:  # this page alone shows images from the tile server
