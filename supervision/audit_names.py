@@ -159,6 +159,7 @@ FIELD_WORDS = {
     "driver": N_("Driver"),
     "drivers": N_("Drivers"),
     "enterprise_id": N_("Enterprise"),
+    "event": N_("Event"),
     "fingerprint": N_("Key fingerprint"),
     "from": N_("From"),
     "heartbeats": N_("Heartbeats"),
@@ -177,6 +178,7 @@ FIELD_WORDS = {
     "plate": N_("Plate"),
     "reason": N_("Reason"),
     "reason_kept": N_("Reason"),
+    "reasons": N_("Reasons"),
     "role": N_("Role"),
     "shown": N_("Shown"),
     "signed_by": N_("Signed by"),
@@ -231,7 +233,9 @@ def _trip(number: str, seq: int) -> str:
 
 
 def _scan(number: str | None, gate: str, event: str) -> str:
-    return " · ".join(x for x in (number, gate, word("event", event)) if x)
+    """A scan by its pass, gate and event; a refused one (no event) as refused."""
+    what = word("decision", "deny") if event == "none" else word("event", event)
+    return " · ".join(x for x in (number, gate, what) if x)
 
 
 # Each kind of object: the statement naming it (its id first) and how its row reads.
@@ -337,7 +341,7 @@ class Names:
         if value is None or value == "":
             return "—"
         if isinstance(value, list):
-            kinds = "anomaly_kind" if key == "kinds" else None
+            kinds = {"kinds": "anomaly_kind", "reasons": "reason"}.get(key)
             return _listed(label(kinds, str(v)) if kinds else str(v) for v in value) or "—"
         if isinstance(value, dict):
             return gettext("; ").join(f"{k}: {v}" for k, v in value.items()) or "—"
@@ -346,6 +350,7 @@ class Names:
             "role": "role",
             "state": "trip_state",
             "anomaly": "anomaly_kind",
+            "event": "event",
             "reason": "annul_reason" if thing in ("scan", "trip") else None,
             "kind": {"anomaly": "anomaly_kind", "checkpoint": "checkpoint_kind"}.get(thing),
             "from": "enterprise_status" if thing == "enterprise" else None,

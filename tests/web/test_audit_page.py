@@ -181,6 +181,9 @@ def test_entries_speak_in_numbers_plates_and_names_and_the_filter_takes_them(app
     token = api_token(client, officer.username)
     body = {"scan_id": str(uuid.uuid4()), "checkpoint_id": gate.id, "code": p.code}
     assert client.post("/api/v1/scans", json=body, headers=token).get_json()["decision"] == "allow"
+    refused = {**body, "scan_id": str(uuid.uuid4()), "deny_reason": "plate_mismatch"}
+    answer = client.post("/api/v1/scans", json=refused, headers=token).get_json()
+    assert answer["decision"] == "deny"
     with app.extensions["sessions"]() as session:
         audit.record(
             session,
@@ -208,6 +211,11 @@ def test_entries_speak_in_numbers_plates_and_names_and_the_filter_takes_them(app
     assert f"<dt>卡口</dt><dd>{gate.name}（{gate.code}）</dd>" in table  # ids as names
     assert f"用户 {officer.username}（卡口检查员）" in table
     assert "<dd>{" not in table
+    assert "plate_mismatch" not in table  # a refused scan's reasons in words
+    assert "<dt>reasons" not in table
+    assert "<dt>event" not in table
+    assert "车牌与通行证不符" in table
+    assert f"扫码 {p.number} · {gate.name} · 拒绝" in table
     assert "<dt>checkpoints" not in table
 
     for typed in (p.number, plate, plate.lower(), masked, f"{plate[:2]} {plate[2:]}"):
