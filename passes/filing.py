@@ -191,9 +191,12 @@ def submit_pass(
     rules: FilingRules,
     issuer: Issuer,
     limits: FilingLimits | None = None,
+    destination_required: bool = False,
 ) -> Pass:
     """File `data` for the actor's enterprise; commits. `limits`: the app's (the web form
     and the API pass FilingLimits.from_settings); None only for seeding and benchmarks.
+    The page's form requires a destination (`destination_required`): with none chosen, a
+    clerk in a hurry sent the applicant itself.
 
     The number is allocated before the limits are counted, so the serial row's lock
     (PostgreSQL; SQLite's write lock) makes the counts exact under concurrent filings; a
@@ -205,6 +208,8 @@ def submit_pass(
     if block:
         raise Forbidden(block)
     errors, destination_id = _check_references(session, enterprise.id, data, rules.area_code, now)
+    if destination_required and data.destination is None and not data.destination_enterprise_id:
+        errors["destination_enterprise_id"] = [N_("Choose the destination enterprise.")]
     for field, messages in domain.check_validity(
         data.valid_from, data.valid_until, now, rules.max_span
     ).items():

@@ -148,6 +148,7 @@ def new() -> Any:
                 web.db(),
                 current_user,
                 inputs.validate(PassApplication, form.payload()),
+                destination_required=True,  # the form names none: no silent default
                 now=web.now(),
                 rules=context.filing_rules(),
                 issuer=context.issuer(),

@@ -68,6 +68,7 @@ def test_bad_form_keeps_input_and_explains(client, make):
     )
     assert response.status_code == 422
     assert "有效期结束时间须晚于开始时间" in response.get_data(as_text=True)
+    assert "请选择目的地企业" in response.get_data(as_text=True)  # no silent default to itself
 
 
 def test_pending_enterprise_sees_why_it_cannot_apply(client, make):
