@@ -132,11 +132,7 @@ def next_number(session: Session, area_code: str) -> str:
     caller rolls back; from 80% used, a warning in the log (passes.domain.pass_number)."""
     serial = db.bump_counter(session, PassSerial, "last", area_code=area_code)
     if serial > domain.SERIAL_MAX:
-        log.error(
-            "pass numbers exhausted: all %d serials of area code %s are used",
-            domain.SERIAL_MAX,
-            area_code,
-        )
+        log.error("pass numbers exhausted: all %d serials of %s used", domain.SERIAL_MAX, area_code)
         raise domain.PassNumbersExhausted(area_code)
     if domain.serial_warning(serial):
         log.warning(
@@ -193,14 +189,11 @@ def submit_pass(
     limits: FilingLimits | None = None,
     destination_required: bool = False,
 ) -> Pass:
-    """File `data` for the actor's enterprise; commits. `limits`: the app's (the web form
-    and the API pass FilingLimits.from_settings); None only for seeding and benchmarks.
-    The page's form requires a destination (`destination_required`): with none chosen, a
-    clerk in a hurry sent the applicant itself.
-
-    The number is allocated before the limits are counted, so the serial row's lock
-    (PostgreSQL; SQLite's write lock) makes the counts exact under concurrent filings; a
-    refusal rolls the allocation back, and a refused filing takes no number."""
+    """File `data` for the actor's enterprise; commits. `limits`: FilingLimits.from_settings,
+    None only for seeding and benchmarks. The page requires a destination (a clerk in a
+    hurry sent the applicant itself). The number is allocated before the limits are counted:
+    the serial row's lock (PostgreSQL; SQLite's write lock) keeps the counts exact under
+    concurrent filings, and a refused filing gives its number back."""
     enterprise = session.get(Enterprise, actor.enterprise_id) if actor.enterprise_id else None
     if enterprise is None:
         raise Forbidden(N_("Only enterprise users file passes."))
