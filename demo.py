@@ -20,7 +20,7 @@ from accounts.models import Enterprise, User
 from accounts.schemas import EnterpriseSignup, UserCreate
 from checkpoints.domain import AnomalyKind
 from core.db import utcnow
-from supervision import alerts, statistics
+from supervision import alerts, statistics_refresh
 from supervision.models import AlertSettings
 
 demo = AppGroup("demo", help="Demo data.")
@@ -180,7 +180,7 @@ def seed(force: bool) -> None:
         tz = current_app.config["TIMEZONE"]  # the week behind first: it signs the first code
         demo_history.seed_history(session, enterprises[0], enterprises[1], staff, tz)
         _seed_fleet_and_passes(session, enterprises[0], enterprises[1], staff["reviewer"])
-        statistics.refresh(session, now=utcnow(), tz=tz, everything=True)
+        statistics_refresh.refresh(session, now=utcnow(), tz=tz, everything=True)
         if session.get(AlertSettings, staff["supervisor"].id) is None:
             # The demo supervisor hears of every anomaly kind in the app (no SMS).
             alerts.save_settings(

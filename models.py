@@ -9,7 +9,7 @@ from federation.models import FederationEvent, FederationPeer, FederationReport
 from fleet.models import Driver, Vehicle
 from passes.models import Pass, PassSerial
 from sms.models import SmsMessage
-from supervision.models import AlertSettings, DailyFigure, Notification
+from supervision.models import AlertSettings, DailyFigure, MonthlyFigure, Notification
 from trust.models import SigningKey
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "AuditTree",
     "Checkpoint",
     "DailyFigure",
+    "MonthlyFigure",
     "Driver",
     "Enterprise",
     "FederationEvent",

@@ -201,7 +201,7 @@ def replay_pass(session: Session, p: Pass, *, now: datetime) -> None:
             seq += 1
             trip.seq = seq
     p.trips_used = seq
-    _bookings_unkept(session, trips)
+    _bookings_unkept(session, trips, now)
     session.flush()
     for trip in trips:
         owed = owed_anomalies(replayed[trip.id])
@@ -210,8 +210,9 @@ def replay_pass(session: Session, p: Pass, *, now: datetime) -> None:
         _reconcile_anomalies(session, trip, owed, now=now)
 
 
-def _bookings_unkept(session: Session, trips: list[Trip]) -> None:
-    """A booking kept by an entry that no longer stands (annulled) is booked again."""
+def _bookings_unkept(session: Session, trips: list[Trip], now: datetime) -> None:
+    """A booking kept by an entry that no longer stands (annulled) is booked again, changed
+    now (the statistics timer counts its hour's day again)."""
     entered = {t.id: t.entry_checkpoint_id for t in trips if t.entered_at is not None}
     kept = select(Booking).where(
         Booking.trip_id.in_([t.id for t in trips]), Booking.status == BookingStatus.ARRIVED
@@ -219,6 +220,7 @@ def _bookings_unkept(session: Session, trips: list[Trip]) -> None:
     for booking in session.scalars(kept):
         if entered.get(booking.trip_id or 0) != booking.checkpoint_id:
             booking.status, booking.arrived_at, booking.trip_id = BookingStatus.BOOKED, None, None
+            booking.changed_at = now
 
 
 def _apply(trip: Trip, result: Replayed) -> None:

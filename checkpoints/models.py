@@ -219,7 +219,7 @@ class Booking(Base):
     pass_id: Mapped[int] = mapped_column(ForeignKey("pass.id"))
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
     checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoint.id"))
-    slot_start: Mapped[datetime] = mapped_column(UTCDateTime())  # on the hour
+    slot_start: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # on the hour
     status: Mapped[str] = mapped_column(String(16))  # booked | arrived | cancelled
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     trip_id: Mapped[int | None] = mapped_column(ForeignKey("trip.id"))

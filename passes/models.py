@@ -71,7 +71,8 @@ class Pass(Base):
     auto_approved: Mapped[bool] = mapped_column(Boolean, default=False)
     decision_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # indexed: the statistics timer recounts the days of passes decided since its last run
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # The last change peers read in the pass feed (PassFeedHead); None before approval.
     feed_ctr: Mapped[int | None] = mapped_column(Integer, index=True)
     # A peer's pass kept here (federation/mirror.py): the issuing area code and

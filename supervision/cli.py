@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from core.db import utcnow
-from supervision import alerts, review_queue, statistics
+from supervision import alerts, review_queue, statistics_refresh
 
 alerts_cli = AppGroup("alerts", help="Supervisors' alerts.")
 
@@ -53,11 +53,21 @@ statistics_cli = AppGroup("statistics", help="The statistics page's daily figure
 @statistics_cli.command("refresh")
 @click.option("--all", "everything", is_flag=True, help="Recount every day, not the recent ones.")
 def refresh(everything: bool) -> None:
-    """Recount the daily figures (every few minutes on a timer; --all after a change of
-    TIMEZONE or to pick up a review of a very old application)."""
+    """Count the daily figures again where they changed since the last count (every few
+    minutes on a timer); --all counts every day, a month at a time, and an interrupted
+    --all takes up where it stopped (after a change of TIMEZONE, or figures from before
+    an upgrade)."""
     started = time.perf_counter()
+    tz = current_app.config["TIMEZONE"]
+
+    def counted(first: date, last: date, rows: int) -> None:
+        took = time.perf_counter() - started
+        click.echo(f"counted {first.isoformat()} to {last.isoformat()}: {rows} rows, {took:.0f} s")
+
     with current_app.extensions["sessions"]() as session:
-        rows = statistics.refresh(
-            session, now=utcnow(), tz=current_app.config["TIMEZONE"], everything=everything
+        rows = statistics_refresh.refresh(
+            session, now=utcnow(), tz=tz, everything=everything, progress=counted
         )
+        if everything:  # and what changed while every day was counted
+            rows += statistics_refresh.refresh(session, now=utcnow(), tz=tz)
     click.echo(f"{rows} daily figures counted in {time.perf_counter() - started:.1f} s")

@@ -5,8 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
+from pyroaring import BitMap
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+)
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from core.db import Base, UTCDateTime
 
@@ -41,38 +53,69 @@ class Notification(Base):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class DailyFigure(Base):
-    """The statistics of one local day and one enterprise, added up by the statistics
-    page instead of a year of passes and trips (`flask statistics refresh`, on a timer)."""
+class VehicleSet(TypeDecorator[BitMap]):
+    """A set of vehicle ids, kept as a serialized Roaring bitmap: a year's days join into
+    its distinct vehicles in a millisecond, where lists of ids took a set of millions."""
 
-    __tablename__ = "daily_figure"
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: BitMap | None, dialect: Dialect) -> bytes:
+        return BitMap(value or ()).serialize()
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> BitMap:
+        return BitMap.deserialize(value) if value else BitMap()
+
+
+class Figures:
+    """The statistics of one enterprise over one period, added up by the statistics page
+    instead of the passes and trips themselves (`flask statistics refresh`, on a timer)."""
+
     __tenant_key__ = "enterprise_id"
 
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # local, YYYY-MM-DD
-    enterprise_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
-    applications: Mapped[int] = mapped_column(Integer, default=0)  # filed that day
+    enterprise_id: Mapped[int] = mapped_column(Integer, index=True)
+    applications: Mapped[int] = mapped_column(Integer, default=0)  # filed then
     approved: Mapped[int] = mapped_column(Integer, default=0)  # of those: approved (or revoked)
     rejected: Mapped[int] = mapped_column(Integer, default=0)  # of those: rejected
-    approvals: Mapped[int] = mapped_column(Integer, default=0)  # approved that day
-    trips: Mapped[int] = mapped_column(Integer, default=0)  # opened that day, not void
+    approvals: Mapped[int] = mapped_column(Integer, default=0)  # approved then
+    trips: Mapped[int] = mapped_column(Integer, default=0)  # opened then, not void
     trips_closed: Mapped[int] = mapped_column(Integer, default=0)
     loops: Mapped[int] = mapped_column(Integer, default=0)  # entry, arrival and exit
-    # Whole minutes from filing to decision -> passes, of those filed that day and decided.
+    # Whole minutes from filing to decision -> passes, of those filed then and decided.
     waits: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
-    anomalies: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # detected that day
+    anomalies: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # detected then
     stops: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # of those trips
-    # Bookings whose hour was that day: kept (entered in it), off hour (entered outside
-    # it), missed (its hour over, not entered); minutes from the hour to entry -> bookings.
+    # Bookings whose hour was then: kept (entered in it), off hour (entered outside it),
+    # missed (its hour over, not entered); minutes from the hour to entry -> bookings.
     bookings_kept: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     bookings_off_hour: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     bookings_missed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     slot_waits: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default="{}")
-    # Scans recorded that day (supervision/statistics_scans.py): all of them, the entries
-    # and exits let through, and the refused ones by first reason -> scans.
+    # Scans recorded then (supervision/statistics_scans.py): all of them, the entries and
+    # exits let through, and the refused ones by first reason -> scans.
     scans: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     entries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     exits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     denials: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default="{}")
-    # The vehicles of the passes filed that day and approved: a range's distinct vehicles
-    # are the union of its days' (a count would not add up).
-    vehicles: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # The vehicles of the passes filed then and approved: a range's distinct vehicles are
+    # the union of its periods' (a count would not add up).
+    vehicles: Mapped[BitMap] = mapped_column("vehicle_set", VehicleSet(), default=BitMap)
+
+
+class DailyFigure(Figures, Base):
+    """One local day's figures of one enterprise (EVERYONE: of all together)."""
+
+    __tablename__ = "daily_figure"
+    __table_args__ = (PrimaryKeyConstraint("day", "enterprise_id"),)
+
+    day: Mapped[str] = mapped_column(String(10))  # local, YYYY-MM-DD
+
+
+class MonthlyFigure(Figures, Base):
+    """One local month's, the sum of its days, kept with them: a year's statistics add
+    twelve of these per enterprise instead of 365 days."""
+
+    __tablename__ = "monthly_figure"
+    __table_args__ = (PrimaryKeyConstraint("month", "enterprise_id"),)
+
+    month: Mapped[str] = mapped_column(String(7))  # local, YYYY-MM

@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, Select, case, cast, delete, func, select
+from pyroaring import BitMap
+from sqlalchemy import Integer, Select, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from accounts.models import Enterprise, User
@@ -29,7 +30,7 @@ from core.errors import N_, ValidationFailed
 from passes.domain import PassStatus
 from passes.models import Pass
 from supervision import statistics_scans
-from supervision.models import DailyFigure
+from supervision.models import DailyFigure, MonthlyFigure
 from supervision.statistics_scans import EVERYONE
 
 DECIDED = (PassStatus.APPROVED, PassStatus.REVOKED, PassStatus.REJECTED)
@@ -90,7 +91,7 @@ def _minutes(session: Session, start: Any, end: Any) -> Any:
     return cast(seconds / 60, Integer)
 
 
-def _row() -> dict[str, Any]:
+def empty_row() -> dict[str, Any]:
     return {
         "applications": 0,
         "approved": 0,
@@ -110,7 +111,7 @@ def _row() -> dict[str, Any]:
         "entries": 0,
         "exits": 0,
         "denials": Counter(),  # first reason -> refused scans
-        "vehicles": set(),
+        "vehicles": BitMap(),
     }
 
 
@@ -121,16 +122,19 @@ def day_rows(
     hi: datetime,
     zone: ZoneInfo,
     now: datetime | None = None,
+    *,
+    scans: bool = True,
 ) -> dict[tuple[str, int], dict[str, Any]]:
     """Each (local day, enterprise)'s figures from the passes, trips, bookings, scans and
     anomalies of [lo, hi): what DailyFigure keeps. `user` scopes them (None: everyone's); a booking
-    is missed once its hour ended before `now` (`hi` if not given) without the truck."""
+    is missed once its hour ended before `now` (`hi` if not given) without the truck; the
+    scans are left out (zero) unless `scans`."""
     shift = timedelta(seconds=lo.utcoffset().total_seconds() % 3600)  # type: ignore[union-attr]
     day_of = _day_of(zone, shift)
     rows: dict[tuple[str, int], dict[str, Any]] = {}
 
     def row(bucket: str, enterprise_id: int) -> dict[str, Any]:
-        return rows.setdefault((day_of(bucket), enterprise_id), _row())
+        return rows.setdefault((day_of(bucket), enterprise_id), empty_row())
 
     def scope(stmt: Select[Any], model: type) -> Select[Any]:
         # an enterprise's own figures: a consignee does not count the trips bound for it
@@ -206,14 +210,15 @@ def day_rows(
         .group_by(detected, Anomaly.enterprise_id, Anomaly.kind)
     ):
         row(bucket, enterprise_id)["anomalies"][kind] += n
-    statistics_scans.count(session, user, lo, hi, lambda c: _hour(session, c, shift), row)
+    if scans:
+        statistics_scans.count(session, user, lo, hi, lambda c: _hour(session, c, shift), row)
     return rows
 
 
 Sums = dict[int, dict[str, int]]
 
 
-def _add(into: dict[str, Any], row: dict[str, Any]) -> None:
+def add_row(into: dict[str, Any], row: dict[str, Any]) -> None:
     for name, value in row.items():
         if name == "vehicles":
             into[name] |= value
@@ -221,12 +226,12 @@ def _add(into: dict[str, Any], row: dict[str, Any]) -> None:
             into[name] += value
 
 
-def _fold(rows: dict[tuple[str, int], dict[str, Any]]) -> tuple[dict[str, Any], Sums]:
+def fold(rows: dict[tuple[str, int], dict[str, Any]]) -> tuple[dict[str, Any], Sums]:
     """Per-(day, enterprise) rows as rows by day, and each enterprise's sums."""
     days: dict[str, Any] = {}
     by_enterprise: Sums = {}
     for (day, enterprise_id), r in rows.items():
-        _add(days.setdefault(day, _row()), r)
+        add_row(days.setdefault(day, empty_row()), r)
         mine = by_enterprise.setdefault(
             enterprise_id, {"applications": 0, "approvals": 0, "trips": 0}
         )
@@ -236,35 +241,68 @@ def _fold(rows: dict[tuple[str, int], dict[str, Any]]) -> tuple[dict[str, Any], 
     return days, by_enterprise
 
 
-def _kept(session: Session, user: User, start: date, end: date) -> tuple[dict[str, Any], Sums]:
-    """The kept daily figures of the range: rows by day, and each enterprise's sums."""
+def _whole_months(start: date, end: date) -> list[str]:
+    """The months (YYYY-MM) lying wholly within [start, end]."""
+    months, day = [], start.replace(day=1)
+    while day <= end:
+        following = (day + timedelta(days=32)).replace(day=1)
+        if day >= start and following - timedelta(days=1) <= end:
+            months.append(day.isoformat()[:7])
+        day = following
+    return months
+
+
+def _kept(
+    session: Session, user: User, start: date, end: date
+) -> tuple[dict[str, Any], Sums, BitMap]:
+    """The kept figures of the range: rows by day, each enterprise's sums, and the vehicles
+    with approved passes. The sums and the vehicles come from the months wholly inside the
+    range and the days outside those: a year reads twelve months and a few days."""
     in_range = (DailyFigure.day >= start.isoformat(), DailyFigure.day <= end.isoformat())
-    if user.is_oversight:
-        stmt = select(DailyFigure).where(*in_range, DailyFigure.enterprise_id == EVERYONE)
-    else:
-        stmt = scoped(select(DailyFigure), DailyFigure, user).where(*in_range)
+    months = _whole_months(start, end)
+    edges = (*in_range, func.substr(DailyFigure.day, 1, 7).not_in(months))
+
+    def own(stmt: Select[Any], model: type) -> Select[Any]:
+        if user.is_oversight:
+            return stmt.where(model.enterprise_id == EVERYONE)  # type: ignore[attr-defined]
+        return scoped(stmt, model, user)
+
     days: dict[str, Any] = {}
-    for kept in session.scalars(stmt):
-        r = {name: getattr(kept, name) for name in _row()}
+    for kept in session.scalars(own(select(DailyFigure), DailyFigure).where(*in_range)):
+        r = {name: getattr(kept, name) for name in empty_row() if name != "vehicles"}
         r["waits"], r["anomalies"] = Counter(kept.waits), Counter(kept.anomalies)
         r["slot_waits"], r["denials"] = Counter(kept.slot_waits), Counter(kept.denials)
-        r["vehicles"] = set(kept.vehicles)
-        _add(days.setdefault(kept.day, _row()), r)
-    sums = scoped(
-        select(
-            DailyFigure.enterprise_id,
-            func.sum(DailyFigure.applications),
-            func.sum(DailyFigure.approved),
-            func.sum(DailyFigure.trips),
+        add_row(days.setdefault(kept.day, empty_row()), r)
+    vehicles = BitMap.union(
+        BitMap(),
+        *session.scalars(
+            own(select(MonthlyFigure.vehicles), MonthlyFigure).where(
+                MonthlyFigure.month.in_(months)
+            )
         ),
-        DailyFigure,
-        user,
-    ).where(*in_range, DailyFigure.enterprise_id != EVERYONE)
-    by_enterprise = {
-        e: {"applications": a, "approvals": p, "trips": t}
-        for e, a, p, t in session.execute(sums.group_by(DailyFigure.enterprise_id))
-    }
-    return days, by_enterprise
+        *session.scalars(own(select(DailyFigure.vehicles), DailyFigure).where(*edges)),
+    )
+    by_enterprise: Sums = {}
+    for model, where in (
+        (MonthlyFigure, (MonthlyFigure.month.in_(months),)),
+        (DailyFigure, edges),
+    ):
+        sums = scoped(
+            select(
+                model.enterprise_id,
+                func.sum(model.applications),
+                func.sum(model.approved),
+                func.sum(model.trips),
+            ),
+            model,
+            user,
+        ).where(*where, model.enterprise_id != EVERYONE)
+        for e, a, p, t in session.execute(sums.group_by(model.enterprise_id)):
+            mine = by_enterprise.setdefault(e, {"applications": 0, "approvals": 0, "trips": 0})
+            mine["applications"] += a
+            mine["approvals"] += p
+            mine["trips"] += t
+    return days, by_enterprise, vehicles
 
 
 def _median_minutes(waits: Counter[str]) -> float | None:
@@ -332,15 +370,18 @@ def figures(
     lo = datetime.combine(start, time.min, zone)
     hi = datetime.combine(end + timedelta(days=1), time.min, zone)
     as_of = kept_as_of(session, tz, now)
+    vehicles = None
     if as_of:
-        rows_by_day, by_enterprise = _kept(session, user, start, end)
+        rows_by_day, by_enterprise, vehicles = _kept(session, user, start, end)
     else:
-        rows_by_day, by_enterprise = _fold(day_rows(session, user, lo, hi, zone, now))
+        rows_by_day, by_enterprise = fold(day_rows(session, user, lo, hi, zone, now))
 
     days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
-    totals = _row()
+    totals = empty_row()
     for r in rows_by_day.values():
-        _add(totals, r)
+        add_row(totals, r)
+    if vehicles is not None:
+        totals["vehicles"] = vehicles
     by_enterprise = {e: v for e, v in by_enterprise.items() if any(v.values())}
 
     enterprises = {"registered": None, "approved": None}
@@ -397,7 +438,7 @@ def figures(
         "exits": totals["exits"],
         "denials": sum(totals["denials"].values()),
         "denials_by_reason": dict(sorted(totals["denials"].items(), key=lambda r: (-r[1], r[0]))),
-        "by_day": [_by_day(d, rows_by_day.get(d) or _row()) for d in days],
+        "by_day": [_by_day(d, rows_by_day.get(d) or empty_row()) for d in days],
         "by_enterprise": sorted(
             ({"enterprise_id": e, "name": names.get(e, ""), **v} for e, v in by_enterprise.items()),
             key=lambda r: (-r["applications"], -r["trips"], r["enterprise_id"]),
@@ -406,46 +447,5 @@ def figures(
 
 
 # Days whose figures may still change: a pass is valid at most PASS_MAX_DAYS, its trips
-# close within it, and a review comes before. Older days are settled; `refresh --all`
-# recounts everything (after a time zone change, or to pick up a late review).
+# close within it, and a review comes before (supervision/statistics_refresh.py).
 SETTLING_DAYS = 16
-
-
-def refresh(session: Session, *, now: datetime, tz: str, everything: bool = False) -> int:
-    """Recount the daily figures of the settling days (or of every day); returns how many
-    (day, enterprise) rows were written. Commits."""
-    zone = ZoneInfo(tz)
-    today = now.astimezone(zone).date()
-    before = last_refresh(session, tz)
-    if everything or before is None:
-        first = session.scalar(select(func.min(Pass.created_at)))
-        start = first.astimezone(zone).date() if first is not None else today
-    else:  # from the days still settling at the last count (the timer may have stopped)
-        start = min(today, before.astimezone(zone).date()) - timedelta(days=SETTLING_DAYS)
-    lo = datetime.combine(start, time.min, zone)
-    hi = datetime.combine(today + timedelta(days=1), time.min, zone)
-    rows = day_rows(session, None, lo, hi, zone, now)
-    everyone, _ = _fold(rows)
-    rows.update({(day, EVERYONE): r for day, r in everyone.items()})
-    session.execute(delete(DailyFigure).where(DailyFigure.day >= start.isoformat()))
-    session.add_all(
-        DailyFigure(
-            day=day,
-            enterprise_id=enterprise_id,
-            **{
-                **r,
-                "waits": dict(r["waits"]),
-                "anomalies": dict(r["anomalies"]),
-                "slot_waits": dict(r["slot_waits"]),
-                "denials": dict(r["denials"]),
-                "vehicles": sorted(r["vehicles"]),
-            },
-        )
-        for (day, enterprise_id), r in rows.items()
-        if day >= start.isoformat()
-    )
-    heartbeat.beat(
-        session, heartbeat.STATISTICS, "statistics refresh", now, {"tz": tz, "from": str(start)}
-    )
-    session.commit()
-    return len(rows)

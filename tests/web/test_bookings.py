@@ -344,6 +344,7 @@ def test_an_entry_annulled_gives_its_booking_back(client, make, world):
     with make.session() as session:
         booking = session.get(Booking, made["id"])
         assert (booking.status, booking.arrived_at, booking.trip_id) == ("booked", None, None)
+        assert booking.changed_at is not None  # the statistics timer counts its day again
     again = scan(client, world["officer"], gate, p.code)
     assert (again["event"], again["booking"]["id"]) == ("entry", made["id"])
     with make.session() as session:
