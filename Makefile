@@ -58,9 +58,13 @@ clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache test-artifacts
 
 ## bench: benchmarks on SQLite and on a throw-away PostgreSQL, written to docs/benchmarks.md
-##        (BENCH_TRIPS=1000000 trips for the query benchmark; BENCH_AUDIT=1000000 audit entries
+##        (BENCH_TRIPS=1000000 trips for the query benchmark, then BENCH_GROWTH_sqlite and
+##        BENCH_GROWTH_postgresql trips for its growth; BENCH_AUDIT=1000000 audit entries
 ##        sealed and verified; SOAK=600 adds a 10-minute soak)
 BENCH_TRIPS ?= 1000000
+# The same queries as history grows (the report's growth table): more trips at one rate.
+BENCH_GROWTH_sqlite ?= 3000000 10000000
+BENCH_GROWTH_postgresql ?= 3000000 10000000
 BENCH_AUDIT ?= 1000000
 SOAK ?= 0
 BENCH_OUT := bench-results
@@ -69,6 +73,9 @@ BENCH_RUN = $(PY) scripts/bench_approve.py --json $(BENCH_OUT)/approve-$(1).json
 		--json $(BENCH_OUT)/scan-$(1).json && \
 	$(PY) scripts/bench_scan.py --workers 2 --json $(BENCH_OUT)/scan2-$(1).json && \
 	$(PY) scripts/bench_history.py --trips $(BENCH_TRIPS) --export --json $(BENCH_OUT)/history-$(1).json && \
+	cp $(BENCH_OUT)/history-$(1).json $(BENCH_OUT)/history-$(1)-$(BENCH_TRIPS).json && \
+	for n in $(BENCH_GROWTH_$(1)); do \
+		$(PY) scripts/bench_history.py --trips $$n --json $(BENCH_OUT)/history-$(1)-$$n.json || exit 1; done && \
 	$(PY) scripts/bench_audit.py --entries $(BENCH_AUDIT) --json $(BENCH_OUT)/audit-$(1).json
 # The scan benchmark's load generator: wrk (C, Debian's package), installed when missing.
 WRK_INSTALL = command -v wrk >/dev/null || { apt-get update -qq && \

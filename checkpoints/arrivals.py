@@ -2,7 +2,10 @@
 
 Each pass is in one state, from its latest trip: **expected** (approved, valid, a trip left
 to make, not inside), **inside** (entered: when, at which gate), **arrived** (at its site,
-not yet left), **left** (its latest trip exited, and no trip left to expect). The board
+not yet left), **left** (its latest trip exited, and no trip left to expect; for a week after
+its validity ended, LEFT_FOR: older passes are history, on the trips list). The board
+starts from the passes that can be on it (still valid or lately, or inside now), so it reads
+what the days bring, not every pass the enterprise ever received. The board
 reads the passes bound for the caller's own enterprise only (accounts.scoping.bound_for),
 and the consignee records who met the truck at the gate (`escort`).
 """
@@ -10,16 +13,16 @@ and the consignee records who met the truck at the gate (`escort`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select, union
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from accounts.scoping import bound_for
 from checkpoints.bookings import Status as BookingStatus
-from checkpoints.domain import TripState
+from checkpoints.domain import OPEN_STATES, TripState
 from checkpoints.models import Booking, Checkpoint, Trip
 from core import audit
 from core.errors import N_, Conflict, NotFound
@@ -73,6 +76,18 @@ class BoardRow:
 
 
 _SHOWN = (str(PassStatus.APPROVED), str(PassStatus.REVOKED))  # a revoked pass may be inside
+LEFT_FOR = timedelta(days=7)
+
+
+def _on_board(user: Any, now: datetime) -> Any:
+    """The passes bound for the caller that can be on the board: valid within LEFT_FOR
+    (ix_pass_destination_valid), or with a truck inside now, however old (the open trips
+    bound for it, ix_trip_destination_state)."""
+    recent = bound_for(select(Pass.id).where(Pass.valid_until >= now - LEFT_FOR), Pass, user)
+    inside = bound_for(
+        select(Trip.pass_id).where(Trip.state.in_([str(s) for s in OPEN_STATES])), Trip, user
+    )
+    return Pass.id.in_(union(recent, inside).scalar_subquery())
 
 
 def _board(user: Any, now: datetime) -> tuple[Select[Any], Any, Any]:
@@ -85,7 +100,7 @@ def _board(user: Any, now: datetime) -> tuple[Select[Any], Any, Any]:
         .join(Driver, Driver.id == Pass.driver_id)
         .outerjoin(latest, latest.id == _latest_trip())
         .outerjoin(gate, gate.id == latest.entry_checkpoint_id)
-        .where(Pass.status.in_(_SHOWN))
+        .where(Pass.status.in_(_SHOWN), _on_board(user, now))
     )
     return bound_for(stmt, Pass, user), state, latest
 
@@ -144,7 +159,7 @@ def counts(session: Session, user: Any, *, now: datetime) -> dict[str, int]:
         select(state, func.count())
         .select_from(Pass)
         .outerjoin(latest, latest.id == _latest_trip())
-        .where(Pass.status.in_(_SHOWN)),
+        .where(Pass.status.in_(_SHOWN), _on_board(user, now)),
         Pass,
         user,
     ).group_by(state)

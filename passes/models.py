@@ -40,6 +40,8 @@ class Pass(Base):
         Index("ix_pass_status_created", "status", "created_at", "vehicle_id"),
         # Green-channel trips inside (dashboard): start from the few emergency passes.
         Index("ix_pass_category", "category"),
+        # The consignee's board: the passes bound for one enterprise still valid or lately.
+        Index("ix_pass_destination_valid", "destination_enterprise_id", "valid_until"),
     )
     __tenant_key__ = "enterprise_id"
 

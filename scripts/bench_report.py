@@ -15,6 +15,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import bench_report_growth
+
 DATABASES = ("sqlite", "postgresql")
 QUERIES = (
     "trips by plate prefix",
@@ -25,6 +27,8 @@ QUERIES = (
     "statistics, last 30 days, counted live",
     "statistics, last 30 days",
     "statistics, a year",
+    "the consignee's board",
+    "the gate's day",
 )
 
 
@@ -320,6 +324,7 @@ def report(folder: Path) -> str:
             )
             + " |"
         )
+    lines += bench_report_growth.section(folder, DATABASES)
     imports = folder / "import.json"
     if imports.exists():
         figures = json.loads(imports.read_text())

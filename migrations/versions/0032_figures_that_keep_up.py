@@ -1,6 +1,7 @@
 """The statistics keep up with history: a day's vehicles as a Roaring bitmap instead of a
 list of ids, each month's figures kept beside its days (a year adds twelve), and the
-indexes the timer finds what changed since its last run by (decisions, booked hours)
+indexes the timer finds what changed since its last run by (decisions, booked hours),
+and the consignee's board's: the passes bound for an enterprise still valid or lately
 
 Revision ID: 0032_figures_that_keep_up
 Revises: 0031_enterprise_rejection
@@ -95,6 +96,9 @@ def upgrade() -> None:
 
     op.create_index("ix_pass_reviewed_at", "pass", ["reviewed_at"])
     op.create_index("ix_booking_slot_start", "booking", ["slot_start"])
+    op.create_index(
+        "ix_pass_destination_valid", "pass", ["destination_enterprise_id", "valid_until"]
+    )
 
 
 def _roll_up(conn: sa.Connection, daily: Any) -> None:
@@ -131,6 +135,7 @@ def _roll_up(conn: sa.Connection, daily: Any) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_pass_destination_valid", table_name="pass")
     op.drop_index("ix_booking_slot_start", table_name="booking")
     op.drop_index("ix_pass_reviewed_at", table_name="pass")
     op.drop_index("ix_monthly_figure_enterprise_id", table_name="monthly_figure")

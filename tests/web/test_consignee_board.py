@@ -196,3 +196,32 @@ def test_a_truck_late_to_arrive_is_the_consignees_notice_too(app, client, db, wo
     ).all()
     assert len(texts) == 1
     assert w["pass"].vehicle.plate in texts[0]
+
+
+def test_a_pass_a_week_past_its_validity_leaves_the_board_unless_its_truck_is_inside(
+    client, make, world
+):
+    """The board reads the passes that can be on it, not every pass ever received: one
+    that left and expired over a week ago is history; one whose truck is still inside
+    stays, however old."""
+    from passes.models import Pass
+
+    w = world
+    inside = make.pass_(status="approved", destination_enterprise_id=w["consignee"].id)
+    for p in (w["pass"], inside):
+        scan(client, w["officer"], w["gate"], p.code)
+    scan(client, w["officer"], w["gate"], w["pass"].code)  # left
+    assert board(client, w["consignee_api"])["counts"]["left"] == 1
+    with make.session() as session:
+        for p in (w["pass"], inside):
+            row = session.get(Pass, p.id)
+            row.valid_from -= timedelta(days=20)
+            row.valid_until = now() - timedelta(days=8)
+        session.commit()
+    shown = board(client, w["consignee_api"])
+    assert shown["counts"] == {"expected": 0, "inside": 1, "arrived": 0, "left": 0}
+    assert [i["pass"]["number"] for i in shown["items"]] == [inside.number]
+    with make.session() as session:
+        session.get(Pass, w["pass"].id).valid_until = now() - timedelta(days=6)
+        session.commit()
+    assert board(client, w["consignee_api"])["counts"]["left"] == 1
