@@ -84,9 +84,11 @@ def _on_board(user: Any, now: datetime) -> Any:
     (ix_pass_destination_valid), or with a truck inside now, however old (the open trips
     bound for it, ix_trip_destination_state)."""
     recent = bound_for(select(Pass.id).where(Pass.valid_until >= now - LEFT_FOR), Pass, user)
-    inside = bound_for(
-        select(Trip.pass_id).where(Trip.state.in_([str(s) for s in OPEN_STATES])), Trip, user
-    )
+    # The open trips first, by the state index alone (they are few; SQLite, counting the
+    # states evenly, would rather read every trip bound for the enterprise), then theirs.
+    opened = aliased(Trip)
+    open_ids = select(opened.id).where(opened.state.in_([str(s) for s in OPEN_STATES]))
+    inside = bound_for(select(Trip.pass_id).where(Trip.id.in_(open_ids)), Trip, user)
     return Pass.id.in_(union(recent, inside).scalar_subquery())
 
 
@@ -113,12 +115,14 @@ def board(
     now: datetime,
     page: int = 1,
     per_page: int = 50,
-) -> tuple[list[BoardRow], int]:
+) -> tuple[list[BoardRow], int, dict[str, int]]:
     """The passes bound for the caller's enterprise in `states`, inside first, then
-    arrived, expected (soonest valid first) and left (latest out first); and their count."""
+    arrived, expected (soonest valid first) and left (latest out first); their count; and
+    how many are in each state (one count serves both)."""
+    counted = counts(session, user, now=now)
+    total = sum(counted[str(s)] for s in states)
     stmt, state, latest = _board(user, now)
     stmt = stmt.where(state.in_([str(s) for s in states]))
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     order = case(*((state == str(s), rank) for s, rank in _ORDER.items()), else_=9)
     rows = session.execute(
         stmt.order_by(
@@ -132,10 +136,11 @@ def board(
         .offset((page - 1) * per_page)
     ).all()
     booked = _bookings(session, [row[0].id for row in rows])
-    return [
+    shown = [
         BoardRow(p, plate, name, s, trip, at, booked.get(p.id))
         for p, plate, name, s, trip, at in rows
-    ], total or 0
+    ]
+    return shown, total, counted
 
 
 def _bookings(session: Session, pass_ids: list[int]) -> dict[int, Booking]:

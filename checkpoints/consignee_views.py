@@ -133,7 +133,7 @@ def list_arrivals(user: User) -> dict[str, Any]:
     states = _states(request.args.get("state", "").strip())
     page, per_page = page_args()
     session, now = web.db(), web.now()
-    rows, total = arrivals.board(
+    rows, total, counts = arrivals.board(
         session, user, states=states, now=now, page=page, per_page=per_page
     )
     return {
@@ -141,7 +141,7 @@ def list_arrivals(user: User) -> dict[str, Any]:
         "total": total,
         "page": page,
         "per_page": per_page,
-        "counts": arrivals.counts(session, user, now=now),
+        "counts": counts,
     }
 
 
@@ -166,7 +166,7 @@ def board_page() -> Any:
     state = raw if raw in set(Arrival) else ""
     session, now = web.db(), web.now()
     page = web.page_number()
-    rows, total = arrivals.board(
+    rows, total, counts = arrivals.board(
         session,
         current_user,
         states=_states(state),
@@ -178,7 +178,7 @@ def board_page() -> Any:
         "checkpoints/arrivals.html",
         rows=rows,
         state=state,
-        counts=arrivals.counts(session, current_user, now=now),
+        counts=counts,
         page=page,
         more=page * PER_PAGE < total,
         form=ActionForm(),

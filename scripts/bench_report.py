@@ -430,5 +430,7 @@ def against(folder: Path) -> list[str]:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--against"]:  # only the side-by-side section
         sys.stdout.write("\n".join(against(Path(sys.argv[2]))) + "\n")
+    elif sys.argv[1:2] == ["--growth"]:  # only the history's growth
+        sys.stdout.write("\n".join(bench_report_growth.section(Path(sys.argv[2]), DATABASES)))
     else:
         sys.stdout.write(report(Path(sys.argv[1])))
