@@ -181,6 +181,7 @@ def register_blueprints(app: Flask) -> None:
     # Importing an `api` module registers its JSON endpoints on the one API blueprint.
     import accounts.admin
     import accounts.api  # noqa: F401
+    import accounts.key_views  # noqa: F401 - machine keys
     import accounts.views
     import api.openapi  # noqa: F401 - GET /api/v1/openapi.json
     import checkpoints.api  # noqa: F401
@@ -196,6 +197,7 @@ def register_blueprints(app: Flask) -> None:
     import operations.views
     import passes.api  # noqa: F401
     import passes.key_views
+    import passes.message_views  # noqa: F401 - a pass's SMS
     import passes.public
     import passes.views
     import sms.views

@@ -1,6 +1,6 @@
 """Imports every model module so Base.metadata is complete (Alembic, tests)."""
 
-from accounts.models import ApiToken, Enterprise, LoginAttempt, User
+from accounts.models import ApiKey, ApiToken, Enterprise, LoginAttempt, User
 from checkpoints.models import Anomaly, Checkpoint, Scan, Trip, officer_checkpoint
 from core.audit import AuditCheckpoint, AuditEntry, AuditTree
 from core.heartbeat import Heartbeat
@@ -15,6 +15,7 @@ from trust.models import SigningKey
 __all__ = [
     "AlertSettings",
     "Anomaly",
+    "ApiKey",
     "ApiToken",
     "AuditCheckpoint",
     "AuditEntry",

@@ -64,7 +64,7 @@ def users() -> Any:
             flash(gettext("User %(name)s created.", name=user.username), "success")
             return redirect(url_for("admin.users"))
     role = request.args.get("role", "")
-    stmt = select(User).order_by(User.username)
+    stmt = select(User).where(User.machine.is_(False)).order_by(User.username)
     if role in set(Role):
         stmt = stmt.where(User.role == role)
     listed = web.page_of(stmt, PER_PAGE)

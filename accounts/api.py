@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app, g, request
 from sqlalchemy import select
 
-from accounts import services, throttle
+from accounts import keys, services, throttle
 from accounts.domain import Caller, EnterpriseStatus, Role
 from accounts.models import Enterprise, User
 from accounts.schemas import (
@@ -25,8 +25,8 @@ from accounts.schemas import (
 )
 from accounts.scoping import get_scoped, scoped
 from api.core import Page, endpoint, paginate, snapshot_loaders, token_loader
-from core import web
-from core.errors import ValidationFailed
+from core import ratelimit, web
+from core.errors import N_, Throttled, ValidationFailed
 
 ALL_ROLES = frozenset(Role)
 
@@ -41,12 +41,38 @@ def _login_policy() -> dict[str, Any]:
 
 @token_loader
 def user_of_token(token: str) -> User | None:
-    return services.user_for_token(web.db(), token, now=web.now())
+    if not keys.is_key(token):
+        return services.user_for_token(web.db(), token, now=web.now())
+    # Checked on a read-only session, counted on its own: the request's session takes
+    # SQLite's write lock when it begins, and would wait for the count's.
+    with current_app.extensions["read_sessions"]() as session:
+        found = keys.user_for_key(session, token)
+    if found is None:
+        return None
+    _key_used(token, found[1])
+    return web.db().get(User, found[0].id)
 
 
 def _caller_of_token(token: str) -> Caller | None:
     cache = current_app.extensions["token_cache"]
-    return cache.caller(current_app.extensions["read_sessions"], token, now=web.now())
+    caller = cache.caller(current_app.extensions["read_sessions"], token, now=web.now())
+    if caller is not None and caller.scopes is not None:
+        _key_used(token, caller.scopes)
+    return caller
+
+
+def _key_used(token: str, scopes: frozenset[str]) -> None:
+    """A machine key's call: its scopes for the endpoint to check (api.core), within its
+    per-minute limit counted across every node, and its last use noted."""
+    g.key_scopes = scopes
+    digest, now = keys.digest(token), web.now()
+    per_minute = current_app.config["API_KEY_PER_MINUTE"]
+    local = current_app.extensions.setdefault("key_counts", ratelimit.LocalCount())
+    label = f"key:{digest[:32]}"
+    with current_app.extensions["sessions"]() as session:
+        if local.over(label, per_minute, now) or not ratelimit.hit(session, label, per_minute, now):
+            raise Throttled(60, N_("This key made the most calls a minute allows; slow down."))
+        keys.used(session, digest, now=now)
 
 
 snapshot_loaders(_caller_of_token, lambda user: Caller(user.id, user.role, user.enterprise_id))
@@ -233,7 +259,7 @@ def create_user(user: User, body: UserCreate) -> User:
     tag="users",
 )
 def list_users(_user: User) -> dict[str, Any]:
-    stmt = select(User).order_by(User.id)
+    stmt = select(User).where(User.machine.is_(False)).order_by(User.id)  # keys: /api-keys
     role = request.args.get("role")
     if role:
         stmt = stmt.where(User.role == role)

@@ -23,11 +23,30 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling, as the scan path needs it: a snapshot, bound to no session."""
+    """Who is calling, as the scan path needs it: a snapshot, bound to no session. A
+    machine key's caller carries its scopes (None: a person, with the role's powers)."""
 
     id: int
     role: str
     enterprise_id: int | None
+    scopes: frozenset[str] | None = None
+
+
+class Scope(StrEnum):
+    """What a machine key may do (accounts/keys.py); every read is `read`."""
+
+    READ = "read"
+    PASSES_WRITE = "passes:write"  # file and cancel passes, resend their SMS
+    FLEET_WRITE = "fleet:write"  # register, change and archive vehicles and drivers
+    BOOKINGS_WRITE = "bookings:write"  # book, move and cancel hours at gates
+
+
+# An enterprise's system may do what its clerks do through these; the jurisdiction's
+# (an administrator's key, for a province's dashboard) reads only.
+KEY_SCOPES = {
+    "enterprise": frozenset(Scope),
+    "admin": frozenset({Scope.READ}),
+}
 
 
 # Roles that see every enterprise's data (docs/architecture.md, Roles).

@@ -1,11 +1,11 @@
-"""Enterprises, users, API tokens, phones kept signed in, and login attempts."""
+"""Enterprises, users, API tokens, machine keys, phones kept signed in, and login attempts."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.domain import OVERSIGHT_ROLES, EnterpriseStatus, Role
@@ -49,6 +49,9 @@ class User(UserMixin, Base):
     locale: Mapped[str | None] = mapped_column(String(8))
     # Bumped on password reset or deactivation so every open session ends.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # A machine key's own user (accounts/keys.py): the actor its writes are recorded
+    # under; it never signs in and is listed with the keys, not the people.
+    machine: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     enterprise: Mapped[Enterprise | None] = relationship(back_populates="users")
@@ -101,6 +104,29 @@ class DeviceSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
+
+
+class ApiKey(Base):
+    """A machine key for an enterprise's system (or the jurisdiction's): named, scoped,
+    revocable, long-lived; only its SHA-256 is stored, and the first characters to tell
+    it by. It acts as its own machine user, within its scopes."""
+
+    __tablename__ = "api_key"
+    __tenant_key__ = "enterprise_id"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))  # "tpk_" and four more, shown in lists
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
 class LoginAttempt(Base):

@@ -171,3 +171,24 @@ class TokenOut(BaseModel):
     token: str
     expires_at: datetime
     user: UserOut
+
+
+class KeyIn(Input):
+    """A machine key to make: what to call it and what it may do (accounts.domain.Scope)."""
+
+    name: str = Field(max_length=64)
+    scopes: list[str] = Field(max_length=8)
+
+
+class KeyOut(Output):
+    id: int
+    name: str
+    scopes: list[str]
+    prefix: str  # the key's first characters, to tell it by
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyOut):
+    key: str  # shown this once; only its SHA-256 is kept

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from accounts import devices, events, throttle
+from accounts import devices, events, keys, throttle
 from accounts.domain import Caller, EnterpriseStatus, Role, next_enterprise_status
 from accounts.models import ApiToken, Enterprise, LoginAttempt, User
 from accounts.schemas import EnterpriseSignup, UserCreate
@@ -339,7 +339,7 @@ def authenticate(
         raise
     user = session.scalars(select(User).where(User.username == name)).one_or_none()
     ok = check_password_hash(user.password_hash if user else _dummy_hash(password_method), password)
-    ok = ok and user is not None and user.active
+    ok = ok and user is not None and user.active and not user.machine  # a key never signs in
     session.add(LoginAttempt(username=name, ip=ip, attempted_at=now, success=ok))
     session.commit()
     if not ok:
@@ -411,6 +411,8 @@ class TokenCache:
             if checked_at <= now < checked_at + self.ttl and now < expires_at:
                 return caller
             self._entries.pop(digest, None)
+        if keys.is_key(raw_token):
+            return self._key_caller(session_factory, raw_token, digest, now)
         with session_factory() as session:
             found = session.execute(
                 select(User.id, User.role, User.enterprise_id, ApiToken.expires_at)
@@ -429,6 +431,19 @@ class TokenCache:
         caller = Caller(found.id, found.role, found.enterprise_id)
         if self.ttl:
             self._entries[digest] = (caller, now, found.expires_at)
+        return caller
+
+    def _key_caller(
+        self, session_factory: Any, raw_key: str, digest: str, now: datetime
+    ) -> Caller | None:
+        with session_factory() as session:
+            found = keys.user_for_key(session, raw_key)
+        if found is None:
+            return None
+        user, scopes = found
+        caller = Caller(user.id, user.role, user.enterprise_id, scopes)
+        if self.ttl:
+            self._entries[digest] = (caller, now, datetime.max.replace(tzinfo=now.tzinfo))
         return caller
 
     def forget(self, user_id: int | None, *, token_hash: str | None = None) -> None:

@@ -16,11 +16,12 @@ from sqlalchemy import Select, func, select
 from werkzeug.exceptions import UnsupportedMediaType
 
 from core import inputs, web
-from core.errors import Forbidden, ValidationFailed
+from core.errors import N_, Forbidden, ValidationFailed
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+KEY_MAY_NOT = N_("This key may not do this (it needs %(needed)s); a person may, signed in.")
 MAX_PER_PAGE = 200
 MAX_PAGE = 1_000_000
 
@@ -201,14 +202,18 @@ def endpoint(
     tag: str = "api",
     snapshot: bool = False,
     signed: bool = False,
+    scope: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a JSON endpoint and its documentation.
 
     `roles=None` means public. The view is called as view(user, [body,] **url_args) and
     returns a model instance, an ORM object (serialised through `response`), a dict, or a
     Response. With `snapshot` (the scan path) the user is an accounts.domain.Caller.
+    A machine key may call a read if it holds `read`, and a write only if it holds the
+    write's `scope` (accounts.domain.Scope): a write naming none is a person's alone.
     """
     allowed = None if roles is None else frozenset(roles)
+    needed = scope or ("read" if method in SAFE_METHODS else None)
     REGISTRY.append(
         EndpointDoc(
             rule, method, summary, allowed, body, response, status, query or {}, tag, signed
@@ -223,6 +228,9 @@ def endpoint(
                 user = api_user(snapshot=snapshot)
                 if user.role not in allowed:
                     raise Forbidden()
+                held = g.get("key_scopes")
+                if held is not None and needed not in held:
+                    raise Forbidden(KEY_MAY_NOT, needed=needed or "—")
             args: list[Any] = [user]
             if body is not None:
                 args.append(inputs.validate(body, json_body()))

@@ -13,7 +13,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import exists, select
 
-from accounts.domain import OVERSIGHT_ROLES, Role
+from accounts.domain import OVERSIGHT_ROLES, Role, Scope
 from accounts.forms import ActionForm
 from accounts.models import User
 from accounts.scoping import get_scoped
@@ -71,6 +71,7 @@ def set_capacity(user: User, body: CapacityIn, checkpoint_id: int) -> dict[str, 
     body=BookingIn,
     status=201,
     tag="bookings",
+    scope=Scope.BOOKINGS_WRITE,
 )
 def book(user: User, body: BookingIn, pass_id: int) -> dict[str, Any]:
     return _out(bookings.book(web.db(), user, pass_id, _wanted(body), now=web.now()))
@@ -96,6 +97,7 @@ def pass_bookings(user: User, pass_id: int) -> dict[str, Any]:
     roles=OWNER,
     body=BookingIn,
     tag="bookings",
+    scope=Scope.BOOKINGS_WRITE,
 )
 def move(user: User, body: BookingIn, booking_id: int) -> dict[str, Any]:
     return _out(bookings.move(web.db(), user, booking_id, _wanted(body), now=web.now()))
@@ -107,6 +109,7 @@ def move(user: User, body: BookingIn, booking_id: int) -> dict[str, Any]:
     summary="Cancel my booking (until its hour starts)",
     roles=OWNER,
     tag="bookings",
+    scope=Scope.BOOKINGS_WRITE,
 )
 def cancel(user: User, booking_id: int) -> dict[str, Any]:
     return _out(bookings.cancel(web.db(), user, booking_id, now=web.now()))

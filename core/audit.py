@@ -28,6 +28,8 @@ class Action(StrEnum):
     ALERTS_UPDATE = "alerts.update"
     ANOMALY_RAISE = "anomaly.raise"
     ANOMALY_RESOLVE = "anomaly.resolve"
+    API_KEY_CREATE = "api_key.create"
+    API_KEY_REVOKE = "api_key.revoke"
     BOOKING_CANCEL = "booking.cancel"
     BOOKING_CHANGE = "booking.change"
     BOOKING_CREATE = "booking.create"

@@ -173,6 +173,8 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         # How long a process trusts a bearer token it checked, on the scan path: a token
         # revoked by another process stops working there within this many seconds.
         "API_TOKEN_CACHE_SECONDS": float(env.get("API_TOKEN_CACHE_SECONDS", "5")),
+        # Calls a minute one machine key may make, counted across every node.
+        "API_KEY_PER_MINUTE": int(env.get("API_KEY_PER_MINUTE", "600")),
         "PASS_MAX_DAYS": int(env.get("PASS_MAX_DAYS", "14")),
         # Only crews on the whitelist get passes, and a crew taken off it is refused entry
         # (fleet/crews.py).

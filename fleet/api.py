@@ -8,7 +8,7 @@ from flask import request
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from accounts.domain import OVERSIGHT_ROLES, Role
+from accounts.domain import OVERSIGHT_ROLES, Role, Scope
 from accounts.models import User
 from accounts.scoping import get_scoped, scoped
 from api.core import Page, endpoint, paginate
@@ -41,6 +41,7 @@ def _archived_filter(stmt: Any, model: type[Vehicle] | type[Driver]) -> Any:
     response=VehicleOut,
     status=201,
     tag="fleet",
+    scope=Scope.FLEET_WRITE,
 )
 def add_vehicle(user: User, body: VehicleIn) -> Vehicle:
     return services.add_vehicle(web.db(), user, body, now=web.now())
@@ -82,6 +83,7 @@ def get_vehicle(user: User, vehicle_id: int) -> Vehicle:
     body=VehicleIn,
     response=VehicleOut,
     tag="fleet",
+    scope=Scope.FLEET_WRITE,
 )
 def edit_vehicle(user: User, body: VehicleIn, vehicle_id: int) -> Vehicle:
     vehicle = get_scoped(web.db(), Vehicle, vehicle_id, user)
@@ -100,6 +102,7 @@ class ArchiveIn(BaseModel):
     body=ArchiveIn,
     response=VehicleOut,
     tag="fleet",
+    scope=Scope.FLEET_WRITE,
 )
 def archive_vehicle(user: User, body: ArchiveIn, vehicle_id: int) -> Vehicle:
     vehicle = get_scoped(web.db(), Vehicle, vehicle_id, user)
@@ -119,6 +122,7 @@ def archive_vehicle(user: User, body: ArchiveIn, vehicle_id: int) -> Vehicle:
     response=DriverOut,
     status=201,
     tag="fleet",
+    scope=Scope.FLEET_WRITE,
 )
 def add_driver(user: User, body: DriverIn) -> Driver:
     return services.add_driver(web.db(), user, body, now=web.now())
@@ -160,6 +164,7 @@ def get_driver(user: User, driver_id: int) -> Driver:
     body=DriverIn,
     response=DriverOut,
     tag="fleet",
+    scope=Scope.FLEET_WRITE,
 )
 def edit_driver(user: User, body: DriverIn, driver_id: int) -> Driver:
     driver = get_scoped(web.db(), Driver, driver_id, user)
@@ -174,6 +179,7 @@ def edit_driver(user: User, body: DriverIn, driver_id: int) -> Driver:
     body=ArchiveIn,
     response=DriverOut,
     tag="fleet",
+    scope=Scope.FLEET_WRITE,
 )
 def archive_driver(user: User, body: ArchiveIn, driver_id: int) -> Driver:
     driver = get_scoped(web.db(), Driver, driver_id, user)

@@ -9,18 +9,17 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from accounts.domain import OVERSIGHT_ROLES, Role
+from accounts.domain import OVERSIGHT_ROLES, Role, Scope
 from accounts.models import User
 from accounts.scoping import get_scoped, scoped
 from api.core import endpoint, paginate
 from core import web
 from core.errors import ValidationFailed
 from fleet.models import Vehicle
-from passes import context, filing, public, resends, services
+from passes import context, filing, public, services
 from passes.domain import PassStatus
 from passes.models import Pass
-from passes.schemas import NATIONAL_FIELDS, BulkIds, MessageOut, PassApplication, PassOut, ReasonIn
-from sms.models import SmsMessage
+from passes.schemas import NATIONAL_FIELDS, BulkIds, PassApplication, PassOut, ReasonIn
 from trust import qr
 
 ENTERPRISE = {Role.ENTERPRISE}
@@ -78,6 +77,7 @@ class PassPage(BaseModel):
     response=PassOut,
     status=201,
     tag="passes",
+    scope=Scope.PASSES_WRITE,
 )
 def submit_pass(user: User, body: PassApplication) -> dict[str, Any]:
     """201; 409 past the enterprise's waiting applications or once pass numbers run out;
@@ -206,6 +206,7 @@ def revoke_pass(user: User, body: ReasonIn, pass_id: int) -> dict[str, Any]:
     roles=ENTERPRISE,
     response=PassOut,
     tag="passes",
+    scope=Scope.PASSES_WRITE,
 )
 def cancel_pass(user: User, pass_id: int) -> dict[str, Any]:
     get_scoped(web.db(), Pass, pass_id, user)
@@ -261,40 +262,3 @@ def pass_qr_png(user: User, pass_id: int) -> Response:
 def pass_qr_svg(user: User, pass_id: int) -> Response:
     svg = qr.svg(_live_code(user, pass_id))
     return Response(svg, mimetype="image/svg+xml", headers=NOT_KEPT)
-
-
-class MessageList(BaseModel):
-    items: list[MessageOut]
-
-
-@endpoint(
-    "/passes/<int:pass_id>/messages",
-    "GET",
-    summary="SMS sent for this pass",
-    roles=READERS,
-    response=MessageList,
-    tag="passes",
-)
-def pass_messages(user: User, pass_id: int) -> MessageList:
-    p = get_scoped(web.db(), Pass, pass_id, user)
-    rows = web.db().scalars(
-        select(SmsMessage).where(SmsMessage.pass_id == p.id).order_by(SmsMessage.id)
-    )
-    return MessageList(items=[MessageOut.model_validate(m) for m in rows])
-
-
-@endpoint(
-    "/passes/<int:pass_id>/messages",
-    "POST",
-    summary="Send the pass SMS again",
-    roles={Role.ENTERPRISE, Role.REVIEWER},
-    status=202,
-    tag="passes",
-)
-def resend_pass_message(user: User, pass_id: int) -> dict[str, Any]:
-    """202 with what remains; 429 (problem+json, Retry-After) past the limits."""
-    p = get_scoped(web.db(), Pass, pass_id, user)
-    limits = context.resend_limits()
-    resends.resend_sms(web.db(), p, user, now=web.now(), issuer=context.issuer(), limits=limits)
-    left = resends.resend_allowance(web.db(), p, now=web.now(), limits=limits)
-    return {"queued": True, "left_this_hour": left.pass_left, "left_today": left.enterprise_left}

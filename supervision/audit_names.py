@@ -37,6 +37,7 @@ from passes.models import Pass
 OBJECT_WORDS = {
     "alerts": N_("Alert settings"),
     "anomaly": N_("Anomaly"),
+    "api_key": N_("Machine key"),
     "booking": N_("Booking"),
     "checkpoint": N_("Checkpoint"),
     "driver": N_("Driver"),
@@ -87,6 +88,7 @@ VERB_WORDS = {
     "scans": N_("scans"),
     "statistics": N_("statistics"),
     "restore": N_("restored"),
+    "revoke": N_("revoked"),
     "revoke_tokens": N_("sign-ins ended"),
     "revoke_devices": N_("signed out of kept phones"),
     "revoked": N_("revoked"),
@@ -104,6 +106,7 @@ VERB_WORDS = {
 # Object types as stored (signing keys are "signing_key"; fleet imports name their fleet).
 OBJECT_TYPES = {
     "anomaly": "anomaly",
+    "api_key": "api_key",
     "booking": "booking",
     "checkpoint": "checkpoint",
     "driver": "driver",
@@ -144,6 +147,8 @@ FIELD_WORDS = {
     "object_type": N_("Object type"),
     "anomaly": N_("Anomaly"),
     "auto": N_("Approved automatically"),
+    "prefix": N_("Key begins"),
+    "scopes": N_("May do"),
     "by": N_("By"),
     "kid": N_("Signing key"),
     "status_before": N_("Status before"),

@@ -17,6 +17,7 @@ LISTED_UNTIL = (now() + timedelta(days=30)).date().isoformat()
 ROLES = ["anonymous", *[r.value for r in Role], "rival"]
 # Objects of the home enterprise: another enterprise's user must not learn they exist.
 HOME_OBJECTS = ("{vehicle}", "{driver}", "{pass}", "{waiting}", "{trip}", "{plate}", "{booking}")
+HOME_OBJECTS += ("{apikey}",)
 # Where another enterprise's user is refused otherwise than by a 404, and why that is right.
 RIVAL_EXCEPTIONS: dict[tuple[str, str], int] = {
     # Applying with the home enterprise's vehicle and driver is a validation error on those
@@ -412,6 +413,20 @@ API = [
     ("GET", "/api/v1/notifications", None, expect(READERS, 200, anonymous=401)),
     ("POST", "/api/v1/notifications/read", {}, expect(READERS, 200, anonymous=401)),
     ("GET", "/api/v1/arrivals", None, expect(ENT, 200, anonymous=401)),
+    ("GET", "/api/v1/api-keys", None, expect({"admin", "enterprise"}, 200, anonymous=401)),
+    (
+        "POST",
+        "/api/v1/api-keys",
+        {"name": "ERP", "scopes": ["read"]},
+        expect({"admin", "enterprise"}, 201, anonymous=401),
+    ),
+    # Only the enterprise's own: the administrator's are the jurisdiction's (not found).
+    (
+        "DELETE",
+        "/api/v1/api-keys/{apikey}",
+        None,
+        {**expect({"enterprise"}, 200, anonymous=401), "admin": 404},
+    ),
     (
         "PUT",
         "/api/v1/checkpoints/{checkpoint}/booking",
@@ -475,6 +490,9 @@ def world(make):
         booking = bookings.book(
             session, owner, booked.id, bookings.Wanted(gate.id, next_hour(2)), now=now()
         ).id
+        from accounts import keys as machine_keys
+
+        apikey = machine_keys.create_key(session, owner, "ERP", ["read"], now=now())[1].id
     sequencer(make.app).tick()  # the audit log's entries so far, in a signed checkpoint
     return {
         "pending": pending.id,
@@ -491,6 +509,7 @@ def world(make):
         "scanpk": scan_pk,
         "anomaly": anomaly,
         "booking": booking,
+        "apikey": apikey,
         "code": approved.code,
         "plate": approved.vehicle.plate,
         "key": approved.driver_key,
@@ -512,6 +531,7 @@ def fill(path, world):
         scanpk=world["scanpk"],
         anomaly=world["anomaly"],
         booking=world["booking"],
+        apikey=world["apikey"],
         plate=world["plate"],
         key=world["key"],
         kind="trips",
