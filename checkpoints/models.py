@@ -175,7 +175,8 @@ class Anomaly(Base):
     pass_id: Mapped[int] = mapped_column(ForeignKey("pass.id"), index=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
     kind: Mapped[str] = mapped_column(String(24))
-    detected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # indexed: the statistics count the anomalies detected in a day without reading all
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     note: Mapped[str | None] = mapped_column(String(500))

@@ -252,41 +252,51 @@ def _whole_months(start: date, end: date) -> list[str]:
     return months
 
 
+def as_row(kept: DailyFigure | MonthlyFigure) -> dict[str, Any]:
+    """A kept row as day_rows gives its figures (histograms as Counters)."""
+    r = {name: getattr(kept, name) for name in empty_row()}
+    for name in HISTOGRAMS:
+        r[name] = Counter(r[name])
+    return r
+
+
+HISTOGRAMS = ("waits", "anomalies", "slot_waits", "denials")
+# What a day of the chart and the export shows (_by_day), read without its vehicles.
+_DAY_SHOWN = [
+    getattr(DailyFigure, name)
+    for name in empty_row()
+    if name not in ("vehicles", "slot_waits", "stops")
+]
+
+
 def _kept(
     session: Session, user: User, start: date, end: date
-) -> tuple[dict[str, Any], Sums, BitMap]:
-    """The kept figures of the range: rows by day, each enterprise's sums, and the vehicles
-    with approved passes. The sums and the vehicles come from the months wholly inside the
-    range and the days outside those: a year reads twelve months and a few days."""
+) -> tuple[dict[str, Any], Sums, dict[str, Any]]:
+    """The kept figures of the range: rows by day (what each shows), each enterprise's
+    sums, and the range's totals. The sums and the totals come from the months wholly
+    inside the range and the days outside those: a year adds twelve months and a few days,
+    and its 365 days are read for their own figures only."""
     in_range = (DailyFigure.day >= start.isoformat(), DailyFigure.day <= end.isoformat())
     months = _whole_months(start, end)
     edges = (*in_range, func.substr(DailyFigure.day, 1, 7).not_in(months))
+    whole = (MonthlyFigure.month.in_(months),)
 
     def own(stmt: Select[Any], model: type) -> Select[Any]:
         if user.is_oversight:
             return stmt.where(model.enterprise_id == EVERYONE)  # type: ignore[attr-defined]
         return scoped(stmt, model, user)
 
-    days: dict[str, Any] = {}
-    for kept in session.scalars(own(select(DailyFigure), DailyFigure).where(*in_range)):
-        r = {name: getattr(kept, name) for name in empty_row() if name != "vehicles"}
-        r["waits"], r["anomalies"] = Counter(kept.waits), Counter(kept.anomalies)
-        r["slot_waits"], r["denials"] = Counter(kept.slot_waits), Counter(kept.denials)
-        add_row(days.setdefault(kept.day, empty_row()), r)
-    vehicles = BitMap.union(
-        BitMap(),
-        *session.scalars(
-            own(select(MonthlyFigure.vehicles), MonthlyFigure).where(
-                MonthlyFigure.month.in_(months)
-            )
-        ),
-        *session.scalars(own(select(DailyFigure.vehicles), DailyFigure).where(*edges)),
-    )
+    shown = select(DailyFigure.day, *_DAY_SHOWN)  # one row a day: everyone's, or its own
+    days = {
+        row["day"]: dict(row)
+        for row in session.execute(own(shown, DailyFigure).where(*in_range)).mappings()
+    }
+    totals = empty_row()
+    for model, where in ((MonthlyFigure, whole), (DailyFigure, edges)):
+        for kept in session.scalars(own(select(model), model).where(*where)):
+            add_row(totals, as_row(kept))
     by_enterprise: Sums = {}
-    for model, where in (
-        (MonthlyFigure, (MonthlyFigure.month.in_(months),)),
-        (DailyFigure, edges),
-    ):
+    for model, where in ((MonthlyFigure, whole), (DailyFigure, edges)):
         sums = scoped(
             select(
                 model.enterprise_id,
@@ -302,7 +312,7 @@ def _kept(
             mine["applications"] += a
             mine["approvals"] += p
             mine["trips"] += t
-    return days, by_enterprise, vehicles
+    return days, by_enterprise, totals
 
 
 def _median_minutes(waits: Counter[str]) -> float | None:
@@ -370,18 +380,15 @@ def figures(
     lo = datetime.combine(start, time.min, zone)
     hi = datetime.combine(end + timedelta(days=1), time.min, zone)
     as_of = kept_as_of(session, tz, now)
-    vehicles = None
     if as_of:
-        rows_by_day, by_enterprise, vehicles = _kept(session, user, start, end)
+        rows_by_day, by_enterprise, totals = _kept(session, user, start, end)
     else:
         rows_by_day, by_enterprise = fold(day_rows(session, user, lo, hi, zone, now))
+        totals = empty_row()
+        for r in rows_by_day.values():
+            add_row(totals, r)
 
     days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
-    totals = empty_row()
-    for r in rows_by_day.values():
-        add_row(totals, r)
-    if vehicles is not None:
-        totals["vehicles"] = vehicles
     by_enterprise = {e: v for e, v in by_enterprise.items() if any(v.values())}
 
     enterprises = {"registered": None, "approved": None}

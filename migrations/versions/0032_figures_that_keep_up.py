@@ -1,7 +1,7 @@
 """The statistics keep up with history: a day's vehicles as a Roaring bitmap instead of a
-list of ids, each month's figures kept beside its days (a year adds twelve), and the
-indexes the timer finds what changed since its last run by (decisions, booked hours),
-and the consignee's board's: the passes bound for an enterprise still valid or lately
+list of ids, each month's figures kept beside its days (a year adds twelve), the indexes
+the timer finds what changed since its last run by (decisions, booked hours, anomalies
+detected), and the consignee's board's: the passes bound for an enterprise still valid
 
 Revision ID: 0032_figures_that_keep_up
 Revises: 0031_enterprise_rejection
@@ -96,6 +96,7 @@ def upgrade() -> None:
 
     op.create_index("ix_pass_reviewed_at", "pass", ["reviewed_at"])
     op.create_index("ix_booking_slot_start", "booking", ["slot_start"])
+    op.create_index("ix_anomaly_detected_at", "anomaly", ["detected_at"])
     op.create_index(
         "ix_pass_destination_valid", "pass", ["destination_enterprise_id", "valid_until"]
     )
@@ -136,6 +137,7 @@ def _roll_up(conn: sa.Connection, daily: Any) -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_pass_destination_valid", table_name="pass")
+    op.drop_index("ix_anomaly_detected_at", table_name="anomaly")
     op.drop_index("ix_booking_slot_start", table_name="booking")
     op.drop_index("ix_pass_reviewed_at", table_name="pass")
     op.drop_index("ix_monthly_figure_enterprise_id", table_name="monthly_figure")
