@@ -181,7 +181,7 @@ def register_blueprints(app: Flask) -> None:
     # Importing an `api` module registers its JSON endpoints on the one API blueprint.
     import accounts.admin
     import accounts.api  # noqa: F401
-    import accounts.key_views  # noqa: F401 - machine keys
+    import accounts.key_views
     import accounts.views
     import api.openapi  # noqa: F401 - GET /api/v1/openapi.json
     import checkpoints.api  # noqa: F401
@@ -222,6 +222,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(federation.views.bp)
     app.register_blueprint(sms.views.bp)
     app.register_blueprint(checkpoints.views.bp)
+    app.register_blueprint(accounts.key_views.bp)
     app.register_blueprint(checkpoints.consignee_views.bp)
     app.register_blueprint(checkpoints.booking_views.bp)
     app.register_blueprint(supervision.views.bp)

@@ -1,18 +1,26 @@
-"""JSON API for machine keys (accounts/keys.py): an enterprise (or an administrator, for
-the jurisdiction) makes, lists and revokes the keys its systems call the API with."""
+"""Machine keys (accounts/keys.py): an enterprise (or an administrator, for the
+jurisdiction) makes, lists and revokes the keys its systems call the API with; the JSON
+API and the page."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user
+
 from accounts import keys
-from accounts.domain import Role
+from accounts.domain import KEY_SCOPES, Role, Scope
+from accounts.forms import ActionForm
 from accounts.models import User
 from accounts.schemas import KeyCreated, KeyIn, KeyOut
 from api.core import endpoint
 from core import web
+from core.errors import DomainError, ValidationFailed
 
 KEY_OWNERS = frozenset({Role.ENTERPRISE, Role.ADMIN})
+bp = Blueprint("machine_keys", __name__)
 
 
 @endpoint(
@@ -52,3 +60,56 @@ def list_keys(user: User) -> dict[str, Any]:
 )
 def revoke_key(user: User, key_id: int) -> Any:
     return keys.revoke_key(web.db(), user, key_id, now=web.now())
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def _page(status: int = 200, **shown: Any) -> Any:
+    rows = keys.keys_of(web.db(), current_user)
+    offered = [s for s in Scope if s in KEY_SCOPES[current_user.role]]
+    return (
+        render_template(
+            "accounts/api_keys.html", rows=rows, offered=offered, form=ActionForm(), **shown
+        ),
+        status,
+    )
+
+
+@bp.get("/integrations/keys")
+@web.roles_required(*KEY_OWNERS)
+def page() -> Any:
+    return _page()
+
+
+@bp.post("/integrations/keys")
+@web.roles_required(*KEY_OWNERS)
+def create_page() -> Any:
+    """Make a key and show it this once (the page is not kept: Cache-Control no-store)."""
+    if not ActionForm().validate_on_submit():
+        flash(gettext("The form expired; try again."), "error")
+        return redirect(url_for("machine_keys.page"))
+    name, scopes = request.form.get("name", ""), request.form.getlist("scopes")
+    try:
+        raw, key = keys.create_key(web.db(), current_user, name, scopes, now=web.now())
+    except ValidationFailed as refused:
+        messages = [gettext(m) for ms in refused.errors.values() for m in ms]
+        return _page(422, errors=messages, name=name[:64], chosen=scopes)
+    page, status = _page(201, made=key, raw=raw)
+    return page, status, {"Cache-Control": "no-store"}
+
+
+@bp.post("/integrations/keys/<int:key_id>/revoke")
+@web.roles_required(*KEY_OWNERS)
+def revoke_page(key_id: int) -> Any:
+    back = redirect(url_for("machine_keys.page"))
+    if not ActionForm().validate_on_submit():
+        flash(gettext("The form expired; try again."), "error")
+        return back
+    try:
+        key = keys.revoke_key(web.db(), current_user, key_id, now=web.now())
+    except DomainError:
+        flash(gettext("No such key."), "error")
+        return back
+    flash(gettext("Key %(name)s revoked: calls with it are refused from now on.", name=key.name))
+    return back

@@ -144,6 +144,12 @@ WORDS: dict[str, dict[str, str]] = {
         "rejected": N_("Not approved"),
         "peer": N_("Federated jurisdiction"),
     },
+    "scope": {
+        "read": N_("Read its passes, trips, fleet and figures"),
+        "passes:write": N_("File and cancel passes, send their SMS again"),
+        "fleet:write": N_("Register and change vehicles and drivers"),
+        "bookings:write": N_("Book, move and cancel hours at gates"),
+    },
     "sms_status": {
         "pending": N_("SMS queued"),
         "sending": N_("SMS sending"),

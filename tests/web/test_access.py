@@ -27,6 +27,8 @@ RIVAL_EXCEPTIONS: dict[tuple[str, str], int] = {
     ("POST", "/arrivals/{trip}/escort"): 302,
     # The enterprise's own trip is not inside (409); the rival's is not its to escort (404).
     ("POST", "/api/v1/trips/{trip}/escort"): 404,
+    # The keys page answers another's key as not there, on the page itself.
+    ("POST", "/integrations/keys/{apikey}/revoke"): 302,
 }
 ALL = {r.value for r in Role}
 ENT = {"enterprise"}
@@ -205,6 +207,20 @@ PAGES = [
     ("POST", "/alerts", {"kinds": "overstay"}, expect(OVERSIGHT, 302, anonymous=302)),
     ("GET", "/notifications", None, expect(READERS, 200, anonymous=302)),
     ("GET", "/arrivals", None, expect(ENT, 200, anonymous=302)),
+    ("GET", "/integrations/keys", None, expect({"admin", "enterprise"}, 200, anonymous=302)),
+    (
+        "POST",
+        "/integrations/keys",
+        {"name": "ERP", "scopes": "read"},
+        expect({"admin", "enterprise"}, 201, anonymous=302),
+    ),
+    # Back to the page either way: revoked, or (the jurisdiction's, another's) no such key.
+    (
+        "POST",
+        "/integrations/keys/{apikey}/revoke",
+        {},
+        expect({"admin", "enterprise"}, 302, anonymous=302),
+    ),
     (
         "GET",
         "/gate/{checkpoint}/bookings",

@@ -167,3 +167,40 @@ def test_a_revoked_key_stops_at_once_here_and_in_another_process(
     # Nobody else's to revoke: another enterprise's clerk gets 404.
     stranger = api_token(client, make.enterprise_user(make.enterprise()).username)
     assert client.delete(f"/api/v1/api-keys/{made['id']}", headers=stranger).status_code == 404
+
+
+def test_the_page_makes_a_key_shows_it_once_and_revokes_it_after_asking(client, make, db):
+    from tests.support import login, post_form
+
+    clerk = make.enterprise_user(make.enterprise())
+    login(client, clerk.username)
+    page = client.get("/integrations/keys").get_data(as_text=True)
+    assert 'id="new-key"' in page
+    assert "bookings:write" in page
+    made = post_form(
+        client, "/integrations/keys", {"name": "运输管理系统", "scopes": ["read", "passes:write"]}
+    )
+    assert made.status_code == 201
+    assert made.headers["Cache-Control"] == "no-store"
+    shown = made.get_data(as_text=True)
+    raw = shown.split('id="raw-key">')[1].split("<")[0]
+    assert raw.startswith("tpk_")
+    assert client.get("/api/v1/passes", headers=bearer(raw)).status_code == 200
+    again = client.get("/integrations/keys").get_data(as_text=True)
+    assert raw not in again  # shown once
+    assert raw[:8] in again
+    assert "data-confirm" in again  # revoking asks first
+
+    refused = post_form(client, "/integrations/keys", {"name": "", "scopes": ["read"]})
+    assert refused.status_code == 422
+    assert "Nothing was saved" in refused.get_data(as_text=True) or "未保存" in refused.get_data(
+        as_text=True
+    )
+    db.rollback()
+    [key] = db.scalars(select(ApiKey)).all()
+    revoked = post_form(client, f"/integrations/keys/{key.id}/revoke")
+    assert revoked.status_code == 302
+    assert client.get("/api/v1/passes", headers=bearer(raw)).status_code == 401
+    officer = make.officer(make.checkpoint())
+    login(client, officer.username)
+    assert client.get("/integrations/keys").status_code == 403
