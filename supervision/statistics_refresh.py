@@ -3,15 +3,17 @@ since the last count, not with history.
 
 The timer (`flask statistics refresh`, every few minutes) recounts:
 - the days since its last run began (less SETTLE, for writes still committing then), whole;
-- older days a change reached, without their scans: a trip opened then that a scan since
-  moved on (arrived, stopped, left, annulled), a pass filed then and decided since, a
-  booking of an hour then made, moved, kept or given back since, or whose hour ended
-  since. A scan counts on the day it was recorded, in the server's time, and never moves,
-  so an older day's scan figures stay as they were kept.
+- older days a change reached, without their scans: the days of the trips, anomalies and
+  bookings of every pass scanned since (a scan moves its trip on, may close another of
+  the pass's trips, annuls and replays them, stamps an offline anomaly with the phone's
+  time), a pass filed then and decided since, a booking of an hour then made, moved or
+  kept since, or whose hour ended since. A scan counts on the day it was recorded, in the
+  server's time, and never moves, so an older day's scan figures stay as they were kept.
 
 Each month's figures (MonthlyFigure) are the sum of its days', kept again with any of them.
 `--all` counts every day, a month at a time, each month committed; interrupted, it starts
-again at the month it was counting (its progress is the heartbeat STATISTICS_ALL).
+again at the month it was counting if run again within a day (its progress is the
+heartbeat STATISTICS_ALL).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from checkpoints.bookings import SLOT
-from checkpoints.models import Booking, Scan, Trip
+from checkpoints.models import Anomaly, Booking, Scan, Trip
 from core import heartbeat
 from passes.models import Pass
 from supervision import statistics
@@ -39,6 +41,9 @@ SETTLE = timedelta(minutes=5)
 BOOKING_REACH = timedelta(days=statistics.SETTLING_DAYS)
 SCAN_FIELDS = ("scans", "entries", "exits", "denials")
 STATISTICS_ALL = "statistics_all"
+# An interrupted --all is taken up if it began this recently; an older one starts afresh
+# (a repair run months later must not skip the months counted before).
+RESUME = timedelta(days=1)
 OWNER = "statistics refresh --all"
 
 Progress = Callable[[date, date, int], None]
@@ -55,13 +60,23 @@ def _local_day(moment: datetime, zone: ZoneInfo) -> date:
 
 def touched_days(session: Session, since: datetime, now: datetime, zone: ZoneInfo) -> set[date]:
     """The local days before `since`'s whose figures a change since `since` reached (their
-    scans excepted): each from a small set found by an index on a time written then
-    (anomalies are detected now, so theirs are the days since, counted whole)."""
+    scans excepted), each found from a small set by an index:
+
+    - every pass scanned since (ix_scan_recorded): the days of all its trips, anomalies
+      and bookings, since a scan may close another of its trips (a truck entering again),
+      an annulment replays them all and gives a booking back, and an offline scan stamps
+      an anomaly or an arrival with the phone's time;
+    - every pass decided since (ix_pass_reviewed_at): its filing day;
+    - every booking made, moved or kept since, or whose hour ended since."""
     moments: list[datetime] = []
-    # From the scans since (ix_scan_recorded) to their trips: joined the other way round,
-    # SQLite walked every trip ever opened.
-    scanned = select(Scan.trip_id).where(Scan.recorded_at >= since)
-    moments += session.scalars(select(Trip.opened_at).where(Trip.id.in_(scanned)).distinct())
+    # From the scans since to their passes: joined the other way round, SQLite walked
+    # every trip ever opened to find them.
+    scanned = select(Scan.pass_id).where(Scan.recorded_at >= since, Scan.pass_id.is_not(None))
+    for moment in (Trip.opened_at, Anomaly.detected_at, Booking.slot_start):
+        model = moment.class_
+        moments += session.scalars(
+            select(moment).where(model.pass_id.in_(scanned.scalar_subquery())).distinct()
+        )
     moments += session.scalars(select(Pass.created_at).where(Pass.reviewed_at >= since))
     changed = or_(
         Booking.created_at >= since,
@@ -113,7 +128,7 @@ def _recount_without_scans(session: Session, day: date, zone: ZoneInfo, now: dat
         kept.enterprise_id: kept
         for kept in session.scalars(select(DailyFigure).where(DailyFigure.day == day.isoformat()))
     }
-    for enterprise_id in before.keys() - {EVERYONE}:
+    for enterprise_id in before:  # everyone's too: a day of refused codes alone keeps it
         rows.setdefault((day.isoformat(), enterprise_id), statistics.empty_row())
     kept = _kept_rows(rows)
     for figure in kept:
@@ -209,15 +224,16 @@ def count_all(
     session: Session, *, now: datetime, zone: ZoneInfo, progress: Progress | None = None
 ) -> int:
     """Every day from the first filing to today, a month per transaction. A run that was
-    cut off is taken up at the month it was counting (same time zone); the figures are
-    stamped with when the first attempt began, so the next timer run recounts what
-    changed while they were counted."""
+    cut off within RESUME is taken up at the month it was counting (same time zone); the
+    figures are stamped with when the first attempt began, so the next timer run recounts
+    what changed while they were counted."""
     tz = str(zone)
     today = _local_day(now, zone)
     state = session.get(heartbeat.Heartbeat, (STATISTICS_ALL, OWNER))
     data = dict(state.data) if state is not None else {}
-    if data.get("tz") == tz and data.get("next"):
-        start, began = date.fromisoformat(data["next"]), datetime.fromisoformat(data["began"])
+    began_before = datetime.fromisoformat(data["began"]) if data.get("began") else None
+    if data.get("tz") == tz and data.get("next") and began_before and now - began_before < RESUME:
+        start, began = date.fromisoformat(data["next"]), began_before
     else:
         first = session.scalar(select(func.min(Pass.created_at)))
         start, began = (_local_day(first, zone) if first else today), now

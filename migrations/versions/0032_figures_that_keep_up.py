@@ -1,7 +1,7 @@
 """The statistics keep up with history: a day's vehicles as a Roaring bitmap instead of a
 list of ids, each month's figures kept beside its days (a year adds twelve), the indexes
 the timer finds what changed since its last run by (decisions, booked hours, anomalies
-detected), and the consignee's board's: the passes bound for an enterprise still valid
+detected), and the consignee's board's (the passes bound for an enterprise by validity)
 
 Revision ID: 0032_figures_that_keep_up
 Revises: 0031_enterprise_rejection

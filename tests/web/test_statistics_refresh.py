@@ -229,3 +229,26 @@ def test_the_migration_keeps_each_days_vehicles_and_adds_their_months(tmp_path):
         kept = conn.execute(text("SELECT vehicles FROM daily_figure WHERE day = '2026-10-31'"))
         assert json.loads(kept.scalar()) == [2, 3]
     app.extensions["engine"].dispose()
+
+
+def test_an_interruption_older_than_a_day_is_counted_afresh(app, make, runner, db, counted):
+    from core import heartbeat
+
+    shipper = make.enterprise()
+    p = make.pass_(enterprise=shipper)
+    with make.session() as session:
+        move_back(session, p, 70)
+        heartbeat.beat(
+            session,
+            statistics_refresh.STATISTICS_ALL,
+            statistics_refresh.OWNER,
+            now(),
+            {
+                "tz": app.config["TIMEZONE"],
+                "began": (now() - timedelta(days=2)).isoformat(),
+                "next": local_day(now(), app).isoformat(),
+            },
+        )
+        session.commit()
+    assert runner.invoke(args=["statistics", "refresh", "--all"]).exit_code == 0
+    assert counted[0][0] == local_day(now() - timedelta(days=70), app)  # not resumed
