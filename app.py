@@ -232,6 +232,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(operations.views.bp)
     app.register_blueprint(api_bp)
     app.extensions["csrf"].exempt(sms.views.sms_status)  # signed by Twilio instead
+    app.extensions["csrf"].exempt(sms.views.aliyun_report)  # its token in the address instead
     app.jinja_env.filters["mask_mobile"] = mask_mobile
     app.jinja_env.globals["journey_steps"] = journey_steps  # the pass page's journey
     # Long names cut with an ellipsis where a list is narrow; the whole name on hover.

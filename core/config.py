@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENVIRONMENTS = ("development", "production", "testing")
-SMS_BACKENDS = ("console", "twilio")
+SMS_BACKENDS = ("console", "twilio", "aliyun")
 
 
 class ConfigError(RuntimeError):
@@ -42,6 +44,37 @@ def _repeats(value: str) -> bool:
         all(value[i] == value[i + period] for i in range(len(value) - period))
         for period in range(1, len(value) // 2 + 1)
     )
+
+
+def _aliyun(env: Mapping[str, str]) -> dict[str, Any]:
+    """Alibaba Cloud SMS's settings: the access key, the registered signature, and the
+    registered template code of each message (JSON: {"approval": "SMS_123", ...})."""
+    missing = [
+        name
+        for name in ("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET", "ALIYUN_SMS_SIGN_NAME")
+        if not env.get(name)
+    ]
+    if missing:
+        raise ConfigError(f"SMS_BACKEND=aliyun needs {', '.join(missing)}")
+    try:
+        templates = json.loads(env.get("ALIYUN_SMS_TEMPLATES") or "")
+    except ValueError:
+        templates = None
+    if not isinstance(templates, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in templates.items()
+    ):
+        raise ConfigError(
+            "ALIYUN_SMS_TEMPLATES must be JSON naming each message's template code, e.g. "
+            '{"approval": "SMS_123456789"} (docs/deploy.md lists the templates)'
+        )
+    return {
+        "ALIYUN_ACCESS_KEY_ID": env["ALIYUN_ACCESS_KEY_ID"],
+        "ALIYUN_ACCESS_KEY_SECRET": env["ALIYUN_ACCESS_KEY_SECRET"],
+        "ALIYUN_SMS_SIGN_NAME": env["ALIYUN_SMS_SIGN_NAME"],
+        "ALIYUN_SMS_TEMPLATES": templates,
+        # Where the SDK's requests go instead of dysmsapi.aliyuncs.com (a stand-in, a proxy).
+        "ALIYUN_SMS_ENDPOINT": env.get("ALIYUN_SMS_ENDPOINT") or None,
+    }
 
 
 def _strong(name: str, value: str) -> str:
@@ -108,6 +141,8 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
     if sms_backend not in SMS_BACKENDS:
         raise ConfigError(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}")
 
+    aliyun = _aliyun(env) if sms_backend == "aliyun" else {}
+
     production = app_env == "production"
     log_format = env.get("LOG_FORMAT", "text")
     if log_format not in ("text", "json"):
@@ -137,6 +172,8 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         # Where the twilio library's requests go instead of https://api.twilio.com: an
         # egress proxy, or a stand-in for rehearsals (scripts/cluster.sh).
         "TWILIO_API_BASE": (env.get("TWILIO_API_BASE") or "").rstrip("/") or None,
+        **aliyun,
+        "ALIYUN_SMS_REPORT_TOKEN": env.get("ALIYUN_SMS_REPORT_TOKEN") or None,
         # Operations: log lines, the proxies in front, metrics, retention (docs/deploy.md).
         "LOG_FORMAT": log_format,
         "PROXY_HOPS": proxy_hops,

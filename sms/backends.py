@@ -1,7 +1,8 @@
 """SMS backends behind one small interface, chosen by SMS_BACKEND (a provider registry).
 
 `console` keeps messages in the outbox and logs that one was sent (masked number, no body);
-`twilio` sends through the twilio library with a Messaging Service or a From number.
+`twilio` sends through the twilio library with a Messaging Service or a From number;
+`aliyun` through Alibaba Cloud's SDK, as registered templates (sms/aliyun.py).
 """
 
 from __future__ import annotations
@@ -38,11 +39,24 @@ class SmsBackend:
     def delivered_text(self, body: str) -> str:
         return signed(body, self.signature_en if is_gsm7(body) else self.signature)
 
-    def send(self, to: str, body: str, status_callback: str | None) -> str:
-        """Hand the message to the provider; returns its id or raises SmsError."""
+    def send(
+        self,
+        to: str,
+        body: str,
+        status_callback: str | None,
+        *,
+        template: str | None = None,
+        params: Mapping[str, str] | None = None,
+        reference: str | None = None,
+    ) -> str:
+        """Hand the message to the provider; returns its id or raises SmsError. `template`
+        and `params` are what `body` was made from (sms.text), `reference` the outbox's id
+        for it: a provider of registered templates sends those instead of the text."""
         raise NotImplementedError
 
-    def lookup(self, to: str, body: str, since: datetime) -> str | None:
+    def lookup(
+        self, to: str, body: str, since: datetime, *, reference: str | None = None
+    ) -> str | None:
         """The provider id of this message if the provider already has it, None if it does
         not; SmsError when the provider cannot tell right now."""
         return None
@@ -53,7 +67,7 @@ class ConsoleBackend(SmsBackend):
 
     name = "console"
 
-    def send(self, to: str, body: str, status_callback: str | None) -> str:
+    def send(self, to: str, body: str, status_callback: str | None, **_made_from: Any) -> str:
         provider_id = f"console-{uuid.uuid4().hex[:16]}"
         encoding, units, parts = segments(self.delivered_text(body))
         log.info(
@@ -108,7 +122,7 @@ class TwilioBackend(SmsBackend):
         # The library logs request details at INFO; phone numbers must stay out of logs.
         logging.getLogger("twilio").setLevel(logging.WARNING)
 
-    def send(self, to: str, body: str, status_callback: str | None) -> str:
+    def send(self, to: str, body: str, status_callback: str | None, **_made_from: Any) -> str:
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
         params: dict[str, Any] = {"to": to, "body": self.delivered_text(body)}
@@ -132,7 +146,7 @@ class TwilioBackend(SmsBackend):
             raise SmsError(str(message.error_code), message.error_message or "", 200)
         return message.sid
 
-    def lookup(self, to: str, body: str, since: datetime) -> str | None:
+    def lookup(self, to: str, body: str, since: datetime, **_reference: Any) -> str | None:
         from twilio.base.exceptions import TwilioException
 
         try:
@@ -161,10 +175,17 @@ def _twilio(config: Mapping[str, Any], http_client: Any) -> SmsBackend:
     )
 
 
+def _aliyun(config: Mapping[str, Any], http_client: Any) -> SmsBackend:
+    from sms import aliyun
+
+    return aliyun.make(config, http_client)
+
+
 # SMS_BACKEND names one of these (config.SMS_BACKENDS, checked at start-up, lists the same).
 BACKENDS: dict[str, Callable[[Mapping[str, Any], Any], SmsBackend]] = {
     "console": _console,
     "twilio": _twilio,
+    "aliyun": _aliyun,
 }
 
 

@@ -45,6 +45,37 @@ PROVIDER_STATUS = {
 # has opted out, or the carrier blocks the content.
 PERMANENT_SMS_ERRORS = frozenset({"21211", "21610", "21614", "30005", "30006", "30007"})
 TRANSIENT_SMS_ERRORS = frozenset({"30003", "20429"})
+# Alibaba Cloud's (sms/aliyun.py), answered with HTTP 200: the number, the template, the
+# signature or the content is refused (permanent), or the sending is held back for now:
+# per-number frequency limits, an account to top up or in arrears, the provider's faults.
+PERMANENT_SMS_ERRORS |= {
+    "template_missing",  # no template registered for this message (ALIYUN_SMS_TEMPLATES)
+    "isv.MOBILE_NUMBER_ILLEGAL",
+    "isv.MOBILE_COUNT_OVER_LIMIT",
+    "isv.SMS_TEMPLATE_ILLEGAL",
+    "isv.SMS_SIGNATURE_ILLEGAL",
+    "isv.SMS_SIGN_ILLEGAL",
+    "isv.TEMPLATE_MISSING_PARAMETERS",
+    "isv.INVALID_PARAMETERS",
+    "isv.INVALID_JSON_PARAM",
+    "isv.PARAM_LENGTH_LIMIT",
+    "isv.PARAM_NOT_SUPPORT_URL",
+    "isv.BLACK_KEY_CONTROL_LIMIT",
+    "isv.SMS_CONTENT_ILLEGAL",
+    "isv.ACCOUNT_NOT_EXISTS",
+    "isv.DENY_IP_RANGE",
+    "isp.RAM_PERMISSION_DENY",
+}
+TRANSIENT_SMS_ERRORS |= {
+    "isv.BUSINESS_LIMIT_CONTROL",
+    "isv.DAY_LIMIT_CONTROL",
+    "isv.AMOUNT_NOT_ENOUGH",
+    "isv.OUT_OF_SERVICE",
+    "isv.ACCOUNT_ABNORMAL",
+    "isp.SYSTEM_ERROR",
+    "Throttling.User",
+    "SignatureNonceUsed",
+}
 MAX_SMS_ATTEMPTS = 8
 
 
@@ -75,6 +106,15 @@ SMS_ERROR_MESSAGES = {
     "30005": N_("The driver's number does not exist or is no longer in service."),
     "30006": N_("The driver's number is a landline or cannot receive text messages."),
     "30007": N_("The carrier filtered the message. Please contact the administrator."),
+    "isv.MOBILE_NUMBER_ILLEGAL": N_(
+        "The driver's mobile number is not a valid number. Correct it and resend."
+    ),
+    "isv.BLACK_KEY_CONTROL_LIMIT": N_(
+        "The carrier filtered the message. Please contact the administrator."
+    ),
+    "template_missing": N_(
+        "This message has no registered SMS template yet. Please contact the administrator."
+    ),
 }
 
 

@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
@@ -54,7 +55,8 @@ def enqueue(
     message = SmsMessage(
         dedupe_key=dedupe_key,
         to=to,
-        body=body,
+        body=str(body),
+        **made_from(body),
         status=SmsStatus.PENDING,
         attempts=0,
         next_attempt_at=now,
@@ -64,6 +66,12 @@ def enqueue(
     )
     session.add(message)
     return message
+
+
+def made_from(body: str) -> dict[str, Any]:
+    """The template and values of a body made by sms.text (none for other text)."""
+    kind = getattr(body, "kind", None)
+    return {"template": kind or None, "params": getattr(body, "params", None) if kind else None}
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,8 @@ def enqueue_many(session: Session, messages: list[Outgoing], *, now: datetime) -
         SmsMessage(
             dedupe_key=m.dedupe_key,
             to=m.to,
-            body=m.body,
+            body=str(m.body),
+            **made_from(m.body),
             status=SmsStatus.PENDING,
             attempts=0,
             next_attempt_at=now,
@@ -147,7 +156,9 @@ def deliver(
     if message.status == SmsStatus.SENDING:
         # A previous attempt died mid-send: ask the provider before sending again.
         try:
-            found = backend.lookup(message.to, message.body, message.updated_at or now())
+            found = backend.lookup(
+                message.to, message.body, message.updated_at or now(), reference=str(message.id)
+            )
         except SmsError:
             # Cannot tell yet: keep the "maybe sent" mark and look again later.
             message.lease_owner = None
@@ -163,7 +174,14 @@ def deliver(
     message.updated_at = now()
     session.commit()  # the attempt is on record before the provider sees it
     try:
-        provider_id = backend.send(message.to, message.body, status_callback)
+        provider_id = backend.send(
+            message.to,
+            message.body,
+            status_callback,
+            template=message.template,
+            params=message.params,
+            reference=str(message.id),
+        )
     except SmsError as exc:
         message.error_code, message.error_text = exc.code, exc.text[:500]
         message.lease_owner = message.lease_until = None
@@ -206,10 +224,41 @@ def apply_report(
     session: Session, provider_id: str, reported: str, error_code: str | None, *, now: datetime
 ) -> bool:
     """A delivery report from the provider; only moves a message forward. True if applied."""
-    status = PROVIDER_STATUS.get(reported)
     message = session.scalars(
         select(SmsMessage).where(SmsMessage.provider_id == provider_id)
     ).one_or_none()
+    return _applied(session, message, reported, error_code, now)
+
+
+def apply_report_to(
+    session: Session,
+    *,
+    out_id: str,
+    provider_id: str,
+    reported: str,
+    error_code: str | None,
+    now: datetime,
+) -> bool:
+    """`apply_report` for a provider that names the message by the id we gave it (OutId),
+    or else by its own."""
+    message = None
+    if out_id.isdigit():
+        message = session.get(SmsMessage, int(out_id))
+    if message is None and provider_id:
+        message = session.scalars(
+            select(SmsMessage).where(SmsMessage.provider_id == provider_id)
+        ).one_or_none()
+    return _applied(session, message, reported, error_code, now)
+
+
+def _applied(
+    session: Session,
+    message: SmsMessage | None,
+    reported: str,
+    error_code: str | None,
+    now: datetime,
+) -> bool:
+    status = PROVIDER_STATUS.get(reported)
     if status is None or message is None or not advances(message.status, status):
         session.rollback()
         return False

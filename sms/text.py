@@ -7,6 +7,22 @@ from __future__ import annotations
 
 from sms.domain import is_gsm7
 
+
+class SmsText(str):
+    """A message's text, and the template it was made from (`kind`) with the values as
+    filled in (`params`): what a provider of registered templates (Alibaba Cloud) sends
+    in its place. The outbox keeps both."""
+
+    kind: str = ""
+    params: dict[str, str]
+
+
+def _made(made_from: str, template: str, /, **values: object) -> SmsText:
+    text = SmsText(template.format(**values))
+    text.kind, text.params = made_from, {name: str(value) for name, value in values.items()}
+    return text
+
+
 # The sender's signature (SMS_SIGNATURE, e.g. 【平湖通行】) is added by the backend when a
 # message is sent, as mainland providers add their registered signature: these bodies
 # leave room for it. The approval carries the plate and the number before the short link.
@@ -97,7 +113,7 @@ def _plate(locale: str, plate: str) -> str:
     return plate if locale == "zh_CN" else latin_plate(plate)
 
 
-def _fill(template: str, field: str, value: str, **others: str) -> str:
+def _fill(made_from: str, template: str, field: str, value: str, /, **others: str) -> SmsText:
     """`template` with `value` in `field`, cut (with an ellipsis) to fit two segments."""
     value = " ".join(value.split())
     rest = template.format(**{field: ""}, **others)
@@ -105,31 +121,34 @@ def _fill(template: str, field: str, value: str, **others: str) -> str:
     budget = (306 if gsm else 134) - SIGNATURE_ROOM - len(rest)
     if len(value) > budget:
         value = value[: budget - 3] + "..." if gsm else value[: budget - 1] + "…"
-    return template.format(**{field: value}, **others)
+    return _made(made_from, template, **{field: value}, **others)
 
 
 def _template(table: dict[str, str], locale: str) -> str:
     return table.get(locale, table["zh_CN"])
 
 
-def approval_text(locale: str, *, number: str, plate: str, url: str) -> str:
-    return _template(APPROVAL, locale).format(plate=_plate(locale, plate), number=number, url=url)
+def approval_text(locale: str, *, number: str, plate: str, url: str) -> SmsText:
+    return _made(
+        "approval", _template(APPROVAL, locale), plate=_plate(locale, plate), number=number, url=url
+    )
 
 
-def revoked_text(locale: str, *, number: str, plate: str) -> str:
-    return _template(REVOKED, locale).format(plate=_plate(locale, plate), number=number)
+def revoked_text(locale: str, *, number: str, plate: str) -> SmsText:
+    return _made("revoked", _template(REVOKED, locale), plate=_plate(locale, plate), number=number)
 
 
-def rejected_text(locale: str, *, number: str, plate: str, reason: str) -> str:
+def rejected_text(locale: str, *, number: str, plate: str, reason: str) -> SmsText:
     template = _template(REJECTED, locale)
-    return _fill(template, "reason", reason, plate=_plate(locale, plate), number=number)
+    return _fill("rejected", template, "reason", reason, plate=_plate(locale, plate), number=number)
 
 
-def enterprise_status_text(locale: str, *, name: str, status: str, reason: str = "") -> str:
+def enterprise_status_text(locale: str, *, name: str, status: str, reason: str = "") -> SmsText:
     table = ENTERPRISE_STATUS.get(locale, ENTERPRISE_STATUS["zh_CN"])
+    kind = f"enterprise_{status}"
     if "{reason}" in table[status]:
-        return _fill(table[status].replace("{name}", name), "reason", reason)
-    return _fill(table[status], "name", name)
+        return _fill(kind, table[status], "reason", reason, name=name)
+    return _fill(kind, table[status], "name", name)
 
 
 def signed(body: str, signature: str) -> str:
@@ -159,10 +178,11 @@ ANOMALY_NAMES = {
 }
 
 
-def anomaly_text(locale: str, *, number: str, plate: str, kind: str) -> str:
+def anomaly_text(locale: str, *, number: str, plate: str, kind: str) -> SmsText:
     names = ANOMALY_NAMES.get(locale, ANOMALY_NAMES["zh_CN"])
     template = ANOMALY.get(locale, ANOMALY["zh_CN"])
-    return template.format(number=number, plate=_plate(locale, plate), kind=names.get(kind, kind))
+    shown = names.get(kind, kind)
+    return _made("anomaly", template, number=number, plate=_plate(locale, plate), kind=shown)
 
 
 ALERT = {
@@ -181,14 +201,15 @@ DENIED_ALERT = {
 }
 
 
-def forged_alert_text(locale: str, *, checkpoint: str, count: int, minutes: int) -> str:
+def forged_alert_text(locale: str, *, checkpoint: str, count: int, minutes: int) -> SmsText:
     template = FORGED_ALERT.get(locale, FORGED_ALERT["zh_CN"])
-    return template.format(checkpoint=checkpoint, count=count, minutes=minutes)
+    return _made("forged_alert", template, checkpoint=checkpoint, count=count, minutes=minutes)
 
 
-def denied_alert_text(locale: str, *, number: str, plate: str, count: int, minutes: int) -> str:
+def denied_alert_text(locale: str, *, number: str, plate: str, count: int, minutes: int) -> SmsText:
     template = DENIED_ALERT.get(locale, DENIED_ALERT["zh_CN"])
-    return template.format(number=number, plate=_plate(locale, plate), count=count, minutes=minutes)
+    shown = _plate(locale, plate)
+    return _made("denied_alert", template, number=number, plate=shown, count=count, minutes=minutes)
 
 
 AUDIT_HALTED = {
@@ -198,8 +219,8 @@ AUDIT_HALTED = {
 }
 
 
-def audit_halted_text(locale: str) -> str:
-    return AUDIT_HALTED.get(locale, AUDIT_HALTED["zh_CN"])
+def audit_halted_text(locale: str) -> SmsText:
+    return _made("audit_halted", AUDIT_HALTED.get(locale, AUDIT_HALTED["zh_CN"]))
 
 
 DAILY = {
@@ -213,18 +234,20 @@ DAILY = {
 }
 
 
-def alert_text(locale: str, *, number: str, plate: str, kind: str) -> str:
+def alert_text(locale: str, *, number: str, plate: str, kind: str) -> SmsText:
     names = ANOMALY_NAMES.get(locale, ANOMALY_NAMES["zh_CN"])
     template = ALERT.get(locale, ALERT["zh_CN"])
-    return template.format(number=number, plate=_plate(locale, plate), kind=names.get(kind, kind))
+    shown = names.get(kind, kind)
+    return _made("alert", template, number=number, plate=_plate(locale, plate), kind=shown)
 
 
 def daily_text(
     locale: str, *, day: str, opened: int, loop_rate: float | None, anomalies: int, pending: int
-) -> str:
+) -> SmsText:
     template = DAILY.get(locale, DAILY["zh_CN"])
     loop = "-" if loop_rate is None else f"{loop_rate:.0%}"
-    return template.format(day=day, opened=opened, loop=loop, anomalies=anomalies, pending=pending)
+    figures = {"opened": opened, "loop": loop, "anomalies": anomalies, "pending": pending}
+    return _made("daily", template, day=day, **figures)
 
 
 # The consignee's contact, when its truck enters (supervision/consignees.py): one segment,
@@ -235,11 +258,30 @@ TRUCK_ENTERED = {
 }
 
 
-def truck_entered_text(locale: str, *, plate: str, gate: str, code: str, time: str) -> str:
+def truck_entered_text(locale: str, *, plate: str, gate: str, code: str, time: str) -> SmsText:
     template = _template(TRUCK_ENTERED, locale)
     named = gate if locale == "zh_CN" else code
     rest = template.format(plate=_plate(locale, plate), gate="", time=time)
     budget = (160 if is_gsm7(rest + named) else 70) - SIGNATURE_ROOM - len(rest)
     if len(named) > budget:
         named = named[: budget - 1] + "…"
-    return template.format(plate=_plate(locale, plate), gate=named, time=time)
+    return _made("truck_entered", template, plate=_plate(locale, plate), gate=named, time=time)
+
+
+def registered_templates() -> dict[str, str]:
+    """Each message's Chinese template as Alibaba Cloud registers it (`${name}` for each
+    value): what docs/deploy.md lists for an administrator to register."""
+    zh = {
+        "approval": APPROVAL["zh_CN"],
+        "revoked": REVOKED["zh_CN"],
+        "rejected": REJECTED["zh_CN"],
+        **{f"enterprise_{s}": t for s, t in ENTERPRISE_STATUS["zh_CN"].items()},
+        "anomaly": ANOMALY["zh_CN"],
+        "alert": ALERT["zh_CN"],
+        "forged_alert": FORGED_ALERT["zh_CN"],
+        "denied_alert": DENIED_ALERT["zh_CN"],
+        "audit_halted": AUDIT_HALTED["zh_CN"],
+        "daily": DAILY["zh_CN"],
+        "truck_entered": TRUCK_ENTERED["zh_CN"],
+    }
+    return {kind: text.replace("{", "${") for kind, text in zh.items()}

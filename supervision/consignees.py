@@ -23,6 +23,7 @@ from checkpoints import events
 from checkpoints.domain import AnomalyKind
 from checkpoints.models import Anomaly, Trip
 from passes.models import Pass
+from sms import outbox
 from sms.domain import SmsStatus
 from sms.models import SmsMessage
 from sms.text import anomaly_text, truck_entered_text
@@ -69,7 +70,8 @@ def _text(
         _once(SmsMessage.__table__, connection.dialect.name, "dedupe_key").values(
             dedupe_key=key,
             to=to,
-            body=body,
+            body=str(body),
+            **outbox.made_from(body),
             status=str(SmsStatus.PENDING),
             attempts=0,
             next_attempt_at=now,
