@@ -4,9 +4,10 @@ API and the page."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -66,14 +67,23 @@ def revoke_key(user: User, key_id: int) -> Any:
 
 
 def _page(status: int = 200, **shown: Any) -> Any:
+    """The page, with a new one-time mark for its form: a reload that posts the form again
+    makes no second key (the mark was used)."""
     rows = keys.keys_of(web.db(), current_user)
     offered = [s for s in Scope if s in KEY_SCOPES[current_user.role]]
-    return (
-        render_template(
-            "accounts/api_keys.html", rows=rows, offered=offered, form=ActionForm(), **shown
-        ),
-        status,
+    session[ONCE] = once = secrets.token_urlsafe(16)
+    page = render_template(
+        "accounts/api_keys.html",
+        rows=rows,
+        offered=offered,
+        form=ActionForm(),
+        once=once,
+        **{"chosen": None, **shown},
     )
+    return page, status
+
+
+ONCE = "key_form"
 
 
 @bp.get("/integrations/keys")
@@ -88,6 +98,10 @@ def create_page() -> Any:
     """Make a key and show it this once (the page is not kept: Cache-Control no-store)."""
     if not ActionForm().validate_on_submit():
         flash(gettext("The form expired; try again."), "error")
+        return redirect(url_for("machine_keys.page"))
+    sent, expected = request.form.get("once"), session.pop(ONCE, None)
+    if not sent or sent != expected:
+        flash(gettext("That form was sent already: the key it made is in the list."), "error")
         return redirect(url_for("machine_keys.page"))
     name, scopes = request.form.get("name", ""), request.form.getlist("scopes")
     try:
@@ -111,5 +125,8 @@ def revoke_page(key_id: int) -> Any:
     except DomainError:
         flash(gettext("No such key."), "error")
         return back
-    flash(gettext("Key %(name)s revoked: calls with it are refused from now on.", name=key.name))
+    flash(
+        gettext("Key “%(name)s” revoked: calls with it are refused from now on.", name=key.name),
+        "success",
+    )
     return back

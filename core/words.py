@@ -145,7 +145,7 @@ WORDS: dict[str, dict[str, str]] = {
         "peer": N_("Federated jurisdiction"),
     },
     "scope": {
-        "read": N_("Read its passes, trips, fleet and figures"),
+        "read": N_("Read passes, trips, vehicles, drivers and figures"),
         "passes:write": N_("File and cancel passes, send their SMS again"),
         "fleet:write": N_("Register and change vehicles and drivers"),
         "bookings:write": N_("Book, move and cancel hours at gates"),

@@ -44,6 +44,30 @@ document.addEventListener("DOMContentLoaded", () => {
     button.addEventListener("click", () => window.print());
   });
 
+  // <button data-copy="ID" data-copied="Copied"> copies the text of #ID (a key shown once);
+  // where the clipboard is refused (no secure context), the text is selected to copy.
+  document.querySelectorAll("[data-copy]").forEach((button) => {
+    button.addEventListener("click", () => {
+      const source = document.getElementById(button.dataset.copy);
+      if (!source) return;
+      const select = () => {
+        const range = document.createRange();
+        range.selectNodeContents(source);
+        const chosen = window.getSelection();
+        chosen.removeAllRanges();
+        chosen.addRange(range);
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(source.textContent.trim()).then(
+          () => { button.textContent = button.dataset.copied || button.textContent; },
+          select,
+        );
+      } else {
+        select();
+      }
+    });
+  });
+
   // <input type="checkbox" data-select-all="ids"> toggles every checkbox named "ids".
   document.querySelectorAll("[data-select-all]").forEach((master) => {
     master.addEventListener("change", () => {

@@ -143,6 +143,7 @@ PAGES = [
     ("GET", "/P/{token}", None, expect(ALL, 200, anonymous=200)),
     ("GET", "/p/{token}", None, expect(ALL, 200, anonymous=200)),
     ("POST", "/sms/status", {}, expect(ALL, 404, anonymous=404)),
+    ("POST", "/sms/aliyun/report", {}, expect(ALL, 404, anonymous=404)),  # no token set
     # Checkpoints, scanning and the loop.
     ("GET", "/scan", None, expect({"officer", "enterprise"}, 200, anonymous=302)),
     ("POST", "/scan/site", {}, expect(ENT, 302, anonymous=302)),
@@ -211,8 +212,8 @@ PAGES = [
     (
         "POST",
         "/integrations/keys",
-        {"name": "ERP", "scopes": "read"},
-        expect({"admin", "enterprise"}, 201, anonymous=302),
+        {"name": "ERP", "scopes": "read"},  # no one-time mark from the page: back to it
+        expect({"admin", "enterprise"}, 302, anonymous=302),
     ),
     # Back to the page either way: revoked, or (the jurisdiction's, another's) no such key.
     (

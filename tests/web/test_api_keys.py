@@ -177,22 +177,27 @@ def test_the_page_makes_a_key_shows_it_once_and_revokes_it_after_asking(client, 
     page = client.get("/integrations/keys").get_data(as_text=True)
     assert 'id="new-key"' in page
     assert "bookings:write" in page
-    made = post_form(
-        client, "/integrations/keys", {"name": "运输管理系统", "scopes": ["read", "passes:write"]}
-    )
+    once = page.split('name="once" value="')[1].split('"')[0]
+    form = {"name": "运输管理系统", "scopes": ["read", "passes:write"], "once": once}
+    made = post_form(client, "/integrations/keys", form)
     assert made.status_code == 201
     assert made.headers["Cache-Control"] == "no-store"
     shown = made.get_data(as_text=True)
     raw = shown.split('id="raw-key">')[1].split("<")[0]
     assert raw.startswith("tpk_")
     assert client.get("/api/v1/passes", headers=bearer(raw)).status_code == 200
+    # The browser's reload posts the form again: no second key.
+    assert post_form(client, "/integrations/keys", form).status_code == 302
     again = client.get("/integrations/keys").get_data(as_text=True)
     assert raw not in again  # shown once
+    assert again.count('class="button danger"') == 1
     assert raw[:8] in again
     assert "data-confirm" in again  # revoking asks first
 
-    refused = post_form(client, "/integrations/keys", {"name": "", "scopes": ["read"]})
+    once = again.split('name="once" value="')[1].split('"')[0]
+    refused = post_form(client, "/integrations/keys", {"name": "", "scopes": [], "once": once})
     assert refused.status_code == 422
+    assert 'value="read" checked' not in refused.get_data(as_text=True)  # kept as sent
     assert "Nothing was saved" in refused.get_data(as_text=True) or "未保存" in refused.get_data(
         as_text=True
     )
