@@ -91,7 +91,12 @@ def upgrade() -> None:
         *_figure_columns(),
         sa.PrimaryKeyConstraint("month", "enterprise_id"),
     )
-    op.create_index("ix_monthly_figure_enterprise_id", "monthly_figure", ["enterprise_id"])
+    op.create_index(
+        "ix_monthly_figure_enterprise_month", "monthly_figure", ["enterprise_id", "month"]
+    )
+    # One enterprise's days (everyone's among them) without reading every enterprise's.
+    op.drop_index("ix_daily_figure_enterprise_id", table_name="daily_figure")
+    op.create_index("ix_daily_figure_enterprise_day", "daily_figure", ["enterprise_id", "day"])
     _roll_up(op.get_bind(), daily)
 
     op.create_index("ix_pass_reviewed_at", "pass", ["reviewed_at"])
@@ -140,7 +145,9 @@ def downgrade() -> None:
     op.drop_index("ix_anomaly_detected_at", table_name="anomaly")
     op.drop_index("ix_booking_slot_start", table_name="booking")
     op.drop_index("ix_pass_reviewed_at", table_name="pass")
-    op.drop_index("ix_monthly_figure_enterprise_id", table_name="monthly_figure")
+    op.drop_index("ix_daily_figure_enterprise_day", table_name="daily_figure")
+    op.create_index("ix_daily_figure_enterprise_id", "daily_figure", ["enterprise_id"])
+    op.drop_index("ix_monthly_figure_enterprise_month", table_name="monthly_figure")
     op.drop_table("monthly_figure")
     with op.batch_alter_table("daily_figure") as batch:
         batch.add_column(sa.Column("vehicles", sa.JSON(), nullable=True))
