@@ -34,6 +34,13 @@ _database = _engine.url.database
 _lock = WriteLock(f"{_database}-writelock", 10) if _engine.dialect.name == "sqlite" else None
 _connection = None
 _RESPONSE = {"decision": "allow", "reasons": [], "anomalies": [], "pass": {"number": "x" * 12}}
+# Where the locked read's columns are, by name: the pass's, then its open trip's.
+_NAMES = [c.key for c in (*scan_store._PASS_COLUMNS, *scan_store._OPEN_TRIP_COLUMNS)]
+ENTERPRISE, TRIPS_USED, PLATE, DESTINATION = (
+    _NAMES.index(n) for n in ("enterprise_id", "trips_used", "plate", "destination_enterprise_id")
+)
+TRIP = _NAMES.index("trip_id")
+NO_TRIP = (None,) * len(scan_store._OPEN_TRIP_COLUMNS)
 
 
 def _sql(prepared: Prepared, dialect: object, **values: object) -> tuple[str, object]:
@@ -72,16 +79,18 @@ def _scan(raw: object, dialect: object, body: dict) -> None:
     else:
         row = execute(scan_store.PASS_LOCKED_BY["id"], key=pass_id)[0]
         trip = execute(scan_store.OPEN_TRIP, pass_id=pass_id)
-        row = (*row, *(trip[0] if trip else (None, None, None, None)))
-    trip_id = row[16]
+        row = (*row, *(trip[0] if trip else NO_TRIP))
+    trip_id = row[TRIP]
     if trip_id is None:  # an entry: count the trip, open it
         execute(scan_store.PASS_COUNT_TRIP, pass_id=pass_id)
         trip_id = execute(
             scan_store.TRIP_INSERT[Event.ENTRY],
             pass_id=pass_id,
-            enterprise_id=row[3],
-            plate=row[12],
-            seq=row[7] + 1,
+            enterprise_id=row[ENTERPRISE],
+            destination_enterprise_id=row[DESTINATION],
+            plate=row[PLATE],
+            seq=row[TRIPS_USED] + 1,
+            stops=0,
             state="entered",
             opened_at=now,
             entered_at=now,
@@ -99,7 +108,7 @@ def _scan(raw: object, dialect: object, body: dict) -> None:
             scan_store.ANOMALY_INSERT[dialect.name],
             trip_id=trip_id,
             pass_id=pass_id,
-            enterprise_id=row[3],
+            enterprise_id=row[ENTERPRISE],
             kind="exit_without_arrival",
             detected_at=now,
         )
