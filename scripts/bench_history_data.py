@@ -41,6 +41,11 @@ def plate(i: int) -> str:
     return f"{PROVINCES[i % len(PROVINCES)]}{LETTERS[i // 100_000 % len(LETTERS)]}{i % 100_000:05d}"
 
 
+def number(i: int) -> str:
+    """Unique 12-digit pass numbers: a million serials an area code, as the product's."""
+    return f"{330483 + i // 1_000_000}{i % 1_000_000:06d}"
+
+
 class Loader:
     """Bulk rows into tables whose secondary indexes are dropped until `finish`."""
 
@@ -211,7 +216,7 @@ def generate(app: Any, trips: int, *, per_day: float = RATE) -> tuple[list[str],
         PASS_COLUMNS,
         (
             (
-                pass_0 + i, f"330483{i:06d}", shippers[i % SHIPPERS], vehicle_0 + i, driver,
+                pass_0 + i, number(i), shippers[i % SHIPPERS], vehicle_0 + i, driver,
                 consignee, "平湖", "货物", "products", 1, c, c + timedelta(days=7),
                 TRIPS_PER_PASS, TRIPS_PER_PASS, "[]", "approved", False, c,
                 c + timedelta(minutes=rng.randrange(5, 240)),

@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -100,6 +101,11 @@ class Figures:
     # The vehicles of the passes filed then and approved: a range's distinct vehicles are
     # the union of its periods' (a count would not add up).
     vehicles: Mapped[BitMap] = mapped_column("vehicle_set", VehicleSet(), default=BitMap)
+    # Read by a range's chart day by day without its histograms: the median of `waits`
+    # and the totals of `denials` and `anomalies`, kept with them.
+    median_wait_minutes: Mapped[float | None] = mapped_column(Float)
+    denials_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    anomalies_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DailyFigure(Figures, Base):

@@ -260,12 +260,27 @@ def as_row(kept: DailyFigure | MonthlyFigure) -> dict[str, Any]:
 
 
 HISTOGRAMS = ("waits", "anomalies", "slot_waits", "denials")
-# What a day of the chart and the export shows (_by_day), read without its vehicles.
+# What a day of the chart and the export shows (_by_day): its counts and the summaries of
+# its histograms (`summaries`), not the histograms or the vehicles.
 _DAY_SHOWN = [
-    getattr(DailyFigure, name)
-    for name in empty_row()
-    if name not in ("vehicles", "slot_waits", "stops")
+    *(
+        getattr(DailyFigure, name)
+        for name in empty_row()
+        if name not in ("vehicles", "stops", *HISTOGRAMS)
+    ),
+    DailyFigure.median_wait_minutes,
+    DailyFigure.denials_total,
+    DailyFigure.anomalies_total,
 ]
+
+
+def summaries(r: Mapping[str, Any]) -> dict[str, Any]:
+    """What a day's chart reads of its histograms, kept beside them."""
+    return {
+        "median_wait_minutes": _median_minutes(r["waits"]),
+        "denials_total": sum(r["denials"].values()),
+        "anomalies_total": sum(r["anomalies"].values()),
+    }
 
 
 def _kept(
@@ -347,7 +362,10 @@ def _by_day(day: str, r: dict[str, Any]) -> dict[str, Any]:
     """One day's figures as the page, its charts and its export show them: the passes filed
     that day (their median wait for a decision too), approvals given, trips opened (and of
     those closed, and whole loops), scans recorded, bookings whose hour it was, anomalies."""
-    median = _median_minutes(r["waits"])
+    kept = "median_wait_minutes" in r  # a kept day: its summaries, not its histograms
+    median = r["median_wait_minutes"] if kept else _median_minutes(r["waits"])
+    denials = r["denials_total"] if kept else sum(r["denials"].values())
+    anomalies = r["anomalies_total"] if kept else sum(r["anomalies"].values())
     return {
         "day": day,
         "applications": r["applications"],
@@ -361,11 +379,11 @@ def _by_day(day: str, r: dict[str, Any]) -> dict[str, Any]:
         "scans": r["scans"],
         "entries": r["entries"],
         "exits": r["exits"],
-        "denials": sum(r["denials"].values()),
+        "denials": denials,
         "bookings_kept": r["bookings_kept"],
         "bookings_off_hour": r["bookings_off_hour"],
         "bookings_missed": r["bookings_missed"],
-        "anomalies": sum(r["anomalies"].values()),
+        "anomalies": anomalies,
     }
 
 

@@ -39,7 +39,7 @@ SETTLE = timedelta(minutes=5)
 # A booking is made, moved and kept within its pass's validity, so one changed since the
 # last run has its hour at most this long before it (a pass is valid up to 14 days).
 BOOKING_REACH = timedelta(days=statistics.SETTLING_DAYS)
-SCAN_FIELDS = ("scans", "entries", "exits", "denials")
+SCAN_FIELDS = ("scans", "entries", "exits", "denials", "denials_total")
 STATISTICS_ALL = "statistics_all"
 # An interrupted --all is taken up if it began this recently; an older one starts afresh
 # (a repair run months later must not skip the months counted before).
@@ -169,6 +169,7 @@ def _stored(r: dict[str, Any]) -> dict[str, Any]:
         "anomalies": dict(r["anomalies"]),
         "slot_waits": dict(r["slot_waits"]),
         "denials": dict(r["denials"]),
+        **statistics.summaries(r),
     }
 
 

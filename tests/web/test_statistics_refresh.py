@@ -219,10 +219,12 @@ def test_the_migration_keeps_each_days_vehicles_and_adds_their_months(tmp_path):
     with app.extensions["sessions"]() as session:
         days = {(f.day, f.enterprise_id): f for f in session.scalars(select(DailyFigure))}
         assert sorted(days[("2026-10-31", 0)].vehicles) == [2, 3]
+        assert days[("2026-10-31", 0)].median_wait_minutes == 5.0  # kept beside the waits
         months = {(m.month, m.enterprise_id): m for m in session.scalars(select(MonthlyFigure))}
         october = months[("2026-10", 0)]
         assert (october.applications, sorted(october.vehicles)) == (4, [1, 2, 3])
         assert october.waits == {"5": 4}
+        assert (october.median_wait_minutes, october.denials_total) == (5.0, 0)
         assert sorted(months) == [("2026-10", 0), ("2026-10", 7), ("2026-11", 0)]
     assert runner.invoke(args=["db", "downgrade", "0031_enterprise_rejection"]).exit_code == 0
     with app.extensions["engine"].begin() as conn:
