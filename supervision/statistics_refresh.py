@@ -190,8 +190,10 @@ def refresh(
     Without a count in this time zone before, or with `everything`, every day is counted
     (`count_all`); otherwise what changed since the last count began."""
     zone = ZoneInfo(tz)
+    _one_at_a_time(session)
     before = statistics.last_refresh(session, tz)
     if everything or before is None:
+        session.rollback()  # count_all takes the lock month by month
         return count_all(session, now=now, zone=zone, progress=progress)
     since = min(before, now) - SETTLE
     today = _local_day(now, zone)
@@ -206,6 +208,17 @@ def refresh(
     _beat(session, now, tz, since)
     session.commit()
     return written
+
+
+# Counts that write the same days take turns: the timer on two machines, or a timer run
+# beside a manual --all, would otherwise both delete a day's rows and both insert them.
+# SQLite's write lock already makes them; on PostgreSQL a transaction-scoped advisory lock.
+LOCK_KEY = 0x7E57A7  # any number no other part of the app locks
+
+
+def _one_at_a_time(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(LOCK_KEY)))
 
 
 def _beat(session: Session, at: datetime, tz: str, since: datetime) -> None:
@@ -240,6 +253,7 @@ def count_all(
         start, began = (_local_day(first, zone) if first else today), now
     written = 0
     for lo, hi in _months(start, today):
+        _one_at_a_time(session)
         written += _recount(session, lo, hi, zone, now)
         session.flush()
         _roll_up(session, [lo.isoformat()[:7]])

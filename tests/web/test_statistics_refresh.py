@@ -254,3 +254,38 @@ def test_an_interruption_older_than_a_day_is_counted_afresh(app, make, runner, d
         session.commit()
     assert runner.invoke(args=["statistics", "refresh", "--all"]).exit_code == 0
     assert counted[0][0] == local_day(now() - timedelta(days=70), app)  # not resumed
+
+
+def test_two_counts_at_once_take_turns(app, make, db):
+    """The timer on two machines, or beside a manual --all: on PostgreSQL both deleted a
+    day's rows and both inserted them, and one failed on the duplicate keys."""
+    import threading
+
+    from core.db import utcnow
+
+    shipper = make.enterprise()
+    for days in (40, 10, 0):
+        p = make.pass_(enterprise=shipper)
+        with make.session() as session:
+            move_back(session, p, days)
+            session.commit()
+    failures = []
+
+    def count(everything):
+        try:
+            with app.extensions["sessions"]() as session:
+                statistics_refresh.refresh(
+                    session, now=utcnow(), tz=app.config["TIMEZONE"], everything=everything
+                )
+        except Exception as exc:  # noqa: BLE001 - what the other count ran into
+            failures.append(exc)
+
+    for _ in range(3):
+        runs = [threading.Thread(target=count, args=(e,)) for e in (True, True, False)]
+        for run in runs:
+            run.start()
+        for run in runs:
+            run.join()
+    assert failures == []
+    db.rollback()
+    assert sum(r["applications"] for (d, e), r in kept(db).items() if e == shipper.id) == 3
