@@ -16,7 +16,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
@@ -63,10 +63,10 @@ def create_key(
         errors["scopes"] = [N_("Choose what the key may do from the list.")]
     if errors:
         raise ValidationFailed(errors)
-    live = session.scalars(
-        select(ApiKey.id).where(_owner_clause(actor), ApiKey.revoked_at.is_(None))
-    ).all()
-    if len(live) >= MOST_PER_OWNER:
+    live = session.scalar(
+        select(func.count()).where(_owner_clause(actor), ApiKey.revoked_at.is_(None))
+    )
+    if (live or 0) >= MOST_PER_OWNER:
         raise ValidationFailed.one(
             "name", N_("Revoke a key no longer used first: at most 50 are live at once.")
         )

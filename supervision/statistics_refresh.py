@@ -18,7 +18,6 @@ heartbeat STATISTICS_ALL).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -149,9 +148,7 @@ def _roll_up(session: Session, months: Iterable[str]) -> None:
                 DailyFigure.day >= f"{month}-01", DailyFigure.day <= f"{month}-31"
             )
         ):
-            r = {name: getattr(kept, name) for name in statistics.empty_row()}
-            for name in ("waits", "anomalies", "slot_waits", "denials"):
-                r[name] = Counter(r[name])
+            r = statistics.as_row(kept)
             statistics.add_row(
                 rows.setdefault((month, kept.enterprise_id), statistics.empty_row()), r
             )
